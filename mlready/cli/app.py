@@ -1,0 +1,97 @@
+"""The ``mlready`` command: global options, sub-commands, and the one top-level error handler."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from mlready import __version__
+from mlready.cli import init as init_cmd
+from mlready.cli import spec as spec_cmd
+from mlready.cli.state import STATE, configure_logging, err
+from mlready.errors import MlreadyError
+
+app = typer.Typer(
+    name="mlready",
+    help="Take a machine-learning model from a notebook to a product, driven by mlready.yaml.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlready {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec", "-s", help="The project spec. [default: ./mlready.yaml]", show_default=False
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the run log on the terminal.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Take a machine-learning model from a notebook to a product, driven by mlready.yaml.
+
+    Exit codes: 0 passed, 1 a check failed, 2 usage error, 3 spec missing or invalid,
+    4 data or artifact unusable, 5 internal error, 130 interrupted.
+    """
+    STATE.spec, STATE.quiet, STATE.verbose, STATE.debug = spec, quiet, verbose, debug
+    configure_logging(verbose and not quiet)
+
+
+app.command("init", help=init_cmd.__doc__)(init_cmd.init)
+app.add_typer(spec_cmd.app, name="spec")
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the CLI; turn every error into a one-line message and an exit code from the table."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="mlready")
+    except SystemExit:
+        raise
+    except MlreadyError as exc:
+        if debug:
+            traceback.print_exc()
+        _print_error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        _print_error(
+            f"unexpected internal error: {type(exc).__name__}: {exc}. "
+            "Rerun with --debug to see the traceback, and report it."
+        )
+        sys.exit(5)
+    sys.exit(0)
+
+
+def _print_error(message: str) -> None:
+    from rich.markup import escape
+
+    err().print(f"[bold red]error:[/] {escape(message)}")

@@ -1,0 +1,30 @@
+"""Write a commented starter mlready.yaml (and example data, unless you bring your own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlready.cli.state import say
+
+
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Project folder (created if missing).", show_default=True)
+    ] = Path("."),
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Your training data (CSV or Parquet); its columns fill the spec."),
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="With --data: the column to predict.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing mlready.yaml.")] = False,
+) -> None:
+    """Write a commented starter mlready.yaml that passes `mlready spec check`."""
+    from mlready.scaffold import scaffold_project
+
+    result = scaffold_project(directory, data=data, target=target, force=force)
+    for path in result.written:
+        say(f"[green]wrote[/] {path}")
+    say(f"next: edit {result.spec_path} then run `mlready --spec {result.spec_path} spec check`")

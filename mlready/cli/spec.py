@@ -1,0 +1,39 @@
+"""``mlready spec check|schema``: validate the project spec, print its JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from mlready.cli.state import STATE, SpecOption, say
+
+app = typer.Typer(help="Check the project spec, or print its JSON Schema.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(
+    spec: SpecOption = None,
+    no_files: Annotated[
+        bool, typer.Option("--no-files", help="Skip checking that data files and estimators exist.")
+    ] = False,
+) -> None:
+    """Validate mlready.yaml: keys, types, values, data files and estimators (exit 3 if invalid)."""
+    from mlready.spec import load_spec
+    from mlready.spec.summary import summarize
+
+    loaded = load_spec(STATE.spec_path(spec), check_files=not no_files)
+    say(f"[green]✓[/] {loaded.path} is a valid project spec")
+    for line in summarize(loaded):
+        say(f"  {line}")
+
+
+@app.command("schema")
+def schema(
+    indent: Annotated[int, typer.Option(help="Indentation of the JSON.", min=0, max=8)] = 2,
+) -> None:
+    """Print the JSON Schema of mlready.yaml, for editors (e.g. YAML language servers)."""
+    from mlready.spec import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=indent or None))

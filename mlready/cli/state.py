@@ -1,0 +1,75 @@
+"""What every command shares: global options, the consoles, and the --spec option."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+SpecOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec",
+        "-s",
+        help="The project spec (a file, or a folder holding mlready.yaml). [default: ./mlready.yaml]",
+        show_default=False,
+    ),
+]
+
+
+@dataclass
+class CliState:
+    """The global options, set by the app's callback."""
+
+    spec: Path | None = None
+    quiet: bool = False
+    verbose: bool = False
+    debug: bool = False
+
+    def spec_path(self, override: Path | None = None) -> Path | None:
+        """The spec named on the command, else the global --spec, else None (./mlready.yaml)."""
+        return override if override is not None else self.spec
+
+    @property
+    def interactive(self) -> bool:
+        """Progress bars and colour only for a person at a terminal, never in CI or --quiet."""
+        return not self.quiet and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+STATE = CliState()
+
+
+def out() -> Console:
+    """Console for results (stdout)."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def err() -> Console:
+    """Console for messages and errors (stderr)."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say(message: Any) -> None:
+    """A human message on stdout, unless --quiet."""
+    if not STATE.quiet:
+        out().print(message)
+
+
+def configure_logging(verbose: bool) -> None:
+    """--verbose shows mlready's log (the same lines each run folder's run.log keeps) on stderr."""
+    logger = logging.getLogger("mlready")
+    logger.setLevel(logging.DEBUG)
+    for handler in list(logger.handlers):
+        if getattr(handler, "_mlready_cli", False):
+            logger.removeHandler(handler)
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._mlready_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)

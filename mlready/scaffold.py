@@ -1,0 +1,214 @@
+"""``mlready init``: a commented starter spec, from your data's columns or with example data."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlready.errors import DataError, InternalError, SpecError, UsageError
+from mlready.io import atomic_write_text
+
+__all__ = ["ColumnRoles", "ScaffoldResult", "infer_roles", "scaffold_project"]
+
+SAMPLE_ROWS = 2_000
+_ID_HINTS = ("id", "_id", "uuid", "key")
+_TIME_HINTS = ("date", "time", "timestamp", "month", "day")
+
+
+@dataclass(frozen=True)
+class ColumnRoles:
+    """What each column of a table is for, as guessed from a sample of it."""
+
+    target: str
+    task: str
+    positive_class: str | None
+    id_columns: list[str] = field(default_factory=list)
+    timestamp_column: str | None = None
+    numeric: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScaffoldResult:
+    """What init wrote."""
+
+    spec_path: Path
+    written: list[Path]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _sample(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Column names and up to SAMPLE_ROWS rows as text, without pandas."""
+    suffix = path.name.lower()
+    if suffix.endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        try:
+            parquet = pq.ParquetFile(path)
+            batch = next(parquet.iter_batches(batch_size=SAMPLE_ROWS), None)
+        except Exception as exc:
+            raise DataError(f"cannot read {path} as Parquet: {exc}") from None
+        names = list(parquet.schema_arrow.names)
+        rows = (
+            []
+            if batch is None
+            else [
+                {k: "" if v is None else str(v) for k, v in row.items()}
+                for row in batch.to_pylist()
+            ]
+        )
+        return names, rows
+    if not suffix.endswith((".csv", ".csv.gz")):
+        raise DataError(f"{path} is neither CSV nor Parquet: export it to one of them first")
+    try:
+        import gzip
+
+        opener = gzip.open if suffix.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:  # type: ignore[operator]
+            reader = csv.DictReader(handle)
+            names = list(reader.fieldnames or [])
+            rows = [row for _, row in zip(range(SAMPLE_ROWS), reader)]
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text: re-save it as UTF-8 CSV") from None
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+    if not names:
+        raise DataError(f"{path} has no header row: the first line must name the columns")
+    return names, rows
+
+
+def infer_roles(path: Path, target: str) -> ColumnRoles:
+    """Guess ids, timestamp, numeric and categorical features from a sample of the data."""
+    names, rows = _sample(path)
+    if target not in names:
+        raise UsageError(
+            f"--target '{target}' is not a column of {path}; columns: {', '.join(names)}"
+        )
+    if not rows:
+        raise DataError(f"{path} has a header but no rows: init needs some data to look at")
+    numeric, categorical, ids = [], [], []
+    timestamp = None
+    for name in names:
+        values = [row.get(name) or "" for row in rows]
+        present = [v for v in values if v.strip()]
+        lowered = name.lower()
+        if name == target:
+            continue
+        if lowered.endswith(_ID_HINTS) and len(set(present)) == len(present) and present:
+            ids.append(name)
+        elif (
+            timestamp is None
+            and any(h in lowered for h in _TIME_HINTS)
+            and not all(_is_number(v) for v in present)
+        ):
+            timestamp = name
+        elif present and all(_is_number(v) for v in present):
+            numeric.append(name)
+        else:
+            categorical.append(name)
+    target_values = sorted({row.get(target) or "" for row in rows} - {""})
+    numeric_target = bool(target_values) and all(_is_number(v) for v in target_values)
+    task = "regression" if numeric_target and len(target_values) > 10 else "classification"
+    positive = None
+    if task == "classification" and len(target_values) == 2:
+        yes_like = [v for v in target_values if v.lower() in ("1", "yes", "true", "y", "positive")]
+        positive = yes_like[0] if yes_like else target_values[-1]
+    return ColumnRoles(target, task, positive, ids, timestamp, numeric, categorical)
+
+
+def write_example_data(path: Path, rows: int = 600, seed: int = 7) -> None:
+    """A small synthetic churn table, so a fresh project runs end to end at once."""
+    rng = random.Random(seed)
+    plans = {"basic": 19.0, "plus": 39.0, "pro": 69.0}
+    lines = [
+        [
+            "customer_id",
+            "signup_month",
+            "tenure_months",
+            "monthly_fee",
+            "plan",
+            "support_calls",
+            "churned",
+        ]
+    ]
+    for i in range(rows):
+        plan = rng.choice(list(plans))
+        tenure = rng.randint(1, 72)
+        fee = round(plans[plan] * rng.uniform(0.9, 1.2), 2)
+        calls = min(int(rng.expovariate(0.6)), 12)
+        score = -1.2 - 0.05 * tenure + 0.35 * calls + (0.8 if plan == "basic" else 0.0)
+        churned = "yes" if rng.random() < 1 / (1 + math.exp(-score)) else "no"
+        month = f"2025-{(i % 12) + 1:02d}-01"
+        lines.append([f"C{i:05d}", month, str(tenure), f"{fee:.2f}", plan, str(calls), churned])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(lines)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def scaffold_project(
+    directory: Path, *, data: Path | None = None, target: str | None = None, force: bool = False
+) -> ScaffoldResult:
+    """Write DIR/mlready.yaml (and DIR/data/example.csv without --data); check it before returning."""
+    from mlready.reporting import render
+    from mlready.runs import current_user
+    from mlready.spec import load_spec
+
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is a file; give a folder for the project")
+    spec_path = directory / "mlready.yaml"
+    if spec_path.exists() and not force:
+        raise UsageError(f"{spec_path} exists already; pass --force to overwrite it")
+    if target is not None and data is None:
+        raise UsageError("--target goes with --data (the column to predict in that file)")
+    written: list[Path] = []
+    directory.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        data_path = directory / "data" / "example.csv"
+        write_example_data(data_path)
+        written.append(data_path)
+        roles = infer_roles(data_path, "churned")
+    else:
+        if not data.is_file():
+            raise DataError(f"--data {data} does not exist or is not a file")
+        if target is None:
+            names, _ = _sample(data)
+            raise UsageError(
+                f"--data needs --target: which of these columns to predict? {', '.join(names)}"
+            )
+        data_path = data
+        roles = infer_roles(data, target)
+    relative = Path(os.path.relpath(data_path.resolve(), directory.resolve())).as_posix()
+    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in directory.resolve().name)
+    text = render(
+        "init/mlready.yaml.j2",
+        name=(name.strip("-._") or "my-model")[:60],
+        owner=current_user(),
+        data_path=relative,
+        roles=roles,
+        classification=roles.task == "classification",
+    )
+    atomic_write_text(spec_path, text)
+    written.append(spec_path)
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        atomic_write_text(gitignore, "# mlready's runs, registry and caches\n.mlready/\n")
+        written.append(gitignore)
+    try:
+        load_spec(spec_path, check_files=True)
+    except SpecError as exc:  # the starter must always pass its own check
+        raise InternalError(f"the starter spec does not pass the check: {exc}") from exc
+    return ScaffoldResult(spec_path=spec_path, written=written)
