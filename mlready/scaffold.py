@@ -77,7 +77,7 @@ def _sample(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         with opener(path, "rt", encoding="utf-8", newline="") as handle:  # type: ignore[operator]
             reader = csv.DictReader(handle)
             names = list(reader.fieldnames or [])
-            rows = [row for _, row in zip(range(SAMPLE_ROWS), reader)]
+            rows = [row for _, row in zip(range(SAMPLE_ROWS), reader, strict=False)]
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text: re-save it as UTF-8 CSV") from None
     except OSError as exc:
@@ -161,7 +161,7 @@ def write_example_data(path: Path, rows: int = 600, seed: int = 7) -> None:
 def scaffold_project(
     directory: Path, *, data: Path | None = None, target: str | None = None, force: bool = False
 ) -> ScaffoldResult:
-    """Write DIR/mlready.yaml (and DIR/data/example.csv without --data); check it before returning."""
+    """Write DIR/mlready.yaml (and example data without --data); check it before returning."""
     from mlready.reporting import render
     from mlready.runs import current_user
     from mlready.spec import load_spec

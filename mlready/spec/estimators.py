@@ -42,8 +42,8 @@ def check_estimator(import_path: str, params: dict[str, Any]) -> None:
     except Exception:
         accepted = {
             name
-            for name, p in inspect.signature(cls.__init__).parameters.items()
-            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            for name, p in inspect.signature(cls).parameters.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         }
     unknown = sorted(set(params) - accepted)
     if unknown:

@@ -1,4 +1,4 @@
-"""Reading ``mlready.yaml``: safe YAML, line numbers, and one readable SpecError for every problem."""
+"""Reading ``mlready.yaml``: safe YAML, line numbers, one readable SpecError for all problems."""
 
 from __future__ import annotations
 
@@ -205,9 +205,12 @@ def _locate(node: yaml.Node, loc: Sequence[int | str]) -> tuple[list[str | int],
                 if str(key_node.value) == str(segment):
                     child = value_node
                     break
-        elif isinstance(current, yaml.SequenceNode) and isinstance(segment, int):
-            if 0 <= segment < len(current.value):
-                child = current.value[segment]
+        elif (
+            isinstance(current, yaml.SequenceNode)
+            and isinstance(segment, int)
+            and 0 <= segment < len(current.value)
+        ):
+            child = current.value[segment]
         consumed += 1
         if child is None:
             # union tags (str, int, function-after[...]) are not in the YAML: skip them
@@ -258,7 +261,7 @@ def _unwrap_model(annotation: Any) -> Any:
     return None
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Any) -> str:
     kind = error["type"]
     message = str(error["msg"])
     value = error.get("input")

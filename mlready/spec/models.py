@@ -40,6 +40,10 @@ ImportPath = Annotated[
     Field(description="A dotted import path, e.g. sklearn.linear_model.LogisticRegression."),
 ]
 Severity = Literal["error", "warning"]
+Environment = Literal["training", "serving"]
+ENVIRONMENTS: tuple[Environment, ...] = ("training", "serving")
+Baseline = Literal["dummy", "linear"]
+DEFAULT_BASELINES: tuple[Baseline, ...] = ("dummy",)
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Scalar = str | int | float | bool
 
@@ -90,7 +94,7 @@ _DURATION = re.compile(
 
 
 def _parse_duration(value: Any) -> Any:
-    """Accept '1h', '40m', '1d12h', '90s' or a number of seconds; leave anything else to pydantic."""
+    """Accept '1h', '40m', '1d12h', '90s' or a number of seconds; leave the rest to pydantic."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -113,7 +117,7 @@ Duration = Annotated[
 
 def format_duration(value: dt.timedelta) -> str:
     """A duration as people write it: 1h, 40m, 1d12h, 90s."""
-    seconds = int(round(value.total_seconds()))
+    seconds = round(value.total_seconds())
     parts = []
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
         count, seconds = divmod(seconds, size)
@@ -245,7 +249,7 @@ class FeaturesSpec(Section):
     )
     categorical: list[ColumnName] | None = Field(
         None,
-        description="Categorical feature columns; left out: every text/boolean column not excluded.",
+        description="Categorical feature columns; left out: every text/boolean column left.",
     )
     exclude: list[ColumnName] = Field(
         default_factory=list, description="Columns never inferred as features (not an error)."
@@ -336,8 +340,8 @@ class ColumnExpectation(Section):
     severities: dict[CheckName, Severity] = Field(
         default_factory=dict, description="Per-check severity overrides, e.g. {regex: warning}."
     )
-    environments: list[Literal["training", "serving"]] = Field(
-        default_factory=lambda: ["training", "serving"],
+    environments: list[Environment] = Field(
+        default_factory=lambda: list(ENVIRONMENTS),
         min_length=1,
         description="Where the expectation applies.",
     )
@@ -559,8 +563,9 @@ class ValidationSection(Section):
         default_factory=dict,
         description="Pass bar per metric: a minimum where higher is better, else a maximum.",
     )
-    baselines: list[Literal["dummy", "linear"]] = Field(
-        default_factory=lambda: ["dummy"], description="Simple models the model must beat."
+    baselines: list[Baseline] = Field(
+        default_factory=lambda: list(DEFAULT_BASELINES),
+        description="Simple models the model must beat.",
     )
 
     @model_validator(mode="after")
