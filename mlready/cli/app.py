@@ -70,7 +70,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     debug = "--debug" in args
     try:
         app(args=args, prog_name="mlready")
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code == 130:  # Typer turns Ctrl-C into a silent exit 130
+            _print_error("interrupted")
         raise
     except MlreadyError as exc:
         if debug:

@@ -142,6 +142,7 @@ def _compose(text: str, path: Path) -> yaml.Node:
         raise _yaml_error(exc, path) from None
     if node is None:
         raise SpecError(f"{path} is empty", hint="run `mlready init` to write a starter spec")
+    _refuse_duplicate_keys(node, path, set())
     size = _expanded_size(node, {})
     if size > MAX_SPEC_NODES:
         raise SpecError(
@@ -166,6 +167,28 @@ def _yaml_error(exc: yaml.YAMLError, path: Path) -> SpecError:
         f"{where} is not valid YAML: {detail}",
         hint="check the indentation and quoting near that line",
     )
+
+
+def _refuse_duplicate_keys(node: yaml.Node, path: Path, seen: set[int]) -> None:
+    """YAML keeps the last of two equal keys without a word; a spec with one is a mistake."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if isinstance(key_node, yaml.ScalarNode) and key in keys:
+                raise SpecError(
+                    f"{path.name}:{line} key '{key}' appears twice in one section (first on line "
+                    f"{keys[key]}): keep one"
+                )
+            keys[key] = line
+            _refuse_duplicate_keys(value_node, path, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_duplicate_keys(item, path, seen)
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
@@ -198,12 +221,14 @@ def _locate(node: yaml.Node, loc: Sequence[int | str]) -> tuple[list[str | int],
     path: list[str | int] = []
     current = node
     consumed = 0
+    line = node.start_mark.line + 1
     for segment in loc:
         child: yaml.Node | None = None
         if isinstance(current, yaml.MappingNode):
             for key_node, value_node in current.value:
                 if str(key_node.value) == str(segment):
                     child = value_node
+                    line = key_node.start_mark.line + 1  # the key's line reads best
                     break
         elif (
             isinstance(current, yaml.SequenceNode)
@@ -211,13 +236,13 @@ def _locate(node: yaml.Node, loc: Sequence[int | str]) -> tuple[list[str | int],
             and 0 <= segment < len(current.value)
         ):
             child = current.value[segment]
+            line = child.start_mark.line + 1
         consumed += 1
         if child is None:
             # union tags (str, int, function-after[...]) are not in the YAML: skip them
             continue
         path.append(segment)
         current = child
-    line = current.start_mark.line + 1
     return path, line, consumed
 
 

@@ -329,7 +329,7 @@ class ColumnExpectation(Section):
     max_null_fraction: Fraction | None = Field(
         None, description="Largest tolerated share of missing values (0 = never missing)."
     )
-    min: float | None = Field(None, description="Smallest allowed value (numbers, dates as ISO).")
+    min: float | None = Field(None, description="Smallest allowed value.")
     max: float | None = Field(None, description="Largest allowed value.")
     allowed_values: list[Scalar] | None = Field(
         None, min_length=1, description="The only values the column may hold (besides missing)."
@@ -368,7 +368,7 @@ class RowCountExpectation(Section):
 
     min: int = Field(1, ge=0, description="Fewest rows allowed.")
     max: int | None = Field(None, ge=0, description="Most rows allowed.")
-    severity: Severity = "error"
+    severity: Severity = Field("error", description="error fails the run; warning only reports.")
 
     @model_validator(mode="after")
     def _range(self) -> RowCountExpectation:
@@ -382,7 +382,7 @@ class FreshnessExpectation(Section):
 
     column: ColumnName | None = Field(None, description="Defaults to data.timestamp_column.")
     max_age_days: float = Field(gt=0, description="Newest value no older than this many days.")
-    severity: Severity = "warning"
+    severity: Severity = Field("warning", description="error fails the run; warning reports.")
 
 
 class ExpectationsSection(Section):
@@ -448,8 +448,8 @@ class ParamSpace(Section):
     distribution: Literal["uniform", "loguniform", "randint"] | None = Field(
         None, description="Or a distribution between low and high."
     )
-    low: float | None = None
-    high: float | None = None
+    low: float | None = Field(None, description="Lower end of the distribution.")
+    high: float | None = Field(None, description="Upper end of the distribution.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> ParamSpace:
@@ -735,7 +735,9 @@ class ServingSection(Section):
 class FeatureDriftSpec(Section):
     """A per-feature override of the drift test or its threshold."""
 
-    test: Literal["ks", "chisquare", "ztest", "wasserstein", "jensenshannon", "psi"] | None = None
+    test: Literal["ks", "chisquare", "ztest", "wasserstein", "jensenshannon", "psi"] | None = Field(
+        None, description="The test to use instead of the one chosen by type and sample size."
+    )
     threshold: float | None = Field(None, ge=0, description="p-value or distance threshold.")
 
 

@@ -1,0 +1,81 @@
+"""Shared fixtures: a valid minimal spec and a way to run the CLI in-process through main()."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mlready.cli.app import main
+from mlready.cli.state import STATE
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_project"
+
+MINIMAL_SPEC = textwrap.dedent(
+    """\
+    spec_version: 1
+    project:
+      name: demo
+      owner: data-team
+    data:
+      source: {path: data/train.csv}
+      target: churn
+      id_columns: customer_id
+    model:
+      estimator: sklearn.linear_model.LogisticRegression
+      params: {C: 1.0}
+    """
+)
+
+
+@dataclass
+class CliResult:
+    """What a CLI call printed and returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``mlready ARGS`` through main(), the way the console script does."""
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        else:  # pragma: no cover - main always exits
+            code = 0
+        finally:
+            STATE.spec, STATE.quiet, STATE.verbose, STATE.debug = None, False, False, False
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder with a minimal valid spec and a tiny training file."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.csv").write_text(
+        "customer_id,tenure,plan,churn\nC1,3,basic,Yes\nC2,40,pro,No\n", encoding="utf-8"
+    )
+    (tmp_path / "mlready.yaml").write_text(MINIMAL_SPEC, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """A private copy of sample_project/ (its spec, data and nothing generated)."""
+    target = tmp_path / "sample_project"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns(".mlready", "__pycache__"))
+    return target
