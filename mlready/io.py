@@ -18,6 +18,7 @@ __all__ = [
     "atomic_write_text",
     "sha256_bytes",
     "sha256_file",
+    "table_columns",
 ]
 
 
@@ -87,3 +88,31 @@ def sha256_file(path: Path | str, *, chunk_size: int = 1 << 20) -> str:
 def _update(digest: Any, handle: IO[bytes], chunk_size: int) -> None:
     while chunk := handle.read(chunk_size):
         digest.update(chunk)
+
+
+def table_columns(path: Path | str) -> list[str]:
+    """The column names of a CSV or Parquet file, read from its header or schema only."""
+    import csv
+    import gzip
+
+    from mlready.errors import DataError
+
+    path = Path(path)
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        opener: Any = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text: re-save it as UTF-8 CSV") from None
+    except (OSError, csv.Error) as exc:
+        raise DataError(f"cannot read the header of {path}: {exc}") from None
+    except Exception as exc:
+        raise DataError(f"cannot read {path} as Parquet: {exc}") from None
+    if not header:
+        raise DataError(f"{path} is empty: the first line must name the columns")
+    return header

@@ -171,6 +171,14 @@ BROKEN = [
         12,
     ),
     (
+        "feature not in the data",
+        MINIMAL_SPEC.replace(
+            "  id_columns: customer_id", "  id_columns: customer_id\n  features: {numeric: [tenur]}"
+        ),
+        ["data.features.numeric[0]", "column 'tenur' is not in train.csv", "did you mean 'tenure'"],
+        9,
+    ),
+    (
         "duplicate key",
         MINIMAL_SPEC.replace("  target: churn", "  target: churn\n  target: plan"),
         ["key 'target' appears twice", "first on line 7"],

