@@ -115,3 +115,20 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
     path = tmp_path / "blob"
     path.write_bytes(b"x" * 3_000_000)
     assert sha256_file(path) == hashlib.sha256(b"x" * 3_000_000).hexdigest()
+
+
+def test_verbose_shows_the_run_log_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlready.cli.state import configure_logging
+
+    configure_logging(True)
+    try:
+        with start_run(tmp_path, "train") as run:
+            run.logger.info("fold 3 of 5 done")
+    finally:
+        configure_logging(False)
+    assert "fold 3 of 5 done" in capsys.readouterr().err
+    with start_run(tmp_path, "train") as run:
+        run.logger.info("quiet again")
+    assert "quiet again" not in capsys.readouterr().err
