@@ -116,3 +116,177 @@ def table_columns(path: Path | str) -> list[str]:
     if not header:
         raise DataError(f"{path} is empty: the first line must name the columns")
     return header
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading tables: CSV, Parquet, a glob of either, or a SQL query
+# --------------------------------------------------------------------------------------------------
+
+_REFUSED = {
+    ".xls": "Excel",
+    ".xlsx": "Excel",
+    ".xlsm": "Excel",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".joblib": "pickle",
+}
+
+
+def resolve_files(path_or_glob: str | Path) -> list[Path]:
+    """The files a path or glob names, sorted; DataError when there are none or a format is bad."""
+    import glob
+
+    from mlready.errors import DataError
+
+    text = str(path_or_glob)
+    for suffix, kind in _REFUSED.items():
+        if text.lower().endswith(suffix):
+            raise DataError(
+                f"{text}: {kind} files are not read by mlready; save the table as CSV or Parquet "
+                "(pandas: df.to_parquet('data.parquet')), portable formats any tool can read"
+            )
+    files = sorted(Path(p) for p in glob.glob(text)) if glob.has_magic(text) else [Path(text)]
+    if not files or not files[0].exists():
+        raise DataError(f"no data at {text}: check the path (or glob) and that the file exists")
+    for file in files:
+        if file.is_dir():
+            raise DataError(f"{file} is a folder: name a CSV or Parquet file, or a glob")
+        if not file.name.lower().endswith((".csv", ".csv.gz", ".parquet", ".pq")):
+            raise DataError(f"{file} is neither CSV nor Parquet (by its name): convert it first")
+    return files
+
+
+def _read_csv(path: Path) -> Any:
+    import pandas as pd
+
+    from mlready.errors import DataError
+
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes): a CSV needs at least a header row")
+    try:
+        return pd.read_csv(path, engine="pyarrow", encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path} is not UTF-8 text: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
+    except Exception as exc:
+        message = str(exc).splitlines()[0]
+        if "invalid UTF8" in message or "utf-8" in message.lower():
+            raise DataError(
+                f"{path} is not UTF-8 text: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+            ) from None
+        if "Empty CSV" in message or "No columns" in message:
+            raise DataError(f"{path} is empty: a CSV needs at least a header row") from None
+        raise DataError(f"cannot read {path} as CSV: {message}") from None
+
+
+def _read_parquet(path: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    from mlready.errors import DataError
+
+    try:
+        return pq.read_table(path).to_pandas()
+    except Exception as exc:
+        raise DataError(f"cannot read {path} as Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def read_file(path: Path) -> Any:
+    """One CSV or Parquet file as a pandas DataFrame; DataError when it cannot be read."""
+    name = path.name.lower()
+    frame = _read_parquet(path) if name.endswith((".parquet", ".pq")) else _read_csv(path)
+    return normalize_dates(frame)
+
+
+def normalize_dates(frame: Any) -> Any:
+    """Columns of datetime.date objects (CSV dates, Parquet date32) become datetime64 columns."""
+    import datetime as dt
+
+    import pandas as pd
+
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object:
+            continue
+        first = series.dropna().head(1)
+        if len(first) and isinstance(first.iloc[0], dt.date):
+            frame[column] = pd.to_datetime(series, errors="coerce")
+    return frame
+
+
+def read_sql(url: str, query: str, *, chunk_rows: int | None = None) -> Any:
+    """The result of a SQL query through SQLAlchemy (a DataFrame, or an iterator of chunks)."""
+    import pandas as pd
+    import sqlalchemy
+
+    from mlready.errors import DataError
+
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except Exception as exc:
+        raise DataError(f"cannot use database URL {url!r}: {exc}") from None
+    try:
+        return pd.read_sql_query(sqlalchemy.text(query), engine, chunksize=chunk_rows)
+    except Exception as exc:
+        raise DataError(f"the query failed on {url}: {str(exc).splitlines()[0]}") from None
+
+
+def read_table(path: str | Path | None = None, *, sql: tuple[str, str] | None = None) -> Any:
+    """A whole table from a file, a glob of files (concatenated) or a (url, query) pair."""
+    import pandas as pd
+
+    from mlready.errors import DataError
+
+    if sql is not None:
+        return read_sql(*sql)
+    if path is None:
+        raise DataError("no data source given: name a file, a glob, or a SQL query")
+    frames = [read_file(file) for file in resolve_files(path)]
+    if len(frames) == 1:
+        return frames[0]
+    columns = list(frames[0].columns)
+    for file, frame in zip(resolve_files(path)[1:], frames[1:], strict=True):
+        if list(frame.columns) != columns:
+            raise DataError(
+                f"{file} has other columns than the first file of {path}: "
+                f"{sorted(set(frame.columns) ^ set(columns))}; a glob must name files of one table"
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def iter_table(
+    path: str | Path | None = None, *, sql: tuple[str, str] | None = None, chunk_rows: int
+) -> Iterator[Any]:
+    """The table in chunks of at most ``chunk_rows`` rows, so memory stays flat as it grows."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from mlready.errors import DataError
+
+    if sql is not None:
+        yield from read_sql(*sql, chunk_rows=chunk_rows)
+        return
+    if path is None:
+        raise DataError("no data source given: name a file, a glob, or a SQL query")
+    for file in resolve_files(path):
+        if file.name.lower().endswith((".parquet", ".pq")):
+            try:
+                parquet = pq.ParquetFile(file)
+                for batch in parquet.iter_batches(batch_size=chunk_rows):
+                    yield normalize_dates(batch.to_pandas())
+            except Exception as exc:
+                raise DataError(f"cannot read {file} as Parquet: {exc}") from None
+            continue
+        if file.stat().st_size == 0:
+            raise DataError(f"{file} is empty (0 bytes): a CSV needs at least a header row")
+        try:
+            with pd.read_csv(file, chunksize=chunk_rows, encoding="utf-8") as reader:
+                yield from reader
+        except UnicodeDecodeError:
+            raise DataError(
+                f"{file} is not UTF-8 text: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{file} is empty: a CSV needs at least a header row") from None
+        except pd.errors.ParserError as exc:
+            raise DataError(f"cannot read {file} as CSV: {str(exc).splitlines()[0]}") from None

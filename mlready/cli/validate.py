@@ -1,0 +1,229 @@
+"""``mlready validate-data``: check data against the spec's contract with Great Expectations."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlready.cli.state import STATE, SpecOption, err, out, say
+
+
+class OutputFormat(str, Enum):
+    """How the result is printed on stdout."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+class Environment(str, Enum):
+    """Which expectations apply."""
+
+    training = "training"
+    serving = "serving"
+
+
+def validate_data(
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="CSV/Parquet file or glob, or a database URL with --query. "
+            "[default: the spec's training data]",
+            show_default=False,
+        ),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="With a database URL as --data: the SELECT to validate.")
+    ] = None,
+    environment: Annotated[
+        Environment | None,
+        typer.Option(
+            help="training or serving expectations. [default: training for the "
+            "spec's training data, serving for any other --data]",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="What to print on stdout.")
+    ] = OutputFormat.text,
+    report: Annotated[bool, typer.Option(help="Write the HTML report in the run folder.")] = True,
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write rows failing row-level checks (with the reasons) and the "
+            "clean rows to this folder, and go on with the clean rows."
+        ),
+    ] = None,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(
+            help="Validate in chunks of this many rows, for files larger than memory.", min=1
+        ),
+    ] = None,
+    infer: Annotated[
+        bool, typer.Option("--infer", help="Write expectations inferred from a reference data set.")
+    ] = False,
+    infer_from: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="With --infer: the reference data. [default: training data]",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="With --infer: write the YAML here.")
+    ] = None,
+    margin: Annotated[
+        float, typer.Option(help="With --infer: widen numeric ranges by this share.", min=0)
+    ] = 0.1,
+    spec: SpecOption = None,
+) -> None:
+    """Check data against the spec's expectations with Great Expectations (exit 1 on failure)."""
+    from mlready.spec import load_spec
+
+    loaded = load_spec(STATE.spec_path(spec))
+    source = _sql_source(data, query)
+    if infer:
+        _infer(loaded, infer_from or (None if source else data), output, margin)
+        return
+
+    from mlready.io import atomic_write_json, atomic_write_text
+    from mlready.runs import start_run
+    from mlready.validation import validate_data as run_validation
+    from mlready.validation.report import junit_xml, render_html
+
+    with start_run(loaded.spec.project.artifacts_dir, "validate-data") as run:
+        with _status("Validating data with Great Expectations"):
+            result = run_validation(
+                loaded,
+                data=None if source else data,
+                sql=source,
+                environment=environment.value if environment else None,
+                quarantine_dir=quarantine,
+                chunk_rows=chunk_rows,
+            )
+        atomic_write_json(run.dir / "validation.json", result.to_dict())
+        atomic_write_text(run.dir / "junit.xml", junit_xml(result))
+        if report:
+            atomic_write_text(
+                run.dir / "validation.html", render_html(result, loaded.spec.project.name)
+            )
+        run.summary.update(
+            source=result.source,
+            environment=result.environment,
+            rows=result.rows,
+            checks=len(result.results),
+            failed=len(result.failed_errors),
+            warnings=len(result.warnings),
+            passed=result.passed,
+            fingerprint=result.fingerprint,
+            quarantined=(result.quarantine or {}).get("rejected_rows"),
+        )
+        if not result.passed:
+            run.fail(1)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif output_format is OutputFormat.junit:
+        typer.echo(junit_xml(result))
+    else:
+        _print_table(result)
+        say(f"run folder: {run.dir}")
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _sql_source(data: str | None, query: str | None) -> tuple[str, str] | None:
+    from mlready.errors import UsageError
+
+    if data is not None and "://" in data:
+        if not query:
+            raise UsageError(f"--data {data} is a database URL: add --query 'SELECT ...'")
+        return data, query
+    if query:
+        raise UsageError("--query goes with a database URL as --data (e.g. sqlite:///x.db)")
+    return None
+
+
+def _status(message: str):  # type: ignore[no-untyped-def]
+    import contextlib
+
+    if STATE.interactive:
+        return err().status(message)
+    return contextlib.nullcontext()
+
+
+def _infer(loaded, source: str | None, output: Path | None, margin: float) -> None:  # type: ignore[no-untyped-def]
+    from mlready.io import atomic_write_text, read_table
+    from mlready.validation.infer import contract_yaml, infer_contract
+
+    spec_source = loaded.spec.data.source
+    if source is None and spec_source.sql is not None:
+        frame = read_table(sql=(spec_source.sql.url, spec_source.sql.query))
+        label = "the spec's SQL source"
+    else:
+        label = source or spec_source.path
+        frame = read_table(label)
+    text = contract_yaml(
+        infer_contract(frame, target=loaded.spec.data.target, margin=margin), str(label)
+    )
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(output, text)
+        say(f"[green]wrote[/] {output}: review it, then paste it into {loaded.path.name}")
+
+
+def _print_table(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
+    from rich.table import Table
+
+    if STATE.quiet:
+        return
+    table = Table(
+        title=f"{escape(result.source)} ({result.environment}, {result.rows:,} rows)",
+        show_lines=False,
+    )
+    table.add_column("result")
+    table.add_column("check", overflow="fold")
+    table.add_column("expectation", overflow="fold")
+    table.add_column("unexpected", justify="right")
+    table.add_column("bad values", overflow="fold")
+    styles = {"passed": "green", "failed": "bold red", "warning": "yellow"}
+    shown = [r for r in result.ordered() if STATE.verbose or not r.passed]
+    for item in shown:
+        row = item.to_dict()
+        unexpected = f"{row['unexpected_count']:,}" if row["unexpected_count"] else ""
+        detail = ", ".join(row["sample"][:5])
+        if row["error"]:
+            detail = f"could not run: {row['error']}"
+        elif row["observed"] is not None and row["status"] != "passed" and not detail:
+            detail = f"observed {row['observed']}"
+        table.add_row(
+            f"[{styles[row['status']]}]{row['status']}[/]",
+            escape(row["id"]),
+            escape(row["description"]),
+            unexpected,
+            escape(detail),
+        )
+    console = out()
+    if shown:
+        console.print(table)
+    hidden = len(result.results) - len(shown)
+    if hidden:
+        console.print(f"[green]{hidden} checks passed[/] (--verbose lists them)")
+    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    console.print(
+        f"{verdict}: {len(result.results)} checks, {len(result.failed_errors)} failed, "
+        f"{len(result.warnings)} warnings"
+    )
+    if result.quarantine:
+        q = result.quarantine
+        console.print(
+            f"quarantined {q['rejected_rows']:,} rows -> {escape(q['rejected_path'])}; "
+            f"clean rows -> {escape(q['clean_path'])}"
+        )
