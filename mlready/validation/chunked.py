@@ -165,7 +165,7 @@ def validate_in_chunks(
         elif check.kind == "unique":
             column = check.column or ""
             found = _duplicates(hashes.get(column, []))
-            dupes, sample, where = 0, (), set()
+            dupes, sample, where = 0, tuple[str, ...](), set[int]()
             if found.size:
                 dupes, sample, where = _find_duplicates(path, sql, chunk_rows, column, found)
             duplicate_rows[check.id] = where
@@ -206,7 +206,9 @@ def _find_duplicates(
     import numpy as np
     import pandas as pd
 
-    offset, count, sample, rows = 0, 0, [], set()
+    offset, count = 0, 0
+    sample: list[str] = []
+    rows: set[int] = set()
     for chunk in _chunks(path, sql, chunk_rows):
         series = chunk[column].reset_index(drop=True)
         present = series.dropna()
