@@ -164,7 +164,15 @@ def _read_csv(path: Path) -> Any:
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty (0 bytes): a CSV needs at least a header row")
     try:
-        return pd.read_csv(path, engine="pyarrow", encoding="utf-8")
+        frame = pd.read_csv(path, engine="pyarrow", encoding="utf-8")
+        for column in frame.columns:
+            # pyarrow reads a column with invalid UTF-8 as binary: bytes objects in pandas
+            if frame[column].dtype != object:
+                continue
+            first = frame[column].dropna().head(1)
+            if len(first) and isinstance(first.iloc[0], bytes):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, f"column {column}")
+        return frame
     except UnicodeDecodeError:
         raise DataError(
             f"{path} is not UTF-8 text: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"

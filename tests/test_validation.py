@@ -1,0 +1,307 @@
+"""validate-data's library: every expectation kind passes and fails, chunked equals whole."""
+
+from __future__ import annotations
+
+import sqlite3
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlready.errors import DataError
+from mlready.spec import load_spec
+from mlready.validation import validate_data
+from mlready.validation.infer import infer_contract
+
+from .conftest import SAMPLE
+
+SPEC = textwrap.dedent(
+    """\
+    spec_version: 1
+    project: {name: contract-test, owner: qa}
+    data:
+      source: {path: data/good.csv}
+      target: label
+      id_columns: [id]
+      timestamp_column: seen
+    expectations:
+      unexpected_columns: error
+      row_count: {min: 3, max: 1000}
+      freshness: {max_age_days: 36500, severity: error}
+      columns:
+        id: {type: string, unique: true, regex: '^ID-\\d{3}$', max_null_fraction: 0}
+        seen: {type: datetime}
+        amount: {type: number, min: 0, max: 100, max_null_fraction: 0.25}
+        count: {type: integer}
+        plan: {allowed_values: [basic, pro]}
+        label: {allowed_values: ["Yes", "No"], environments: [training]}
+    model: {estimator: sklearn.linear_model.LogisticRegression}
+    """
+)
+
+GOOD = pd.DataFrame(
+    {
+        "id": ["ID-001", "ID-002", "ID-003", "ID-004"],
+        "seen": ["2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"],
+        "amount": [1.5, 20.0, None, 99.0],
+        "count": [1, 2, 3, 4],
+        "plan": ["basic", "pro", "pro", "basic"],
+        "label": ["Yes", "No", "No", "Yes"],
+    }
+)
+
+
+@pytest.fixture
+def contract(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    GOOD.to_csv(tmp_path / "data" / "good.csv", index=False)
+    (tmp_path / "mlready.yaml").write_text(SPEC, encoding="utf-8")
+    return load_spec(tmp_path)
+
+
+def _write(folder: Path, frame: pd.DataFrame, name: str = "batch.csv") -> str:
+    path = folder / "data" / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return str(path)
+
+
+def _status(result) -> dict[str, bool]:
+    return {r.check.id: r.passed for r in result.results}
+
+
+def test_good_data_passes_every_kind(contract) -> None:
+    result = validate_data(contract)
+    assert result.passed, [r.to_dict() for r in result.results if not r.passed]
+    kinds = {r.check.kind for r in result.results}
+    assert kinds >= {
+        "row_count",
+        "target",
+        "unexpected_columns",
+        "freshness",
+        "required",
+        "not_null",
+        "range",
+        "allowed_values",
+        "regex",
+        "unique",
+    }
+    assert result.environment == "training"
+    assert result.rows == 4
+
+
+# (name, how to break the good data, the check that must fail, a bad value it must show)
+BREAKS = [
+    ("missing column", lambda f: f.drop(columns=["plan"]), "plan.required", None),
+    (
+        "text in a number column",
+        lambda f: f.assign(amount=["1", "x", "3", "4"]),
+        "amount.type",
+        "x",
+    ),
+    ("float in an integer column", lambda f: f.assign(count=[1.5, 2, 3, 4]), "count.type", None),
+    (
+        "text in a datetime column",
+        lambda f: f.assign(seen=["2026-01-01", "soon", "2026-03-01", "2026-04-01"]),
+        "seen.type",
+        "soon",
+    ),
+    (
+        "too many missing",
+        lambda f: f.assign(amount=[None, None, 3.0, 4.0]),
+        "amount.not_null",
+        "(missing)",
+    ),
+    ("out of range", lambda f: f.assign(amount=[1.0, -7.0, 3.0, 400.0]), "amount.range", "-7.0"),
+    (
+        "unknown category",
+        lambda f: f.assign(plan=["basic", "gold", "pro", "pro"]),
+        "plan.allowed_values",
+        "gold",
+    ),
+    ("regex", lambda f: f.assign(id=["ID-001", "id_2", "ID-003", "ID-004"]), "id.regex", "id_2"),
+    (
+        "duplicate id",
+        lambda f: f.assign(id=["ID-001", "ID-001", "ID-003", "ID-004"]),
+        "id.unique",
+        "ID-001",
+    ),
+    ("too few rows", lambda f: f.head(2), "table.row_count", None),
+    ("stale data", lambda f: f.assign(seen=["1900-01-01"] * 4), "seen.freshness", None),
+    ("unexpected column", lambda f: f.assign(extra=1), "table.unexpected_columns", "extra"),
+    ("target missing in training", lambda f: f.drop(columns=["label"]), "label.target", None),
+]
+
+
+@pytest.mark.parametrize(("name", "breaker", "check_id", "bad"), BREAKS, ids=[b[0] for b in BREAKS])
+def test_each_kind_fails_on_bad_data(contract, name, breaker, check_id, bad) -> None:
+    path = _write(contract.base_dir, breaker(GOOD.copy()))
+    result = validate_data(contract, data=path, environment="training")
+    status = _status(result)
+    assert status[check_id] is False, [r.to_dict() for r in result.results if not r.passed]
+    assert not result.passed
+    failing = next(r for r in result.results if r.check.id == check_id)
+    if bad is not None:
+        assert bad in failing.sample
+    others = [k for k, ok in status.items() if not ok and k != check_id]
+    assert len(others) <= 1, others  # one defect, one (or two related) failures
+
+
+def test_warning_severity_reports_without_failing(contract) -> None:
+    spec = SPEC.replace(
+        "plan: {allowed_values: [basic, pro]}",
+        "plan: {allowed_values: [basic, pro], severity: warning}",
+    )
+    (contract.base_dir / "mlready.yaml").write_text(spec)
+    loaded = load_spec(contract.base_dir)
+    path = _write(loaded.base_dir, GOOD.assign(plan=["basic", "gold", "pro", "pro"]))
+    result = validate_data(loaded, data=path, environment="training")
+    assert result.passed
+    assert [r.check.id for r in result.warnings] == ["plan.allowed_values"]
+
+
+def test_serving_data_needs_no_target_and_absent_refuses_it(contract) -> None:
+    path = _write(contract.base_dir, GOOD.drop(columns=["label"]))
+    result = validate_data(contract, data=path)
+    assert result.environment == "serving"
+    assert result.passed
+    assert "label.allowed_values" not in _status(result)  # environments: [training]
+    (contract.base_dir / "mlready.yaml").write_text(
+        SPEC.replace("expectations:\n", "expectations:\n  target_in_serving: absent\n")
+    )
+    strict = load_spec(contract.base_dir)
+    with_target = _write(strict.base_dir, GOOD, "with_target.csv")
+    assert _status(validate_data(strict, data=with_target))["label.target"] is False
+
+
+def test_integer_column_with_missing_values_passes(contract) -> None:
+    path = _write(contract.base_dir, GOOD.assign(count=[1, None, 3, 4]))
+    assert _status(validate_data(contract, data=path, environment="training"))["count.type"]
+
+
+def test_parquet_and_glob_inputs(contract) -> None:
+    _write(contract.base_dir, GOOD.head(2), "part-1.parquet")
+    _write(contract.base_dir, GOOD.tail(2), "part-2.parquet")
+    result = validate_data(
+        contract, data=str(contract.base_dir / "data" / "part-*.parquet"), environment="training"
+    )
+    assert result.rows == 4
+    assert result.passed, [r.to_dict() for r in result.results if not r.passed]
+
+
+def test_sql_source_through_sqlite(contract) -> None:
+    db = contract.base_dir / "data" / "w.db"
+    with sqlite3.connect(db) as connection:
+        GOOD.to_sql("customers", connection, index=False)
+    result = validate_data(
+        contract, sql=(f"sqlite:///{db}", "SELECT * FROM customers"), environment="training"
+    )
+    assert result.rows == 4
+    assert result.passed, [r.to_dict() for r in result.results if not r.passed]
+    with pytest.raises(DataError, match="the query failed"):
+        validate_data(contract, sql=(f"sqlite:///{db}", "SELECT * FROM nope"))
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.csv", "empty"),
+        ("id,plan\nID-001,caf\xe9\n".encode("latin-1"), "latin.csv", "not UTF-8"),
+        (b"PK\x03\x04", "book.xlsx", "Excel files are not read"),
+        (b"\x80\x04", "frame.pkl", "pickle files are not read"),
+        (b"not parquet", "broken.parquet", "cannot read"),
+    ],
+)
+def test_unreadable_inputs_raise_data_errors(contract, content, name, message) -> None:
+    path = contract.base_dir / "data" / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        validate_data(contract, data=str(path))
+
+
+def test_missing_file_is_a_data_error(contract) -> None:
+    with pytest.raises(DataError, match="no data at"):
+        validate_data(contract, data=str(contract.base_dir / "nope.csv"))
+
+
+def test_zero_row_file_is_validated_not_crashed(contract) -> None:
+    path = contract.base_dir / "data" / "header_only.csv"
+    path.write_text(",".join(GOOD.columns) + "\n")
+    result = validate_data(contract, data=str(path), environment="training")
+    assert result.rows == 0
+    assert _status(result)["table.row_count"] is False
+
+
+# GX has a fixed cost per run (about half a second), so tests use a few large chunks
+@pytest.mark.parametrize("chunk_rows", [250, 1000])
+def test_chunked_verdicts_equal_whole_table_verdicts(chunk_rows: int) -> None:
+    loaded = load_spec(SAMPLE)
+    bad = str(SAMPLE / "data" / "batch_2026_08.csv")
+    whole = validate_data(loaded, data=bad)
+    parts = validate_data(loaded, data=bad, chunk_rows=chunk_rows)
+    assert _status(parts) == _status(whole)
+    counts = {r.check.id: r.unexpected_count for r in whole.results if not r.passed}
+    assert {r.check.id: r.unexpected_count for r in parts.results if not r.passed} == counts
+
+
+def test_quarantine_keeps_every_row_in_both_modes(tmp_path: Path) -> None:
+    loaded = load_spec(SAMPLE)
+    bad = str(SAMPLE / "data" / "batch_2026_08.csv")
+    source = pd.read_csv(bad)
+    for mode, chunk in (("whole", None), ("chunked", 250)):
+        result = validate_data(loaded, data=bad, quarantine_dir=tmp_path / mode, chunk_rows=chunk)
+        clean = pd.read_csv(result.quarantine["clean_path"])
+        rejected = pd.read_csv(result.quarantine["rejected_path"])
+        assert len(clean) + len(rejected) == len(source)
+        assert len(rejected) == 9  # 8 planted defects, the duplicated id on two rows
+        assert rejected["_mlready_reasons"].str.len().gt(0).all()
+        assert "cust_12" in set(rejected["customer_id"])
+        # with the bad rows set aside, nothing left blocks the run
+        assert result.passed
+        assert sorted(clean["customer_id"]) == sorted(
+            set(source["customer_id"]) - set(rejected["customer_id"])
+        )
+
+
+def test_inferred_contract_passes_its_source_and_fails_the_bad_batch() -> None:
+    import yaml
+
+    from mlready.validation.infer import contract_yaml
+
+    train = pd.read_csv(SAMPLE / "data" / "train.csv")
+    contract_text = contract_yaml(infer_contract(train, target="churn"), "train.csv")
+    inferred = yaml.safe_load(contract_text)["expectations"]
+    assert inferred["columns"]["customer_id"]["unique"] is True
+    assert inferred["columns"]["customer_id"]["regex"] == r"^[A-Z]{4}\-\d{6}$"
+    assert inferred["columns"]["contract"]["allowed_values"] == [
+        "Month-to-month",
+        "One year",
+        "Two year",
+    ]
+    assert inferred["columns"]["monthly_charges"]["min"] >= 0
+    assert inferred["columns"]["churn"]["environments"] == ["training"]
+    spec = yaml.safe_load((SAMPLE / "mlready.yaml").read_text())
+    spec["expectations"] = inferred
+    spec["data"]["source"]["path"] = str(SAMPLE / "data" / "train.csv")
+    spec.pop("serving")
+    folder = Path(__import__("tempfile").mkdtemp())
+    (folder / "mlready.yaml").write_text(yaml.safe_dump(spec))
+    loaded = load_spec(folder)
+    assert validate_data(loaded).passed
+    bad = validate_data(loaded, data=str(SAMPLE / "data" / "batch_2026_08.csv"))
+    assert not bad.passed
+    failed = {r.check.id for r in bad.failed_errors}
+    assert {
+        "customer_id.regex",
+        "customer_id.unique",
+        "tenure.range",
+        "contract.allowed_values",
+        "payment_method.allowed_values",
+        "monthly_charges.not_null",
+        "internet_service.not_null",
+        "monthly_charges.range",
+    } <= failed
+    assert validate_data(loaded, data=str(SAMPLE / "data" / "batch_2026_07.csv")).passed
