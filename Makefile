@@ -23,9 +23,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/mlready --spec $(SAMPLE)/mlready.yaml spec check
+	$(BIN)/mlready --spec $(SAMPLE) spec check
+	$(BIN)/mlready --spec $(SAMPLE) validate-data
+	$(BIN)/mlready --spec $(SAMPLE) validate-data --data $(SAMPLE)/data/batch_2026_07.csv
+	$(BIN)/mlready --spec $(SAMPLE) validate-data --data $(SAMPLE)/data/batch_2026_08.csv \
+		--quarantine $(SAMPLE)/.mlready/quarantine
 	@echo ""
-	@echo "The sample project's spec is valid: $(SAMPLE)/mlready.yaml"
+	@echo "Validation reports: $$(ls -d $(SAMPLE)/.mlready/runs/validate-data/*/validation.html | tail -n 3 | tr '\n' ' ')"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
