@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import textwrap
@@ -141,8 +140,9 @@ def measure(args: list[str]) -> dict[str, float]:
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024\n"
         "print(json.dumps({'wall_s': wall, 'peak_gb': peak, 'exit': code}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *args], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -162,19 +162,34 @@ def run(rows_list: list[int], chunk_rows: int) -> dict[str, dict[str, float]]:
         print(f"data {rows:,} rows ready ({time.perf_counter() - start:.0f} s)", flush=True)
         spec = make_spec(work / f"spec_{rows}", data)
         cases = {
-            "mlready validate-data": [mlready, "-q", "--spec", str(spec), "validate-data",
-                                      "--no-report"],
+            "mlready validate-data": [
+                mlready,
+                "-q",
+                "--spec",
+                str(spec),
+                "validate-data",
+                "--no-report",
+            ],
             f"mlready validate-data --chunk-rows {chunk_rows:,}": [
-                mlready, "-q", "--spec", str(spec), "validate-data", "--no-report",
-                "--chunk-rows", str(chunk_rows)],
+                mlready,
+                "-q",
+                "--spec",
+                str(spec),
+                "validate-data",
+                "--no-report",
+                "--chunk-rows",
+                str(chunk_rows),
+            ],
             "plain GX script": [sys.executable, str(gx_script), str(data)],
             "plain pandas script": [sys.executable, str(pandas_script), str(data)],
         }
         for name, args in cases.items():
             row = measure(args)
             results[f"{name} @ {rows:,} rows"] = row
-            print(f"  {name:45} {row['wall_s']:7.1f} s {row['peak_gb']:6.2f} GB "
-                  f"exit {row['exit']}", flush=True)
+            print(
+                f"  {name:45} {row['wall_s']:7.1f} s {row['peak_gb']:6.2f} GB exit {row['exit']}",
+                flush=True,
+            )
     return results
 
 
@@ -193,5 +208,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = resource
     main()

@@ -263,9 +263,16 @@ def read_table(path: str | Path | None = None, *, sql: tuple[str, str] | None = 
 
 
 def iter_table(
-    path: str | Path | None = None, *, sql: tuple[str, str] | None = None, chunk_rows: int
+    path: str | Path | None = None,
+    *,
+    sql: tuple[str, str] | None = None,
+    chunk_rows: int,
+    columns: list[str] | None = None,
 ) -> Iterator[Any]:
-    """The table in chunks of at most ``chunk_rows`` rows, so memory stays flat as it grows."""
+    """The table in chunks of at most ``chunk_rows`` rows, so memory stays flat as it grows.
+
+    ``columns`` reads only those columns (files only; a query selects its own).
+    """
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -280,7 +287,7 @@ def iter_table(
         if file.name.lower().endswith((".parquet", ".pq")):
             try:
                 parquet = pq.ParquetFile(file)
-                for batch in parquet.iter_batches(batch_size=chunk_rows):
+                for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
                     yield normalize_dates(batch.to_pandas())
             except Exception as exc:
                 raise DataError(f"cannot read {file} as Parquet: {exc}") from None
@@ -288,7 +295,9 @@ def iter_table(
         if file.stat().st_size == 0:
             raise DataError(f"{file} is empty (0 bytes): a CSV needs at least a header row")
         try:
-            with pd.read_csv(file, chunksize=chunk_rows, encoding="utf-8") as reader:
+            with pd.read_csv(
+                file, chunksize=chunk_rows, encoding="utf-8", usecols=columns
+            ) as reader:
                 yield from reader
         except UnicodeDecodeError:
             raise DataError(

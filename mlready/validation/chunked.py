@@ -11,7 +11,7 @@ same columns.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,15 @@ class _Tally:
         )
 
 
-def _chunks(path: str | None, sql: tuple[str, str] | None, chunk_rows: int) -> Iterator[Any]:
+def _chunks(
+    path: str | None,
+    sql: tuple[str, str] | None,
+    chunk_rows: int,
+    columns: list[str] | None = None,
+) -> Iterator[Any]:
     from mlready.io import iter_table
 
-    yield from iter_table(path, sql=sql, chunk_rows=chunk_rows)
+    yield from iter_table(path, sql=sql, chunk_rows=chunk_rows, columns=columns)
 
 
 def validate_in_chunks(
@@ -180,23 +185,29 @@ def validate_in_chunks(
                 )
             )
         else:
-            tally = tallies.get(check.id) or next(
-                (t for t in tallies.values() if t.check.id == check.id), None
-            )
+            tally = tallies.get(check.id)
             results.append(tally.result() if tally else CheckResult(check, True))
     quarantine = None
     if quarantine_dir is not None:
         quarantine = _write_quarantine(path, sql, chunk_rows, results, quarantine_dir)
-    return rows, columns, [replace(r) for r in results], quarantine
+    return rows, columns, results, quarantine
 
 
 def _duplicates(parts: list[Any]) -> Any:
+    """The hashes that occur more than once, found in place (no copies of the hash array)."""
     import numpy as np
 
     if not parts:
         return np.empty(0, dtype=np.uint64)
-    values, counts = np.unique(np.concatenate(parts), return_counts=True)
-    return values[counts > 1]
+    hashes = np.empty(sum(len(p) for p in parts), dtype=np.uint64)
+    offset = 0
+    while parts:  # move each part into the one array, freeing it as we go
+        part = parts.pop(0)
+        hashes[offset : offset + len(part)] = part
+        offset += len(part)
+    hashes.sort()
+    repeated = hashes[1:][hashes[1:] == hashes[:-1]]
+    return np.unique(repeated)
 
 
 def _find_duplicates(
@@ -209,7 +220,7 @@ def _find_duplicates(
     offset, count = 0, 0
     sample: list[str] = []
     rows: set[int] = set()
-    for chunk in _chunks(path, sql, chunk_rows):
+    for chunk in _chunks(path, sql, chunk_rows, [column] if sql is None else None):
         series = chunk[column].reset_index(drop=True)
         present = series.dropna()
         keys = pd.util.hash_pandas_object(present, index=False).to_numpy(dtype=np.uint64)

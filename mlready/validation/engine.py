@@ -7,6 +7,7 @@ so none of it reaches the user's terminal.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -270,6 +271,10 @@ def run_checks(checks: list[Check], frame: Any, *, want_rows: bool = False) -> l
             context.validation_definitions.delete(name)
             context.suites.delete(name)
             context.data_sources.delete(name)
+            # GX leaves reference cycles that hold the DataFrame: without a collection here,
+            # validating in chunks keeps every chunk alive until the collector happens to run
+            del definition, suite, batch_definition, source, prepared
+            gc.collect()
     by_id = {r.expectation_config.meta.get("mlready_id"): r for r in outcome.results}
     return [_translate(check, by_id.get(check.id), len(frame)) for check, _ in planned]
 
