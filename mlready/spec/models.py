@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from mlready.io import REFUSED_SUFFIXES
+
 # --------------------------------------------------------------------------------------------------
 # Shared types
 # --------------------------------------------------------------------------------------------------
@@ -48,14 +50,6 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Scalar = str | int | float | bool
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz")
-REFUSED_SUFFIXES = {
-    ".xls": "Excel",
-    ".xlsx": "Excel",
-    ".xlsm": "Excel",
-    ".pkl": "pickle",
-    ".pickle": "pickle",
-    ".joblib": "pickle",
-}
 
 CLASSIFICATION_METRICS = {
     "roc_auc": "higher",
