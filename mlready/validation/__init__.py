@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.errors import DataError, UsageError
-from mlready.spec import LoadedSpec
+from mlready.spec import LoadedSpec, ProjectSpec
 from mlready.validation.checks import Check, CheckResult, build_checks
 from mlready.validation.result import ValidationResult
 
@@ -64,41 +64,58 @@ def validate_data(
         raise UsageError(f"--environment must be training or serving, got {environment!r}")
     if chunk_rows is not None and chunk_rows < 1:
         raise UsageError(f"--chunk-rows must be a positive number of rows, got {chunk_rows}")
+    from concurrent.futures import ThreadPoolExecutor
+
     env = environment or ("serving" if sql else default_environment(loaded, data))
     path, sql = (None, sql) if sql is not None else _source(loaded, data)
     label = path if path is not None else f"SQL: {sql[1] if sql else ''}"
     start = time.perf_counter()
-    if chunk_rows is not None:
-        from mlready.validation.chunked import validate_in_chunks
-
-        result = validate_in_chunks(loaded.spec, path, sql, env, chunk_rows, quarantine_dir)
+    # hashing releases the GIL: the fingerprint is computed while the data is read and checked
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(fingerprint, path, sql)
+        result = _validate(loaded.spec, path, sql, label, env, quarantine_dir, chunk_rows)
         rows, columns, results, quarantine = result
-    else:
-        from mlready.io import read_table
-        from mlready.validation.engine import run_checks
-
-        frame = read_table(path, sql=sql)
-        columns = [str(c) for c in frame.columns]
-        _check_column_names(frame, label)
-        checks = build_checks(loaded.spec, columns, env)
-        results = run_checks(checks, frame, want_rows=quarantine_dir is not None)
-        rows = len(frame)
-        quarantine = None
-        if quarantine_dir is not None:
-            from mlready.validation.quarantine import write_quarantine
-
-            quarantine = write_quarantine(frame, results, quarantine_dir, path or "query")
+        data_fingerprint = digest.result()
     return ValidationResult(
         source=str(label),
         environment=env,
         rows=rows,
         columns=columns,
         results=results,
-        fingerprint=fingerprint(path, sql),
+        fingerprint=data_fingerprint,
         duration_s=time.perf_counter() - start,
         chunk_rows=chunk_rows,
         quarantine=quarantine,
     )
+
+
+def _validate(
+    spec: ProjectSpec,
+    path: str | None,
+    sql: tuple[str, str] | None,
+    label: str,
+    env: str,
+    quarantine_dir: Path | None,
+    chunk_rows: int | None,
+) -> tuple[int, list[str], list[CheckResult], dict[str, Any] | None]:
+    if chunk_rows is not None:
+        from mlready.validation.chunked import validate_in_chunks
+
+        return validate_in_chunks(spec, path, sql, env, chunk_rows, quarantine_dir)
+    from mlready.io import read_table
+    from mlready.validation.engine import run_checks
+
+    frame = read_table(path, sql=sql)
+    columns = [str(c) for c in frame.columns]
+    _check_column_names(frame, label)
+    checks = build_checks(spec, columns, env)
+    results = run_checks(checks, frame, want_rows=quarantine_dir is not None)
+    quarantine = None
+    if quarantine_dir is not None:
+        from mlready.validation.quarantine import write_quarantine
+
+        quarantine = write_quarantine(frame, results, quarantine_dir, path or "query")
+    return len(frame), columns, results, quarantine
 
 
 def _check_column_names(frame: Any, label: str) -> None:
