@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -98,7 +100,7 @@ def validate_data(
     from mlready.validation.report import junit_xml, render_html
 
     with start_run(loaded.spec.project.artifacts_dir, "validate-data") as run:
-        with _status("Validating data with Great Expectations"):
+        with _progress(chunked=chunk_rows is not None) as on_progress:
             result = run_validation(
                 loaded,
                 data=None if source else data,
@@ -106,6 +108,7 @@ def validate_data(
                 environment=environment.value if environment else None,
                 quarantine_dir=quarantine,
                 chunk_rows=chunk_rows,
+                on_progress=on_progress,
             )
         atomic_write_json(run.dir / "validation.json", result.to_dict())
         atomic_write_text(run.dir / "junit.xml", junit_xml(result))
@@ -149,12 +152,26 @@ def _sql_source(data: str | None, query: str | None) -> tuple[str, str] | None:
     return None
 
 
-def _status(message: str):  # type: ignore[no-untyped-def]
-    import contextlib
+@contextlib.contextmanager
+def _progress(chunked: bool) -> Iterator[Callable[[int], None] | None]:
+    """On a terminal: a spinner, or rows done so far when validating in chunks; else nothing."""
+    if not STATE.interactive:
+        yield None
+        return
+    if not chunked:
+        with err().status("Validating data with Great Expectations"):
+            yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    if STATE.interactive:
-        return err().status(message)
-    return contextlib.nullcontext()
+    columns = (
+        SpinnerColumn(),
+        TextColumn("Validating in chunks: {task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err(), transient=True) as bar:
+        task = bar.add_task("validate", total=None)
+        yield lambda rows: bar.update(task, completed=rows)
 
 
 def _infer(loaded, source: str | None, output: Path | None, margin: float) -> None:  # type: ignore[no-untyped-def]

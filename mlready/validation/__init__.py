@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ def validate_data(
     environment: str | None = None,
     quarantine_dir: Path | None = None,
     chunk_rows: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ValidationResult:
     """Validate the spec's training data, or the table at ``data``, against the contract."""
     if environment not in (None, "training", "serving"):
@@ -73,7 +75,9 @@ def validate_data(
     # hashing releases the GIL: the fingerprint is computed while the data is read and checked
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(fingerprint, path, sql)
-        result = _validate(loaded.spec, path, sql, label, env, quarantine_dir, chunk_rows)
+        result = _validate(
+            loaded.spec, path, sql, label, env, quarantine_dir, chunk_rows, on_progress
+        )
         rows, columns, results, quarantine = result
         data_fingerprint = digest.result()
     return ValidationResult(
@@ -97,11 +101,14 @@ def _validate(
     env: str,
     quarantine_dir: Path | None,
     chunk_rows: int | None,
+    on_progress: Callable[[int], None] | None,
 ) -> tuple[int, list[str], list[CheckResult], dict[str, Any] | None]:
     if chunk_rows is not None:
         from mlready.validation.chunked import validate_in_chunks
 
-        return validate_in_chunks(spec, path, sql, env, chunk_rows, quarantine_dir)
+        return validate_in_chunks(
+            spec, path, sql, env, chunk_rows, quarantine_dir, on_chunk=on_progress
+        )
     from mlready.io import read_table
     from mlready.validation.engine import run_checks
 
