@@ -305,3 +305,42 @@ def test_inferred_contract_passes_its_source_and_fails_the_bad_batch() -> None:
         "monthly_charges.range",
     } <= failed
     assert validate_data(loaded, data=str(SAMPLE / "data" / "batch_2026_07.csv")).passed
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 2])
+def test_real_world_types_from_parquet(tmp_path: Path, chunk_rows: int | None) -> None:
+    """Time zones, category dtype, booleans, and allowed values written with another type."""
+    (tmp_path / "data").mkdir()
+    frame = pd.DataFrame(
+        {
+            "code": [1, 2, 1],
+            "ts": pd.to_datetime(["2026-11-01T10:00:00+01:00"] * 3, utc=True),
+            "kind": pd.Categorical(["a1", "b2", "a1"]),
+            "flag": [True, False, True],
+            "y": [0, 1, 0],
+        }
+    )
+    frame.to_parquet(tmp_path / "data" / "t.parquet")
+    (tmp_path / "mlready.yaml").write_text(
+        textwrap.dedent(
+            """\
+        spec_version: 1
+        project: {name: edge, owner: me}
+        data: {source: {path: data/t.parquet}, target: y, timestamp_column: ts}
+        expectations:
+          freshness: {max_age_days: 36500}
+          columns:
+            code: {allowed_values: ["1", "2"]}
+            kind: {regex: '^[a-z]\\d$', allowed_values: [a1, b2]}
+            flag: {allowed_values: ["true", "false"], type: boolean}
+            ts: {type: datetime}
+        model: {estimator: sklearn.linear_model.LogisticRegression}
+        """
+        )
+    )
+    result = validate_data(load_spec(tmp_path), chunk_rows=chunk_rows)
+    assert result.passed, [r.to_dict() for r in result.results if not r.passed]
+    frame.assign(code=[1, 3, 1]).to_parquet(tmp_path / "data" / "t.parquet")
+    failed = validate_data(load_spec(tmp_path), chunk_rows=chunk_rows)
+    assert [r.check.id for r in failed.failed_errors] == ["code.allowed_values"]
+    assert failed.failed_errors[0].sample == ("3",)

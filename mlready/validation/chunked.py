@@ -18,7 +18,7 @@ from typing import Any
 from mlready.errors import DataError
 from mlready.spec import ProjectSpec
 from mlready.validation.checks import Check, CheckResult, build_checks
-from mlready.validation.engine import SAMPLE_SIZE, run_checks
+from mlready.validation.engine import SAMPLE_SIZE, naive_utc, run_checks
 
 #: decided once, on the first chunk
 _FIRST_CHUNK = {"required", "target", "target_absent", "unexpected_columns"}
@@ -129,7 +129,7 @@ def validate_in_chunks(
                     pd.util.hash_pandas_object(values, index=False).to_numpy(dtype=np.uint64)
                 )
             elif check.kind == "freshness":
-                stamp = pd.to_datetime(chunk[column], errors="coerce", format="mixed").max()
+                stamp = naive_utc(chunk[column]).max()
                 if pd.notna(stamp) and (column not in newest or stamp > newest[column]):
                     newest[column] = stamp
         rows += len(chunk)

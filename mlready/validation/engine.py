@@ -95,6 +95,37 @@ def _context() -> Any:
         return gx.get_context(mode="ephemeral", project_config=config)
 
 
+def naive_utc(series: Any) -> Any:
+    """Timestamps as naive UTC (text parsed, time zones converted), so any two compare."""
+    import pandas as pd
+
+    parsed = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_localize(None)
+
+
+def values_like(series: Any, values: list[Any]) -> list[Any]:
+    """The allowed values in the column's own type: YAML "1" for an integer column is 1."""
+    import pandas as pd
+
+    dtype = series.dtype
+    out: list[Any] = []
+    for value in values:
+        if pd.api.types.is_bool_dtype(dtype) and isinstance(value, str):
+            lowered = value.strip().lower()
+            value = {"true": True, "false": False}.get(lowered, value)
+        elif pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            if isinstance(value, str):
+                try:
+                    number = float(value)
+                    value = int(number) if number.is_integer() else number
+                except ValueError:
+                    pass
+        elif _is_text(dtype) and isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        out.append(value)
+    return out
+
+
 def _is_text(dtype: Any) -> bool:
     import pandas as pd
 
@@ -133,9 +164,7 @@ def _plan(checks: list[Check], frame: Any) -> tuple[Any, list[tuple[Check, Any]]
         elif kind in ("unexpected_columns", "target_absent"):
             expectation = None  # built below, once every helper column is known
         elif kind == "freshness":
-            name = shadow(
-                "time", column, lambda s: pd.to_datetime(s, errors="coerce", format="mixed")
-            )
+            name = shadow("time", column, naive_utc)
             expectation = gxe.ExpectColumnMaxToBeBetween(
                 column=name, min_value=pd.Timestamp(check.params["oldest"]), meta=meta
             )
@@ -157,7 +186,9 @@ def _plan(checks: list[Check], frame: Any) -> tuple[Any, list[tuple[Check, Any]]
             )
         elif kind == "allowed_values":
             expectation = gxe.ExpectColumnValuesToBeInSet(
-                column=column, value_set=check.params["values"], meta=meta
+                column=column,
+                value_set=values_like(frame[column], check.params["values"]),
+                meta=meta,
             )
         elif kind == "regex":
             target = column
@@ -212,6 +243,12 @@ def _type_expectation(
         name = shadow("object", column, lambda s: s.astype(object))
         return check, gxe.ExpectColumnValuesToBeInTypeList(
             column=name, type_list=["object", "str"], meta=meta
+        )
+    if wanted == "datetime" and getattr(series.dtype, "tz", None) is not None:
+        # time-zone-aware timestamps: GX's type list cannot name their dtype; show it naive UTC
+        name = shadow("utc", column, lambda s: s.dt.tz_convert(None))
+        return check, gxe.ExpectColumnValuesToBeInTypeList(
+            column=name, type_list=[str(series.dtype).split(",")[0] + "]"], meta=meta
         )
     if wanted == "datetime":
         names = (
