@@ -182,6 +182,13 @@ def test_integer_column_with_missing_values_passes(contract) -> None:
     assert _status(validate_data(contract, data=path, environment="training"))["count.type"]
 
 
+def test_an_all_missing_column_has_no_value_of_the_wrong_type(contract) -> None:
+    path = _write(contract.base_dir, GOOD.assign(id=[None] * 4))
+    status = _status(validate_data(contract, data=path, environment="training"))
+    assert status["id.type"] is True
+    assert status["id.not_null"] is False
+
+
 def test_parquet_and_glob_inputs(contract) -> None:
     _write(contract.base_dir, GOOD.head(2), "part-1.parquet")
     _write(contract.base_dir, GOOD.tail(2), "part-2.parquet")

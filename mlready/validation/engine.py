@@ -258,6 +258,9 @@ def _type_expectation(
         )
     else:
         names = list(_TYPE_NAMES[wanted])
+        if len(series) and bool(series.isna().all()):
+            # no value at all (read as float): no value of the wrong type; not_null judges it
+            names.append(str(series.dtype))
         if (
             wanted == "integer"
             and pd.api.types.is_float_dtype(series.dtype)
