@@ -163,7 +163,23 @@ def _read_csv(path: Path) -> Any:
     import pandas as pd
 
     with _csv_errors(path):
-        return pd.read_csv(path, encoding="utf-8")
+        return _check_delimiter(pd.read_csv(path, encoding="utf-8-sig"), path)
+
+
+def _check_delimiter(frame: Any, path: Path) -> Any:
+    """A one-column table whose header holds ';' or a tab was not comma-separated: say so."""
+    from mlready.errors import DataError
+
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for mark, name in ((";", "semicolon"), ("\t", "tab")):
+            if mark in header:
+                raise DataError(
+                    f"{path} looks {name}-separated (its header is {header[:60]!r}): mlready "
+                    "reads comma-separated CSV or Parquet; convert it, e.g. with pandas: "
+                    f"pd.read_csv(path, sep={mark!r}).to_parquet('data.parquet')"
+                )
+    return frame
 
 
 @contextlib.contextmanager
@@ -293,6 +309,9 @@ def iter_table(
             continue
         with (
             _csv_errors(file),
-            pd.read_csv(file, chunksize=chunk_rows, encoding="utf-8", usecols=columns) as reader,
+            pd.read_csv(
+                file, chunksize=chunk_rows, encoding="utf-8-sig", usecols=columns
+            ) as reader,
         ):
-            yield from reader
+            for chunk in reader:
+                yield _check_delimiter(chunk, file)

@@ -74,7 +74,7 @@ def _sample(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         import gzip
 
         opener = gzip.open if suffix.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8", newline="") as handle:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:  # type: ignore[operator]
             reader = csv.DictReader(handle)
             names = list(reader.fieldnames or [])
             rows = [row for _, row in zip(range(SAMPLE_ROWS), reader, strict=False)]

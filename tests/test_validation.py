@@ -229,6 +229,22 @@ def test_unreadable_inputs_raise_data_errors(contract, content, name, message) -
         validate_data(contract, data=str(path))
 
 
+def test_byte_order_mark_is_not_part_of_the_first_column(contract) -> None:
+    path = contract.base_dir / "data" / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.to_csv(index=False).encode())
+    result = validate_data(contract, data=str(path), environment="training")
+    assert result.columns[0] == "id"
+    assert result.passed
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 2])
+def test_semicolon_separated_file_is_explained(contract, chunk_rows) -> None:
+    path = contract.base_dir / "data" / "semi.csv"
+    path.write_text(GOOD.to_csv(index=False, sep=";"))
+    with pytest.raises(DataError, match="semicolon-separated"):
+        validate_data(contract, data=str(path), chunk_rows=chunk_rows)
+
+
 def test_missing_file_is_a_data_error(contract) -> None:
     with pytest.raises(DataError, match="no data at"):
         validate_data(contract, data=str(contract.base_dir / "nope.csv"))
