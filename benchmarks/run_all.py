@@ -11,11 +11,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_cli  # noqa: E402
+import bench_validate  # noqa: E402
 
 
 def main() -> None:
     """Run the benchmarks and report."""
-    results = {"cli": bench_cli.run()}
+    results = {
+        "cli": bench_cli.run(),
+        "validate": bench_validate.run([1_000_000, 5_000_000], chunk_rows=500_000),
+    }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     machine = {"python": platform.python_version(), "machine": platform.machine()}
@@ -24,9 +28,11 @@ def main() -> None:
             json.dumps({"machine": machine, "results": rows}, indent=2) + "\n"
         )
         print(f"\n{name}")
-        print(f"{'case':48} {'median s':>9} {'max s':>9}")
+        print(f"{'case':64} {'seconds':>9} {'peak GB':>8}")
         for case, row in rows.items():
-            print(f"{case:48} {row['median_s']:9.3f} {row['max_s']:9.3f}")
+            seconds = row.get("median_s", row.get("wall_s", 0.0))
+            peak = f"{row['peak_gb']:8.2f}" if "peak_gb" in row else ""
+            print(f"{case:64} {seconds:9.3f} {peak}")
 
 
 if __name__ == "__main__":
