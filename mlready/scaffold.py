@@ -8,6 +8,7 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlready.errors import DataError, InternalError, SpecError, UsageError
 from mlready.io import atomic_write_text
@@ -73,8 +74,8 @@ def _sample(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     try:
         import gzip
 
-        opener = gzip.open if suffix.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:  # type: ignore[operator]
+        opener: Any = gzip.open if suffix.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             names = list(reader.fieldnames or [])
             rows = [row for _, row in zip(range(SAMPLE_ROWS), reader, strict=False)]

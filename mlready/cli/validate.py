@@ -7,11 +7,17 @@ import json
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mlready.cli.state import STATE, SpecOption, err, out, say
+
+if TYPE_CHECKING:
+    from mlready.validation.result import ValidationResult
+
+
+DEFAULT_MARGIN = 0.1
 
 
 class OutputFormat(str, Enum):
@@ -82,7 +88,7 @@ def validate_data(
     ] = None,
     margin: Annotated[
         float, typer.Option(help="With --infer: widen numeric ranges by this share.", min=0)
-    ] = 0.1,
+    ] = DEFAULT_MARGIN,
     spec: SpecOption = None,
 ) -> None:
     """Check data against the spec's expectations with Great Expectations (exit 1 on failure)."""
@@ -91,8 +97,39 @@ def validate_data(
     loaded = load_spec(STATE.spec_path(spec))
     source = _sql_source(data, query)
     if infer:
-        _infer(loaded, infer_from or (None if source else data), output, margin)
+        from mlready.io import atomic_write_text
+        from mlready.validation.infer import infer_expectations
+
+        _refuse_options_of_the_other_mode(
+            True,
+            {
+                "--quarantine": quarantine,
+                "--chunk-rows": chunk_rows,
+                "--format": output_format is not OutputFormat.text,
+                "--no-report": not report,
+                "--environment": environment,
+            },
+        )
+        text = infer_expectations(
+            loaded,
+            source=infer_from or (None if source else data),
+            sql=None if infer_from else source,
+            margin=margin,
+        )
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            atomic_write_text(output, text)
+            say(f"[green]wrote[/] {output}: review it, then paste it into {loaded.path.name}")
         return
+    _refuse_options_of_the_other_mode(
+        False,
+        {
+            "--from": infer_from,
+            "--output": output,
+            "--margin": margin != DEFAULT_MARGIN,
+        },
+    )
 
     from mlready.io import atomic_write_json, atomic_write_text
     from mlready.runs import start_run
@@ -174,28 +211,18 @@ def _progress(chunked: bool) -> Iterator[Callable[[int], None] | None]:
         yield lambda rows: bar.update(task, completed=rows)
 
 
-def _infer(loaded, source: str | None, output: Path | None, margin: float) -> None:  # type: ignore[no-untyped-def]
-    from mlready.io import atomic_write_text, read_table
-    from mlready.validation.infer import contract_yaml, infer_contract
+def _refuse_options_of_the_other_mode(infer: bool, options: dict[str, object]) -> None:
+    """--infer writes a contract and validates nothing: options of one mode refuse the other."""
+    from mlready.errors import UsageError
 
-    spec_source = loaded.spec.data.source
-    if source is None and spec_source.sql is not None:
-        frame = read_table(sql=(spec_source.sql.url, spec_source.sql.query))
-        label = "the spec's SQL source"
-    else:
-        label = source or spec_source.path
-        frame = read_table(label)
-    text = contract_yaml(
-        infer_contract(frame, target=loaded.spec.data.target, margin=margin), str(label)
-    )
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        atomic_write_text(output, text)
-        say(f"[green]wrote[/] {output}: review it, then paste it into {loaded.path.name}")
+    used = ", ".join(flag for flag, value in options.items() if value)
+    if used and infer:
+        raise UsageError(f"--infer writes a contract and validates nothing: drop {used}")
+    if used:
+        raise UsageError(f"{used}: only with --infer; add --infer, or drop them")
 
 
-def _print_table(result) -> None:  # type: ignore[no-untyped-def]
+def _print_table(result: ValidationResult) -> None:
     from rich.markup import escape
     from rich.table import Table
 

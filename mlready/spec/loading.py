@@ -213,15 +213,13 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
 # --------------------------------------------------------------------------------------------------
 
 
-def _locate(node: yaml.Node, loc: Sequence[int | str]) -> tuple[list[str | int], int, int]:
+def _locate(node: yaml.Node, loc: Sequence[int | str]) -> tuple[list[str | int], int]:
     """Follow a pydantic error location through the YAML tree.
 
-    Returns the part of the path that exists in the YAML, the line of the deepest node reached,
-    and how many segments of ``loc`` were consumed.
+    Returns the part of the path that exists in the YAML and the line of the deepest key reached.
     """
     path: list[str | int] = []
     current = node
-    consumed = 0
     line = node.start_mark.line + 1
     for segment in loc:
         child: yaml.Node | None = None
@@ -238,13 +236,12 @@ def _locate(node: yaml.Node, loc: Sequence[int | str]) -> tuple[list[str | int],
         ):
             child = current.value[segment]
             line = child.start_mark.line + 1
-        consumed += 1
         if child is None:
             # union tags (str, int, function-after[...]) are not in the YAML: skip them
             continue
         path.append(segment)
         current = child
-    return path, line, consumed
+    return path, line
 
 
 def _dotted(path: Sequence[str | int]) -> str:
@@ -321,7 +318,7 @@ def _format_errors(exc: ValidationError, node: yaml.Node, spec_path: Path) -> st
     seen: dict[tuple[int, str], int] = {}
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
-        path, line, _ = _locate(node, loc)
+        path, line = _locate(node, loc)
         kind = error["type"]
         description = _describe(error)
         if kind in ("missing", "extra_forbidden"):
@@ -399,7 +396,7 @@ def _check_columns(spec: ProjectSpec, node: yaml.Node, spec_path: Path) -> None:
     problems = []
     for loc, column in _named_columns(spec):
         if column not in available:
-            path, line, _ = _locate(node, loc)
+            path, line = _locate(node, loc)
             close = difflib.get_close_matches(column, columns, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             problems.append(
@@ -435,7 +432,7 @@ def _check_estimators(spec: ProjectSpec, node: yaml.Node, spec_path: Path) -> No
         try:
             check_estimator(import_path, params)
         except EstimatorProblem as exc:
-            path, line, _ = _locate(node, loc)
+            path, line = _locate(node, loc)
             problems.append(f"{spec_path.name}:{line} {_dotted(path)}: {exc}")
     if problems:
         raise SpecError("\n".join(problems))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlready.spec import LoadedSpec
 
 MAX_CATEGORIES = 50
 
@@ -119,3 +122,26 @@ def contract_yaml(contract: dict[str, Any], source: str) -> str:
         {"expectations": contract}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
     )
     return header + body
+
+
+def infer_expectations(
+    loaded: LoadedSpec,
+    *,
+    source: str | None = None,
+    sql: tuple[str, str] | None = None,
+    margin: float = 0.1,
+) -> str:
+    """The contract inferred from ``source`` (a file, a glob, or ``sql``; default the training
+    data), as reviewable YAML."""
+    from mlready.io import read_table
+
+    spec_source = loaded.spec.data.source
+    if sql is None and source is None and spec_source.sql is not None:
+        sql = (spec_source.sql.url, spec_source.sql.query)
+    if sql is not None:
+        frame, label = read_table(sql=sql), f"the query on {sql[0]}"
+    else:
+        label = source or spec_source.path or ""
+        frame = read_table(label)
+    contract = infer_contract(frame, target=loaded.spec.data.target, margin=margin)
+    return contract_yaml(contract, str(label))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlready.validation.checks import CheckResult
@@ -21,7 +21,6 @@ class ValidationResult:
     duration_s: float
     chunk_rows: int | None = None
     quarantine: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed_errors(self) -> list[CheckResult]:
@@ -66,5 +65,4 @@ class ValidationResult:
             "chunk_rows": self.chunk_rows,
             "quarantine": self.quarantine,
             "results": [r.to_dict() for r in self.results],
-            **self.extra,
         }

@@ -24,13 +24,19 @@ BAD_BATCH_FAILURES = {
 }
 
 
+@pytest.fixture
+def validate(sample_copy: Path, run_cli):
+    """``mlready --spec <sample copy> validate-data ARGS``."""
+    return lambda *args: run_cli("--spec", str(sample_copy), "validate-data", *args)
+
+
 def _newest_run(project: Path) -> Path:
     record = read_run_log(project / ".mlready", "validate-data")[-1]
     return project / ".mlready" / record.run_dir
 
 
-def test_training_data_passes_and_writes_every_artifact(sample_copy: Path, run_cli) -> None:
-    result = run_cli("--spec", str(sample_copy), "validate-data")
+def test_training_data_passes_and_writes_every_artifact(sample_copy: Path, validate) -> None:
+    result = validate()
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "PASSED" in result.stdout
     assert result.stderr == ""  # nothing of GX's progress bars, warnings or logs
@@ -47,9 +53,9 @@ def test_training_data_passes_and_writes_every_artifact(sample_copy: Path, run_c
     assert record.summary["environment"] == "training"
 
 
-def test_bad_batch_fails_and_names_each_failure(sample_copy: Path, run_cli) -> None:
+def test_bad_batch_fails_and_names_each_failure(sample_copy: Path, validate) -> None:
     batch = sample_copy / "data" / "batch_2026_08.csv"
-    result = run_cli("--spec", str(sample_copy), "validate-data", "--data", str(batch))
+    result = validate("--data", str(batch))
     assert result.exit_code == 1
     text = " ".join(result.stdout.split())
     for check_id, bad_value in BAD_BATCH_FAILURES.items():
@@ -67,12 +73,9 @@ def test_bad_batch_fails_and_names_each_failure(sample_copy: Path, run_cli) -> N
     assert (record.status, record.exit_code) == ("failed", 1)
 
 
-def test_json_and_junit_formats(sample_copy: Path, run_cli) -> None:
+def test_json_and_junit_formats(sample_copy: Path, validate) -> None:
     batch = str(sample_copy / "data" / "batch_2026_08.csv")
-    as_json = run_cli(
-        "--spec",
-        str(sample_copy),
-        "validate-data",
+    as_json = validate(
         "--data",
         batch,
         "--format",
@@ -84,10 +87,7 @@ def test_json_and_junit_formats(sample_copy: Path, run_cli) -> None:
     failed = {r["id"]: r for r in payload["results"] if r["status"] == "failed"}
     assert set(failed) == set(BAD_BATCH_FAILURES)
     assert failed["tenure.range"]["unexpected_count"] == 1
-    as_junit = run_cli(
-        "--spec",
-        str(sample_copy),
-        "validate-data",
+    as_junit = validate(
         "--data",
         batch,
         "--format",
@@ -101,12 +101,9 @@ def test_json_and_junit_formats(sample_copy: Path, run_cli) -> None:
     assert not (_newest_run(sample_copy) / "validation.html").exists()
 
 
-def test_quarantine_from_the_command_line(sample_copy: Path, tmp_path: Path, run_cli) -> None:
+def test_quarantine_from_the_command_line(sample_copy: Path, tmp_path: Path, validate) -> None:
     batch = str(sample_copy / "data" / "batch_2026_08.csv")
-    result = run_cli(
-        "--spec",
-        str(sample_copy),
-        "validate-data",
+    result = validate(
         "--data",
         batch,
         "--quarantine",
@@ -119,16 +116,13 @@ def test_quarantine_from_the_command_line(sample_copy: Path, tmp_path: Path, run
     assert len(rejected) + len(clean) == 1043
 
 
-def test_infer_prints_yaml_and_writes_a_file(sample_copy: Path, tmp_path: Path, run_cli) -> None:
-    printed = run_cli("--spec", str(sample_copy), "validate-data", "--infer")
+def test_infer_prints_yaml_and_writes_a_file(sample_copy: Path, tmp_path: Path, validate) -> None:
+    printed = validate("--infer")
     assert printed.exit_code == 0
     contract = yaml.safe_load(printed.stdout)["expectations"]
     assert contract["columns"]["tenure"]["type"] == "integer"
     target = tmp_path / "contract.yaml"
-    written = run_cli(
-        "--spec",
-        str(sample_copy),
-        "validate-data",
+    written = validate(
         "--infer",
         "--from",
         str(sample_copy / "data" / "batch_2026_07.csv"),
@@ -150,21 +144,53 @@ def test_infer_prints_yaml_and_writes_a_file(sample_copy: Path, tmp_path: Path, 
         (["--format", "xml"], 2, "xml"),
     ],
 )
-def test_bad_invocations(sample_copy: Path, run_cli, args, code, message) -> None:
-    result = run_cli("--spec", str(sample_copy), "validate-data", *args)
+def test_bad_invocations(sample_copy: Path, validate, args, code, message) -> None:
+    result = validate(*args)
     assert result.exit_code == code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_unreadable_data_exits_4_and_is_logged(sample_copy: Path, run_cli) -> None:
+def test_unreadable_data_exits_4_and_is_logged(sample_copy: Path, validate) -> None:
     bad = sample_copy / "data" / "latin.csv"
     bad.write_bytes("customer_id,contract\nCUST-000001,D\xe9j\xe0\n".encode("latin-1"))
-    result = run_cli("--spec", str(sample_copy), "validate-data", "--data", str(bad))
+    result = validate("--data", str(bad))
     assert result.exit_code == 4
     assert "not UTF-8" in result.stderr
     record = read_run_log(sample_copy / ".mlready", "validate-data")[-1]
     assert (record.status, record.exit_code) == ("error", 4)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--infer", "--quarantine", "q"],
+            "--infer writes a contract and validates nothing: drop --quarantine",
+        ),
+        (["--infer", "--format", "json"], "drop --format"),
+        (["--from", "data/train.csv"], "--from: only with --infer"),
+        (["-o", "contract.yaml"], "--output: only with --infer"),
+    ],
+)
+def test_options_of_the_other_mode_are_refused(validate, args, message) -> None:
+    result = validate(*args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.stderr.split())
+
+
+def test_infer_from_a_sql_source(sample_copy: Path, validate) -> None:
+    import sqlite3
+
+    db = sample_copy / "data" / "w.db"
+    with sqlite3.connect(db) as connection:
+        pd.read_csv(sample_copy / "data" / "train.csv").to_sql("t", connection, index=False)
+    result = validate("--infer", "--data", f"sqlite:///{db}", "--query", "SELECT * FROM t")
+    assert result.exit_code == 0, result.stderr
+    assert "the query on sqlite:///" in result.stdout
+    assert yaml.safe_load(result.stdout)["expectations"]["columns"]["contract"][
+        "allowed_values"
+    ] == ["Month-to-month", "One year", "Two year"]
 
 
 def test_invalid_spec_exits_3(tmp_path: Path, run_cli) -> None:
