@@ -188,6 +188,8 @@ def start_run(artifacts_dir: Path | str, step: str) -> Iterator[Run]:
         logger.info("run ended: %s (exit %s) after %.3f s", run.status, run.exit_code, duration)
         logger.removeHandler(handler)
         handler.close()
+        # one logger per run: forget it, or a long-lived process (a notebook) keeps them all
+        logging.Logger.manager.loggerDict.pop(logger.name, None)
         record = RunRecord(
             step=step,
             run_id=run_id,

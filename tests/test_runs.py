@@ -31,6 +31,15 @@ def test_a_run_gets_a_folder_a_log_file_and_a_record(tmp_path: Path) -> None:
     assert record.run_dir == f"runs/train/{run.run_id}"
 
 
+def test_a_finished_run_leaves_no_logger_behind(tmp_path: Path) -> None:
+    import logging
+
+    before = set(logging.Logger.manager.loggerDict)
+    with start_run(tmp_path, "train") as run:
+        assert f"mlready.run.train.{run.run_id}" in logging.Logger.manager.loggerDict
+    assert set(logging.Logger.manager.loggerDict) - before <= {"mlready.run", "mlready"}
+
+
 def test_a_failing_check_is_recorded_as_failed(tmp_path: Path) -> None:
     with start_run(tmp_path, "validate-data") as run:
         run.fail()

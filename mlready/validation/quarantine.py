@@ -48,8 +48,9 @@ def write_quarantine(
     mask = frame.index.isin(list(reasons))
     rejected = frame[mask].copy()
     rejected[REASON_COLUMN] = ["; ".join(reasons[i]) for i in rejected.index]
-    write_frame(frame[~mask], clean_path)
+    # rejected rows first: a clean file never stands without the rows taken out of it
     write_frame(rejected, rejected_path)
+    write_frame(frame[~mask], clean_path)
     return summary(
         len(frame) - int(mask.sum()), int(mask.sum()), clean_path, rejected_path, reasons
     )
