@@ -13,6 +13,7 @@ import typer
 from mlready import __version__
 from mlready.cli import init as init_cmd
 from mlready.cli import spec as spec_cmd
+from mlready.cli import train as train_cmd
 from mlready.cli import validate as validate_cmd
 from mlready.cli.state import STATE, configure_logging, err
 from mlready.errors import MlreadyError
@@ -63,6 +64,7 @@ def _global_options(
 
 app.command("init", help=init_cmd.__doc__)(init_cmd.init)
 app.command("validate-data")(validate_cmd.validate_data)
+app.command("train")(train_cmd.train)
 app.add_typer(spec_cmd.app, name="spec")
 
 

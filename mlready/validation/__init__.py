@@ -60,8 +60,12 @@ def validate_data(
     quarantine_dir: Path | None = None,
     chunk_rows: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    frame: Any = None,
 ) -> ValidationResult:
-    """Validate the spec's training data, or the table at ``data``, against the contract."""
+    """Validate the spec's training data, or the table at ``data``, against the contract.
+
+    ``frame`` is that table already read (train reads it once for validation and fitting).
+    """
     if environment not in (None, "training", "serving"):
         raise UsageError(f"--environment must be training or serving, got {environment!r}")
     if chunk_rows is not None and chunk_rows < 1:
@@ -76,7 +80,7 @@ def validate_data(
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(fingerprint, path, sql)
         result = _validate(
-            loaded.spec, path, sql, label, env, quarantine_dir, chunk_rows, on_progress
+            loaded.spec, path, sql, label, env, quarantine_dir, chunk_rows, on_progress, frame
         )
         rows, columns, results, quarantine = result
         data_fingerprint = digest.result()
@@ -102,6 +106,7 @@ def _validate(
     quarantine_dir: Path | None,
     chunk_rows: int | None,
     on_progress: Callable[[int], None] | None,
+    frame: Any = None,
 ) -> tuple[int, list[str], list[CheckResult], dict[str, Any] | None]:
     if chunk_rows is not None:
         from mlready.validation.chunked import validate_in_chunks
@@ -112,7 +117,8 @@ def _validate(
     from mlready.io import read_table
     from mlready.validation.engine import run_checks
 
-    frame = read_table(path, sql=sql)
+    if frame is None:
+        frame = read_table(path, sql=sql)
     columns = [str(c) for c in frame.columns]
     _check_column_names(frame, label)
     checks = build_checks(spec, columns, env)

@@ -1,0 +1,123 @@
+"""Charts for the HTML reports: matplotlib figures rendered to inline SVG (text kept as text).
+
+Every function returns an ``<svg>`` string ready to embed; nothing is fetched or scripted.
+Labels are data (feature names, slice values): '$' is escaped so matplotlib never reads them as
+maths, and the SVG writer escapes markup.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+INK = "#1f2933"
+MUTED = "#9aa5b1"
+OK = "#1b7f3b"
+BAD = "#b42318"
+ACCENT = "#2563eb"
+
+
+def _label(text: Any) -> str:
+    return str(text).replace("$", r"\$")
+
+
+def _figure(width: float, height: float) -> Any:
+    import matplotlib
+
+    matplotlib.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "mlready",
+            "font.family": "sans-serif",
+            "font.size": 9,
+            "axes.edgecolor": MUTED,
+            "axes.labelcolor": INK,
+            "xtick.color": INK,
+            "ytick.color": INK,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def to_svg(figure: Any) -> str:
+    """The figure as an <svg> element without the XML prolog."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def metric_panels(rows: Sequence[dict[str, Any]]) -> str:
+    """One small panel per metric: fold values (dots), their mean (bar), the holdout (diamond),
+    the threshold (red line).
+
+    ``rows``: dicts with metric, folds (list), mean, holdout (or None), bar (or None).
+    """
+    count = max(len(rows), 1)
+    figure = _figure(min(2.2 * count, 10), 2.4)
+    axes = figure.subplots(1, count, squeeze=False)[0]
+    for ax, row in zip(axes, rows, strict=False):
+        folds = [v for v in row["folds"] if v is not None]
+        if row.get("mean") is not None:
+            ax.bar([0], [row["mean"]], width=0.5, color="#dbeafe", edgecolor=ACCENT)
+        ax.scatter([0] * len(folds), folds, color=INK, s=12, zorder=3, label="fold")
+        if row.get("holdout") is not None:
+            ax.scatter([0.45], [row["holdout"]], marker="D", color=ACCENT, s=28, zorder=3)
+        if row.get("bar") is not None:
+            ax.axhline(row["bar"], color=BAD, linewidth=1.2, linestyle="--")
+        ax.set_xticks([])
+        ax.set_xlim(-0.6, 0.8)
+        ax.set_title(_label(row["metric"]), fontsize=9)
+        values = [*folds, row.get("holdout"), row.get("bar"), row.get("mean")]
+        finite = [v for v in values if v is not None]
+        if finite:
+            low, high = min(finite), max(finite)
+            pad = max((high - low) * 0.25, 0.02)
+            ax.set_ylim(max(low - pad, 0) if low >= 0 else low - pad, high + pad)
+    return to_svg(figure)
+
+
+def value_curve(
+    points: Sequence[tuple[float, float]],
+    marks: Sequence[tuple[float, float, str]],
+    currency: str,
+) -> str:
+    """Business value against the decision threshold, with labelled marks."""
+    figure = _figure(7, 2.8)
+    ax = figure.subplots()
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    ax.plot(xs, ys, color=ACCENT, linewidth=1.6)
+    ax.axhline(0, color=MUTED, linewidth=0.8)
+    for x, y, label in marks:
+        ax.scatter([x], [y], color=INK, s=18, zorder=3)
+        ax.annotate(_label(label), (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.set_xlabel("decision threshold (positive when the score is at least this)")
+    ax.set_ylabel(_label(f"value ({currency})"))
+    ax.set_xlim(0, 1)
+    return to_svg(figure)
+
+
+def horizontal_bars(
+    labels: Sequence[str],
+    values: Sequence[float],
+    errors: Sequence[float] | None = None,
+    muted: Sequence[bool] | None = None,
+    xlabel: str = "",
+) -> str:
+    """Horizontal bars, largest on top; muted bars are grey."""
+    count = max(len(labels), 1)
+    figure = _figure(7, 0.6 + 0.24 * count)
+    ax = figure.subplots()
+    positions = list(range(count))[::-1]
+    colours = [MUTED if muted and muted[i] else ACCENT for i in range(len(labels))]
+    ax.barh(positions[: len(labels)], values, xerr=errors, color=colours, ecolor=INK, capsize=2)
+    ax.set_yticks(positions[: len(labels)], [_label(x) for x in labels])
+    ax.axvline(0, color=MUTED, linewidth=0.8)
+    ax.set_xlabel(_label(xlabel))
+    return to_svg(figure)

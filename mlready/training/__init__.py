@@ -1,0 +1,509 @@
+"""train: fit the spec's pipeline, judge it the way production will, and write the artifacts.
+
+The steps, in order: read the training data once; validate it against the contract; split it
+into features and target (time order, holdout); build the pipeline; search hyperparameters (when
+the spec asks) on the spec's folds; cross-validate the model and the baselines on those folds;
+fit the artifact on every row not held out; score the holdout; put a value on the predictions
+and choose the threshold that maximises it; measure feature contribution; write model.joblib,
+metadata.json, reference_profile.json and training.html into the run folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlready.errors import SpecError
+from mlready.spec import LoadedSpec
+
+__all__ = ["TrainResult", "train"]
+
+
+#: on_progress(label, done, total): a phase's progress, for the terminal's progress bar.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TrainResult:
+    """What train found and wrote."""
+
+    passed: bool
+    failures: list[str]
+    warnings: list[str]
+    metadata: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+    validation: Any = None  # the ValidationResult of the training data
+
+    @property
+    def validation_failed(self) -> bool:
+        return self.validation is not None and not self.validation.passed
+
+
+def _noop(label: str, done: int, total: int) -> None:
+    del label, done, total
+
+
+def train(
+    loaded: LoadedSpec,
+    run_dir: Path,
+    *,
+    run_id: str = "",
+    check_reproducible: bool = False,
+    importance: bool = True,
+    on_progress: Progress | None = None,
+    logger: logging.Logger | None = None,
+) -> TrainResult:
+    """Train the spec's model and write its artifacts into ``run_dir``."""
+    from mlready.io import read_table
+    from mlready.validation import validate_data
+
+    log = logger or logging.getLogger("mlready.train")
+    progress = on_progress or _noop
+    spec = loaded.spec
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    source = spec.data.source
+    sql = (source.sql.url, source.sql.query) if source.sql is not None else None
+    progress("Reading and validating the training data", 0, 1)
+    start = time.perf_counter()
+    frame = read_table(source.path, sql=sql)
+    timings["read"] = time.perf_counter() - start
+    start = time.perf_counter()
+    validation = validate_data(loaded, sql=sql, environment="training", frame=frame)
+    timings["validate"] = time.perf_counter() - start
+    log.info(
+        "training data: %s rows, validation %s (%s checks, %s failed)",
+        validation.rows,
+        "passed" if validation.passed else "FAILED",
+        len(validation.results),
+        len(validation.failed_errors),
+    )
+    if not validation.passed:
+        failures = [
+            f"training data failed validation: {r.check.id}" for r in validation.failed_errors
+        ]
+        return TrainResult(False, failures, [], {}, validation=validation)
+    progress("Reading and validating the training data", 1, 1)
+    return _train_validated(
+        loaded,
+        frame,
+        validation,
+        run_dir,
+        run_id=run_id,
+        check_reproducible=check_reproducible,
+        importance=importance,
+        progress=progress,
+        log=log,
+        timings=timings,
+        clock=clock,
+    )
+
+
+def _train_validated(
+    loaded: LoadedSpec,
+    frame: Any,
+    validation: Any,
+    run_dir: Path,
+    *,
+    run_id: str,
+    check_reproducible: bool,
+    importance: bool,
+    progress: Progress,
+    log: logging.Logger,
+    timings: dict[str, float],
+    clock: float,
+) -> TrainResult:
+    import numpy as np
+
+    from mlready.training import evaluate as ev
+    from mlready.training import leakage
+    from mlready.training.data import load_training_data
+    from mlready.training.metrics import DEFAULT_METRICS, compute_metrics, summarize
+    from mlready.training.pipeline import baseline_pipeline, build_pipeline, fold_jobs
+
+    spec = loaded.spec
+    data = load_training_data(spec, frame)
+    for note in data.notes:
+        log.info("%s", note)
+    metrics = list(spec.validation.metrics or DEFAULT_METRICS[data.task])
+    _check_metrics_fit_task(metrics, data.task)
+    primary = _primary_metric(spec, metrics)
+    pipeline = build_pipeline(spec, data.task, data.numeric, data.categorical)
+    ev.check_can_score(pipeline, data, metrics)
+    splits = ev.folds(spec, data)
+    jobs = fold_jobs(pipeline, len(splits))
+    log.info(
+        "%s: %s rows for CV, %s held out, %s folds, %s at a time",
+        data.task,
+        len(data.train_index),
+        len(data.holdout_index),
+        len(splits),
+        jobs,
+    )
+
+    warnings = list(data.notes)
+    proxies = leakage.target_proxies(data)
+    shared = leakage.shared_rows(data, splits)
+    order = leakage.time_order(data, splits)
+    warnings.extend(leakage.warnings_for(proxies, shared, order, len(data.frame)))
+
+    search_result = None
+    if spec.model.search is not None:
+        progress("Searching hyperparameters", 0, 1)
+        start = time.perf_counter()
+        search_result = ev.search(
+            spec, pipeline, data, splits, spec.model.search.metric or primary, jobs
+        )
+        pipeline.set_params(**search_result.pop("_pipeline_params"))
+        timings["search"] = time.perf_counter() - start
+        log.info("search: best %s %s", search_result["best_params"], search_result["best_score"])
+        progress("Searching hyperparameters", 1, 1)
+
+    total_folds = len(splits) * (1 + len(spec.validation.baselines))
+    done_before = 0
+
+    def fold_progress(label: str) -> Callable[[int], None]:
+        return lambda done: progress(label, done_before + done, total_folds)
+
+    start = time.perf_counter()
+    cv = ev.cross_validate(
+        pipeline, data, splits, metrics, n_jobs=jobs, on_fold=fold_progress("Cross-validating")
+    )
+    timings["cross_validate"] = time.perf_counter() - start
+    done_before += len(splits)
+
+    baselines = []
+    start = time.perf_counter()
+    for kind in spec.validation.baselines:
+        simple = baseline_pipeline(
+            kind, data.task, data.numeric, data.categorical, spec.model.random_state
+        )
+        result = ev.cross_validate(
+            simple,
+            data,
+            splits,
+            metrics,
+            n_jobs=fold_jobs(simple, len(splits)),
+            on_fold=fold_progress(f"Baseline: {kind}"),
+        )
+        done_before += len(splits)
+        entry: dict[str, Any] = {
+            "kind": kind,
+            "cv": summarize([f.metrics for f in result.folds], metrics),
+            "_pipeline": simple,
+        }
+        baselines.append(entry)
+    timings["baselines"] = time.perf_counter() - start
+
+    progress("Fitting the model", 0, 1)
+    start = time.perf_counter()
+    model = _fit(pipeline, data, data.train_index)
+    timings["fit"] = time.perf_counter() - start
+    progress("Fitting the model", 1, 1)
+
+    holdout_metrics = None
+    holdout_scores = holdout_labels = None
+    hold = data.holdout_index
+    if len(hold):
+        holdout_scores, holdout_labels = ev.predict(
+            model, data.X.iloc[hold], data.task, data.binary
+        )
+        holdout_metrics = compute_metrics(
+            metrics, data.y[hold], holdout_scores, holdout_labels, data.classes
+        )
+    for entry in baselines:
+        simple = entry.pop("_pipeline")
+        if len(hold):
+            fitted = _fit(simple, data, data.train_index)
+            s, lab = ev.predict(fitted, data.X.iloc[hold], data.task, data.binary)
+            entry["holdout"] = compute_metrics(metrics, data.y[hold], s, lab, data.classes)
+
+    cv_summary = summarize([f.metrics for f in cv.folds], metrics)
+    oof = np.flatnonzero(cv.validated)
+    slices = {"cv": ev.slice_metrics(spec, data, oof, cv.scores[oof], cv.labels[oof], metrics)}
+    if len(hold):
+        slices["holdout"] = ev.slice_metrics(
+            spec, data, hold, holdout_scores, holdout_labels, metrics
+        )
+
+    business = _business(spec, data, oof, cv, hold, holdout_scores)
+    threshold = business.get("decision_threshold") if business else None
+
+    contribution = None
+    if importance:
+        progress("Measuring feature contribution", 0, 1)
+        start = time.perf_counter()
+        if len(hold):
+            im_model, im_rows = model, hold
+        else:
+            im_model, im_rows = cv.last_model, cv.last_validation
+        contribution = ev.permutation_contribution(
+            im_model,
+            data.X.iloc[im_rows],
+            data.y[im_rows],
+            primary,
+            data,
+            spec.model.random_state,
+        )
+        timings["importance"] = time.perf_counter() - start
+        progress("Measuring feature contribution", 1, 1)
+        nothing = [c["feature"] for c in contribution if c["adds_nothing"]]
+        if nothing:
+            warnings.append(
+                f"{len(nothing)} features add nothing measurable on held-out rows: "
+                f"{', '.join(nothing[:10])}{' ...' if len(nothing) > 10 else ''}"
+            )
+
+    basis = "holdout" if holdout_metrics is not None else "cv"
+    judged = (
+        holdout_metrics
+        if holdout_metrics is not None
+        else {k: v["mean"] for k, v in cv_summary.items()}
+    )
+    checks, failures = _judge(spec, judged, basis)
+    comparison, baseline_failures, baseline_warnings = _compare_baselines(
+        primary, judged, basis, cv_summary, baselines
+    )
+    failures.extend(baseline_failures)
+    warnings.extend(baseline_warnings)
+
+    reproducibility = None
+    if check_reproducible:
+        progress("Training again to check reproducibility", 0, 1)
+        start = time.perf_counter()
+        reproducibility = _reproduce(pipeline, data, splits, metrics, cv, model, jobs)
+        timings["reproducibility"] = time.perf_counter() - start
+        progress("Training again to check reproducibility", 1, 1)
+        if not reproducibility["identical"]:
+            failures.append(
+                "training twice gave different results (largest prediction difference "
+                f"{reproducibility['max_abs_prediction_diff']:.3g}): fix every random_state"
+            )
+
+    # artifacts
+    from mlready.training import artifacts
+
+    start = time.perf_counter()
+    reference_rows = data.train_index
+    prediction_rows, prediction_scores = (
+        (hold, holdout_scores) if len(hold) else (oof, cv.scores[oof])
+    )
+    profile = artifacts.reference_profile(spec, data, reference_rows, prediction_scores, threshold)
+    del prediction_rows
+    timings["profile"] = time.perf_counter() - start
+    timings["total"] = time.perf_counter() - clock
+    passed = not failures
+    metadata = artifacts.metadata(
+        loaded,
+        data=data,
+        run_id=run_id,
+        validation=validation,
+        model=model,
+        pipeline_params=pipeline,
+        metrics=metrics,
+        primary=primary,
+        splits=splits,
+        cv=cv,
+        cv_summary=cv_summary,
+        holdout_metrics=holdout_metrics,
+        slices=slices,
+        checks=checks,
+        basis=basis,
+        baselines=comparison,
+        search=search_result,
+        business=business,
+        contribution=contribution,
+        leakage={"target_proxies": proxies, "shared_rows": shared, "time_order": order},
+        reproducibility=reproducibility,
+        timings=timings,
+        passed=passed,
+        failures=failures,
+        warnings=warnings,
+    )
+    files = artifacts.write_all(run_dir, model, metadata, profile)
+    metadata = files.pop("_metadata")  # type: ignore[assignment]
+    return TrainResult(passed, failures, warnings, metadata, files, validation)
+
+
+def _fit(pipeline: Any, data: Any, rows: Any) -> Any:
+    from sklearn.base import clone
+
+    model = clone(pipeline)
+    model.fit(data.X.iloc[rows], data.y[rows])
+    return model
+
+
+def _check_metrics_fit_task(metrics: list[str], task: str) -> None:
+    from mlready.spec.models import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+    allowed = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    wrong = sorted(set(metrics) - set(allowed))
+    if wrong:
+        raise SpecError(
+            f"validation.metrics {wrong} do not fit a {task} target; use some of "
+            f"{sorted(allowed)}, or set data.task"
+        )
+
+
+def _primary_metric(spec: Any, metrics: list[str]) -> str:
+    """The metric that decides comparisons: the search's, the gate's, or the first one."""
+    for candidate in (
+        spec.model.search.metric if spec.model.search else None,
+        spec.registry.promotion.metric,
+    ):
+        if candidate and candidate in metrics:
+            return str(candidate)
+    return metrics[0]
+
+
+def _judge(
+    spec: Any, judged: dict[str, float | None], basis: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    from mlready.training.metrics import higher_is_better, meets
+
+    checks, failures = [], []
+    for metric, bar in spec.validation.thresholds.items():
+        value = judged.get(metric)
+        ok = meets(metric, value, bar)
+        direction = "at least" if higher_is_better(metric) else "at most"
+        checks.append(
+            {
+                "metric": metric,
+                "bar": bar,
+                "direction": direction,
+                "value": value,
+                "basis": basis,
+                "passed": ok,
+            }
+        )
+        if not ok:
+            shown = "undefined" if value is None else f"{value:.4f}"
+            failures.append(f"{metric} is {shown} on the {basis}, must be {direction} {bar}")
+    return checks, failures
+
+
+def _compare_baselines(
+    primary: str,
+    judged: dict[str, float | None],
+    basis: str,
+    cv_summary: dict[str, Any],
+    baselines: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The model against each baseline on the primary metric: losing to the dummy fails;
+    a linear model within the noise of the folds is reported as just as good."""
+    from mlready.training.metrics import higher_is_better
+
+    model_value = judged.get(primary)
+    noise = max(cv_summary.get(primary, {}).get("std") or 0.0, 0.001)
+    sign = 1.0 if higher_is_better(primary) else -1.0
+    failures, warnings, out = [], [], []
+    for entry in baselines:
+        scores = (
+            entry.get("holdout")
+            if basis == "holdout"
+            else {k: v["mean"] for k, v in entry["cv"].items()}
+        )
+        value = (scores or {}).get(primary)
+        if value is None or model_value is None:
+            verdict = "unknown"
+        elif sign * (model_value - value) > noise:
+            verdict = "model better"
+        elif sign * (value - model_value) > noise:
+            verdict = "baseline better"
+        else:
+            verdict = "as good"
+        entry.update(
+            metric=primary,
+            value=value,
+            model_value=model_value,
+            verdict=verdict,
+            margin=noise,
+            basis=basis,
+        )
+        out.append(entry)
+        if entry["kind"] == "dummy" and verdict in ("as good", "baseline better"):
+            failures.append(
+                f"the model is no better than a dummy model on {primary} "
+                f"({model_value:.4f} against {value:.4f}): it has not learned anything useful"
+            )
+        elif entry["kind"] == "linear" and verdict in ("as good", "baseline better"):
+            warnings.append(
+                f"a simple linear model is as good on {primary} ({value:.4f} against "
+                f"{model_value:.4f}, within the folds' spread {noise:.4f}): prefer it, it is "
+                "cheaper to run and to explain"
+            )
+    return out, failures, warnings
+
+
+def _business(
+    spec: Any, data: Any, oof: Any, cv: Any, hold: Any, holdout_scores: Any
+) -> dict[str, Any] | None:
+    """Money on the validated rows: the value-maximising threshold is chosen on the
+    cross-validation predictions and checked on the holdout."""
+    from mlready.training import business as bz
+
+    if spec.business is None:
+        return None
+    out: dict[str, Any] = {
+        "currency": spec.business.currency,
+        "description": spec.business.description,
+    }
+    if data.task == "regression":
+        if spec.business.cost_per_unit_error is None:
+            return None
+        cost = spec.business.cost_per_unit_error
+        out["cv_value"] = bz.regression_value(data.y[oof], cv.scores[oof], cost)
+        if len(hold):
+            out["holdout_value"] = bz.regression_value(data.y[hold], holdout_scores, cost)
+        return out
+    if not data.binary:
+        return None
+    cv_amounts = bz.outcome_amounts(spec.business, data.frame.iloc[oof])
+    cv_value = bz.optimise_threshold(
+        data.y[oof], cv.scores[oof], cv_amounts, spec.business.currency
+    )
+    out["cv"] = cv_value.to_dict()
+    chosen = cv_value.best.threshold
+    out["decision_threshold"] = chosen
+    if len(hold):
+        amounts = bz.outcome_amounts(spec.business, data.frame.iloc[hold])
+        y = data.y[hold]
+        holdout = bz.optimise_threshold(y, holdout_scores, amounts, spec.business.currency)
+        out["holdout"] = holdout.to_dict()
+        out["holdout_at_chosen"] = bz.confusion_at(y, holdout_scores, amounts, chosen).to_dict()
+    return out
+
+
+def _reproduce(
+    pipeline: Any, data: Any, splits: Any, metrics: list[str], cv: Any, model: Any, jobs: int
+) -> dict[str, Any]:
+    """Train again from scratch; compare fold metrics and the fitted model's predictions."""
+    import numpy as np
+
+    from mlready.training import evaluate as ev
+
+    again = ev.cross_validate(pipeline, data, splits, metrics, n_jobs=jobs)
+    second = _fit(pipeline, data, data.train_index)
+    rows = data.holdout_index if len(data.holdout_index) else data.train_index[:10_000]
+    first_scores, _ = ev.predict(model, data.X.iloc[rows], data.task, data.binary)
+    second_scores, _ = ev.predict(second, data.X.iloc[rows], data.task, data.binary)
+    diff = float(np.max(np.abs(np.asarray(first_scores, float) - np.asarray(second_scores, float))))
+    fold_diff = 0.0
+    for a, b in zip(cv.folds, again.folds, strict=True):
+        for name in metrics:
+            x, y = a.metrics.get(name), b.metrics.get(name)
+            if x is not None and y is not None:
+                fold_diff = max(fold_diff, abs(x - y))
+    return {
+        "checked_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "identical": diff == 0.0 and fold_diff == 0.0,
+        "max_abs_prediction_diff": diff,
+        "max_abs_metric_diff": fold_diff,
+        "rows_compared": len(rows),
+    }
