@@ -85,24 +85,41 @@ def train(
         len(validation.failed_errors),
     )
     if not validation.passed:
-        failures = [
-            f"training data failed validation: {r.check.id}" for r in validation.failed_errors
-        ]
+        failures = [_validation_failure(r) for r in validation.failed_errors]
         return TrainResult(False, failures, [], {}, validation=validation)
     progress("Reading and validating the training data", 1, 1)
-    return _train_validated(
-        loaded,
-        frame,
-        validation,
-        run_dir,
-        run_id=run_id,
-        check_reproducible=check_reproducible,
-        importance=importance,
-        progress=progress,
-        log=log,
-        timings=timings,
-        clock=clock,
-    )
+    from threadpoolctl import threadpool_limits
+
+    from mlready.training.pipeline import small_data
+
+    # on small data a model's own threads only add overhead: one thread in this process
+    limit = 1 if small_data(validation.rows) else None
+    with threadpool_limits(limits=limit, user_api="openmp"):
+        return _train_validated(
+            loaded,
+            frame,
+            validation,
+            run_dir,
+            run_id=run_id,
+            check_reproducible=check_reproducible,
+            importance=importance,
+            progress=progress,
+            log=log,
+            timings=timings,
+            clock=clock,
+        )
+
+
+def _validation_failure(result: Any) -> str:
+    text = f"{result.check.id}: expected {result.check.description}"
+    if result.unexpected_count:
+        sample = ", ".join(result.sample[:3])
+        text += f"; {result.unexpected_count:,} values are not" + (
+            f" (e.g. {sample})" if sample else ""
+        )
+    elif result.observed:
+        text += f"; observed {result.observed}"
+    return text
 
 
 def _train_validated(
@@ -137,7 +154,7 @@ def _train_validated(
     pipeline = build_pipeline(spec, data.task, data.numeric, data.categorical)
     ev.check_can_score(pipeline, data, metrics)
     splits = ev.folds(spec, data)
-    jobs = fold_jobs(pipeline, len(splits))
+    jobs = fold_jobs(pipeline, len(splits), len(data.train_index))
     log.info(
         "%s: %s rows for CV, %s held out, %s folds, %s at a time",
         data.task,
@@ -147,7 +164,7 @@ def _train_validated(
         jobs,
     )
 
-    warnings = list(data.notes)
+    warnings: list[str] = []
     proxies = leakage.target_proxies(data)
     shared = leakage.shared_rows(data, splits)
     order = leakage.time_order(data, splits)
@@ -189,7 +206,7 @@ def _train_validated(
             data,
             splits,
             metrics,
-            n_jobs=fold_jobs(simple, len(splits)),
+            n_jobs=fold_jobs(simple, len(splits), len(data.train_index)),
             on_fold=fold_progress(f"Baseline: {kind}"),
         )
         done_before += len(splits)
@@ -320,6 +337,7 @@ def _train_validated(
         business=business,
         contribution=contribution,
         leakage={"target_proxies": proxies, "shared_rows": shared, "time_order": order},
+        notes=data.notes,
         reproducibility=reproducibility,
         timings=timings,
         passed=passed,

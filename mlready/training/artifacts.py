@@ -169,6 +169,7 @@ def metadata(loaded: LoadedSpec, **facts: Any) -> dict[str, Any]:
             "passed": facts["passed"],
             "failures": facts["failures"],
             "warnings": facts["warnings"],
+            "notes": facts["notes"],
             "project": spec.project.name,
             "model_name": spec.model_name,
             "owner": spec.project.owner,

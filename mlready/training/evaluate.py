@@ -284,7 +284,7 @@ def search(
     results = searcher.cv_results_
     candidates: list[dict[str, Any]] = [
         {
-            "params": {k.removeprefix("model__"): _plain(v) for k, v in p.items()},
+            "params": {spec_key(k): _plain(v) for k, v in p.items()},
             "score": sign * float(s),
             "std": float(sd),
         }
@@ -297,12 +297,17 @@ def search(
         "method": settings.method,
         "metric": metric,
         "candidates": len(candidates),
-        "best_params": {k.removeprefix("model__"): v for k, v in best.items()},
+        "best_params": {spec_key(k): v for k, v in best.items()},
         "best_score": sign * float(searcher.best_score_),
         "results": sorted(candidates, key=lambda c: -c["score"] if sign > 0 else c["score"])[:50],
         "seconds": time.perf_counter() - start,
         "_pipeline_params": best,
     }
+
+
+def spec_key(pipeline_key: str) -> str:
+    """A pipeline parameter as the spec names it: model__x -> x, model__m__model__x -> m__x."""
+    return pipeline_key.removeprefix("model__").replace("__model__", "__")
 
 
 def _plain(value: Any) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 
 from mlready.errors import SpecError
 from mlready.spec import ProjectSpec
-from mlready.spec.estimators import EstimatorProblem, import_estimator
+from mlready.spec.estimators import EstimatorProblem, check_estimator, import_estimator
 
 #: One-hot encodes at most this many categories per column (the rarest share one column).
 MAX_ONE_HOT = 64
@@ -59,6 +59,7 @@ def _tree_based(cls: type) -> bool:
 def make_estimator(import_path: str, params: dict[str, Any], random_state: int) -> Any:
     """Instantiate the estimator; a random_state it takes and was not given comes from the spec."""
     try:
+        check_estimator(import_path, params)
         cls = import_estimator(import_path)
     except EstimatorProblem as exc:
         raise SpecError(f"model estimator {import_path}: {exc}") from None
@@ -93,7 +94,7 @@ def _preprocessor(
     parts: list[tuple[str, Any, list[str]]] = []
     if _native_categorical(cls) or _tree_based(cls):
         native = _native_categorical(cls)
-        unknown = np.nan if native else -1.0
+        unknown: float | int = np.nan if native else -1
         max_bins = int(params.get("max_bins", 255))
         encoder = OrdinalEncoder(
             handle_unknown="use_encoded_value",
@@ -287,8 +288,18 @@ def threads_inside(pipeline: Any) -> bool:
     return any(k.endswith("n_jobs") and v not in (None, 1) for k, v in params.items())
 
 
-def fold_jobs(pipeline: Any, folds: int) -> int:
-    """How many folds to fit at once: 1 for self-threaded models, else one per core."""
-    if threads_inside(pipeline):
+#: Below this many training rows a model's own threads cost more than they bring (and spin
+#: badly when the cores are busy): folds run in parallel processes of one thread each instead.
+SMALL_DATA_ROWS = 20_000
+
+
+def small_data(rows: int) -> bool:
+    return rows < SMALL_DATA_ROWS
+
+
+def fold_jobs(pipeline: Any, folds: int, rows: int | None = None) -> int:
+    """How many folds to fit at once: one per core, except for a self-threaded model (an
+    OpenMP booster, n_jobs set) on enough data to use its threads, where folds run in turn."""
+    if threads_inside(pipeline) and not (rows is not None and small_data(rows)):
         return 1
     return max(1, min(folds, os.cpu_count() or 1))

@@ -1,0 +1,487 @@
+"""train against a plain sklearn script, at 100k and 1M rows x 25 columns; native categorical
+support against one-hot encoding.
+
+1. Parity: `mlready train --no-importance` against a plain script that reads the same CSV with
+   pandas, builds the same Pipeline (mlready's own build_pipeline) and runs sklearn's
+   cross_validate (5 stratified shuffled folds, seed 42, roc_auc, n_jobs=1) and a final fit.
+   Both run in their own process; wall time and peak memory (max RSS) are measured from outside.
+   Compared twice: end to end (process wall time), and on the core, the work the plain script
+   does too: mlready's total minus validation, baselines, importance and the reference profile,
+   against the plain script's read + cross_validate + fit. Permutation importance is timed in a
+   separate `mlready train` run.
+2. Native against one-hot, at the smallest size: 5-fold cross_validate of mlready's pipeline
+   (ordinal codes, the booster's native categorical support) and of OneHotEncoder + passthrough
+   numbers + the same booster, each with n_jobs=1 and n_jobs=2, with their ROC AUC.
+
+The data (an id, 20 numeric and 5 categorical columns with 5-50 categories, a Yes/No target with
+signal in both kinds) and a spec are generated into benchmarks/data/ (git-ignored); the results go
+to benchmarks/results/train.json and train.md (git-ignored).
+Usage: python benchmarks/bench_train.py [--sizes 100000 1000000] [--quick] [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+MLREADY = Path(sys.executable).with_name("mlready")
+NUMERIC = [f"n{i}" for i in range(20)]
+CATEGORICAL = [f"c{i}" for i in range(5)]
+CARDINALITY = [5, 12, 20, 35, 50]
+TARGET = "target"
+#: Fixed iterations (no early stopping), so both pipelines fit the same number of trees.
+PARAMS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31, "early_stopping": False}
+FOLDS = 5
+SEED = 42
+PARITY_BAR = 1.15
+SPEEDUP_BAR = 3.0
+
+PLAIN_TRAIN = (
+    textwrap.dedent(
+        """\
+    # What a data scientist would write: read, cross_validate, fit. The Pipeline is mlready's
+    # own, built from the same spec, so both sides fit exactly the same model.
+    import json, sys, time
+    start = time.perf_counter()
+    import pandas as pd
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+    from mlready.spec import load_spec
+    from mlready.training.pipeline import build_pipeline
+
+    spec = load_spec(sys.argv[1]).spec
+    numeric, categorical = spec.data.features.numeric, spec.data.features.categorical
+    timings = {"imports": time.perf_counter() - start}
+    t = time.perf_counter()
+    frame = pd.read_csv(spec.data.source.path)
+    timings["read"] = time.perf_counter() - t
+    X = frame[numeric + categorical]
+    y = (frame[spec.data.target] == "Yes").astype("int64").to_numpy()
+    pipeline = build_pipeline(spec, "classification", numeric, categorical)
+    t = time.perf_counter()
+    cv = cross_validate(pipeline, X, y, scoring="roc_auc", n_jobs=1,
+                        cv=StratifiedKFold(FOLDS, shuffle=True, random_state=SEED))
+    timings["cross_validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pipeline.fit(X, y)
+    timings["fit"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    print(json.dumps({"timings": timings, "roc_auc": float(cv["test_score"].mean())}))
+    """
+    )
+    .replace("FOLDS", str(FOLDS))
+    .replace("SEED", str(SEED))
+)
+
+CV_COMPARE = (
+    textwrap.dedent(
+        """\
+    # 5-fold cross_validate of one pipeline: mlready's native-categorical one, or one-hot.
+    import json, sys, time
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from mlready.spec import load_spec
+    from mlready.training.pipeline import build_pipeline
+
+    spec_path, kind, n_jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    spec = load_spec(spec_path).spec
+    numeric, categorical = spec.data.features.numeric, spec.data.features.categorical
+    frame = pd.read_csv(spec.data.source.path)
+    X = frame[numeric + categorical]
+    y = (frame[spec.data.target] == "Yes").astype("int64").to_numpy()
+    if kind == "native":
+        pipeline = build_pipeline(spec, "classification", numeric, categorical)
+    else:
+        booster = HistGradientBoostingClassifier(
+            **spec.model.params, random_state=spec.model.random_state)
+        prep = ColumnTransformer([
+            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+             categorical),
+            ("numeric", "passthrough", numeric),
+        ])
+        pipeline = Pipeline([("prep", prep), ("model", booster)])
+    start = time.perf_counter()
+    cv = cross_validate(pipeline, X, y, scoring="roc_auc", n_jobs=n_jobs,
+                        cv=StratifiedKFold(FOLDS, shuffle=True, random_state=SEED))
+    seconds = time.perf_counter() - start
+    width = pipeline.fit(X.head(1000), y[:1000])[:-1].transform(X.head(5)).shape[1]
+    print(json.dumps({
+        "cv_s": seconds,
+        "fit_s_mean": float(np.mean(cv["fit_time"])),
+        "score_s_mean": float(np.mean(cv["score_time"])),
+        "roc_auc": float(np.mean(cv["test_score"])),
+        "roc_auc_std": float(np.std(cv["test_score"])),
+        "model_columns": int(width),
+    }))
+    """
+    )
+    .replace("FOLDS", str(FOLDS))
+    .replace("SEED", str(SEED))
+)
+
+
+def make_data(rows: int) -> Path:
+    """A CSV of ``rows`` rows: an id, 20 numeric and 5 categorical columns, a Yes/No target."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = DATA / f"train_{rows}.csv"
+    if path.exists():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(11)
+    columns: dict[str, Any] = {"id": pa.array([f"R{i:08d}" for i in range(rows)])}
+    numbers = {}
+    for i, name in enumerate(NUMERIC):
+        values = rng.uniform(0, 100, rows)
+        if i % 2:
+            values = np.round(values)
+        numbers[name] = values
+        if i == 5:  # a column with gaps: the booster handles missing values itself
+            values = np.where(rng.random(rows) < 0.02, np.nan, values)
+        columns[name] = pa.array(values, from_pandas=True)
+    logit = (
+        -1.4
+        + 0.035 * (numbers["n0"] - 50)
+        + 0.9 * np.sin(numbers["n1"] / 8)
+        + 0.03 * (numbers["n2"] - 50) * (numbers["n3"] > 50)
+        - 0.02 * (numbers["n4"] - 50)
+    )
+    for i, (name, count) in enumerate(zip(CATEGORICAL, CARDINALITY, strict=True)):
+        weights = 1 / np.arange(1, count + 1) ** 0.8  # a few common categories, a long tail
+        codes = rng.choice(count, size=rows, p=weights / weights.sum())
+        labels = np.array([f"{name}_v{j:02d}" for j in range(count)])
+        columns[name] = pa.array(labels[codes])
+        if i != 2:  # c2 is noise; the others carry signal, one effect per category
+            logit = logit + rng.normal(0, 0.7, count)[codes]
+    positive = rng.random(rows) < 1 / (1 + np.exp(-(logit + rng.normal(0, 0.5, rows))))
+    columns[TARGET] = pa.array(np.where(positive, "Yes", "No"))
+    tmp = path.with_suffix(".tmp")
+    pacsv.write_csv(pa.table(columns), tmp)
+    tmp.rename(path)
+    return path
+
+
+def make_spec(folder: Path, data: Path) -> Path:
+    """HistGradientBoostingClassifier on 5 stratified folds, roc_auc, the dummy baseline only,
+    no search, no holdout, and a small contract."""
+    params = ", ".join(
+        f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in PARAMS.items()
+    )
+    lines = [
+        "spec_version: 1",
+        f"project: {{name: bench-train, owner: bench, artifacts_dir: '{folder / '.mlready'}'}}",
+        "data:",
+        f"  source: {{path: '{data}'}}",
+        f"  target: {TARGET}",
+        "  task: classification",
+        "  positive_class: 'Yes'",
+        "  id_columns: [id]",
+        f"  features: {{numeric: [{', '.join(NUMERIC)}], categorical: [{', '.join(CATEGORICAL)}]}}",
+        "expectations:",
+        "  unexpected_columns: allow",
+        "  row_count: {min: 1000}",
+        "  columns:",
+        "    id: {max_null_fraction: 0, unique: true}",
+        f"    {TARGET}: {{allowed_values: ['Yes', 'No'], max_null_fraction: 0}}",
+        "    n0: {type: number, min: 0, max: 100}",
+        f"    c0: {{allowed_values: [{', '.join(f'c0_v{j:02d}' for j in range(CARDINALITY[0]))}]}}",
+        "model:",
+        "  estimator: sklearn.ensemble.HistGradientBoostingClassifier",
+        f"  params: {{{params}}}",
+        f"  random_state: {SEED}",
+        "validation:",
+        f"  cv: {{strategy: stratified_kfold, folds: {FOLDS}}}",
+        "  metrics: [roc_auc]",
+        "  baselines: [dummy]",
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = folder / "mlready.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    return spec
+
+
+def measure(args: list[str]) -> dict[str, Any]:
+    """Wall time, peak RSS and stdout of one command, run in a fresh wrapper process (so that
+    RUSAGE_CHILDREN holds this command's peak only: the largest single process, not worker
+    processes it starts and does not wait for)."""
+    wrapper = (
+        "import json, os, resource, subprocess, sys, time\n"
+        "load = os.getloadavg()[0]\n"
+        "start = time.perf_counter()\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - start\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024\n"
+        "print(json.dumps({'wall_s': wall, 'peak_gb': peak, 'exit': done.returncode,\n"
+        "                  'load_before': load, 'stdout': done.stdout,\n"
+        "                  'stderr': done.stderr[-3000:]}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *args], capture_output=True, text=True, check=True
+    )
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    if row["exit"] not in (0, 1):  # train exits 1 when a threshold is missed: still timed
+        raise RuntimeError(f"{args[:4]} failed ({row['exit']}):\n{row['stderr']}")
+    return row
+
+
+def _train(spec: Path, importance: bool) -> dict[str, Any]:
+    """One `mlready train` run: wall time, peak memory, the metadata's timings and CV score."""
+    args = [str(MLREADY), "-q", "--spec", str(spec), "train", "--format", "json"]
+    if not importance:
+        args.append("--no-importance")
+    row = measure(args)
+    doc = json.loads(row.pop("stdout"))
+    if row["exit"]:
+        raise RuntimeError(f"mlready train failed: {doc.get('failures')}\n{row['stderr']}")
+    meta = doc["metadata"]
+    timings = meta["timings"]
+    extras = sum(timings.get(k, 0.0) for k in ("validate", "baselines", "importance", "profile"))
+    shutil.rmtree(doc["run_dir"], ignore_errors=True)  # model and report: not needed here
+    return {
+        "wall_s": row["wall_s"],
+        "peak_gb": row["peak_gb"],
+        "load_before": row["load_before"],
+        "timings": timings,
+        "core_s": timings["total"] - extras,
+        "roc_auc": meta["validation"]["cv"]["roc_auc"]["mean"],
+    }
+
+
+def _plain(spec: Path, script: Path) -> dict[str, Any]:
+    row = measure([sys.executable, str(script), str(spec)])
+    doc = json.loads(row.pop("stdout").strip().splitlines()[-1])
+    timings = doc["timings"]
+    return {
+        "wall_s": row["wall_s"],
+        "peak_gb": row["peak_gb"],
+        "load_before": row["load_before"],
+        "timings": timings,
+        "core_s": timings["read"] + timings["cross_validate"] + timings["fit"],
+        "roc_auc": doc["roc_auc"],
+    }
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time (the middle one of an odd count), with every wall time."""
+    chosen = sorted(runs, key=lambda r: r["wall_s"])[(len(runs) - 1) // 2]
+    return {**chosen, "runs": len(runs), "all_wall_s": [round(r["wall_s"], 2) for r in runs]}
+
+
+def parity(rows: int, spec: Path, script: Path, repeats: int, importance: bool) -> dict[str, Any]:
+    """mlready train --no-importance against the plain script, runs interleaved."""
+    ours, plain = [], []
+    for _ in range(repeats):
+        ours.append(_train(spec, importance=False))
+        print(f"  mlready train --no-importance {ours[-1]['wall_s']:8.1f} s", flush=True)
+        plain.append(_plain(spec, script))
+        print(f"  plain sklearn script          {plain[-1]['wall_s']:8.1f} s", flush=True)
+    result: dict[str, Any] = {
+        "rows": rows,
+        "mlready": _median_run(ours),
+        "plain": _median_run(plain),
+    }
+    if importance:
+        result["mlready_with_importance"] = _train(spec, importance=True)
+        t = result["mlready_with_importance"]["timings"]
+        print(f"  mlready train (importance)    {t['importance']:8.1f} s importance", flush=True)
+    m, p = result["mlready"], result["plain"]
+    result["ratio_wall"] = m["wall_s"] / p["wall_s"]
+    result["ratio_core"] = m["core_s"] / p["core_s"]
+    result["ratio_core_median"] = statistics.median(r["core_s"] for r in ours) / statistics.median(
+        r["core_s"] for r in plain
+    )
+    return result
+
+
+def compare(rows: int, spec: Path, script: Path) -> dict[str, Any]:
+    """Native categorical support against one-hot encoding, each with n_jobs 1 and 2."""
+    cases: dict[str, Any] = {}
+    for kind in ("native", "onehot"):
+        for jobs in (1, 2):
+            row = measure([sys.executable, str(script), str(spec), kind, str(jobs)])
+            doc = json.loads(row.pop("stdout").strip().splitlines()[-1])
+            cases[f"{kind} n_jobs={jobs}"] = {
+                **doc,
+                "wall_s": row["wall_s"],
+                "peak_gb": row["peak_gb"],
+                "load_before": row["load_before"],
+            }
+            print(
+                f"  cross_validate {kind:6} n_jobs={jobs} {doc['cv_s']:8.1f} s "
+                f"roc_auc {doc['roc_auc']:.4f}",
+                flush=True,
+            )
+    best_native = min(cases["native n_jobs=1"]["cv_s"], cases["native n_jobs=2"]["cv_s"])
+    best_onehot = min(cases["onehot n_jobs=1"]["cv_s"], cases["onehot n_jobs=2"]["cv_s"])
+    return {
+        "rows": rows,
+        "cases": cases,
+        "speedup_best": best_onehot / best_native,
+        "speedup_n_jobs_1": cases["onehot n_jobs=1"]["cv_s"] / cases["native n_jobs=1"]["cv_s"],
+        "speedup_fit_n_jobs_1": cases["onehot n_jobs=1"]["fit_s_mean"]
+        / cases["native n_jobs=1"]["fit_s_mean"],
+        "roc_auc_gain": cases["native n_jobs=1"]["roc_auc"] - cases["onehot n_jobs=1"]["roc_auc"],
+    }
+
+
+def run(
+    sizes: list[int],
+    *,
+    repeats: int = 1,
+    compare_rows: int | None = None,
+    importance: bool = True,
+) -> dict[str, Any]:
+    """Parity at every size, and native against one-hot at ``compare_rows`` (the smallest)."""
+    work = DATA / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    plain_script = work / "plain_train.py"
+    plain_script.write_text(PLAIN_TRAIN)
+    compare_script = work / "cv_compare.py"
+    compare_script.write_text(CV_COMPARE)
+    compare_rows = compare_rows or min(sizes)
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "params": PARAMS,
+            "folds": FOLDS,
+        },
+        "parity": {},
+        "compare": None,
+    }
+    for rows in sorted(set(sizes) | {compare_rows}):
+        start = time.perf_counter()
+        data = make_data(rows)
+        print(f"data {rows:,} rows ready ({time.perf_counter() - start:.0f} s)", flush=True)
+        spec = make_spec(work / f"train_spec_{rows}", data)
+        if rows in sizes:
+            results["parity"][str(rows)] = parity(rows, spec, plain_script, repeats, importance)
+        if rows == compare_rows:
+            results["compare"] = compare(rows, spec, compare_script)
+    return results
+
+
+PHASES = ["read", "validate", "cross_validate", "baselines", "fit", "profile", "total"]
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The results as markdown tables."""
+    out = [
+        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}; "
+        f"HistGradientBoostingClassifier {results['machine']['params']}, "
+        f"{results['machine']['folds']} stratified folds.",
+        "",
+        "### mlready train --no-importance against plain sklearn (cross_validate + fit)",
+        "",
+        "Core = mlready's total minus validate, baselines and profile | plain read + "
+        "cross_validate + fit.",
+        "",
+        "| rows | case | wall s | core s | peak GB | roc_auc | load |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, p in results["parity"].items():
+        rows = int(key)
+        for name, r in (("mlready train", p["mlready"]), ("plain script", p["plain"])):
+            out.append(
+                f"| {rows:,} | {name} | {r['wall_s']:.1f} | {r['core_s']:.1f} | "
+                f"{r['peak_gb']:.2f} | {r['roc_auc']:.4f} | {r['load_before']:.2f} |"
+            )
+        verdict = "ok" if p["ratio_core"] <= PARITY_BAR else f"over {PARITY_BAR}x"
+        out.append(
+            f"| {rows:,} | **ratio** | **{p['ratio_wall']:.3f}x** | **{p['ratio_core']:.3f}x** "
+            f"| | | {verdict} |"
+        )
+    out += [
+        "",
+        "### Phases (seconds)",
+        "",
+        "| rows | run | " + " | ".join(PHASES) + " | importance | wall |",
+        "|---:|---|" + "---:|" * (len(PHASES) + 2),
+    ]
+    for key, p in results["parity"].items():
+        runs = [("mlready --no-importance", p["mlready"])]
+        if "mlready_with_importance" in p:
+            runs.append(("mlready (importance)", p["mlready_with_importance"]))
+        for name, r in runs:
+            t = r["timings"]
+            cells = " | ".join(f"{t.get(k, 0.0):.2f}" for k in PHASES)
+            out.append(
+                f"| {int(key):,} | {name} | {cells} | {t.get('importance', 0.0):.2f} | "
+                f"{r['wall_s']:.1f} |"
+            )
+        t = p["plain"]["timings"]
+        cells = " | ".join(f"{t[k]:.2f}" if k in t else "" for k in PHASES)
+        out.append(f"| {int(key):,} | plain script | {cells} | | {p['plain']['wall_s']:.1f} |")
+    c = results["compare"]
+    if c:
+        out += [
+            "",
+            f"### Native categorical against one-hot, {c['rows']:,} rows, "
+            f"{results['machine']['folds']}-fold cross_validate",
+            "",
+            "| pipeline | n_jobs | cv s | mean fit s | model columns | roc_auc | peak GB | load |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, r in c["cases"].items():
+            kind, jobs = name.split(" n_jobs=")
+            out.append(
+                f"| {kind} | {jobs} | {r['cv_s']:.1f} | {r['fit_s_mean']:.2f} | "
+                f"{r['model_columns']} | {r['roc_auc']:.4f} ± {r['roc_auc_std']:.4f} | "
+                f"{r['peak_gb']:.2f} | {r['load_before']:.2f} |"
+            )
+        verdict = "ok" if c["speedup_best"] >= SPEEDUP_BAR and c["roc_auc_gain"] >= 0 else "no"
+        out += [
+            "",
+            f"Speedup, best n_jobs of each: **{c['speedup_best']:.2f}x**; at n_jobs=1: "
+            f"{c['speedup_n_jobs_1']:.2f}x (mean fold fit {c['speedup_fit_n_jobs_1']:.2f}x); "
+            f"ROC AUC native - one-hot: {c['roc_auc_gain']:+.4f} "
+            f"(target {SPEEDUP_BAR}x at equal or better AUC: {verdict}).",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """Run and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--quick", action="store_true", help="a smoke run on 20,000 rows")
+    parser.add_argument("--repeats", type=int, default=1, help="parity runs per size (median)")
+    parser.add_argument("--compare-rows", type=int, help="native against one-hot at this size")
+    parser.add_argument("--no-importance", action="store_true", help="skip the importance run")
+    options = parser.parse_args()
+    sizes = [20_000] if options.quick else options.sizes
+    results = run(
+        sizes,
+        repeats=options.repeats,
+        compare_rows=options.compare_rows,
+        importance=not options.no_importance,
+    )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "train.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = tables(results)
+    (RESULTS / "train.md").write_text(text)
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""mlready train end to end on small projects: artifacts, exit codes, bad specs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+
+from mlready.runs import read_run_log
+from tests.conftest import CliResult
+from tests.training_data import toy_frame, write_project
+
+Run = Callable[..., CliResult]
+
+
+def _run_dir(result: CliResult) -> Path:
+    match = re.search(r"run folder: (\S+)", result.stdout)
+    assert match, result.stdout
+    return Path(match.group(1))
+
+
+def _train(run_cli: Run, folder: Path, *args: str) -> CliResult:
+    return run_cli("--spec", str(folder), "train", *args)
+
+
+def test_train_writes_every_artifact(tmp_path: Path, run_cli: Run) -> None:
+    write_project(
+        tmp_path,
+        validation="  cv: {strategy: time_series, folds: 3, gap: 5}\n"
+        "  holdout: {start: 2025-11-01}\n"
+        "  metrics: [roc_auc, f1]\n"
+        "  thresholds: {roc_auc: 0.7}\n"
+        "  slices: [{name: plan, column: plan}, {name: tenure, column: tenure, bins: [12, 36]}]\n",
+        extra="business:\n"
+        "  true_positive: {column: monthly_charges, multiplier: 2, constant: -10}\n"
+        "  false_positive: -10\n",
+    )
+    result = _train(run_cli, tmp_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "PASSED" in result.stdout
+    folder = _run_dir(result)
+    for name in ("model.joblib", "metadata.json", "reference_profile.json", "training.html"):
+        assert (folder / name).is_file(), name
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["passed"] is True
+    digest = hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()
+    assert meta["artifact"]["sha256"] == digest
+    for key in (
+        "features",
+        "target",
+        "model",
+        "validation",
+        "business",
+        "training_seconds",
+        "author",
+        "created_at",
+        "environment",
+        "data",
+        "spec",
+        "input_example",
+        "decision_threshold",
+    ):
+        assert meta[key] not in (None, {}, []), key
+    assert meta["features"]["numeric"] == ["tenure", "monthly_charges"]
+    assert meta["features"]["categorical"] == ["plan", "region"]
+    assert meta["environment"]["packages"]["scikit-learn"]
+    assert (
+        meta["data"]["fingerprint"]
+        == hashlib.sha256(b"train.csv" + (tmp_path / "data" / "train.csv").read_bytes()).hexdigest()
+    )
+    assert meta["validation"]["judged_on"] == "holdout"
+    assert [s["name"] for s in meta["validation"]["slices"]["holdout"]] == ["plan", "tenure"]
+    tenure_groups = [g["group"] for g in meta["validation"]["slices"]["cv"][1]["groups"]]
+    assert tenure_groups == ["< 12", "12 to < 36", ">= 36"]
+    for fold in meta["validation"]["per_fold"]:
+        assert fold["train_period"][1] <= fold["validation_period"][0]
+    business = meta["business"]
+    assert business["cv"]["best_threshold"]["value"] >= business["cv"]["default_threshold"]["value"]
+    assert meta["decision_threshold"] == business["decision_threshold"]
+    # the model predicts its own input example
+    model = joblib.load(folder / "model.joblib")
+    example = pd.DataFrame(meta["input_example"])
+    assert model.predict_proba(example).shape == (len(example), 2)
+    profile = json.loads((folder / "reference_profile.json").read_text())
+    assert set(profile["columns"]) == {"tenure", "monthly_charges", "plan", "region"}
+    assert profile["columns"]["plan"]["kind"] == "categorical"
+    assert sum(profile["columns"]["tenure"]["counts"]) == meta["data"]["training_rows"]
+    assert "score" in profile["prediction"]
+    html = (folder / "training.html").read_text()
+    assert "<svg" in html
+    assert not re.search(r"""(src|href)=["']?https?:""", html)  # self-contained
+    record = read_run_log(tmp_path / ".mlready", "train")[-1]
+    assert record.status == "passed"
+    assert record.summary["model_sha256"] == digest
+
+
+def test_missed_threshold_exits_1_and_marks_the_artifacts(tmp_path: Path, run_cli: Run) -> None:
+    write_project(
+        tmp_path,
+        validation="  cv: {folds: 3}\n  metrics: [roc_auc]\n  thresholds: {roc_auc: 0.99}\n",
+    )
+    result = _train(run_cli, tmp_path)
+    assert result.exit_code == 1
+    assert "roc_auc is" in result.stdout
+    assert "must be at least 0.99" in result.stdout
+    folder = _run_dir(result)
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["passed"] is False
+    assert meta["failures"]
+    assert read_run_log(tmp_path / ".mlready", "train")[-1].status == "failed"
+
+
+def test_no_better_than_dummy_fails(tmp_path: Path, run_cli: Run) -> None:
+    frame = toy_frame()
+    frame["churn"] = frame["churn"].sample(frac=1.0, random_state=5).to_numpy()  # no signal
+    write_project(tmp_path, frame=frame, validation="  cv: {folds: 3}\n  metrics: [roc_auc]\n")
+    result = _train(run_cli, tmp_path, "--no-importance")
+    assert result.exit_code == 1
+    assert "no better than a dummy model" in result.stdout
+
+
+def test_invalid_training_data_stops_before_fitting(tmp_path: Path, run_cli: Run) -> None:
+    write_project(
+        tmp_path,
+        extra="expectations:\n  columns:\n    tenure: {min: 0, max: 10}\n",
+    )
+    result = _train(run_cli, tmp_path)
+    assert result.exit_code == 1
+    assert "nothing was fitted" in result.stdout
+    folder = next((tmp_path / ".mlready" / "runs" / "train").iterdir())
+    assert (folder / "validation.html").is_file()
+    assert not (folder / "model.joblib").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "frame_change", "code", "message"),
+    [
+        ("  estimator: sklearn.ensemble.NoSuchForest\n", None, 3, "has no 'NoSuchForest'"),
+        (
+            "  estimator: sklearn.linear_model.LogisticRegression\n  params: {depth: 3}\n",
+            None,
+            3,
+            "takes no parameter 'depth'",
+        ),
+        ("  estimator: sklearn.linear_model.LinearRegression\n", None, 3, "is a regressor"),
+        (None, "drop_target", 1, "churn.target: expected the target column is present"),
+        (None, "one_class", 4, "has one value only"),
+        (None, "missing_feature", 4, "'plan' is not a column of the training data"),
+    ],
+)
+def test_bad_specs_exit_with_a_clear_message(
+    tmp_path: Path,
+    run_cli: Run,
+    model: str | None,
+    frame_change: str | None,
+    code: int,
+    message: str,
+) -> None:
+    frame = toy_frame()
+    extra_features = ""
+    if frame_change == "drop_target":
+        frame = frame.drop(columns=["churn"])
+    elif frame_change == "one_class":
+        frame["churn"] = "No"
+    elif frame_change == "missing_feature":
+        frame = frame.drop(columns=["plan"])
+    write_project(tmp_path, frame=frame, **({"model": model} if model else {}))
+    if frame_change == "missing_feature":
+        spec = tmp_path / "mlready.yaml"
+        spec.write_text(
+            spec.read_text().replace(
+                "  timestamp_column: month\n",
+                "  timestamp_column: month\n  features: {numeric: [tenure], categorical: [plan]}\n",
+            )
+        )
+    del extra_features
+    result = _train(run_cli, tmp_path)
+    assert result.exit_code == code, result.stdout + result.stderr
+    assert message in (result.stderr if code != 1 else result.stdout)
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+
+
+def test_check_reproducible_and_json_output(tmp_path: Path, run_cli: Run) -> None:
+    write_project(
+        tmp_path,
+        model="  estimator: sklearn.ensemble.RandomForestClassifier\n"
+        "  params: {n_estimators: 20, max_depth: 4}\n",
+        validation="  cv: {folds: 3}\n  metrics: [roc_auc]\n",
+    )
+    result = _train(
+        run_cli, tmp_path, "--check-reproducible", "--format", "json", "--no-importance"
+    )
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    reproducibility = payload["metadata"]["reproducibility"]
+    assert reproducibility["identical"] is True
+    assert reproducibility["max_abs_prediction_diff"] == 0.0
+    assert payload["metadata"]["feature_contribution"] is None
+
+
+def test_regression_ensemble_and_halving_search(tmp_path: Path, run_cli: Run) -> None:
+    frame = toy_frame(rows=500)
+    frame["churn"] = frame["monthly_charges"] * 2 + frame["tenure"]  # a number to predict
+    write_project(
+        tmp_path,
+        frame=frame,
+        model="  ensemble:\n"
+        "    kind: voting\n"
+        "    members:\n"
+        "      - {name: ridge, estimator: sklearn.linear_model.Ridge}\n"
+        "      - {name: gbm, estimator: sklearn.ensemble.HistGradientBoostingRegressor,"
+        " params: {max_iter: 30}}\n"
+        "  search:\n"
+        "    method: halving\n"
+        "    n_iter: 4\n"
+        "    space: {ridge__alpha: {distribution: loguniform, low: 0.01, high: 10}}\n",
+        validation="  cv: {strategy: kfold, folds: 3}\n  metrics: [rmse, r2]\n"
+        "  thresholds: {r2: 0.5}\n",
+        extra="business:\n  cost_per_unit_error: 0.5\n",
+    )
+    spec = tmp_path / "mlready.yaml"
+    spec.write_text(spec.read_text().replace('  positive_class: "Yes"\n', ""))
+    result = _train(run_cli, tmp_path, "--no-importance")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    meta = json.loads((_run_dir(result) / "metadata.json").read_text())
+    assert meta["task"] == "regression"
+    assert meta["model"]["search"]["method"] == "halving"
+    assert "ridge__alpha" in meta["model"]["search"]["best_params"]
+    assert meta["business"]["cv_value"] < 0
+    assert meta["validation"]["cv"]["r2"]["mean"] > 0.9
+
+
+@pytest.mark.slow
+def test_sample_project_trains_a_model_that_beats_the_baseline(
+    sample_copy: Path, run_cli: Run
+) -> None:
+    result = _train(run_cli, sample_copy)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    meta = json.loads((_run_dir(result) / "metadata.json").read_text())
+    dummy = next(b for b in meta["validation"]["baselines"] if b["kind"] == "dummy")
+    assert dummy["verdict"] == "model better"
+    business = meta["business"]
+    assert business["cv"]["best_threshold"]["value"] > business["cv"]["default_threshold"]["value"]
+    assert 0 < meta["decision_threshold"] < 1
+    assert meta["model"]["search"]["candidates"] == 8
+
+
+def test_multiclass_target_without_business(tmp_path: Path, run_cli: Run) -> None:
+    frame = toy_frame(rows=450)
+    frame["churn"] = frame["plan"].where(frame.index % 7 != 0, "basic")  # three classes
+    write_project(
+        tmp_path,
+        frame=frame.drop(columns=["plan"]),
+        validation="  cv: {folds: 3}\n  holdout: {start: 2025-11-01}\n  metrics: [roc_auc, f1]\n"
+        "  slices: [{name: region, column: region}]\n",
+    )
+    spec = tmp_path / "mlready.yaml"
+    spec.write_text(spec.read_text().replace('  positive_class: "Yes"\n', ""))
+    result = _train(run_cli, tmp_path)
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    meta = json.loads((_run_dir(result) / "metadata.json").read_text())
+    assert meta["classes"] == ["basic", "max", "pro"]
+    assert meta["decision_threshold"] is None
+    assert meta["business"] is None
+    assert meta["validation"]["slices"]["holdout"][0]["groups"]

@@ -1,0 +1,276 @@
+"""The training library: metrics against sklearn, folds, business value, leakage guards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from mlready.errors import DataError, SpecError
+from mlready.spec import load_spec
+from mlready.training import business as bz
+from mlready.training import evaluate as ev
+from mlready.training import leakage
+from mlready.training.data import load_training_data
+from mlready.training.metrics import compute_metrics
+from mlready.training.pipeline import build_pipeline, to_text
+from tests.training_data import toy_frame, write_project
+
+# --------------------------------------------------------------------------------------------------
+# metrics equal sklearn.metrics on the same predictions
+# --------------------------------------------------------------------------------------------------
+
+
+def test_binary_metrics_equal_sklearn() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 400)
+    scores = np.clip(y * 0.3 + rng.random(400) * 0.7, 0, 1)
+    labels = (scores >= 0.5).astype(int)
+    names = [
+        "roc_auc",
+        "average_precision",
+        "accuracy",
+        "balanced_accuracy",
+        "f1",
+        "precision",
+        "recall",
+        "log_loss",
+        "brier_score",
+    ]
+    got = compute_metrics(names, y, scores, labels, ["No", "Yes"])
+    expected = {
+        "roc_auc": skm.roc_auc_score(y, scores),
+        "average_precision": skm.average_precision_score(y, scores),
+        "accuracy": skm.accuracy_score(y, labels),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, labels),
+        "f1": skm.f1_score(y, labels),
+        "precision": skm.precision_score(y, labels),
+        "recall": skm.recall_score(y, labels),
+        "log_loss": skm.log_loss(y, scores),
+        "brier_score": skm.brier_score_loss(y, scores),
+    }
+    for name in names:
+        assert got[name] == pytest.approx(expected[name], abs=1e-12), name
+
+
+def test_multiclass_and_regression_metrics_equal_sklearn() -> None:
+    rng = np.random.default_rng(2)
+    classes = ["a", "b", "c"]
+    y = rng.choice(classes, 300)
+    proba = rng.dirichlet([1, 1, 1], 300)
+    labels = np.array(classes)[proba.argmax(axis=1)]
+    got = compute_metrics(["roc_auc", "f1", "log_loss"], y, proba, labels, classes)
+    assert got["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    )
+    assert got["f1"] == pytest.approx(skm.f1_score(y, labels, average="macro"))
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=classes))
+
+    truth = rng.normal(100, 10, 200)
+    predicted = truth + rng.normal(0, 3, 200)
+    got = compute_metrics(["rmse", "mae", "r2", "mape"], truth, predicted, predicted, [])
+    assert got["rmse"] == pytest.approx(skm.root_mean_squared_error(truth, predicted))
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(truth, predicted))
+    assert got["r2"] == pytest.approx(skm.r2_score(truth, predicted))
+    assert got["mape"] == pytest.approx(skm.mean_absolute_percentage_error(truth, predicted))
+
+
+def test_undefined_metric_is_none_not_a_crash() -> None:
+    got = compute_metrics(
+        ["roc_auc", "f1"], np.ones(5, int), np.full(5, 0.7), np.ones(5, int), ["N", "Y"]
+    )
+    assert got["roc_auc"] is None  # one class only: undefined
+    assert got["f1"] == 1.0
+
+
+# --------------------------------------------------------------------------------------------------
+# folds
+# --------------------------------------------------------------------------------------------------
+
+
+def _prepared(tmp_path: Path, validation: str, frame: pd.DataFrame | None = None) -> tuple:
+    write_project(tmp_path, frame=frame, validation=validation)
+    spec = load_spec(tmp_path).spec
+    data = load_training_data(spec, pd.read_csv(tmp_path / "data" / "train.csv"))
+    return spec, data
+
+
+def test_time_ordered_folds_never_train_on_later_rows(tmp_path: Path) -> None:
+    # a planted time leak: rows are shuffled in the file, so file order would mix the months
+    frame = toy_frame(rows=900, shuffle=True)
+    spec, data = _prepared(
+        tmp_path,
+        "  cv: {strategy: time_series, folds: 4, gap: 20}\n  holdout: {start: 2025-11-01}\n",
+        frame,
+    )
+    moments = data.timestamps.to_numpy()
+    splits = ev.folds(spec, data)
+    assert len(splits) == 4
+    for train, valid in splits:
+        assert moments[train].max() <= moments[valid].min()
+        assert valid.min() - train.max() - 1 >= 20  # the gap, in rows
+        assert not set(train) & set(data.holdout_index)
+        assert not set(valid) & set(data.holdout_index)
+    assert moments[data.train_index].max() < moments[data.holdout_index].min()
+    assert leakage.time_order(data, splits)["total"] == 0
+
+
+def test_shuffled_folds_over_time_are_reported_as_leaking(tmp_path: Path) -> None:
+    spec, data = _prepared(
+        tmp_path, "  cv: {strategy: kfold, folds: 3}\n", toy_frame(rows=600, shuffle=True)
+    )
+    found = leakage.time_order(data, ev.folds(spec, data))
+    assert found["total"] > 0
+    messages = leakage.warnings_for([], {"total": 0, "validated": 1}, found, 600)
+    assert "older than rows their fold trained on" in messages[0]
+
+
+def test_stratified_and_group_folds(tmp_path: Path) -> None:
+    spec, data = _prepared(tmp_path, "  cv: {strategy: stratified_kfold, folds: 4}\n")
+    splits = ev.folds(spec, data)
+    rates = [data.y[valid].mean() for _, valid in splits]
+    assert max(rates) - min(rates) < 0.02
+    assert sorted(np.concatenate([v for _, v in splits]).tolist()) == list(range(len(data.frame)))
+
+    frame = toy_frame()
+    frame["household"] = [f"H{i // 3}" for i in range(len(frame))]
+    spec, data = _prepared(
+        tmp_path, "  cv: {strategy: group_kfold, folds: 3, group_column: household}\n", frame
+    )
+    for train, valid in ev.folds(spec, data):
+        assert not set(data.groups[train]) & set(data.groups[valid])
+    assert "household" not in data.numeric + data.categorical
+
+
+def test_cross_validated_metrics_are_sklearns_on_the_fold_predictions(tmp_path: Path) -> None:
+    spec, data = _prepared(tmp_path, "  cv: {strategy: stratified_kfold, folds: 3}\n")
+    pipeline = build_pipeline(spec, data.task, data.numeric, data.categorical)
+    splits = ev.folds(spec, data)
+    result = ev.cross_validate(pipeline, data, splits, ["roc_auc", "brier_score"])
+    for fold, (_, valid) in zip(result.folds, splits, strict=True):
+        y, s = data.y[valid], result.scores[valid]
+        assert fold.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+        assert fold.metrics["brier_score"] == pytest.approx(skm.brier_score_loss(y, s))
+
+
+# --------------------------------------------------------------------------------------------------
+# business value
+# --------------------------------------------------------------------------------------------------
+
+
+def test_business_value_equals_a_hand_computation() -> None:
+    # six customers; positive when score >= 0.5: rows 0, 1, 3 -> TP, TP, FP; 2 FN; 4, 5 TN
+    y = np.array([1, 1, 1, 0, 0, 0])
+    scores = np.array([0.9, 0.6, 0.4, 0.7, 0.2, 0.1])
+    charges = pd.DataFrame({"charges": [100.0, 50.0, 80.0, 60.0, 40.0, 30.0]})
+    spec_business = {
+        "true_positive": {"column": "charges", "multiplier": 2.0, "constant": -10},
+        "false_positive": {"column": "charges", "multiplier": -0.5, "constant": -10},
+        "true_negative": 0,
+        "false_negative": {"constant": -5},
+    }
+    from mlready.spec.models import BusinessSection
+
+    business = BusinessSection.model_validate(spec_business)
+    amounts = bz.outcome_amounts(business, charges)
+    at_half = bz.confusion_at(y, scores, amounts, 0.5)
+    assert at_half.counts == {
+        "true_positive": 2,
+        "false_positive": 1,
+        "true_negative": 2,
+        "false_negative": 1,
+    }
+    # TP: (2*100-10) + (2*50-10) = 280; FP: -0.5*60-10 = -40; FN: -5; TN: 0
+    assert at_half.value == pytest.approx(280 - 40 - 5)
+    best = bz.optimise_threshold(y, scores, amounts, "USD")
+    # threshold 0.4 adds row 2 as TP (2*80-10 = 150 instead of -5): 280 + 150 - 40 = 390
+    assert best.best.threshold == pytest.approx(0.4)
+    assert best.best.value == pytest.approx(390)
+    assert best.default.value == pytest.approx(235)
+
+
+def test_value_curve_matches_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    scores = np.round(rng.random(300), 2)  # many ties
+    amounts = {
+        "true_positive": rng.normal(50, 10, 300),
+        "false_positive": rng.normal(-20, 5, 300),
+        "true_negative": np.zeros(300),
+        "false_negative": rng.normal(-5, 1, 300),
+    }
+    thresholds, values = bz.value_curve(y, scores, amounts)
+    for t, v in zip(thresholds, values, strict=True):
+        assert v == pytest.approx(bz.confusion_at(y, scores, amounts, t).value)
+    best = bz.optimise_threshold(y, scores, amounts, "EUR")
+    brute = max(bz.confusion_at(y, scores, amounts, t).value for t in np.unique(scores))
+    assert best.best.value == pytest.approx(
+        max(brute, bz.confusion_at(y, scores, amounts, 2).value)
+    )
+    for t, v in best.curve[::10]:
+        assert v == pytest.approx(bz.confusion_at(y, scores, amounts, t).value)
+
+
+# --------------------------------------------------------------------------------------------------
+# data and pipeline
+# --------------------------------------------------------------------------------------------------
+
+
+def test_single_class_target_and_missing_feature_are_clear(tmp_path: Path) -> None:
+    frame = toy_frame()
+    frame["churn"] = "No"
+    with pytest.raises(DataError, match="one value only"):
+        _prepared(tmp_path, "  cv: {folds: 3}\n", frame)
+
+
+def test_categories_read_the_same_as_int_or_float() -> None:
+    one = to_text(pd.DataFrame({"x": [1, 2, 2]}))["x"].tolist()
+    two = to_text(pd.DataFrame({"x": [1.0, 2.0, np.nan]}))["x"].tolist()
+    assert one[:2] == two[:2] == ["1", "2"]
+    assert pd.isna(two[2])
+
+
+def test_hgb_uses_native_categories_and_linear_one_hot(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        model="  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n"
+        "  params: {max_iter: 20}\n",
+    )
+    spec = load_spec(tmp_path).spec
+    pipeline = build_pipeline(spec, "classification", ["tenure"], ["plan", "region"])
+    estimator = pipeline.named_steps["model"]
+    assert estimator.categorical_features == [True, True, False]
+    assert estimator.random_state == 42  # from the spec's model.random_state
+    frame = toy_frame()
+    transformed = pipeline.named_steps["prep"].fit_transform(frame[["tenure", "plan", "region"]])
+    assert transformed.shape[1] == 3  # no one-hot widening
+
+    write_project(tmp_path)
+    spec = load_spec(tmp_path).spec
+    linear = build_pipeline(spec, "classification", ["tenure"], ["plan", "region"])
+    wide = linear.named_steps["prep"].fit_transform(frame[["tenure", "plan", "region"]])
+    assert wide.shape[1] == 3 + 2 + 1  # plan and region one-hot, tenure scaled (no gaps)
+
+
+def test_regressor_for_a_classification_target_is_refused(tmp_path: Path) -> None:
+    write_project(tmp_path, model="  estimator: sklearn.linear_model.Ridge\n")
+    spec = load_spec(tmp_path).spec
+    with pytest.raises(SpecError, match="is a regressor"):
+        build_pipeline(spec, "classification", ["tenure"], ["plan"])
+
+
+def test_target_proxy_and_shared_rows_are_found(tmp_path: Path) -> None:
+    frame = toy_frame()
+    frame["churn_flag"] = (frame["churn"] == "Yes").astype(int) * 3 + 1
+    frame = pd.concat([frame, frame.iloc[:60]], ignore_index=True)  # 60 duplicated records
+    spec, data = _prepared(tmp_path, "  cv: {strategy: kfold, folds: 3}\n", frame)
+    proxies = leakage.target_proxies(data)
+    assert [p["feature"] for p in proxies] == ["churn_flag"]
+    shared = leakage.shared_rows(data, ev.folds(spec, data))
+    assert 0 < shared["total"] <= 120  # each copy of a pair can be validated once
+    messages = leakage.warnings_for(proxies, shared, None, len(frame))
+    assert any("almost equals the target" in m for m in messages)
+    assert any("identical to rows their fold trained on" in m for m in messages)
