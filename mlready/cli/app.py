@@ -12,6 +12,7 @@ import typer
 
 from mlready import __version__
 from mlready.cli import init as init_cmd
+from mlready.cli import register as register_cmd
 from mlready.cli import spec as spec_cmd
 from mlready.cli import train as train_cmd
 from mlready.cli import validate as validate_cmd
@@ -65,6 +66,8 @@ def _global_options(
 app.command("init", help=init_cmd.__doc__)(init_cmd.init)
 app.command("validate-data")(validate_cmd.validate_data)
 app.command("train")(train_cmd.train)
+app.command("register")(register_cmd.register)
+app.add_typer(register_cmd.app, name="registry")
 app.add_typer(spec_cmd.app, name="spec")
 
 

@@ -1,0 +1,485 @@
+"""``mlready register`` and ``mlready registry list|show|promote|rollback|diff|history``."""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlready.cli.state import STATE, SpecOption, out, say
+
+if TYPE_CHECKING:
+    from mlready.registry import Registry, Version
+    from mlready.spec import LoadedSpec
+
+app = typer.Typer(
+    help="Look at and change the model registry: versions, aliases, their history.",
+    no_args_is_help=True,
+)
+
+RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
+
+
+class OutputFormat(str, Enum):
+    """How the result is printed on stdout."""
+
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="What to print on stdout.")]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Move the alias even if the gate refuses (needs --reason).")
+]
+ReasonOption = Annotated[
+    str | None, typer.Option(help="Why: recorded in the alias history (required with --force).")
+]
+
+
+def _actor() -> str:
+    from mlready.runs import ci_name, current_user
+
+    ci = ci_name()
+    return f"{current_user()} ({ci})" if ci else current_user()
+
+
+def _train_run(loaded: LoadedSpec, run_id: str | None) -> Path:
+    from mlready.errors import UsageError
+    from mlready.runs import read_run_log, run_dir
+
+    artifacts = Path(loaded.spec.project.artifacts_dir)
+    if run_id is not None:
+        if not RUN_ID.match(run_id):
+            raise UsageError(
+                f"--run {run_id!r} is not a run id (like 20261123T190102Z-3f9a1c): see "
+                f"{artifacts / 'runs' / 'train'}"
+            )
+        folder = run_dir(artifacts, "train", run_id)
+        if not folder.is_dir():
+            raise UsageError(f"no train run {run_id} in {folder.parent}")
+        return folder
+    passing = [r for r in read_run_log(artifacts, "train") if r.status == "passed"]
+    if not passing:
+        raise UsageError(
+            "no passing train run to register: run `mlready train`, or name a run with --run"
+        )
+    return artifacts / passing[-1].run_dir
+
+
+def register(
+    run: Annotated[
+        str | None,
+        typer.Option(help="The train run to register. [default: the newest passing one]"),
+    ] = None,
+    allow_failing: Annotated[
+        bool, typer.Option("--allow-failing", help="Register a run that failed its checks.")
+    ] = False,
+    reason: ReasonOption = None,
+    promote: Annotated[
+        str | None,
+        typer.Option(
+            help="Then move this alias to the version (production goes through the gate)."
+        ),
+    ] = None,
+    force: ForceOption = False,
+    output_format: FormatOption = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """Store a trained model as the next version of the spec's model, with all its metadata."""
+    from mlready.errors import UsageError
+    from mlready.registry import check_name, open_registry
+    from mlready.runs import start_run
+    from mlready.spec import load_spec
+
+    if allow_failing and not reason:
+        raise UsageError("--allow-failing needs --reason TEXT: say why a failing run may go in")
+    if force and not reason:
+        raise UsageError("--force needs --reason TEXT: the override is recorded with it")
+    if force and not promote:
+        raise UsageError("--force only applies to --promote")
+    if promote:
+        check_name(promote, "alias")
+    loaded = load_spec(STATE.spec_path(spec))
+    folder = _train_run(loaded, run)
+    registry = open_registry(loaded)
+    name = loaded.spec.model_name
+    with start_run(loaded.spec.project.artifacts_dir, "register") as record:
+        version, created = registry.register(
+            name, folder, actor=_actor(), allow_failing_reason=reason if allow_failing else None
+        )
+        record.summary.update(
+            model=name,
+            version=version.version,
+            created=created,
+            sha256=version.sha256,
+            run_id=version.run_id,
+        )
+        decision = None
+        if promote:
+            decision = _promote(loaded, registry, version, promote, force, reason)
+            record.summary.update(
+                promote=promote, accepted=decision["accepted"], reason=decision["reason"]
+            )
+            if not decision["accepted"]:
+                record.fail(1)
+    result = {
+        "model": name,
+        "version": version.version,
+        "created": created,
+        "run_id": version.run_id,
+        "sha256": version.sha256,
+        "artifact": version.artifact_uri,
+        "promotion": decision,
+    }
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        verb = "registered" if created else "already registered as"
+        say(
+            f"[green]{verb}[/] {name}:{version.version} (run {version.run_id}, sha256 "
+            f"{version.sha256[:12]}…); alias candidate -> {version.version}"
+            if created
+            else f"{verb} {name}:{version.version} (same artifact, nothing changed)"
+        )
+        if decision is not None:
+            _print_decision(decision)
+    if decision is not None and not decision["accepted"]:
+        raise typer.Exit(1)
+
+
+def _promote(
+    loaded: LoadedSpec,
+    registry: Registry,
+    version: Version,
+    alias: str,
+    force: bool,
+    reason: str | None,
+) -> dict[str, Any]:
+    """Move an alias; production only through the gate, unless forced with a reason."""
+    from mlready.registry import PRODUCTION, ModelRef
+    from mlready.registry.gate import Decision, evaluate
+
+    name = version.model_name
+    if alias == PRODUCTION:
+        current = registry.aliases_of(name).get(PRODUCTION)
+        champion = registry.resolve(ModelRef(name, version=current)) if current else None
+        decision = evaluate(loaded, registry, version, champion)
+    else:
+        decision = Decision(True, f"alias {alias} set by hand")
+    accepted = decision.accepted or force
+    text = (
+        decision.reason
+        if not force or decision.accepted
+        else (f"FORCED past the gate ({decision.reason}): {reason}")
+    )
+    if reason and not force:
+        text = f"{text}; {reason}"
+    registry.record_alias(
+        name,
+        alias,
+        version.version,
+        action="promote",
+        accepted=accepted,
+        forced=force and not decision.accepted,
+        reason=text,
+        actor=_actor(),
+        details=decision.details,
+    )
+    return {
+        "alias": alias,
+        "version": version.version,
+        "accepted": accepted,
+        "forced": force and not decision.accepted,
+        "reason": text,
+        "details": decision.details,
+    }
+
+
+def _print_decision(decision: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    if decision["accepted"]:
+        mark = "[yellow]forced[/]" if decision["forced"] else "[green]promoted[/]"
+        say(f"{mark}: {decision['alias']} -> {decision['version']}: {escape(decision['reason'])}")
+    else:
+        out().print(
+            f"[bold red]refused[/]: {decision['alias']} stays where it was: "
+            f"{escape(decision['reason'])} (override with --force --reason TEXT)"
+        )
+
+
+def _open(spec: Path | None) -> tuple[LoadedSpec, Registry]:
+    from mlready.registry import open_registry
+    from mlready.spec import load_spec
+
+    loaded = load_spec(STATE.spec_path(spec))
+    return loaded, open_registry(loaded)
+
+
+def _ref(text: str | None, loaded: LoadedSpec, default_alias: str = "production") -> Any:
+    from mlready.registry import parse_ref
+
+    return parse_ref(text or f"@{default_alias}", loaded.spec.model_name)
+
+
+@app.command("list")
+def list_versions(
+    model: Annotated[str | None, typer.Option(help="[default: the spec's model]")] = None,
+    output_format: FormatOption = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """The versions of the model, newest last, with their aliases."""
+    from rich.table import Table
+
+    from mlready.registry import check_name
+
+    loaded, registry = _open(spec)
+    name = check_name(model or loaded.spec.model_name)
+    versions = registry.list_versions(name)
+    aliases = registry.aliases_of(name)
+    if output_format is OutputFormat.json:
+        payload = {
+            "model": name,
+            "aliases": aliases,
+            "versions": [v.summary() for v in versions],
+        }
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    if not versions:
+        say(f"no versions of '{name}' yet: run `mlready train`, then `mlready register`")
+        return
+    by_version: dict[int, list[str]] = {}
+    for alias, number in aliases.items():
+        by_version.setdefault(number, []).append(alias)
+    table = Table(title=f"{name} in {registry.url.split('@')[-1]}")
+    for column in ("version", "aliases", "created", "by", "run", "checks", "metric", "sha256"):
+        table.add_column(column, justify="right" if column == "version" else "left")
+    for v in versions:
+        metric = f"{v.primary_metric} {v.primary_value:.4f}" if v.primary_value is not None else ""
+        table.add_row(
+            str(v.version),
+            ", ".join(sorted(by_version.get(v.version, []))),
+            v.created_at[:19],
+            v.registered_by,
+            v.run_id or "",
+            "[green]passed[/]" if v.passed else "[red]failed[/] (allowed)",
+            metric,
+            v.sha256[:12],
+        )
+    out().print(table)
+
+
+@app.command("show")
+def show(
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="NAME@ALIAS, NAME:VERSION or VERSION. [default: @production]"),
+    ] = None,
+    output_format: FormatOption = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """One version with all its metadata."""
+    loaded, registry = _open(spec)
+    version = registry.resolve(_ref(ref, loaded))
+    aliases = [
+        a for a, n in registry.aliases_of(version.model_name).items() if n == version.version
+    ]
+    if output_format is OutputFormat.json:
+        payload = {**version.summary(), "aliases": aliases, "metadata": version.metadata}
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    m = version.metadata
+    v = m.get("validation") or {}
+    lines = [
+        f"[bold]{version.model_name}:{version.version}[/]"
+        + (f"  aliases: {', '.join(sorted(aliases))}" if aliases else ""),
+        f"model      {version.model_type}",
+        f"target     {m.get('target')} ({m.get('task')}"
+        + (f", positive {m.get('positive_class')}" if m.get("positive_class") else "")
+        + ")",
+        f"features   {len((m.get('features') or {}).get('numeric', []))} numeric, "
+        f"{len((m.get('features') or {}).get('categorical', []))} categorical",
+        "metrics    "
+        + ", ".join(
+            f"{k} {(s or {}).get('mean'):.4f}"
+            for k, s in (v.get("cv") or {}).items()
+            if (s or {}).get("mean") is not None
+        )
+        + " (CV mean)",
+    ]
+    if v.get("holdout_metrics"):
+        lines.append(
+            "holdout    "
+            + ", ".join(
+                f"{k} {val:.4f}" for k, val in v["holdout_metrics"].items() if val is not None
+            )
+        )
+    business = m.get("business") or {}
+    if "cv" in business:
+        best = business["cv"]["best_threshold"]
+        lines.append(
+            f"business   {best['value']:,.0f} {business['currency']} at threshold "
+            f"{best['threshold']:.3f}"
+        )
+    lines += [
+        f"trained    {m.get('created_at')} by {m.get('author')} in {m.get('training_seconds')} s"
+        f" (run {version.run_id})",
+        f"registered {version.created_at} by {version.registered_by}"
+        + (
+            f"; allowed although failing: {version.allow_failing_reason}"
+            if version.allow_failing_reason
+            else ""
+        ),
+        f"data       sha256 {version.data_fingerprint}",
+        f"spec       sha256 {version.spec_hash}"
+        + (f", git {version.git_commit}" if version.git_commit else ""),
+        "packages   "
+        + ", ".join(
+            f"{k} {val}" for k, val in ((m.get("environment") or {}).get("packages") or {}).items()
+        ),
+        f"artifact   {version.artifact_uri} ({version.artifact_bytes:,} bytes, sha256 "
+        f"{version.sha256})",
+    ]
+    console = out()
+    for line in lines:
+        console.print(line, highlight=False)
+
+
+def _gate_options(reason: str | None, force: bool) -> None:
+    from mlready.errors import UsageError
+
+    if force and not reason:
+        raise UsageError("--force needs --reason TEXT: the override is recorded with it")
+
+
+@app.command("promote")
+def promote(
+    ref: Annotated[str, typer.Argument(help="The version: NAME:VERSION, VERSION or NAME@ALIAS.")],
+    to: Annotated[str, typer.Option("--to", help="The alias to move.")] = "production",
+    force: ForceOption = False,
+    reason: ReasonOption = None,
+    output_format: FormatOption = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """Move an alias to a version; production only when the promotion gate holds."""
+    from mlready.registry import check_name
+
+    _gate_options(reason, force)
+    check_name(to, "alias")
+    loaded, registry = _open(spec)
+    version = registry.resolve(_ref(ref, loaded))
+    decision = _promote(loaded, registry, version, to, force, reason)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(decision, indent=2, default=str))
+    else:
+        _print_decision(decision)
+    if not decision["accepted"]:
+        raise typer.Exit(1)
+
+
+@app.command("rollback")
+def rollback(
+    model: Annotated[str | None, typer.Option(help="[default: the spec's model]")] = None,
+    alias: Annotated[str, typer.Option(help="The alias to move back.")] = "production",
+    reason: ReasonOption = None,
+    spec: SpecOption = None,
+) -> None:
+    """Move production (or another alias) back to the version it pointed to before."""
+    from mlready.errors import UsageError
+    from mlready.registry import check_name
+
+    loaded, registry = _open(spec)
+    name = check_name(model or loaded.spec.model_name)
+    check_name(alias, "alias")
+    current = registry.aliases_of(name).get(alias)
+    if current is None:
+        raise UsageError(f"'{name}' has no alias '{alias}' to roll back")
+    previous = registry.previous_version(name, alias)
+    if previous is None:
+        raise UsageError(
+            f"{name}@{alias} has pointed only to version {current}: there is nothing to roll "
+            "back to (promote another version instead)"
+        )
+    registry.record_alias(
+        name,
+        alias,
+        previous,
+        action="rollback",
+        accepted=True,
+        forced=False,
+        reason=reason or f"rolled back from {current}",
+        actor=_actor(),
+    )
+    say(f"[green]rolled back[/] {name}@{alias}: {current} -> {previous}")
+
+
+@app.command("diff")
+def diff(
+    first: Annotated[str, typer.Argument(help="A version: NAME:VERSION, VERSION or NAME@ALIAS.")],
+    second: Annotated[str, typer.Argument(help="The version to compare it with.")],
+    output_format: FormatOption = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """What differs between two versions: params, metrics, features, packages."""
+    from rich.table import Table
+
+    from mlready.registry.compare import diff_versions
+
+    loaded, registry = _open(spec)
+    a = registry.resolve(_ref(first, loaded))
+    b = registry.resolve(_ref(second, loaded))
+    changes = diff_versions(a, b)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(changes, indent=2, default=str))
+        return
+    if not any(changes.values()):
+        say(f"{a.model_name}:{a.version} and {b.model_name}:{b.version} do not differ")
+        return
+    table = Table(title=f"{a.model_name}:{a.version} against {b.model_name}:{b.version}")
+    for column in ("section", "item", f"v{a.version}", f"v{b.version}"):
+        table.add_column(column, overflow="fold")
+    for section, items in changes.items():
+        for item in items:
+            table.add_row(section, str(item["key"]), str(item["a"]), str(item["b"]))
+    out().print(table)
+
+
+@app.command("history")
+def history(
+    model: Annotated[str | None, typer.Option(help="[default: the spec's model]")] = None,
+    output_format: FormatOption = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """Every alias change and gate decision, oldest first (the audit history)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from mlready.registry import check_name
+
+    loaded, registry = _open(spec)
+    name = check_name(model or loaded.spec.model_name)
+    items = registry.history_of(name)
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(items, indent=2, default=str))
+        return
+    table = Table(title=f"alias history of {name}")
+    for column in ("at", "alias", "change", "action", "decision", "by", "reason"):
+        table.add_column(column, overflow="fold")
+    for h in items:
+        decision = "[green]accepted[/]" if h["accepted"] else "[red]refused[/]"
+        if h["forced"]:
+            decision = "[yellow]forced[/]"
+        table.add_row(
+            h["at"][:19],
+            h["alias"],
+            f"{h['from_version'] or '-'} -> {h['to_version']}",
+            h["action"],
+            decision,
+            escape(h["actor"]),
+            escape(h["reason"]),
+        )
+    out().print(table)

@@ -1,0 +1,512 @@
+"""The model registry: versions of a model with all their metadata, aliases and their history.
+
+Artifacts live in a content-addressed store beside the database (``<store>/<aa>/<sha256>.joblib``)
+and are verified against the recorded sha256 before joblib (which is pickle) opens them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlready.errors import DataError, UsageError
+from mlready.registry.db import URL_VARIABLE, create_schema, make_engine, retrying, tables
+
+__all__ = ["ModelRef", "Registry", "Version", "open_registry", "parse_ref"]
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PRODUCTION = "production"
+CANDIDATE = "candidate"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def check_name(name: str, what: str = "model name") -> str:
+    """Names become folder names and SQL values: letters, digits, '_', '.', '-' only."""
+    if not NAME.match(name) or ".." in name:
+        raise UsageError(
+            f"{what} {name!r} is not allowed: use letters, digits, '_', '.' or '-' "
+            "(at most 64, no slashes or spaces)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """NAME@ALIAS, NAME:VERSION, or NAME (its production alias)."""
+
+    name: str
+    version: int | None = None
+    alias: str | None = None
+
+    def __str__(self) -> str:
+        if self.version is not None:
+            return f"{self.name}:{self.version}"
+        return f"{self.name}@{self.alias or PRODUCTION}"
+
+
+def parse_ref(text: str, default_name: str) -> ModelRef:
+    """'churn@production', 'churn:3', '@candidate', ':3', '3' or 'churn'."""
+    text = text.strip()
+    if "@" in text:
+        name, alias = text.split("@", 1)
+        return ModelRef(check_name(name or default_name), alias=check_name(alias, "alias"))
+    if ":" in text or text.isdigit():
+        name, _, number = text.rpartition(":")
+        if not number.isdigit() or int(number) < 1:
+            raise UsageError(f"{text!r}: a version is a positive number, as in churn:3")
+        return ModelRef(check_name(name or default_name), version=int(number))
+    return ModelRef(check_name(text or default_name), alias=PRODUCTION)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One registered version, as the database records it."""
+
+    model_name: str
+    version: int
+    sha256: str
+    run_id: str | None
+    created_at: str
+    registered_by: str
+    passed: bool
+    allow_failing_reason: str | None
+    artifact_uri: str
+    artifact_bytes: int
+    metadata_uri: str
+    profile_uri: str | None
+    model_type: str | None
+    primary_metric: str | None
+    primary_value: float | None
+    data_fingerprint: str | None
+    spec_hash: str | None
+    git_commit: str | None
+    metadata: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Version:
+        data = dict(row._mapping)
+        data.pop("id", None)
+        data["metadata"] = json.loads(data.pop("metadata_json"))
+        return cls(**data)
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the full metadata, for tables and JSON."""
+        out = {k: v for k, v in self.__dict__.items() if k != "metadata"}
+        return out
+
+
+class Registry:
+    """A registry database and its artifact store."""
+
+    def __init__(self, url: str, store: Path) -> None:
+        self.url = url
+        self.store = store
+        self.engine = make_engine(url)
+        create_schema(self.engine)
+        meta = tables()
+        self.models = meta.tables["mlready_models"]
+        self.versions = meta.tables["mlready_versions"]
+        self.aliases = meta.tables["mlready_aliases"]
+        self.history = meta.tables["mlready_alias_history"]
+
+    # ---------------------------------------------------------------------------------- store
+
+    def _put(self, source: Path, digest: str, suffix: str) -> Path:
+        """Copy a file into the content-addressed store (atomic; kept if already there)."""
+        from mlready.io import atomic_path, sha256_file
+
+        target = self.store / digest[:2] / f"{digest}{suffix}"
+        if target.exists() and sha256_file(target) == digest:
+            return target
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+            if sha256_file(tmp) != digest:
+                raise DataError(f"{source} changed while it was copied into the registry")
+        return target
+
+    # ---------------------------------------------------------------------------- register
+
+    def register(
+        self,
+        name: str,
+        run_dir: Path,
+        *,
+        actor: str,
+        allow_failing_reason: str | None = None,
+    ) -> tuple[Version, bool]:
+        """Version N+1 of ``name`` from a train run folder; (version, created). Registering an
+        artifact already registered returns its version."""
+        from mlready.io import sha256_bytes, sha256_file
+
+        check_name(name)
+        metadata_path = run_dir / "metadata.json"
+        model_path = run_dir / "model.joblib"
+        if not metadata_path.is_file() or not model_path.is_file():
+            raise DataError(
+                f"{run_dir} holds no trained model (model.joblib and metadata.json): "
+                "run `mlready train`, or pass the id of a train run with --run"
+            )
+        metadata_bytes = metadata_path.read_bytes()
+        try:
+            metadata = json.loads(metadata_bytes)
+            recorded = metadata["artifact"]["sha256"]
+        except (ValueError, KeyError, TypeError):
+            raise DataError(f"{metadata_path} is not the metadata train writes") from None
+        if not metadata.get("passed") and not allow_failing_reason:
+            failures = "; ".join(metadata.get("failures") or []) or "see its report"
+            raise UsageError(
+                f"run {run_dir.name} failed its checks ({failures}): register a passing run, "
+                "or add --allow-failing --reason TEXT"
+            )
+        actual = sha256_file(model_path)
+        if actual != recorded:
+            raise DataError(
+                f"{model_path} has sha256 {actual[:12]}…, but its metadata records "
+                f"{recorded[:12]}…: the file changed after training; train again"
+            )
+        artifact = self._put(model_path, actual, ".joblib")
+        metadata_uri = self._put(metadata_path, sha256_bytes(metadata_bytes), ".json")
+        profile_path = run_dir / "reference_profile.json"
+        profile_uri = None
+        if profile_path.is_file():
+            profile_uri = self._put(profile_path, sha256_file(profile_path), ".json")
+        metadata["registry"] = {"artifact_uri": str(artifact), "metadata_uri": str(metadata_uri)}
+
+        v = metadata.get("validation") or {}
+        primary = v.get("primary_metric")
+        judged = (
+            (v.get("holdout_metrics") or {}).get(primary)
+            if v.get("judged_on") == "holdout"
+            else ((v.get("cv") or {}).get(primary) or {}).get("mean")
+        )
+        row = {
+            "model_name": name,
+            "sha256": actual,
+            "run_id": metadata.get("run_id") or run_dir.name,
+            "created_at": _now(),
+            "registered_by": actor,
+            "passed": bool(metadata.get("passed")),
+            "allow_failing_reason": allow_failing_reason,
+            "artifact_uri": str(artifact),
+            "artifact_bytes": artifact.stat().st_size,
+            "metadata_uri": str(metadata_uri),
+            "profile_uri": str(profile_uri) if profile_uri else None,
+            "model_type": (metadata.get("model") or {}).get("type"),
+            "primary_metric": primary,
+            "primary_value": judged,
+            "data_fingerprint": (metadata.get("data") or {}).get("fingerprint"),
+            "spec_hash": (metadata.get("spec") or {}).get("hash"),
+            "git_commit": (metadata.get("git") or {}).get("commit"),
+            "metadata_json": json.dumps(metadata, sort_keys=True),
+        }
+        return retrying(lambda: self._insert(row, actor))
+
+    def _insert(self, row: dict[str, Any], actor: str) -> tuple[Version, bool]:
+        import sqlalchemy as sa
+
+        name = row["model_name"]
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                sa.select(self.versions).where(
+                    self.versions.c.model_name == name, self.versions.c.sha256 == row["sha256"]
+                )
+            ).first()
+            if existing is not None:
+                return Version.from_row(existing), False
+            if (
+                conn.execute(
+                    sa.select(self.models.c.name)
+                    .where(self.models.c.name == name)
+                    .with_for_update()
+                ).first()
+                is None
+            ):
+                conn.execute(sa.insert(self.models).values(name=name, created_at=_now()))
+                conn.execute(
+                    sa.select(self.models.c.name)
+                    .where(self.models.c.name == name)
+                    .with_for_update()
+                )
+            newest = conn.execute(
+                sa.select(sa.func.max(self.versions.c.version)).where(
+                    self.versions.c.model_name == name
+                )
+            ).scalar()
+            number = (newest or 0) + 1
+            conn.execute(sa.insert(self.versions).values(version=number, **row))
+            self._move(conn, name, CANDIDATE, number, "register", True, False, "registered", actor)
+            created = conn.execute(
+                sa.select(self.versions).where(
+                    self.versions.c.model_name == name, self.versions.c.version == number
+                )
+            ).one()
+        return Version.from_row(created), True
+
+    # ---------------------------------------------------------------------------- reading
+
+    def model_names(self) -> list[str]:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(self.models.c.name).order_by("name"))]
+
+    def list_versions(self, name: str) -> list[Version]:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(self.versions)
+                .where(self.versions.c.model_name == name)
+                .order_by(self.versions.c.version)
+            ).all()
+        return [Version.from_row(r) for r in rows]
+
+    def aliases_of(self, name: str) -> dict[str, int]:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(self.aliases.c.alias, self.aliases.c.version).where(
+                    self.aliases.c.model_name == name
+                )
+            ).all()
+        return dict(rows)
+
+    def history_of(self, name: str) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(self.history)
+                .where(self.history.c.model_name == name)
+                .order_by(self.history.c.id)
+            ).all()
+        out = []
+        for r in rows:
+            item = dict(r._mapping)
+            item["details"] = json.loads(item.pop("details_json") or "null")
+            out.append(item)
+        return out
+
+    def resolve(self, ref: ModelRef) -> Version:
+        """The version a reference names; UsageError naming what exists when it names none."""
+        import sqlalchemy as sa
+
+        versions = self.versions
+        with self.engine.connect() as conn:
+            if ref.version is not None:
+                number: int | None = ref.version
+            else:
+                number = conn.execute(
+                    sa.select(self.aliases.c.version).where(
+                        self.aliases.c.model_name == ref.name, self.aliases.c.alias == ref.alias
+                    )
+                ).scalar()
+            row = None
+            if number is not None:
+                row = conn.execute(
+                    sa.select(versions).where(
+                        versions.c.model_name == ref.name, versions.c.version == number
+                    )
+                ).first()
+        if row is None:
+            known = self.model_names()
+            if ref.name not in known:
+                raise UsageError(
+                    f"no model '{ref.name}' in the registry"
+                    + (f"; it holds: {', '.join(known)}" if known else "; it is empty")
+                    + ": run `mlready register` first"
+                )
+            numbers = [v.version for v in self.list_versions(ref.name)]
+            aliases = self.aliases_of(ref.name)
+            what = f"version {ref.version}" if ref.version is not None else f"alias '{ref.alias}'"
+            raise UsageError(
+                f"model '{ref.name}' has no {what}; versions: "
+                f"{', '.join(map(str, numbers))}; aliases: "
+                + (", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none")
+            )
+        return Version.from_row(row)
+
+    # ---------------------------------------------------------------------------- aliases
+
+    def _move(
+        self,
+        conn: Any,
+        name: str,
+        alias: str,
+        version: int | None,
+        action: str,
+        accepted: bool,
+        forced: bool,
+        reason: str,
+        actor: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        import sqlalchemy as sa
+
+        current = conn.execute(
+            sa.select(self.aliases.c.version).where(
+                self.aliases.c.model_name == name, self.aliases.c.alias == alias
+            )
+        ).scalar()
+        if accepted and version is not None:
+            if current is None:
+                conn.execute(
+                    sa.insert(self.aliases).values(
+                        model_name=name, alias=alias, version=version, updated_at=_now()
+                    )
+                )
+            else:
+                conn.execute(
+                    sa.update(self.aliases)
+                    .where(self.aliases.c.model_name == name, self.aliases.c.alias == alias)
+                    .values(version=version, updated_at=_now())
+                )
+        conn.execute(
+            sa.insert(self.history).values(
+                model_name=name,
+                alias=alias,
+                from_version=current,
+                to_version=version,
+                action=action,
+                accepted=accepted,
+                forced=forced,
+                reason=reason,
+                actor=actor,
+                at=_now(),
+                details_json=json.dumps(details, default=str) if details else None,
+            )
+        )
+
+    def record_alias(
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        *,
+        action: str,
+        accepted: bool,
+        forced: bool,
+        reason: str,
+        actor: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Move (when accepted) an alias and keep the decision in the audit history."""
+        check_name(alias, "alias")
+
+        def move() -> None:
+            with self.engine.begin() as conn:
+                self._move(
+                    conn, name, alias, version, action, accepted, forced, reason, actor, details
+                )
+
+        retrying(move)
+
+    def previous_version(self, name: str, alias: str) -> int | None:
+        """The version the alias pointed to before its current one (for rollback)."""
+        current = self.aliases_of(name).get(alias)
+        moves = [
+            h
+            for h in self.history_of(name)
+            if h["alias"] == alias and h["accepted"] and h["to_version"] is not None
+        ]
+        for item in reversed(moves):
+            if item["to_version"] == current and item["from_version"] not in (None, current):
+                return int(item["from_version"])
+        return None
+
+    # ---------------------------------------------------------------------------- loading
+
+    def load(self, version: Version) -> Any:
+        """The version's model, after checking the stored file's sha256 (joblib is pickle: an
+        unverified file could run any code)."""
+        import io
+
+        import joblib
+
+        from mlready.io import sha256_bytes
+
+        path = Path(version.artifact_uri)
+        if not path.is_file():
+            raise DataError(
+                f"the artifact of {version.model_name}:{version.version} is missing at {path}: "
+                "restore the artifact store, or register the model again"
+            )
+        data = path.read_bytes()
+        digest = sha256_bytes(data)
+        if digest != version.sha256:
+            raise DataError(
+                f"refusing to load {version.model_name}:{version.version}: {path} has sha256 "
+                f"{digest[:12]}…, the registry recorded {version.sha256[:12]}…; the file was "
+                "changed after registration (restore it, or register the model again)"
+            )
+        return joblib.load(io.BytesIO(data))  # the bytes that were verified, not the file again
+
+    def profile(self, version: Version) -> dict[str, Any] | None:
+        if not version.profile_uri or not Path(version.profile_uri).is_file():
+            return None
+        return dict(json.loads(Path(version.profile_uri).read_text(encoding="utf-8")))
+
+
+def environment_warnings(version: Version) -> list[str]:
+    """Differences between the running Python/scikit-learn and those the model was trained with."""
+    import platform
+    from importlib import metadata as md
+
+    recorded = version.metadata.get("environment") or {}
+    out = []
+    python = recorded.get("python")
+    if python and python.rsplit(".", 1)[0] != platform.python_version().rsplit(".", 1)[0]:
+        out.append(
+            f"{version.model_name}:{version.version} was trained with Python {python}, this is "
+            f"{platform.python_version()}: predictions may differ or loading may fail"
+        )
+    sklearn = (recorded.get("packages") or {}).get("scikit-learn")
+    try:
+        running = md.version("scikit-learn")
+    except md.PackageNotFoundError:  # pragma: no cover
+        running = None
+    if sklearn and running and sklearn != running:
+        out.append(
+            f"{version.model_name}:{version.version} was trained with scikit-learn {sklearn}, "
+            f"this is {running}: retrain, or pin scikit-learn=={sklearn}"
+        )
+    return out
+
+
+def registry_location(loaded: Any) -> tuple[str, Path]:
+    """The registry URL (environment override, spec, or a SQLite file) and artifact store."""
+    import os
+
+    spec = loaded.spec
+    artifacts = Path(spec.project.artifacts_dir)
+    url = os.environ.get(URL_VARIABLE) or spec.registry.url
+    if not url:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{artifacts / 'registry.db'}"
+    elif url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rest = url[len("sqlite:///") :]
+        if rest and rest != ":memory:" and not Path(rest).is_absolute():
+            url = f"sqlite:///{loaded.base_dir / rest}"
+    store = (
+        Path(spec.registry.artifact_store)
+        if spec.registry.artifact_store
+        else (artifacts / "registry" / "artifacts")
+    )
+    return url, store
+
+
+def open_registry(loaded: Any) -> Registry:
+    """The spec's registry, created on first use."""
+    url, store = registry_location(loaded)
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    return Registry(url, store)
