@@ -483,3 +483,28 @@ def history(
             escape(h["reason"]),
         )
     out().print(table)
+
+
+@app.command("verify")
+def verify(
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="One version (NAME:VERSION, NAME@ALIAS). [default: every version]"),
+    ] = None,
+    spec: SpecOption = None,
+) -> None:
+    """Check stored artifacts against their recorded sha256 and load them (exit 4 on a mismatch)."""
+    from mlready.registry import environment_warnings
+
+    loaded, registry = _open(spec)
+    if ref is not None:
+        versions = [registry.resolve(_ref(ref, loaded))]
+    else:
+        versions = registry.list_versions(loaded.spec.model_name)
+    for version in versions:
+        registry.load(version)  # raises DataError (exit 4) on a mismatch
+        say(f"[green]ok[/] {version.model_name}:{version.version} sha256 {version.sha256[:12]}…")
+        for warning in environment_warnings(version):
+            say(f"[yellow]warning[/]: {warning}")
+    if not versions:
+        say("no versions to verify")

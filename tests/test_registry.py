@@ -1,0 +1,378 @@
+"""The registry: concurrency, faults, tampering, the gate; on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import secrets
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import joblib
+import pytest
+
+from mlready.errors import DataError, UsageError
+from mlready.registry import ModelRef, Registry, parse_ref
+from tests.conftest import ROOT, CliResult
+from tests.training_data import write_project
+
+Run = Callable[..., CliResult]
+POSTGRES_URL = os.environ.get(
+    "MLREADY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:mlready@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_database() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server, dropped afterwards; skip when none answers."""
+    try:
+        import sqlalchemy as sa
+
+        admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # no driver, no server, wrong password
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL.split('@')[-1]}: {type(exc).__name__}")
+    name = f"mlready_test_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.db'}"
+    else:
+        yield from _postgres_database()
+
+
+def fake_run(folder: Path, payload: object, passed: bool = True) -> Path:
+    """A train run folder: a small joblib file and the metadata train would write for it."""
+    folder.mkdir(parents=True)
+    joblib.dump(payload, folder / "model.joblib")
+    digest = hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()
+    metadata = {
+        "passed": passed,
+        "failures": [] if passed else ["roc_auc is 0.5"],
+        "run_id": folder.name,
+        "model": {"type": "test.Model", "params": {"payload": str(payload)}},
+        "features": {"numeric": ["a"], "categorical": [], "dtypes": {"a": "float64"}},
+        "validation": {
+            "primary_metric": "roc_auc",
+            "judged_on": "cv",
+            "cv": {"roc_auc": {"mean": 0.8}},
+            "thresholds": [],
+        },
+        "environment": {"python": "3.11.7", "packages": {"scikit-learn": "1.9.1"}},
+        "data": {"fingerprint": "f" * 64},
+        "spec": {"hash": "s" * 64},
+        "artifact": {"file": "model.joblib", "sha256": digest},
+    }
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    return folder
+
+
+# --------------------------------------------------------------------------------------------------
+# versions, idempotency, tampering
+# --------------------------------------------------------------------------------------------------
+
+
+def test_register_is_idempotent_and_loading_is_verified(registry_url: str, tmp_path: Path) -> None:
+    registry = Registry(registry_url, tmp_path / "store")
+    first, created = registry.register("churn", fake_run(tmp_path / "r1", {"m": 1}), actor="t")
+    assert (first.version, created) == (1, True)
+    again, created = registry.register("churn", tmp_path / "r1", actor="t")
+    assert (again.version, created) == (1, False)
+    second, _ = registry.register("churn", fake_run(tmp_path / "r2", {"m": 2}), actor="t")
+    assert second.version == 2
+    assert registry.aliases_of("churn") == {"candidate": 2}
+    assert registry.load(registry.resolve(ModelRef("churn", version=1))) == {"m": 1}
+    # one byte changed in the stored artifact: loading refuses, before unpickling anything
+    stored = Path(first.artifact_uri)
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="refusing to load churn:1"):
+        registry.load(registry.resolve(ModelRef("churn", version=1)))
+
+
+def test_failing_runs_need_a_reason(registry_url: str, tmp_path: Path) -> None:
+    registry = Registry(registry_url, tmp_path / "store")
+    run = fake_run(tmp_path / "r1", {"m": 1}, passed=False)
+    with pytest.raises(UsageError, match="--allow-failing --reason"):
+        registry.register("churn", run, actor="t")
+    version, _ = registry.register("churn", run, actor="t", allow_failing_reason="baseline")
+    assert version.allow_failing_reason == "baseline"
+    assert version.passed is False
+
+
+def _register_worker(url: str, store: str, run: str, barrier: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    Registry(url, Path(store)).register("churn", Path(run), actor=f"p{os.getpid()}")
+
+
+def test_eight_processes_get_eight_consecutive_versions(registry_url: str, tmp_path: Path) -> None:
+    runs = [fake_run(tmp_path / f"r{i}", {"m": i}) for i in range(8)]
+    Registry(registry_url, tmp_path / "store")  # the schema exists before the race
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(8)
+    processes = [
+        context.Process(
+            target=_register_worker, args=(registry_url, str(tmp_path / "store"), str(r), barrier)
+        )
+        for r in runs
+    ]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(120)
+        assert p.exitcode == 0
+    registry = Registry(registry_url, tmp_path / "store")
+    versions = registry.list_versions("churn")
+    assert [v.version for v in versions] == list(range(1, 9))
+    assert len({v.sha256 for v in versions}) == 8
+    for v in versions:
+        assert hashlib.sha256(Path(v.artifact_uri).read_bytes()).hexdigest() == v.sha256
+    if registry_url.startswith("sqlite"):
+        with sqlite3.connect(registry_url.removeprefix("sqlite:///")) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+_KILL_CHILD = """
+import sys, time
+from pathlib import Path
+import mlready.registry as r
+
+def pause(*args, **kwargs):
+    print("PAUSED", flush=True)
+    time.sleep(60)
+
+point = sys.argv[4]
+if point == "in-transaction":
+    r.Registry._move = pause        # called inside the version's transaction, after its INSERT
+else:
+    r.Registry._insert = pause      # the artifact is stored; the transaction has not begun
+r.Registry(sys.argv[1], Path(sys.argv[2])).register("churn", Path(sys.argv[3]), actor="victim")
+"""
+
+
+@pytest.mark.parametrize("point", ["before-transaction", "in-transaction"])
+def test_sigkill_mid_register_leaves_all_or_nothing(
+    registry_url: str, tmp_path: Path, point: str
+) -> None:
+    store = tmp_path / "store"
+    run = fake_run(tmp_path / "r1", {"m": 1})
+    Registry(registry_url, store)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILL_CHILD, registry_url, str(store), str(run), point],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "PAUSED"
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    registry = Registry(registry_url, store)
+    assert registry.list_versions("churn") == []  # nothing half-registered
+    assert registry.aliases_of("churn") == {}
+    version, created = registry.register("churn", run, actor="t")  # and the registry still works
+    assert (version.version, created) == (1, True)
+    assert registry.load(version) == {"m": 1}
+    if registry_url.startswith("sqlite"):
+        with sqlite3.connect(registry_url.removeprefix("sqlite:///")) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_references_and_bad_names() -> None:
+    assert parse_ref("churn@production", "x") == ModelRef("churn", alias="production")
+    assert parse_ref("churn:3", "x") == ModelRef("churn", version=3)
+    assert parse_ref("3", "x") == ModelRef("x", version=3)
+    assert parse_ref("@candidate", "x") == ModelRef("x", alias="candidate")
+    for bad in ("../etc@production", "a/b:1", "churn:0", "churn:x", "we ird"):
+        with pytest.raises(UsageError):
+            parse_ref(bad, "x")
+
+
+# --------------------------------------------------------------------------------------------------
+# the CLI and the gate, with real train runs
+# --------------------------------------------------------------------------------------------------
+
+GATE_VALIDATION = """\
+  cv: {strategy: stratified_kfold, folds: 3}
+  holdout: {start: 2025-10-01}
+  metrics: [roc_auc]
+"""
+
+
+def _features(folder: Path, numeric: list[str], categorical: list[str]) -> None:
+    spec = folder / "mlready.yaml"
+    text = re.sub(r"  features: \{.*\}\n", "", spec.read_text())
+    spec.write_text(
+        text.replace(
+            "  timestamp_column: month\n",
+            f"  timestamp_column: month\n  features: {{numeric: {numeric}, "
+            f"categorical: {categorical}}}\n",
+        )
+    )
+
+
+def _trained(run_cli: Run, folder: Path, numeric: list[str], categorical: list[str]) -> str:
+    _features(folder, numeric, categorical)
+    result = run_cli("--spec", str(folder), "train", "--no-importance")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return re.search(r"run folder: \S+/(\S+)", result.stdout).group(1)  # type: ignore[union-attr]
+
+
+def test_gate_accepts_a_better_challenger_and_refuses_a_worse_one(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    write_project(
+        tmp_path,
+        validation=GATE_VALIDATION,
+        extra=textwrap.dedent("""\
+        registry:
+          promotion: {metric: roc_auc, tolerance: 0.005}
+        """),
+    )
+    spec = str(tmp_path)
+    weak = _trained(run_cli, tmp_path, [], ["plan"])
+    strong = _trained(run_cli, tmp_path, ["tenure"], ["plan"])
+
+    result = run_cli("--spec", spec, "register", "--run", weak, "--promote", "production")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "no production yet" in result.stdout
+    result = run_cli("--spec", spec, "register", "--run", strong, "--promote", "production")
+    assert result.exit_code == 0, result.stdout
+    assert "is not worse" in result.stdout
+    assert "on the same holdout" in result.stdout
+
+    result = run_cli("--spec", spec, "registry", "promote", "1")  # the weak one again
+    assert result.exit_code == 1
+    assert "refused" in result.stdout
+    assert "is worse" in result.stdout
+    result = run_cli("--spec", spec, "registry", "show", "--format", "json")
+    assert json.loads(result.stdout)["version"] == 2  # production did not move
+
+    result = run_cli("--spec", spec, "registry", "promote", "1", "--force")
+    assert result.exit_code == 2
+    assert "--reason" in result.stderr
+    result = run_cli(
+        "--spec", spec, "registry", "promote", "1", "--force", "--reason", "incident 42"
+    )
+    assert result.exit_code == 0
+    result = run_cli("--spec", spec, "registry", "rollback")
+    assert result.exit_code == 0
+    assert "1 -> 2" in result.stdout
+
+    history = json.loads(run_cli("--spec", spec, "registry", "history", "--format", "json").stdout)
+    production = [h for h in history if h["alias"] == "production"]
+    assert [(h["action"], h["accepted"], h["forced"]) for h in production] == [
+        ("promote", True, False),
+        ("promote", True, False),
+        ("promote", False, False),
+        ("promote", True, True),
+        ("rollback", True, False),
+    ]
+    assert "incident 42" in production[3]["reason"]
+
+    diff = json.loads(
+        run_cli("--spec", spec, "registry", "diff", "1", "2", "--format", "json").stdout
+    )
+    assert diff["features"] == [{"key": "tenure", "a": None, "b": "numeric"}]
+    assert any(item["key"] == "holdout roc_auc" for item in diff["metrics"])
+
+
+def test_registered_version_carries_every_checklist_fact(tmp_path: Path, run_cli: Run) -> None:
+    write_project(
+        tmp_path,
+        validation=GATE_VALIDATION,
+        extra="business:\n  true_positive: {column: monthly_charges, multiplier: 2}\n"
+        "  false_positive: -10\n",
+    )
+    _trained(run_cli, tmp_path, ["tenure", "monthly_charges"], ["plan"])
+    assert run_cli("--spec", str(tmp_path), "register").exit_code == 0
+    shown = json.loads(
+        run_cli(
+            "--spec", str(tmp_path), "registry", "show", "@candidate", "--format", "json"
+        ).stdout
+    )
+    m = shown["metadata"]
+    facts = {
+        "features": m["features"]["numeric"],
+        "target": m["target"],
+        "model type": shown["model_type"],
+        "params": m["model"]["params"],
+        "metrics": m["validation"]["cv"],
+        "business value": m["business"]["cv"]["best_threshold"]["value"],
+        "training duration": m["training_seconds"],
+        "author": m["author"],
+        "creation time": shown["created_at"],
+        "packages": m["environment"]["packages"],
+        "data fingerprint": shown["data_fingerprint"],
+        "spec hash": shown["spec_hash"],
+        "storage location": shown["artifact_uri"],
+        "sha256": shown["sha256"],
+    }
+    for fact, value in facts.items():
+        assert value not in (None, "", [], {}), fact
+    assert Path(shown["artifact_uri"]).is_file()
+    assert run_cli("--spec", str(tmp_path), "registry", "verify").exit_code == 0
+
+
+def test_bad_input_exits_clearly_and_changes_nothing(tmp_path: Path, run_cli: Run) -> None:
+    write_project(tmp_path, validation=GATE_VALIDATION)
+    spec = str(tmp_path)
+    result = run_cli("--spec", spec, "register")
+    assert result.exit_code == 2
+    assert "no passing train run" in result.stderr
+    _trained(run_cli, tmp_path, ["tenure"], ["plan"])
+    assert run_cli("--spec", spec, "register").exit_code == 0
+    cases = [
+        (("registry", "show", "nosuch@production"), 2, "no model 'nosuch'"),
+        (("registry", "show", "toy:7"), 2, "has no version 7; versions: 1"),
+        (("registry", "show", "toy@gold"), 2, "has no alias 'gold'"),
+        (("registry", "show", "../../etc@production"), 2, "is not allowed"),
+        (("register", "--run", "20260101T000000Z-abcdef"), 2, "no train run"),
+        (("register", "--run", "../x"), 2, "is not a run id"),
+        (("registry", "rollback"), 2, "no alias 'production'"),
+    ]
+    for args, code, message in cases:
+        result = run_cli("--spec", spec, *args)
+        assert result.exit_code == code, (args, result.stderr)
+        assert message in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1
+    runs = tmp_path / ".mlready" / "runs" / "train" / "20260101T000000Z-abcdef"
+    runs.mkdir(parents=True)
+    result = run_cli("--spec", spec, "register", "--run", "20260101T000000Z-abcdef")
+    assert result.exit_code == 4
+    assert "holds no trained model" in result.stderr
+    listed = json.loads(run_cli("--spec", spec, "registry", "list", "--format", "json").stdout)
+    assert [v["version"] for v in listed["versions"]] == [1]
+
+
+def test_tampered_artifact_exits_4(tmp_path: Path, run_cli: Run) -> None:
+    write_project(tmp_path, validation=GATE_VALIDATION)
+    _trained(run_cli, tmp_path, ["tenure"], ["plan"])
+    assert run_cli("--spec", str(tmp_path), "register").exit_code == 0
+    stored = next((tmp_path / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
+    data = bytearray(stored.read_bytes())
+    data[100] ^= 0x01
+    stored.write_bytes(bytes(data))
+    result = run_cli("--spec", str(tmp_path), "registry", "verify")
+    assert result.exit_code == 4
+    assert "refusing to load toy:1" in result.stderr
+    assert "changed after registration" in result.stderr
