@@ -29,6 +29,7 @@ demo: $(VENV)/.installed
 	$(BIN)/mlready --spec $(SAMPLE) validate-data --data $(SAMPLE)/data/batch_2026_08.csv \
 		--quarantine $(SAMPLE)/.mlready/quarantine
 	$(BIN)/mlready --spec $(SAMPLE) train
+	$(BIN)/mlready --spec $(SAMPLE) register --promote production
 	@echo ""
 	@echo "Validation reports: $$(ls -d $(SAMPLE)/.mlready/runs/validate-data/*/validation.html | tail -n 3 | tr '\n' ' ')"
 	@echo "Training report:    $$(ls -d $(SAMPLE)/.mlready/runs/train/*/training.html | tail -n 1)"
