@@ -35,6 +35,14 @@ def train(
         bool,
         typer.Option(help="Measure each feature's contribution (permutation importance)."),
     ] = True,
+    revalidate: Annotated[
+        bool,
+        typer.Option(
+            "--revalidate",
+            help="Validate the training data even when a passing validate-data run of the "
+            "last day already checked the same bytes against the same contract.",
+        ),
+    ] = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
@@ -56,6 +64,7 @@ def train(
                 run_id=run.run_id,
                 check_reproducible=check_reproducible,
                 importance=importance,
+                revalidate=revalidate,
                 on_progress=on_progress,
                 logger=run.logger,
             )
@@ -228,6 +237,12 @@ def _print(result: TrainResult, folder: Any) -> None:
         )
     for warning in result.warnings:
         console.print(f"[yellow]warning[/]: {escape(warning)}")
+    reused = m["data"]["validation"].get("validated_by_run")
+    if reused:
+        console.print(
+            f"training data: validated by validate-data run {reused} (same bytes, same contract); "
+            "--revalidate checks it again"
+        )
     verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
     console.print(f"{verdict} in {m['training_seconds']:.1f} s")
     for failure in result.failures:

@@ -163,6 +163,7 @@ def validate_data(
             passed=result.passed,
             fingerprint=result.fingerprint,
             quarantined=(result.quarantine or {}).get("rejected_rows"),
+            contract_hash=loaded.section_hash("data", "expectations"),
         )
         if not result.passed:
             run.fail(1)

@@ -55,10 +55,16 @@ def train(
     run_id: str = "",
     check_reproducible: bool = False,
     importance: bool = True,
+    revalidate: bool = False,
     on_progress: Progress | None = None,
     logger: logging.Logger | None = None,
 ) -> TrainResult:
-    """Train the spec's model and write its artifacts into ``run_dir``."""
+    """Train the spec's model and write its artifacts into ``run_dir``.
+
+    The training data is validated first, unless a passing ``validate-data`` run of the last
+    day already checked these exact bytes against this contract with this mlready version
+    (``revalidate`` checks again anyway).
+    """
     from mlready.io import read_table
     from mlready.validation import validate_data
 
@@ -75,30 +81,46 @@ def train(
     frame = read_table(source.path, sql=sql)
     timings["read"] = time.perf_counter() - start
     start = time.perf_counter()
-    validation = validate_data(loaded, sql=sql, environment="training", frame=frame)
+    reused = None if revalidate or sql is not None else _reusable_validation(loaded, len(frame))
+    if reused is not None:
+        validation = None
+        summary = reused
+        log.info("training data already validated by run %s: not validated again", reused["run_id"])
+    else:
+        validation = validate_data(loaded, sql=sql, environment="training", frame=frame)
+        summary = {
+            "source": validation.source,
+            "rows": validation.rows,
+            "fingerprint": validation.fingerprint,
+            "passed": validation.passed,
+            "checks": len(validation.results),
+            "failed": len(validation.failed_errors),
+            "warnings": len(validation.warnings),
+            "run_id": None,
+        }
+        log.info(
+            "training data: %s rows, validation %s (%s checks, %s failed)",
+            validation.rows,
+            "passed" if validation.passed else "FAILED",
+            len(validation.results),
+            len(validation.failed_errors),
+        )
+        if not validation.passed:
+            failures = [_validation_failure(r) for r in validation.failed_errors]
+            return TrainResult(False, failures, [], {}, validation=validation)
     timings["validate"] = time.perf_counter() - start
-    log.info(
-        "training data: %s rows, validation %s (%s checks, %s failed)",
-        validation.rows,
-        "passed" if validation.passed else "FAILED",
-        len(validation.results),
-        len(validation.failed_errors),
-    )
-    if not validation.passed:
-        failures = [_validation_failure(r) for r in validation.failed_errors]
-        return TrainResult(False, failures, [], {}, validation=validation)
     progress("Reading and validating the training data", 1, 1)
     from threadpoolctl import threadpool_limits
 
     from mlready.training.pipeline import small_data
 
     # on small data a model's own threads only add overhead: one thread in this process
-    limit = 1 if small_data(validation.rows) else None
+    limit = 1 if small_data(len(frame)) else None
     with threadpool_limits(limits=limit, user_api="openmp"):
-        return _train_validated(
+        result = _train_validated(
             loaded,
             frame,
-            validation,
+            summary,
             run_dir,
             run_id=run_id,
             check_reproducible=check_reproducible,
@@ -108,6 +130,58 @@ def train(
             timings=timings,
             clock=clock,
         )
+    result.validation = validation
+    return result
+
+
+#: A validate-data run older than this is not reused (freshness checks depend on the date).
+REUSE_VALIDATION_HOURS = 24
+
+
+def _reusable_validation(loaded: LoadedSpec, rows: int) -> dict[str, Any] | None:
+    """A passing validate-data run of the training data that checked these exact bytes against
+    the same contract with this mlready version, within the last day; None when there is none."""
+    from mlready import __version__
+    from mlready.runs import read_run_log
+    from mlready.validation import fingerprint
+
+    spec = loaded.spec
+    contract = loaded.section_hash("data", "expectations")
+    now = dt.datetime.now(dt.timezone.utc)
+    candidates = []
+    for record in reversed(read_run_log(spec.project.artifacts_dir, "validate-data")):
+        s = record.summary
+        try:
+            started = dt.datetime.fromisoformat(record.started_at)
+        except ValueError:
+            continue
+        if (
+            record.status == "passed"
+            and s.get("environment") == "training"
+            and s.get("contract_hash") == contract
+            and not s.get("quarantined")
+            and s.get("rows") == rows
+            and record.mlready_version == __version__
+            and now - started < dt.timedelta(hours=REUSE_VALIDATION_HOURS)
+        ):
+            candidates.append(record)
+    if not candidates:
+        return None
+    digest = fingerprint(spec.data.source.path, None)
+    for record in candidates:
+        s = record.summary
+        if s.get("fingerprint") == digest:
+            return {
+                "source": s.get("source"),
+                "rows": s.get("rows"),
+                "fingerprint": digest,
+                "passed": True,
+                "checks": s.get("checks"),
+                "failed": s.get("failed"),
+                "warnings": s.get("warnings"),
+                "run_id": record.run_id,
+            }
+    return None
 
 
 def _validation_failure(result: Any) -> str:
@@ -206,7 +280,7 @@ def _train_validated(
             data,
             splits,
             metrics,
-            n_jobs=fold_jobs(simple, len(splits), len(data.train_index)),
+            n_jobs=1 if kind == "dummy" else fold_jobs(simple, len(splits), len(data.train_index)),
             on_fold=fold_progress(f"Baseline: {kind}"),
         )
         done_before += len(splits)
@@ -346,7 +420,7 @@ def _train_validated(
     )
     files = artifacts.write_all(run_dir, model, metadata, profile)
     metadata = files.pop("_metadata")  # type: ignore[assignment]
-    return TrainResult(passed, failures, warnings, metadata, files, validation)
+    return TrainResult(passed, failures, warnings, metadata, files)
 
 
 def _fit(pipeline: Any, data: Any, rows: Any) -> Any:

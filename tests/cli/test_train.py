@@ -270,3 +270,27 @@ def test_multiclass_target_without_business(tmp_path: Path, run_cli: Run) -> Non
     assert meta["decision_threshold"] is None
     assert meta["business"] is None
     assert meta["validation"]["slices"]["holdout"][0]["groups"]
+
+
+def test_train_reuses_a_validation_of_the_same_bytes_only(tmp_path: Path, run_cli: Run) -> None:
+    write_project(tmp_path, validation="  cv: {folds: 3}\n  metrics: [roc_auc]\n")
+    spec = str(tmp_path)
+
+    def validated_by(*args: str) -> str | None:
+        result = _train(run_cli, tmp_path, "--no-importance", *args)
+        assert result.exit_code == 0, result.stdout + result.stderr
+        meta = json.loads((_run_dir(result) / "metadata.json").read_text())
+        return meta["data"]["validation"]["validated_by_run"]
+
+    assert validated_by() is None  # no validate-data run yet
+    assert run_cli("--spec", spec, "validate-data").exit_code == 0
+    run_id = read_run_log(tmp_path / ".mlready", "validate-data")[-1].run_id
+    assert validated_by() == run_id
+    assert validated_by("--revalidate") is None
+    data = tmp_path / "data" / "train.csv"
+    data.write_text(data.read_text().replace("Yes", "No", 1))  # other bytes, same row count
+    assert validated_by() is None
+    assert run_cli("--spec", spec, "validate-data").exit_code == 0
+    spec_file = tmp_path / "mlready.yaml"
+    spec_file.write_text(spec_file.read_text() + "expectations:\n  unexpected_columns: allow\n")
+    assert validated_by() is None  # another contract
