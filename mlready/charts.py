@@ -99,7 +99,7 @@ def value_curve(
         ax.annotate(_label(label), (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xlabel("decision threshold (positive when the score is at least this)")
     ax.set_ylabel(_label(f"value ({currency})"))
-    ax.set_xlim(0, 1)
+    ax.set_xlim(min(xs, default=0.0), max(xs, default=1.0))
     return to_svg(figure)
 
 

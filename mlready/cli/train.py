@@ -232,8 +232,8 @@ def _print(result: TrainResult, folder: Any) -> None:
         console.print(
             f"business value: {best['value']:,.0f} {currency} at threshold "
             f"{best['threshold']:.3f} (the value-maximising one) against "
-            f"{default['value']:,.0f} {currency} at 0.5, on {business['cv']['rows']:,} "
-            "validated rows"
+            f"{default['value']:,.0f} {currency} at the default {default['threshold']:g}, "
+            f"on {business['cv']['rows']:,} validated rows"
         )
     for warning in result.warnings:
         console.print(f"[yellow]warning[/]: {escape(warning)}")

@@ -10,10 +10,13 @@ metadata.json, reference_profile.json and training.html into the run folder.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,9 @@ def train(
     start = time.perf_counter()
     frame = read_table(source.path, sql=sql)
     timings["read"] = time.perf_counter() - start
+    from mlready.training.data import check_roles
+
+    check_roles(spec, frame)
     start = time.perf_counter()
     reused = None if revalidate or sql is not None else _reusable_validation(loaded, len(frame))
     if reused is not None:
@@ -116,8 +122,8 @@ def train(
 
     # on small data a model's own threads only add overhead: one thread in this process
     limit = 1 if small_data(len(frame)) else None
-    with threadpool_limits(limits=limit, user_api="openmp"):
-        result = _train_validated(
+    with threadpool_limits(limits=limit, user_api="openmp"), _quiet_warnings(log):
+        result = _fit_guarded(
             loaded,
             frame,
             summary,
@@ -132,6 +138,44 @@ def train(
         )
     result.validation = validation
     return result
+
+
+@contextlib.contextmanager
+def _quiet_warnings(log: logging.Logger) -> Iterator[None]:
+    """Library warnings (convergence, deprecations) go to the run log once each, not to the
+    terminal; fold workers started meanwhile inherit the silence."""
+    previous = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = "ignore"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = previous
+    seen = set()
+    for item in caught:
+        text = f"{item.category.__name__}: {str(item.message).splitlines()[0]}"
+        if text not in seen:
+            seen.add(text)
+            log.warning("library warning: %s", text)
+
+
+def _fit_guarded(*args: Any, **kwargs: Any) -> TrainResult:
+    """A model that cannot be fitted on this data (sklearn's ValueError) is a one-line data
+    error, not a crash."""
+    from mlready.errors import DataError
+
+    try:
+        return _train_validated(*args, **kwargs)
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"the model could not be trained on this data: {first}",
+            hint="check model.params against the data's size and values",
+        ) from exc
 
 
 #: A validate-data run older than this is not reused (freshness checks depend on the date).
@@ -223,7 +267,7 @@ def _train_validated(
     for note in data.notes:
         log.info("%s", note)
     metrics = list(spec.validation.metrics or DEFAULT_METRICS[data.task])
-    _check_metrics_fit_task(metrics, data.task)
+    _check_metrics_fit_task(spec, metrics, data.task)
     primary = _primary_metric(spec, metrics)
     pipeline = build_pipeline(spec, data.task, data.numeric, data.categorical)
     ev.check_can_score(pipeline, data, metrics)
@@ -323,7 +367,8 @@ def _train_validated(
             spec, data, hold, holdout_scores, holdout_labels, metrics
         )
 
-    business = _business(spec, data, oof, cv, hold, holdout_scores)
+    default_threshold = 0.5 if hasattr(pipeline, "predict_proba") else 0.0
+    business = _business(spec, data, oof, cv, hold, holdout_scores, default_threshold)
     threshold = business.get("decision_threshold") if business else None
 
     contribution = None
@@ -414,6 +459,7 @@ def _train_validated(
         notes=data.notes,
         reproducibility=reproducibility,
         timings=timings,
+        default_threshold=default_threshold,
         passed=passed,
         failures=failures,
         warnings=warnings,
@@ -431,15 +477,39 @@ def _fit(pipeline: Any, data: Any, rows: Any) -> Any:
     return model
 
 
-def _check_metrics_fit_task(metrics: list[str], task: str) -> None:
+def _check_metrics_fit_task(spec: Any, metrics: list[str], task: str) -> None:
     from mlready.spec.models import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
     allowed = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
-    wrong = sorted(set(metrics) - set(allowed))
-    if wrong:
+    for key, names in (("metrics", metrics), ("thresholds", list(spec.validation.thresholds))):
+        wrong = sorted(set(names) - set(allowed))
+        if wrong:
+            raise SpecError(
+                f"validation.{key} {wrong} do not fit a {task} target; use some of "
+                f"{sorted(allowed)}, or set data.task"
+            )
+    missing = sorted(set(spec.validation.thresholds) - set(metrics))
+    if missing:
         raise SpecError(
-            f"validation.metrics {wrong} do not fit a {task} target; use some of "
-            f"{sorted(allowed)}, or set data.task"
+            f"validation.thresholds name {missing}, which are not measured: add them to "
+            "validation.metrics"
+        )
+    business = spec.business
+    if business is None:
+        return
+    amounts = any(
+        getattr(business, o).constant or getattr(business, o).column
+        for o in ("true_positive", "false_positive", "true_negative", "false_negative")
+    )
+    if task == "regression" and amounts:
+        raise SpecError(
+            "business gives amounts per true/false positive/negative, which need a classifier; "
+            "for a regression target set business.cost_per_unit_error"
+        )
+    if task == "classification" and business.cost_per_unit_error is not None and not amounts:
+        raise SpecError(
+            "business.cost_per_unit_error is for regression; for a classifier give amounts "
+            "for true_positive, false_positive, true_negative and false_negative"
         )
 
 
@@ -534,7 +604,7 @@ def _compare_baselines(
 
 
 def _business(
-    spec: Any, data: Any, oof: Any, cv: Any, hold: Any, holdout_scores: Any
+    spec: Any, data: Any, oof: Any, cv: Any, hold: Any, holdout_scores: Any, default: float
 ) -> dict[str, Any] | None:
     """Money on the validated rows: the value-maximising threshold is chosen on the
     cross-validation predictions and checked on the holdout."""
@@ -558,7 +628,7 @@ def _business(
         return None
     cv_amounts = bz.outcome_amounts(spec.business, data.frame.iloc[oof])
     cv_value = bz.optimise_threshold(
-        data.y[oof], cv.scores[oof], cv_amounts, spec.business.currency
+        data.y[oof], cv.scores[oof], cv_amounts, spec.business.currency, default=default
     )
     out["cv"] = cv_value.to_dict()
     chosen = cv_value.best.threshold
@@ -566,7 +636,9 @@ def _business(
     if len(hold):
         amounts = bz.outcome_amounts(spec.business, data.frame.iloc[hold])
         y = data.y[hold]
-        holdout = bz.optimise_threshold(y, holdout_scores, amounts, spec.business.currency)
+        holdout = bz.optimise_threshold(
+            y, holdout_scores, amounts, spec.business.currency, default=default
+        )
         out["holdout"] = holdout.to_dict()
         out["holdout_at_chosen"] = bz.confusion_at(y, holdout_scores, amounts, chosen).to_dict()
     return out

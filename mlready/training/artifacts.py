@@ -183,7 +183,9 @@ def metadata(loaded: LoadedSpec, **facts: Any) -> dict[str, Any]:
             "target": spec.data.target,
             "positive_class": data.positive_class,
             "classes": data.classes,
-            "decision_threshold": (facts["business"] or {}).get("decision_threshold", 0.5)
+            "decision_threshold": (facts["business"] or {}).get(
+                "decision_threshold", facts["default_threshold"]
+            )
             if data.binary
             else None,
             "id_columns": spec.data.id_columns,

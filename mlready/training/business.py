@@ -120,7 +120,12 @@ class BusinessValue:
 
 
 def optimise_threshold(
-    y: Any, scores: Any, amounts: dict[str, Any], currency: str, points: int = 101
+    y: Any,
+    scores: Any,
+    amounts: dict[str, Any],
+    currency: str,
+    points: int = 101,
+    default: float = DEFAULT_THRESHOLD,
 ) -> BusinessValue:
     """The threshold with the highest value (the highest such threshold on ties)."""
     import numpy as np
@@ -129,8 +134,11 @@ def optimise_threshold(
     best_index = int(np.argmax(values))  # thresholds run high to low: ties keep the highest
     best = float(thresholds[best_index])
     if not np.isfinite(best):  # nobody positive is best: any threshold above every score
-        best = float(min(1.0, np.nextafter(np.max(scores), np.inf))) if len(scores) else 1.0
-    grid = np.linspace(0.0, 1.0, points)
+        best = float(np.nextafter(np.max(scores), np.inf)) if len(scores) else 1.0
+    low, high = (0.0, 1.0)
+    if default != DEFAULT_THRESHOLD and len(scores):  # decision-function scores: their range
+        low, high = float(np.min(scores)), float(np.max(scores))
+    grid = np.linspace(low, high, points)
     distinct, nobody = thresholds[:-1], float(values[-1])
     ascending = distinct[::-1]
     above = len(distinct) - np.searchsorted(ascending, grid, side="left")  # scores >= t
@@ -140,7 +148,7 @@ def optimise_threshold(
     return BusinessValue(
         currency=currency,
         rows=len(y),
-        default=confusion_at(y, scores, amounts, DEFAULT_THRESHOLD),
+        default=confusion_at(y, scores, amounts, default),
         best=confusion_at(y, scores, amounts, best),
         curve=curve,
     )

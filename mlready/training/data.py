@@ -157,7 +157,7 @@ def _features(spec: ProjectSpec, frame: Any) -> tuple[list[str], list[str], list
     skipped = []
     for column in free:
         series = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(series):
+        if pd.api.types.is_datetime64_any_dtype(series) or _looks_like_dates(series):
             skipped.append(column)
         elif _is_text_like(series):
             if listed_categorical is None:
@@ -182,16 +182,43 @@ def _features(spec: ProjectSpec, frame: Any) -> tuple[list[str], list[str], list
     return numeric, categorical, notes
 
 
+_DATE_TEXT = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+
+
+def _looks_like_dates(series: Any) -> bool:
+    """A text column whose values are ISO dates or times (CSV has no date type)."""
+    import pandas as pd
+
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return False
+    sample = series.dropna().astype(str).head(1000)
+    return len(sample) > 0 and bool(sample.str.match(_DATE_TEXT).mean() >= 0.95)
+
+
 def _numeric_columns(frame: Any, numeric: list[str]) -> None:
-    """Listed numeric features must hold numbers (numeric text is converted)."""
+    """Listed numeric features must hold numbers (numeric text is converted), as float64."""
+    import numpy as np
     import pandas as pd
 
     for column in numeric:
         series = frame[column]
-        if pd.api.types.is_bool_dtype(series):
-            frame[column] = series.astype("float64")
-            continue
+        if (
+            pd.api.types.is_bool_dtype(series)
+            or (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_float_dtype(series))
+            or isinstance(series.dtype, pd.api.extensions.ExtensionDtype)
+        ):
+            try:
+                frame[column] = series.astype("float64")  # nullable Int64/boolean: NA -> NaN
+                series = frame[column]
+            except (TypeError, ValueError):
+                pass
         if pd.api.types.is_numeric_dtype(series):
+            infinite = int(np.isinf(series.to_numpy(dtype="float64", na_value=np.nan)).sum())
+            if infinite:
+                raise DataError(
+                    f"feature '{column}' holds {infinite:,} infinite values: replace them with "
+                    "a number or leave them empty (missing) in the data"
+                )
             continue
         converted = pd.to_numeric(series, errors="coerce")
         bad = series[converted.isna() & series.notna()]
@@ -203,6 +230,31 @@ def _numeric_columns(frame: Any, numeric: list[str]) -> None:
                 "data.features.categorical"
             )
         frame[column] = converted
+
+
+def check_roles(spec: ProjectSpec, frame: Any) -> None:
+    """The columns the spec gives a role must be in the data (before anything else runs)."""
+    columns = [str(c) for c in frame.columns]
+    data = spec.data
+    if data.target not in frame.columns:
+        raise _missing_column(data.target, "the target data.target", columns)
+    for column in data.id_columns:
+        if column not in frame.columns:
+            raise _missing_column(column, "the id column data.id_columns", columns)
+    if spec.business is not None:
+        for outcome in ("true_positive", "false_positive", "true_negative", "false_negative"):
+            column = getattr(spec.business, outcome).column
+            if column is None:
+                continue
+            if column not in frame.columns:
+                raise _missing_column(column, f"business.{outcome}.column", columns)
+            import pandas as pd
+
+            if not pd.api.types.is_numeric_dtype(frame[column]):
+                raise DataError(
+                    f"business.{outcome}.column '{column}' holds text, not amounts: name a "
+                    "numeric column (e.g. monthly charges)"
+                )
 
 
 def load_training_data(spec: ProjectSpec, frame: Any) -> TrainingData:
@@ -229,6 +281,16 @@ def load_training_data(spec: ProjectSpec, frame: Any) -> TrainingData:
     numeric, categorical, feature_notes = _features(spec, frame)
     notes.extend(feature_notes)
     _numeric_columns(frame, numeric)
+    empty = [c for c in numeric + categorical if frame[c].isna().all()]
+    if empty:
+        numeric = [c for c in numeric if c not in empty]
+        categorical = [c for c in categorical if c not in empty]
+        notes.append(f"features without any value are left out: {', '.join(empty)}")
+        if not numeric and not categorical:
+            raise DataError("every feature is empty in the training data: nothing to learn from")
+    constant = [c for c in numeric + categorical if frame[c].nunique(dropna=False) <= 1]
+    if constant:
+        notes.append(f"features with one value only (they add nothing): {', '.join(constant)}")
 
     timestamps = None
     ts_column = data.timestamp_column
@@ -281,6 +343,12 @@ def load_training_data(spec: ProjectSpec, frame: Any) -> TrainingData:
                 "data.task: classification, or fix the column"
             )
         y = target.astype("float64").to_numpy()
+        import numpy as np
+
+        if not np.isfinite(y).all():
+            raise DataError(
+                f"the target '{data.target}' holds infinite values: fix or drop those rows"
+            )
 
     groups = None
     group_column = spec.validation.cv.group_column
@@ -322,6 +390,10 @@ def _holdout(spec: ProjectSpec, frame: Any, timestamps: Any, columns: list[str])
         if column not in frame.columns:
             raise _missing_column(column, "validation.holdout.column", columns)
         moments = pd.to_datetime(frame[column], errors="coerce", utc=True).dt.tz_localize(None)
+    if moments.isna().all():
+        raise DataError(
+            f"validation.holdout.column '{column}' holds no dates: name a date or time column"
+        )
     start = pd.Timestamp(holdout.start)
     mask = moments >= start
     if holdout.end is not None:

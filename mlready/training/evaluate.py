@@ -99,19 +99,34 @@ def predict(model: Any, X: Any, task: str, binary: bool) -> tuple[Any, Any]:
         if hasattr(model, "predict_proba"):
             scores = model.predict_proba(X)[:, 1]
             return scores, (scores >= 0.5).astype("int64")
-        return model.decision_function(X), model.predict(X)
-    return model.predict_proba(X), model.predict(X)
+        if hasattr(model, "decision_function"):
+            return model.decision_function(X), model.predict(X)
+        labels = model.predict(X)  # hard voting: labels only
+        return labels.astype("float64"), labels
+    labels = model.predict(X)
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X), labels
+    import numpy as np
+
+    classes = list(model.classes_)
+    scores = np.zeros((len(labels), len(classes)))
+    scores[np.arange(len(labels)), [classes.index(v) for v in labels]] = 1.0
+    return scores, labels  # no probabilities: the predicted class gets 1
 
 
 def check_can_score(pipeline: Any, data: TrainingData, metrics: list[str]) -> None:
     """Probability metrics need predict_proba; say so before anything is fitted."""
     if data.task != "classification" or hasattr(pipeline, "predict_proba"):
         return
-    needs = sorted(set(metrics) & {"log_loss", "brier_score"})
-    if needs or not data.binary:
+    scoring = {"log_loss", "brier_score"} if data.binary else SCORE_METRICS
+    if data.binary and not hasattr(pipeline, "decision_function"):
+        scoring = SCORE_METRICS
+    needs = sorted(set(metrics) & scoring)
+    if needs:
         raise SpecError(
-            f"the model has no predict_proba, which {', '.join(needs) or 'several classes'} "
-            "need: wrap it in sklearn.calibration.CalibratedClassifierCV or drop those metrics"
+            f"the model has no predict_proba, which {', '.join(needs)} need: wrap it in "
+            "sklearn.calibration.CalibratedClassifierCV, or drop those metrics from "
+            "validation.metrics"
         )
 
 
@@ -272,7 +287,12 @@ def search(
         from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 
         searcher: Any = ms.HalvingRandomSearchCV(
-            pipeline, space, n_candidates=settings.n_iter, factor=3, **common
+            pipeline,
+            space,
+            n_candidates=settings.n_iter,
+            factor=3,
+            min_resources="exhaust",
+            **common,
         )
     else:
         searcher = ms.RandomizedSearchCV(pipeline, space, n_iter=settings.n_iter, **common)
@@ -282,15 +302,23 @@ def search(
         raise SpecError(f"model.search failed: {str(exc).splitlines()[0]}") from None
     sign = -1.0 if common["scoring"].startswith("neg_") else 1.0
     results = searcher.cv_results_
+    rounds = results.get("iter")
+    last = None if rounds is None else max(rounds)  # halving: the round on the most rows
     candidates: list[dict[str, Any]] = [
         {
             "params": {spec_key(k): _plain(v) for k, v in p.items()},
             "score": sign * float(s),
             "std": float(sd),
         }
-        for p, s, sd in zip(
-            results["params"], results["mean_test_score"], results["std_test_score"], strict=True
+        for i, (p, s, sd) in enumerate(
+            zip(
+                results["params"],
+                results["mean_test_score"],
+                results["std_test_score"],
+                strict=True,
+            )
         )
+        if last is None or rounds[i] == last
     ]
     best = {k: _plain(v) for k, v in searcher.best_params_.items()}
     return {
@@ -389,6 +417,13 @@ def slice_metrics(
         if item.column not in frame.columns:
             raise DataError(
                 f"validation.slices '{item.name}': column '{item.column}' is not in the data"
+            )
+        import pandas as pd
+
+        if item.bins and not pd.api.types.is_numeric_dtype(frame[item.column]):
+            raise DataError(
+                f"validation.slices '{item.name}': bins need a numeric column, but "
+                f"'{item.column}' holds text; drop bins to group by its values"
             )
         groups = slice_groups(frame, item.column, item.bins)
         table = []

@@ -48,6 +48,14 @@ def to_text(X: Any) -> Any:
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
 
+def to_float(X: Any) -> Any:
+    """Numeric columns as float64 (nullable integers' NA becomes NaN, as the models expect)."""
+    import pandas as pd
+
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    return frame.astype("float64")
+
+
 def _native_categorical(cls: type) -> bool:
     return cls.__name__.startswith("HistGradientBoosting")
 
@@ -71,9 +79,12 @@ def make_estimator(import_path: str, params: dict[str, Any], random_state: int) 
     if "random_state" in accepted and "random_state" not in params:
         params["random_state"] = random_state
     try:
-        return cls(**params)
-    except TypeError as exc:
-        raise SpecError(f"model estimator {import_path}: {exc}") from None
+        estimator = cls(**params)
+        if hasattr(estimator, "_validate_params"):
+            estimator._validate_params()  # sklearn's own check of each value
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"model estimator {import_path}: {str(exc).splitlines()[0]}") from None
+    return estimator
 
 
 def _preprocessor(
@@ -108,7 +119,12 @@ def _preprocessor(
                 ("categorical", Pipeline([("text", text), ("ordinal", encoder)]), categorical)
             )
         if numeric:
-            numbers = "passthrough" if native else SimpleImputer(strategy="median")
+            as_float = FunctionTransformer(to_float, feature_names_out="one-to-one")
+            numbers = (
+                as_float
+                if native
+                else Pipeline([("float", as_float), ("impute", SimpleImputer(strategy="median"))])
+            )
             parts.append(("numeric", numbers, numeric))
     else:
         if categorical:
@@ -123,6 +139,7 @@ def _preprocessor(
         if numeric:
             numbers = Pipeline(
                 [
+                    ("float", FunctionTransformer(to_float, feature_names_out="one-to-one")),
                     ("impute", SimpleImputer(strategy="median", add_indicator=True)),
                     ("scale", StandardScaler()),
                 ]
@@ -142,7 +159,12 @@ def _member_pipeline(
 
     estimator = make_estimator(import_path, params, random_state)
     cls = type(estimator)
-    if _native_categorical(cls) and categorical and "categorical_features" not in params:
+    if _native_categorical(cls) and "categorical_features" in params:
+        raise SpecError(
+            f"model params of {import_path}: remove categorical_features; mlready sets it from "
+            "data.features.categorical"
+        )
+    if _native_categorical(cls) and categorical:
         # the ColumnTransformer puts the categorical columns first
         mask = [True] * len(categorical) + [False] * len(numeric)
         estimator.set_params(categorical_features=mask)
@@ -157,7 +179,8 @@ def _check_kind(estimator: Any, task: str, name: str) -> None:
     if task == "classification" and is_regressor(estimator):
         raise SpecError(
             f"{name} is a regressor, but the target is a classification target: use a "
-            "classifier (e.g. sklearn.ensemble.HistGradientBoostingClassifier)"
+            "classifier (e.g. sklearn.ensemble.HistGradientBoostingClassifier), or set "
+            "data.task: regression"
         )
     if task == "regression" and is_classifier(estimator):
         raise SpecError(
@@ -199,13 +222,24 @@ def _ensemble(
     classification = task == "classification"
     if kind == "voting":
         if classification:
+            if voting == "soft":
+                for name, member in members:
+                    if not hasattr(member, "predict_proba"):
+                        raise SpecError(
+                            f"ensemble member '{name}' has no predict_proba, which soft voting "
+                            "needs: give it probability: true (SVC), or set voting: hard"
+                        )
             return sk.VotingClassifier(members, voting=voting)
         return sk.VotingRegressor(members)
-    final_estimator = (
-        make_estimator(final.estimator, final.params, seed) if final is not None else None
-    )
-    if final_estimator is not None:
+    if final is not None:
+        final_estimator = make_estimator(final.estimator, final.params, seed)
         _check_kind(final_estimator, task, final.estimator)
+    elif classification:  # sklearn's own default, made explicit so its abilities show
+        final_estimator = make_estimator(
+            "sklearn.linear_model.LogisticRegression", {"max_iter": 1000}, seed
+        )
+    else:
+        final_estimator = make_estimator("sklearn.linear_model.RidgeCV", {}, seed)
     if classification:
         return sk.StackingClassifier(members, final_estimator=final_estimator)
     return sk.StackingRegressor(members, final_estimator=final_estimator)

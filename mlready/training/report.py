@@ -30,7 +30,11 @@ def _charts(m: dict[str, Any]) -> dict[str, Any]:
     if "cv" in business:
         cv = business["cv"]
         marks = [
-            (cv["default_threshold"]["threshold"], cv["default_threshold"]["value"], "default 0.5"),
+            (
+                cv["default_threshold"]["threshold"],
+                cv["default_threshold"]["value"],
+                f"default {cv['default_threshold']['threshold']:g}",
+            ),
             (
                 cv["best_threshold"]["threshold"],
                 cv["best_threshold"]["value"],

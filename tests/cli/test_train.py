@@ -149,7 +149,7 @@ def test_invalid_training_data_stops_before_fitting(tmp_path: Path, run_cli: Run
             "takes no parameter 'depth'",
         ),
         ("  estimator: sklearn.linear_model.LinearRegression\n", None, 3, "is a regressor"),
-        (None, "drop_target", 1, "churn.target: expected the target column is present"),
+        (None, "drop_target", 4, "the target data.target 'churn' is not a column"),
         (None, "one_class", 4, "has one value only"),
         (None, "missing_feature", 4, "'plan' is not a column of the training data"),
     ],
@@ -294,3 +294,206 @@ def test_train_reuses_a_validation_of_the_same_bytes_only(tmp_path: Path, run_cl
     spec_file = tmp_path / "mlready.yaml"
     spec_file.write_text(spec_file.read_text() + "expectations:\n  unexpected_columns: allow\n")
     assert validated_by() is None  # another contract
+
+
+HGB = "  estimator: sklearn.ensemble.HistGradientBoostingClassifier\n  params: {max_iter: 20}\n"
+CV3 = "  cv: {folds: 3}\n  metrics: [roc_auc]\n"
+
+
+def _nothing(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("case", "model", "validation", "extra", "change", "code", "message"),
+    [
+        (
+            "all-missing column, HGB",
+            HGB,
+            CV3,
+            "",
+            lambda f: f.assign(empty=float("nan")),
+            0,
+            "features without any value are left out",
+        ),
+        (
+            "date text is no feature",
+            None,
+            CV3,
+            "",
+            lambda f: f.assign(seen="2025-01-0" + (f.index % 9 + 1).astype(str)),
+            0,
+            "date/time columns are not used as features: seen",
+        ),
+        (
+            "infinite feature",
+            None,
+            CV3,
+            "",
+            lambda f: f.assign(tenure=f["tenure"].astype(float).where(f.index != 3, float("inf"))),
+            4,
+            "feature 'tenure' holds 1 infinite values",
+        ),
+        (
+            "hard voting",
+            "  ensemble:\n    kind: voting\n    voting: hard\n    members:\n"
+            "      - {name: lr, estimator: sklearn.linear_model.LogisticRegression}\n"
+            "      - {name: tree, estimator: sklearn.tree.DecisionTreeClassifier,"
+            " params: {max_depth: 3}}\n",
+            "  cv: {folds: 3}\n  metrics: [accuracy]\n",
+            "",
+            _nothing,
+            0,
+            "PASSED",
+        ),
+        (
+            "soft voting without probabilities",
+            "  ensemble:\n    kind: voting\n    members:\n"
+            "      - {name: lr, estimator: sklearn.linear_model.LogisticRegression}\n"
+            "      - {name: svc, estimator: sklearn.svm.SVC}\n",
+            CV3,
+            "",
+            _nothing,
+            3,
+            "'svc' has no predict_proba, which soft voting needs",
+        ),
+        (
+            "stacking, default final estimator",
+            "  ensemble:\n    kind: stacking\n    members:\n"
+            "      - {name: lr, estimator: sklearn.linear_model.LogisticRegression}\n"
+            "      - {name: tree, estimator: sklearn.tree.DecisionTreeClassifier,"
+            " params: {max_depth: 3}}\n",
+            "  cv: {folds: 3}\n  metrics: [roc_auc, log_loss]\n",
+            "",
+            _nothing,
+            0,
+            "PASSED",
+        ),
+        (
+            "business column typo",
+            None,
+            CV3,
+            "business:\n  true_positive: {column: monthly_charge}\n",
+            _nothing,
+            4,
+            "business.true_positive.column 'monthly_charge' is not a column",
+        ),
+        (
+            "business text column",
+            None,
+            CV3,
+            "business:\n  true_positive: {column: plan}\n",
+            _nothing,
+            4,
+            "holds text, not amounts",
+        ),
+        (
+            "regression business on a classifier",
+            None,
+            CV3,
+            "business:\n  cost_per_unit_error: 2\n",
+            _nothing,
+            3,
+            "is for regression",
+        ),
+        (
+            "threshold on a regression metric",
+            None,
+            "  cv: {folds: 3}\n  thresholds: {rmse: 1}\n",
+            "",
+            _nothing,
+            3,
+            "validation.thresholds ['rmse'] do not fit a classification target",
+        ),
+        (
+            "holdout on a text column",
+            None,
+            CV3 + "  holdout: {start: 2025-06-01, column: plan}\n",
+            "",
+            _nothing,
+            4,
+            "validation.holdout.column 'plan' holds no dates",
+        ),
+        (
+            "bins on a text column",
+            None,
+            CV3 + "  slices: [{name: p, column: plan, bins: [1]}]\n",
+            "",
+            _nothing,
+            4,
+            "bins need a numeric column",
+        ),
+        (
+            "invalid parameter value",
+            "  estimator: sklearn.ensemble.RandomForestClassifier\n  params: {n_estimators: -1}\n",
+            CV3,
+            "",
+            _nothing,
+            3,
+            "n_estimators",
+        ),
+        (
+            "categorical_features set by hand",
+            HGB.rstrip("}\n") + ", categorical_features: [plan]}\n",
+            CV3,
+            "",
+            _nothing,
+            3,
+            "remove categorical_features",
+        ),
+        (
+            "too few rows for the neighbours",
+            "  estimator: sklearn.neighbors.KNeighborsClassifier\n  params: {n_neighbors: 500}\n",
+            CV3,
+            "",
+            _nothing,
+            4,
+            "the model could not be trained on this data",
+        ),
+    ],
+)
+def test_awkward_inputs_end_cleanly(
+    tmp_path: Path,
+    run_cli: Run,
+    case: str,
+    model: str | None,
+    validation: str,
+    extra: str,
+    change: Callable[[pd.DataFrame], pd.DataFrame],
+    code: int,
+    message: str,
+) -> None:
+    frame = change(toy_frame())
+    kwargs = {"model": model} if model else {}
+    write_project(tmp_path, frame=frame, validation=validation, extra=extra, **kwargs)
+    result = _train(run_cli, tmp_path, "--no-importance")
+    assert result.exit_code == code, (case, result.stdout, result.stderr)
+    if code == 0:
+        folder = _run_dir(result)
+        meta = json.loads((folder / "metadata.json").read_text())
+        assert message in result.stdout or any(message in n for n in meta["notes"]), case
+    else:
+        assert message in result.stderr, (case, result.stderr)
+        assert len(result.stderr.strip().splitlines()) <= 2, result.stderr  # error, hint
+
+
+def test_nullable_integers_from_parquet_and_decision_function_threshold(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    frame = toy_frame()
+    frame["visits"] = pd.array([None if i % 5 == 0 else i % 7 for i in range(len(frame))], "Int64")
+    write_project(tmp_path, frame=frame, model=HGB, validation=CV3)
+    frame.to_parquet(tmp_path / "data" / "train.parquet")
+    spec = tmp_path / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("train.csv", "train.parquet"))
+    assert _train(run_cli, tmp_path, "--no-importance").exit_code == 0
+
+    write_project(
+        tmp_path / "svc",
+        model="  estimator: sklearn.svm.SVC\n",
+        validation="  cv: {folds: 3}\n  metrics: [roc_auc, accuracy]\n",
+    )
+    result = _train(run_cli, tmp_path / "svc", "--no-importance")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    meta = json.loads((_run_dir(result) / "metadata.json").read_text())
+    assert meta["decision_threshold"] == 0.0  # decision_function scores: sklearn cuts at 0
