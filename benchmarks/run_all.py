@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_cli  # noqa: E402
+import bench_train  # noqa: E402
 import bench_validate  # noqa: E402
 
 
@@ -20,6 +21,7 @@ def main() -> None:
         "cli": bench_cli.run(),
         "validate": bench_validate.run([1_000_000, 5_000_000], chunk_rows=500_000),
     }
+    train = bench_train.run([100_000, 1_000_000])
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     machine = {"python": platform.python_version(), "machine": platform.machine()}
@@ -33,6 +35,9 @@ def main() -> None:
             seconds = row.get("median_s", row.get("wall_s", 0.0))
             peak = f"{row['peak_gb']:8.2f}" if "peak_gb" in row else ""
             print(f"{case:64} {seconds:9.3f} {peak}")
+    (out / "train.json").write_text(json.dumps(train, indent=2) + "\n")  # has its machine
+    (out / "train.md").write_text(bench_train.tables(train))
+    print("\ntrain\n" + bench_train.tables(train))
 
 
 if __name__ == "__main__":
