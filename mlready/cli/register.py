@@ -159,44 +159,9 @@ def _promote(
     force: bool,
     reason: str | None,
 ) -> dict[str, Any]:
-    """Move an alias; production only through the gate, unless forced with a reason."""
-    from mlready.registry import PRODUCTION, ModelRef
-    from mlready.registry.gate import Decision, evaluate
+    from mlready.registry.gate import promote
 
-    name = version.model_name
-    if alias == PRODUCTION:
-        current = registry.aliases_of(name).get(PRODUCTION)
-        champion = registry.resolve(ModelRef(name, version=current)) if current else None
-        decision = evaluate(loaded, registry, version, champion)
-    else:
-        decision = Decision(True, f"alias {alias} set by hand")
-    accepted = decision.accepted or force
-    text = (
-        decision.reason
-        if not force or decision.accepted
-        else (f"FORCED past the gate ({decision.reason}): {reason}")
-    )
-    if reason and not force:
-        text = f"{text}; {reason}"
-    registry.record_alias(
-        name,
-        alias,
-        version.version,
-        action="promote",
-        accepted=accepted,
-        forced=force and not decision.accepted,
-        reason=text,
-        actor=_actor(),
-        details=decision.details,
-    )
-    return {
-        "alias": alias,
-        "version": version.version,
-        "accepted": accepted,
-        "forced": force and not decision.accepted,
-        "reason": text,
-        "details": decision.details,
-    }
+    return promote(loaded, registry, version, alias, force=force, reason=reason, actor=_actor())
 
 
 def _print_decision(decision: dict[str, Any]) -> None:

@@ -116,3 +116,50 @@ def evaluate(
             False, f"{label} is worse: {comparison} (tolerance {gate.tolerance})", details
         )
     return Decision(True, f"{label} is not worse: {comparison}", details)
+
+
+def promote(
+    loaded: Any,
+    registry: Registry,
+    version: Version,
+    alias: str,
+    *,
+    force: bool,
+    reason: str | None,
+    actor: str,
+) -> dict[str, Any]:
+    """Move an alias to a version: production only through the gate, unless forced (with a
+    reason); every decision goes into the alias history."""
+    from mlready.registry import PRODUCTION, ModelRef
+
+    name = version.model_name
+    if alias == PRODUCTION:
+        current = registry.aliases_of(name).get(PRODUCTION)
+        champion = registry.resolve(ModelRef(name, version=current)) if current else None
+        decision = evaluate(loaded, registry, version, champion)
+    else:
+        decision = Decision(True, f"alias {alias} set by hand")
+    forced = force and not decision.accepted
+    text = f"FORCED past the gate ({decision.reason}): {reason}" if forced else decision.reason
+    if reason and not forced:
+        text = f"{text}; {reason}"
+    accepted = decision.accepted or forced
+    registry.record_alias(
+        name,
+        alias,
+        version.version,
+        action="promote",
+        accepted=accepted,
+        forced=forced,
+        reason=text,
+        actor=actor,
+        details=decision.details,
+    )
+    return {
+        "alias": alias,
+        "version": version.version,
+        "accepted": accepted,
+        "forced": forced,
+        "reason": text,
+        "details": decision.details,
+    }
