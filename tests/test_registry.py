@@ -376,3 +376,15 @@ def test_tampered_artifact_exits_4(tmp_path: Path, run_cli: Run) -> None:
     assert result.exit_code == 4
     assert "refusing to load toy:1" in result.stderr
     assert "changed after registration" in result.stderr
+
+
+def test_relative_sqlite_url_is_relative_to_the_spec(tmp_path: Path, run_cli: Run) -> None:
+    write_project(tmp_path, extra="registry:\n  url: sqlite:///shared/registry.db\n")
+    from mlready.registry import registry_location
+    from mlready.spec import load_spec
+
+    url, _ = registry_location(load_spec(tmp_path))
+    assert url == f"sqlite:///{tmp_path.resolve() / 'shared' / 'registry.db'}"
+    result = run_cli("--spec", str(tmp_path), "registry", "list")
+    assert result.exit_code == 0
+    assert (tmp_path / "shared" / "registry.db").is_file()

@@ -124,7 +124,7 @@ def test_shuffled_folds_over_time_are_reported_as_leaking(tmp_path: Path) -> Non
     )
     found = leakage.time_order(data, ev.folds(spec, data))
     assert found["total"] > 0
-    messages = leakage.warnings_for([], {"total": 0, "validated": 1}, found, 600)
+    messages = leakage.warnings_for([], {"total": 0, "validated": 1}, found)
     assert "older than rows their fold trained on" in messages[0]
 
 
@@ -271,6 +271,6 @@ def test_target_proxy_and_shared_rows_are_found(tmp_path: Path) -> None:
     assert [p["feature"] for p in proxies] == ["churn_flag"]
     shared = leakage.shared_rows(data, ev.folds(spec, data))
     assert 0 < shared["total"] <= 120  # each copy of a pair can be validated once
-    messages = leakage.warnings_for(proxies, shared, None, len(frame))
+    messages = leakage.warnings_for(proxies, shared, None)
     assert any("almost equals the target" in m for m in messages)
     assert any("identical to rows their fold trained on" in m for m in messages)

@@ -97,8 +97,7 @@ def register(
 
     if allow_failing and not reason:
         raise UsageError("--allow-failing needs --reason TEXT: say why a failing run may go in")
-    if force and not reason:
-        raise UsageError("--force needs --reason TEXT: the override is recorded with it")
+    _gate_options(reason, force)
     if force and not promote:
         raise UsageError("--force only applies to --promote")
     if promote:

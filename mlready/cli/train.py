@@ -96,11 +96,6 @@ def _summary(result: TrainResult) -> dict[str, Any]:
     m = result.metadata
     v = m["validation"]
     primary = v["primary_metric"]
-    judged = (
-        (v["holdout_metrics"] or {}).get(primary)
-        if v["judged_on"] == "holdout"
-        else (v["cv"][primary]["mean"])
-    )
     business = m.get("business") or {}
     return {
         "passed": result.passed,
@@ -108,7 +103,7 @@ def _summary(result: TrainResult) -> dict[str, Any]:
         "model": m["model"]["type"],
         "model_sha256": m["artifact"]["sha256"],
         "primary_metric": primary,
-        "primary_value": judged,
+        "primary_value": v["judged_metrics"].get(primary),
         "judged_on": v["judged_on"],
         "decision_threshold": m.get("decision_threshold"),
         "business_value": (business.get("cv") or {}).get("best_threshold", {}).get("value"),

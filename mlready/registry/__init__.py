@@ -99,8 +99,7 @@ class Version:
 
     def summary(self) -> dict[str, Any]:
         """Everything but the full metadata, for tables and JSON."""
-        out = {k: v for k, v in self.__dict__.items() if k != "metadata"}
-        return out
+        return {k: v for k, v in self.__dict__.items() if k != "metadata"}
 
 
 class Registry:
@@ -180,13 +179,10 @@ class Registry:
             profile_uri = self._put(profile_path, sha256_file(profile_path), ".json")
         metadata["registry"] = {"artifact_uri": str(artifact), "metadata_uri": str(metadata_uri)}
 
-        v = metadata.get("validation") or {}
-        primary = v.get("primary_metric")
-        judged = (
-            (v.get("holdout_metrics") or {}).get(primary)
-            if v.get("judged_on") == "holdout"
-            else ((v.get("cv") or {}).get(primary) or {}).get("mean")
-        )
+        from mlready.training.artifacts import judged_metric
+
+        primary = (metadata.get("validation") or {}).get("primary_metric")
+        judged = judged_metric(metadata, primary)
         row = {
             "model_name": name,
             "sha256": actual,
@@ -221,20 +217,11 @@ class Registry:
             ).first()
             if existing is not None:
                 return Version.from_row(existing), False
-            if (
-                conn.execute(
-                    sa.select(self.models.c.name)
-                    .where(self.models.c.name == name)
-                    .with_for_update()
-                ).first()
-                is None
-            ):
+            locked = conn.execute(  # the model's row, locked: one version number at a time
+                sa.select(self.models.c.name).where(self.models.c.name == name).with_for_update()
+            ).first()
+            if locked is None:  # a first version; a racing insert fails and is retried
                 conn.execute(sa.insert(self.models).values(name=name, created_at=_now()))
-                conn.execute(
-                    sa.select(self.models.c.name)
-                    .where(self.models.c.name == name)
-                    .with_for_update()
-                )
             newest = conn.execute(
                 sa.select(sa.func.max(self.versions.c.version)).where(
                     self.versions.c.model_name == name
@@ -489,13 +476,9 @@ def registry_location(loaded: Any) -> tuple[str, Path]:
     spec = loaded.spec
     artifacts = Path(spec.project.artifacts_dir)
     url = os.environ.get(URL_VARIABLE) or spec.registry.url
-    if not url:
+    if not url:  # the spec's URL was resolved against its folder when it was loaded
         artifacts.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{artifacts / 'registry.db'}"
-    elif url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rest = url[len("sqlite:///") :]
-        if rest and rest != ":memory:" and not Path(rest).is_absolute():
-            url = f"sqlite:///{loaded.base_dir / rest}"
     store = (
         Path(spec.registry.artifact_store)
         if spec.registry.artifact_store

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from mlready.errors import DataError
@@ -185,10 +184,3 @@ def retrying(action: Callable[[], T]) -> T:
             time.sleep(delay * (1 + (os.getpid() % 7) / 7))
             delay = min(delay * 2, 1.0)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextmanager
-def transaction(engine: Any) -> Iterator[Any]:
-    """A connection inside one transaction (BEGIN IMMEDIATE on SQLite)."""
-    with engine.begin() as connection:
-        yield connection

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlready.registry import Registry, Version
+from mlready.training.artifacts import judged_metric
 
 
 @dataclass
@@ -22,15 +23,6 @@ class Decision:
     accepted: bool
     reason: str
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def _judged(metadata: dict[str, Any], metric: str) -> float | None:
-    v = metadata.get("validation") or {}
-    if v.get("judged_on") == "holdout" and v.get("holdout_metrics"):
-        value = v["holdout_metrics"].get(metric)
-    else:
-        value = ((v.get("cv") or {}).get(metric) or {}).get("mean")
-    return None if value is None else float(value)
 
 
 def _holdout_scores(
@@ -83,7 +75,7 @@ def evaluate(
     if gate.require_thresholds:
         missed = []
         for name, bar in spec.validation.thresholds.items():
-            value = _judged(challenger.metadata, name)
+            value = judged_metric(challenger.metadata, name)
             if not meets(name, value, bar):
                 shown = "n/a" if value is None else f"{value:.4f}"
                 direction = "at least" if higher_is_better(name) else "at most"
@@ -101,7 +93,10 @@ def evaluate(
         new, old = scores[challenger.version], scores[champion.version]
     else:
         basis = "their recorded validation"
-        new, old = _judged(challenger.metadata, metric), _judged(champion.metadata, metric)
+        new, old = (
+            judged_metric(challenger.metadata, metric),
+            judged_metric(champion.metadata, metric),
+        )
     details.update(basis=basis, challenger=new, champion=old, champion_version=champion.version)
     if new is None or old is None:
         return Decision(False, f"cannot compare {metric} of the two versions on {basis}", details)

@@ -133,6 +133,18 @@ def _resolve(value: str, info: ValidationInfo) -> str:
     return str(path)
 
 
+def _database_url(value: str, info: ValidationInfo) -> str:
+    """A database URL; a relative SQLite file is resolved against the spec's folder."""
+    if "://" not in value:
+        raise ValueError(f"'{value}' is not a database URL: write e.g. sqlite:///data/x.db")
+    prefix = "sqlite:///"
+    if value.startswith(prefix) and not value.startswith(prefix + "/"):
+        rest = value[len(prefix) :]
+        if rest and rest != ":memory:":
+            return prefix + _resolve(rest, info)
+    return value
+
+
 def _check_table_suffix(value: str) -> str:
     lower = value.lower()
     for suffix, kind in REFUSED_SUFFIXES.items():
@@ -196,14 +208,7 @@ class SqlSource(Section):
     @field_validator("url")
     @classmethod
     def _resolve_sqlite(cls, value: str, info: ValidationInfo) -> str:
-        if "://" not in value:
-            raise ValueError(f"'{value}' is not a database URL: write e.g. sqlite:///data/x.db")
-        prefix = "sqlite:///"
-        if value.startswith(prefix) and not value.startswith(prefix + "/"):
-            rest = value[len(prefix) :]
-            if rest and rest != ":memory:":
-                return prefix + _resolve(rest, info)
-        return value
+        return _database_url(value, info)
 
 
 class DataSource(Section):
@@ -644,14 +649,20 @@ class RegistrySection(Section):
 
     url: str | None = Field(
         None,
-        description="SQLAlchemy URL of the registry database; default a SQLite file in "
-        "artifacts_dir.",
+        description="SQLAlchemy URL of the registry database (a relative sqlite:/// file is "
+        "relative to the spec); default a SQLite file in artifacts_dir. The environment "
+        "variable MLREADY_REGISTRY_URL overrides it.",
     )
     artifact_store: str | None = Field(
         None, description="Folder of artifacts stored by content hash; default in artifacts_dir."
     )
     model_name: Name | None = Field(None, description="Registered name; default project.name.")
     promotion: PromotionGate = Field(default_factory=PromotionGate, description="The gate.")
+
+    @field_validator("url")
+    @classmethod
+    def _resolve_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _database_url(value, info)
 
     @field_validator("artifact_store")
     @classmethod

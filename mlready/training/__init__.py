@@ -286,16 +286,16 @@ def _train_validated(
     proxies = leakage.target_proxies(data)
     shared = leakage.shared_rows(data, splits)
     order = leakage.time_order(data, splits)
-    warnings.extend(leakage.warnings_for(proxies, shared, order, len(data.frame)))
+    warnings.extend(leakage.warnings_for(proxies, shared, order))
 
     search_result = None
     if spec.model.search is not None:
         progress("Searching hyperparameters", 0, 1)
         start = time.perf_counter()
-        search_result = ev.search(
+        search_result, best_params = ev.search(
             spec, pipeline, data, splits, spec.model.search.metric or primary, jobs
         )
-        pipeline.set_params(**search_result.pop("_pipeline_params"))
+        pipeline.set_params(**best_params)
         timings["search"] = time.perf_counter() - start
         log.info("search: best %s %s", search_result["best_params"], search_result["best_score"])
         progress("Searching hyperparameters", 1, 1)
@@ -459,6 +459,7 @@ def _train_validated(
         notes=data.notes,
         reproducibility=reproducibility,
         timings=timings,
+        judged=judged,
         default_threshold=default_threshold,
         passed=passed,
         failures=failures,

@@ -46,6 +46,12 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def judged_metric(metadata: dict[str, Any], metric: str | None) -> float | None:
+    """The value of a metric on what the run was judged on (holdout, else the CV mean)."""
+    value = ((metadata.get("validation") or {}).get("judged_metrics") or {}).get(metric)
+    return None if value is None else float(value)
+
+
 def package_versions(extra_modules: list[str]) -> dict[str, str]:
     """Installed versions of the packages a model depends on."""
     names = list(PACKAGES)
@@ -225,6 +231,7 @@ def metadata(loaded: LoadedSpec, **facts: Any) -> dict[str, Any]:
                 "metrics": facts["metrics"],
                 "primary_metric": facts["primary"],
                 "judged_on": facts["basis"],
+                "judged_metrics": facts["judged"],
                 "thresholds": facts["checks"],
                 "cv": facts["cv_summary"],
                 "per_fold": [f.to_dict() for f in cv.folds],

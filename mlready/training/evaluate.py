@@ -260,11 +260,13 @@ def search(
     splits: list[tuple[Any, Any]],
     metric: str,
     n_jobs: int,
-) -> dict[str, Any]:
-    """Randomised or successive-halving search over the spec's space, on the same folds."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Randomised or successive-halving search over the spec's space, on the same folds:
+    (a summary for the metadata, the best parameters by the pipeline's names)."""
     import numpy as np
     from sklearn import model_selection as ms
 
+    from mlready.training.artifacts import jsonable
     from mlready.training.pipeline import search_space
 
     settings = spec.model.search
@@ -306,7 +308,7 @@ def search(
     last = None if rounds is None else max(rounds)  # halving: the round on the most rows
     candidates: list[dict[str, Any]] = [
         {
-            "params": {spec_key(k): _plain(v) for k, v in p.items()},
+            "params": {spec_key(k): jsonable(v) for k, v in p.items()},
             "score": sign * float(s),
             "std": float(sd),
         }
@@ -320,8 +322,8 @@ def search(
         )
         if last is None or rounds[i] == last
     ]
-    best = {k: _plain(v) for k, v in searcher.best_params_.items()}
-    return {
+    best = {k: jsonable(v) for k, v in searcher.best_params_.items()}
+    summary = {
         "method": settings.method,
         "metric": metric,
         "candidates": len(candidates),
@@ -329,23 +331,13 @@ def search(
         "best_score": sign * float(searcher.best_score_),
         "results": sorted(candidates, key=lambda c: -c["score"] if sign > 0 else c["score"])[:50],
         "seconds": time.perf_counter() - start,
-        "_pipeline_params": best,
     }
+    return summary, best
 
 
 def spec_key(pipeline_key: str) -> str:
     """A pipeline parameter as the spec names it: model__x -> x, model__m__model__x -> m__x."""
     return pipeline_key.removeprefix("model__").replace("__model__", "__")
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python numbers, for JSON."""
-    if hasattr(value, "item") and callable(value.item):
-        try:
-            return value.item()
-        except (ValueError, AttributeError):  # pragma: no cover
-            return value
-    return value
 
 
 def slice_groups(frame: Any, column: str, bins: list[float] | None) -> Any:

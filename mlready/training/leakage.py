@@ -111,7 +111,7 @@ def time_order(data: TrainingData, splits: list[tuple[Any, Any]]) -> dict[str, A
 
 
 def warnings_for(
-    proxies: list[dict[str, Any]], shared: dict[str, Any], order: dict[str, Any] | None, rows: int
+    proxies: list[dict[str, Any]], shared: dict[str, Any], order: dict[str, Any] | None
 ) -> list[str]:
     """The guards' findings as sentences for the terminal and the report."""
     out = []
@@ -134,5 +134,4 @@ def warnings_for(
             f"{order['total']:,} validation rows are older than rows their fold trained on: the "
             "model learns from the future; use validation.cv.strategy: time_series"
         )
-    del rows
     return out
