@@ -110,3 +110,184 @@ def profile_frame(
     for column in categorical:
         columns[column] = categorical_profile(frame[column])
     return {"format": FORMAT, "rows": len(frame), "columns": columns}
+
+
+class ProfileBuilder:
+    """A batch profile gathered chunk by chunk in the bins of a reference profile.
+
+    ``add`` takes one chunk; ``merge`` adds another builder's counts (a partition scored
+    elsewhere); ``result`` gives a profile in the reference's format. Counts, sums, minima and
+    maxima merge exactly, so the profile of a batch does not depend on how it was split.
+    """
+
+    def __init__(self, reference: dict[str, Any], *, keep_values: int) -> None:
+        self.keep_values = keep_values
+        self.rows = 0
+        self.columns: dict[str, dict[str, Any]] = {}
+        for name, ref in (reference.get("columns") or {}).items():
+            self.columns[name] = self._empty(ref)
+
+    @staticmethod
+    def _empty(ref: dict[str, Any]) -> dict[str, Any]:
+        if ref.get("kind") == "numeric":
+            cuts, fine = list(ref.get("cuts") or []), list(ref.get("fine_cuts") or [])
+            return {
+                "kind": "numeric",
+                "rows": 0,
+                "count": 0,
+                "missing": 0,
+                "sum": 0.0,
+                "sumsq": 0.0,
+                "shift": None,  # sums are of (x - shift): no loss of precision on large values
+                "min": None,
+                "max": None,
+                "cuts": cuts,
+                "counts": [0] * (len(cuts) + 1),
+                "fine_cuts": fine,
+                "fine_counts": [0] * (len(fine) + 1),
+                "values": [],
+            }
+        return {"kind": "categorical", "rows": 0, "count": 0, "missing": 0, "categories": {}}
+
+    def add_column(self, name: str, values: Any) -> None:
+        """Count one chunk of one column (a column the reference does not know is passed over)."""
+        import numpy as np
+
+        state = self.columns.get(name)
+        if state is None:
+            return
+        if state["kind"] == "categorical":
+            import pandas as pd
+
+            from mlready.training.pipeline import to_text
+
+            text = to_text(pd.DataFrame({"v": values}))["v"]
+            counts = text.value_counts(dropna=True)
+            state["rows"] += len(text)
+            state["count"] += int(counts.sum())
+            state["missing"] += int(text.isna().sum())
+            categories = state["categories"]
+            for key, count in counts.items():
+                categories[str(key)] = categories.get(str(key), 0) + int(count)
+            return
+        array = np.asarray(values, dtype=float)
+        finite = array[np.isfinite(array)]
+        state["rows"] += len(array)
+        state["count"] += len(finite)
+        state["missing"] += len(array) - len(finite)
+        if len(finite) == 0:
+            return
+        if state["shift"] is None:
+            state["shift"] = float(finite[0])
+        centred = finite - state["shift"]
+        state["sum"] += float(centred.sum())
+        state["sumsq"] += float(np.dot(centred, centred))
+        low, high = float(finite.min()), float(finite.max())
+        state["min"] = low if state["min"] is None else min(state["min"], low)
+        state["max"] = high if state["max"] is None else max(state["max"], high)
+        for key, cut_key in (("counts", "cuts"), ("fine_counts", "fine_cuts")):
+            index = np.searchsorted(np.asarray(state[cut_key], dtype=float), finite, side="right")
+            added = np.bincount(index, minlength=len(state[cut_key]) + 1)
+            state[key] = [int(a + b) for a, b in zip(state[key], added, strict=True)]
+        if state["values"] is not None:
+            if state["count"] <= self.keep_values:
+                state["values"].extend(float(v) for v in finite)
+            else:
+                state["values"] = None  # too many to keep: tests use the bins
+
+    def add(self, frame: Any) -> None:
+        """Count one chunk: every column of the reference that the chunk has."""
+        self.rows += len(frame)
+        for name in self.columns:
+            if name in frame.columns:
+                self.add_column(name, frame[name])
+
+    def merge(self, other: ProfileBuilder) -> None:
+        """Add another builder's counts (same reference)."""
+        self.rows += other.rows
+        for name, theirs in other.columns.items():
+            mine = self.columns[name]
+            if mine["kind"] == "categorical":
+                for key in ("rows", "count", "missing"):
+                    mine[key] += theirs[key]
+                for key, count in theirs["categories"].items():
+                    mine["categories"][key] = mine["categories"].get(key, 0) + count
+                continue
+            if theirs["count"]:
+                if mine["shift"] is None:
+                    mine["shift"] = theirs["shift"]
+                delta = theirs["shift"] - mine["shift"]
+                # re-centre their sums on my shift: sum(x - a) = sum(x - b) + n (b - a)
+                n = theirs["count"]
+                mine["sumsq"] += theirs["sumsq"] + 2 * delta * theirs["sum"] + n * delta * delta
+                mine["sum"] += theirs["sum"] + n * delta
+                mine["min"] = (
+                    theirs["min"] if mine["min"] is None else min(mine["min"], theirs["min"])
+                )
+                mine["max"] = (
+                    theirs["max"] if mine["max"] is None else max(mine["max"], theirs["max"])
+                )
+            for key in ("rows", "count", "missing"):
+                mine[key] += theirs[key]
+            for key in ("counts", "fine_counts"):
+                mine[key] = [a + b for a, b in zip(mine[key], theirs[key], strict=True)]
+            if mine["values"] is not None and theirs["values"] is not None:
+                mine["values"] = mine["values"] + theirs["values"]
+                if len(mine["values"]) > self.keep_values:
+                    mine["values"] = None
+            else:
+                mine["values"] = None
+
+    def result(self) -> dict[str, Any]:
+        """The profile, in the format of :func:`profile_frame`."""
+        columns: dict[str, Any] = {}
+        for name, state in self.columns.items():
+            columns[name] = self._finish(state)
+        return {"format": FORMAT, "rows": self.rows, "columns": columns}
+
+    def _finish(self, state: dict[str, Any]) -> dict[str, Any]:
+        if state["kind"] == "categorical":
+            ordered = sorted(state["categories"].items(), key=lambda kv: (-kv[1], kv[0]))
+            return {
+                "kind": "categorical",
+                "rows": state["rows"],
+                "count": state["count"],
+                "missing": state["missing"],
+                "categories": dict(ordered[:MAX_CATEGORIES]),
+                "other": sum(c for _, c in ordered[MAX_CATEGORIES:]),
+            }
+        n = state["count"]
+        out = {
+            "kind": "numeric",
+            "rows": state["rows"],
+            "count": n,
+            "missing": state["missing"],
+            "cuts": state["cuts"],
+            "counts": state["counts"],
+            "fine_cuts": state["fine_cuts"],
+            "fine_counts": state["fine_counts"],
+        }
+        if n == 0:
+            out["values"] = []
+            return out
+        mean_centred = state["sum"] / n
+        variance = (state["sumsq"] - n * mean_centred**2) / (n - 1) if n > 1 else 0.0
+        out.update(
+            mean=state["shift"] + mean_centred,
+            std=max(variance, 0.0) ** 0.5,
+            min=state["min"],
+            max=state["max"],
+            values=sorted(state["values"]) if state["values"] is not None else None,
+        )
+        return out
+
+    def to_state(self) -> dict[str, Any]:
+        """The builder as plain data (to send between processes)."""
+        return {"rows": self.rows, "keep_values": self.keep_values, "columns": self.columns}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ProfileBuilder:
+        builder = cls({}, keep_values=state["keep_values"])
+        builder.rows = state["rows"]
+        builder.columns = state["columns"]
+        return builder

@@ -13,6 +13,7 @@ import typer
 from mlready import __version__
 from mlready.cli import init as init_cmd
 from mlready.cli import register as register_cmd
+from mlready.cli import serve as serve_cmd
 from mlready.cli import spec as spec_cmd
 from mlready.cli import train as train_cmd
 from mlready.cli import validate as validate_cmd
@@ -68,6 +69,7 @@ app.command("validate-data")(validate_cmd.validate_data)
 app.command("train")(train_cmd.train)
 app.command("register")(register_cmd.register)
 app.add_typer(register_cmd.app, name="registry")
+app.command("serve-batch")(serve_cmd.serve_batch)
 app.add_typer(spec_cmd.app, name="spec")
 
 

@@ -178,15 +178,17 @@ def validate_data(
         raise typer.Exit(1)
 
 
-def _sql_source(data: str | None, query: str | None) -> tuple[str, str] | None:
+def _sql_source(
+    data: str | None, query: str | None, option: str = "--data"
+) -> tuple[str, str] | None:
     from mlready.errors import UsageError
 
     if data is not None and "://" in data:
         if not query:
-            raise UsageError(f"--data {data} is a database URL: add --query 'SELECT ...'")
+            raise UsageError(f"{option} {data} is a database URL: add --query 'SELECT ...'")
         return data, query
     if query:
-        raise UsageError("--query goes with a database URL as --data (e.g. sqlite:///x.db)")
+        raise UsageError(f"--query goes with a database URL as {option} (e.g. sqlite:///x.db)")
     return None
 
 

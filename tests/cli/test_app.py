@@ -22,7 +22,15 @@ def test_no_step_command_is_registered_as_a_stub(run_cli) -> None:
     from mlready.cli.app import app
 
     names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
-    assert names == {"init", "spec", "validate-data", "train", "register", "registry"}
+    assert names == {
+        "init",
+        "spec",
+        "validate-data",
+        "train",
+        "register",
+        "registry",
+        "serve-batch",
+    }
 
 
 def test_version(run_cli) -> None:

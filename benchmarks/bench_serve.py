@@ -1,0 +1,961 @@
+"""serve-batch against the floor (pandas + predict_proba + Parquet) and `mlflow models predict`,
+at 1M and 5M rows x 25 columns, with a linear and a gradient-boosting pipeline.
+
+The model: a 50,000-row training file, a generated project (types-only expectations, 2 folds, no
+search, no baselines, a serving section with quarantine and the cache on), `mlready train
+--no-importance` and `mlready register --promote production`, once per pipeline and size (a fresh
+project, so a fresh cache). Pipelines: LogisticRegression (max_iter 200) and
+HistGradientBoostingClassifier (max_iter 200, no early stopping).
+
+The batch to score: an id, 20 numeric columns n0..n19 and 5 categorical columns c0..c4 (5-50
+categories), no target. Cases, each in its own process; wall time and peak memory (max RSS of the
+largest process) are measured from outside:
+
+1. mlready serve-batch, cold: `--no-cache`.
+2. mlready serve-batch, first run with the cache on (an empty cache: it fills it).
+3. mlready serve-batch, the same batch again (cache on): the batch-level cache.
+4. mlready serve-batch, the same rows in another file (the CSV with its rows shuffled): the
+   batch-level cache does not apply, the row-level cache does.
+5. The floor: a plain script that reads the CSV with pandas (engine="pyarrow"), calls the same
+   model.joblib's predict_proba once on the feature columns, and writes the id and the
+   probability to Parquet.
+6. `mlflow models predict --env-manager local -t csv` on the same model, saved once with
+   mlflow.sklearn.save_model(pyfunc_predict_fn="predict_proba"). MLflow lives in its own venv,
+   built by this script at benchmarks/data/mlflow-venv (mlflow-skinny pinned, the same
+   scikit-learn, numpy, pandas and pyarrow as this venv, and mlready installed editable without
+   its dependencies: the pickled pipeline refers to functions in mlready.training.pipeline).
+
+Throughput is rows / process wall time (start-up, imports, reading and writing included). Ratios:
+mlready cold / floor throughput (target >= 0.9), mlready cold / MLflow throughput at 1M (targets
+3x linear, 1.3x gradient boosting), mlready's cold peak memory 5M / 1M (target <= 1.3, under
+2 GB), the cache speed-up, cold / same batch again (target >= 10x).
+
+Data, projects, the MLflow venv and outputs go to benchmarks/data/ (git-ignored); the results to
+benchmarks/results/serve.json and serve.md (git-ignored). As in bench_train.py, each case first
+waits (--quiet-wait seconds) for other processes to go quiet, and a run they disturbed is run again
+(up to twice the repeats); the median undisturbed run is reported.
+Usage: python benchmarks/bench_serve.py [--sizes 1000000 5000000] [--quick] [--repeats 1]
+       [--skip-mlflow] [--skip-mlready] [--quiet-wait 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+WORK = DATA / "work" / "serve"
+MLREADY = Path(sys.executable).with_name("mlready")
+MLFLOW_VENV = DATA / "mlflow-venv"
+#: mlflow-skinny has the pyfunc flavour and `mlflow models predict` without the tracking
+#: server's dependencies; 3.17.2 runs with pandas 3.
+MLFLOW_PIN = "mlflow-skinny==3.17.2"
+#: Installed in the MLflow venv at this venv's versions: the pickle needs the same scikit-learn.
+SAME_AS_HERE = ["scikit-learn", "numpy", "scipy", "pandas", "pyarrow", "joblib"]
+NUMERIC = [f"n{i}" for i in range(20)]
+CATEGORICAL = [f"c{i}" for i in range(5)]
+FEATURES = NUMERIC + CATEGORICAL
+CARDINALITY = [5, 12, 20, 35, 50]
+TARGET = "target"
+TRAIN_ROWS = 50_000
+CHUNK_ROWS = 100_000
+SEED = 42
+PIPELINES: dict[str, tuple[str, dict[str, Any]]] = {
+    "linear": ("sklearn.linear_model.LogisticRegression", {"max_iter": 200}),
+    "gbm": (
+        "sklearn.ensemble.HistGradientBoostingClassifier",
+        {"max_iter": 200, "early_stopping": False},
+    ),
+}
+FLOOR_BAR = 0.9
+MLFLOW_BARS = {"linear": 3.0, "gbm": 1.3}
+MLFLOW_BAR_ROWS = 1_000_000
+MEMORY_GROWTH_BAR = 1.3
+MEMORY_GB_BAR = 2.0
+CACHE_BAR = 10.0
+
+FLOOR = textwrap.dedent(
+    """\
+    # The floor: what scoring costs with nothing around it. Read, predict_proba once, write.
+    import json, sys, time
+    start = time.perf_counter()
+    import joblib
+    import pandas as pd
+
+    FEATURES = FEATURE_LIST
+    model_path, data_path, out_path = sys.argv[1:4]
+    timings = {}
+    t = time.perf_counter()
+    model = joblib.load(model_path)
+    timings["load_model"] = time.perf_counter() - t
+    t = time.perf_counter()
+    frame = pd.read_csv(data_path, engine="pyarrow")
+    timings["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    positive = list(model.classes_).index(POSITIVE) if POSITIVE in list(model.classes_) else 1
+    probability = model.predict_proba(frame[FEATURES])[:, positive]
+    timings["predict"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pd.DataFrame({"id": frame["id"], "probability": probability}).to_parquet(out_path, index=False)
+    timings["write"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    print(json.dumps({"rows": len(frame), "timings": timings}))
+    """
+).replace("FEATURE_LIST", repr(FEATURES))
+
+MLFLOW_SAVE = textwrap.dedent(
+    """\
+    # Run in the MLflow venv: mlready's model.joblib as an MLflow model (pyfunc -> predict_proba).
+    import sys
+    import joblib
+    import mlflow
+    import mlflow.sklearn
+    import sklearn
+
+    model = joblib.load(sys.argv[1])
+    mlflow.sklearn.save_model(
+        model,
+        sys.argv[2],
+        pyfunc_predict_fn="predict_proba",
+        serialization_format="pickle",  # skops refuses mlready's functions; pickle = joblib's
+        pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+    )
+    print(mlflow.__version__)
+    """
+)
+
+#: MLflow without telemetry or any network use: this machine reaches package registries only.
+MLFLOW_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_TRACKING_URI": "",
+    "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------------
+
+
+def _chunks(rows: int, seed: int, with_target: bool, prefix: str) -> Iterator[Any]:
+    """pyarrow tables of at most 1M rows: an id, 20 numeric, 5 categorical columns and (training
+    only) a Yes/No target with signal in both kinds of columns."""
+    import numpy as np
+    import pyarrow as pa
+
+    effects = np.random.default_rng(5)  # the same category effects in training and scoring data
+    effect = [effects.normal(0, 0.7, count) for count in CARDINALITY]
+    labels = [
+        np.array([f"{name}_v{j:02d}" for j in range(count)])
+        for name, count in zip(CATEGORICAL, CARDINALITY, strict=True)
+    ]
+    rng = np.random.default_rng(seed)
+    step = 1_000_000
+    for start in range(0, rows, step):
+        n = min(step, rows - start)
+        columns: dict[str, Any] = {
+            "id": pa.array(
+                np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), 8))
+            )
+        }
+        numbers = {}
+        for i, name in enumerate(NUMERIC):
+            values = rng.uniform(0, 100, n)
+            if i % 2:
+                values = np.round(values)
+            numbers[name] = values
+            if i == 5:  # a column with gaps
+                values = np.where(rng.random(n) < 0.02, np.nan, values)
+            columns[name] = pa.array(values, from_pandas=True)
+        logit = (
+            -1.4
+            + 0.035 * (numbers["n0"] - 50)
+            + 0.9 * np.sin(numbers["n1"] / 8)
+            + 0.03 * (numbers["n2"] - 50) * (numbers["n3"] > 50)
+            - 0.02 * (numbers["n4"] - 50)
+        )
+        for i, (name, count) in enumerate(zip(CATEGORICAL, CARDINALITY, strict=True)):
+            weights = 1 / np.arange(1, count + 1) ** 0.8  # a few common categories, a long tail
+            codes = rng.choice(count, size=n, p=weights / weights.sum())
+            columns[name] = pa.array(labels[i][codes])
+            if i != 2:  # c2 is noise
+                logit = logit + effect[i][codes]
+        positive = rng.random(n) < 1 / (1 + np.exp(-(logit + rng.normal(0, 0.5, n))))
+        if with_target:
+            columns[TARGET] = pa.array(np.where(positive, "Yes", "No"))
+        yield pa.table(columns)
+
+
+def _write_csv(path: Path, tables: Iterator[Any]) -> Path:
+    import pyarrow.csv as pacsv
+
+    if path.exists():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    writer = None
+    for table in tables:
+        if writer is None:
+            writer = pacsv.CSVWriter(tmp, table.schema)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+    tmp.rename(path)
+    return path
+
+
+def make_training_data() -> Path:
+    """The 50,000-row training file, with the target."""
+    return _write_csv(DATA / f"serve_train_{TRAIN_ROWS}.csv", _chunks(TRAIN_ROWS, 11, True, "T"))
+
+
+def make_batch(rows: int) -> Path:
+    """The batch to score: ``rows`` rows, no target."""
+    return _write_csv(DATA / f"serve_{rows}.csv", _chunks(rows, 23, False, "S"))
+
+
+def make_shuffled(rows: int, k: int) -> Path:
+    """The same rows as make_batch(rows) in another order (permutation ``k``): another file, the
+    same rows, for the row-level cache."""
+    import numpy as np
+    import pyarrow.csv as pacsv
+
+    path = DATA / f"serve_{rows}_shuffled{k}.csv"
+    if path.exists():
+        return path
+    table = pacsv.read_csv(make_batch(rows))
+    order = np.random.default_rng(100 + k).permutation(table.num_rows)
+    tmp = path.with_suffix(".tmp")
+    pacsv.write_csv(table.take(order), tmp)
+    tmp.rename(path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# the model
+# --------------------------------------------------------------------------------------------------
+
+
+def make_spec(folder: Path, data: Path, pipeline: str) -> Path:
+    """A light project: types-only expectations, 2 folds, roc_auc, no baselines, a serving
+    section (chunks of 100,000 rows, quarantine, the cache on for 30 days)."""
+    estimator, params = PIPELINES[pipeline]
+    text = ", ".join(
+        f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in params.items()
+    )
+    lines = [
+        "spec_version: 1",
+        f"project: {{name: bench-serve-{pipeline}, owner: bench, artifacts_dir: .mlready}}",
+        "data:",
+        f"  source: {{path: '{data}'}}",
+        f"  target: {TARGET}",
+        "  task: classification",
+        "  positive_class: 'Yes'",
+        "  id_columns: [id]",
+        f"  features: {{numeric: [{', '.join(NUMERIC)}], categorical: [{', '.join(CATEGORICAL)}]}}",
+        "expectations:",
+        "  unexpected_columns: allow",
+        "  columns:",
+        "    id: {type: string}",
+        *[f"    {name}: {{type: number}}" for name in NUMERIC],
+        *[f"    {name}: {{type: string}}" for name in CATEGORICAL],
+        f"    {TARGET}: {{type: string, environments: [training]}}",
+        "model:",
+        f"  estimator: {estimator}",
+        f"  params: {{{text}}}",
+        f"  random_state: {SEED}",
+        "validation:",
+        "  cv: {strategy: stratified_kfold, folds: 2}",
+        "  metrics: [roc_auc]",
+        "  baselines: []",
+        "serving:",
+        f"  chunk_rows: {CHUNK_ROWS}",
+        "  on_invalid: quarantine",
+        "  cache: {enabled: true, ttl: 30d}",
+    ]
+    if folder.exists():
+        shutil.rmtree(folder)  # a fresh project: no runs, no registry, an empty cache
+    folder.mkdir(parents=True)
+    spec = folder / "mlready.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    return spec
+
+
+def train_and_register(folder: Path, pipeline: str) -> dict[str, Any]:
+    """A fresh project in ``folder``: mlready train --no-importance, then register --promote
+    production. Returns the spec, the model file and the seconds both took."""
+    spec = make_spec(folder, make_training_data(), pipeline)
+    base = [str(MLREADY), "--quiet", "--spec", str(folder)]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [*base, "train", "--no-importance", "--format", "json"], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"mlready train failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    doc = json.loads(done.stdout)
+    model = Path(doc["run_dir"]) / "model.joblib"
+    roc_auc = doc["metadata"]["validation"]["cv"]["roc_auc"]["mean"]
+    train_s = time.perf_counter() - start
+    done = subprocess.run(
+        [*base, "register", "--promote", "production", "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"mlready register failed ({done.returncode}):\n{done.stderr}")
+    return {
+        "spec": spec,
+        "model": model,
+        "train_s": train_s,
+        "register_s": time.perf_counter() - start - train_s,
+        "cv_roc_auc": roc_auc,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# the MLflow venv
+# --------------------------------------------------------------------------------------------------
+
+
+def mlflow_venv() -> dict[str, Any]:
+    """benchmarks/data/mlflow-venv, built once (again when the pins change): mlflow-skinny, this
+    venv's scikit-learn, numpy, scipy, pandas, pyarrow and joblib, and mlready editable without
+    its dependencies. Returns its python, mlflow executable, pins and build seconds."""
+    pins = [MLFLOW_PIN] + [f"{name}=={metadata.version(name)}" for name in SAME_AS_HERE]
+    python = MLFLOW_VENV / "bin" / "python"
+    stamp = MLFLOW_VENV / "bench-pins.json"
+    info = {"python": python, "mlflow": MLFLOW_VENV / "bin" / "mlflow", "pins": pins}
+    if stamp.exists() and json.loads(stamp.read_text()) == pins and python.exists():
+        return {**info, "build_s": 0.0}
+    print(f"building the MLflow venv at {MLFLOW_VENV} ({', '.join(pins)})", flush=True)
+    start = time.perf_counter()
+    if MLFLOW_VENV.exists():
+        shutil.rmtree(MLFLOW_VENV)
+    subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    for args in (pins, ["--no-deps", "-e", str(ROOT)]):
+        done = subprocess.run([*pip, *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip install {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    check = "import mlflow.sklearn, mlready.training.pipeline; print(mlflow.__version__)"
+    subprocess.run([str(python), "-c", check], check=True, capture_output=True)
+    stamp.write_text(json.dumps(pins))
+    build_s = time.perf_counter() - start
+    print(f"  MLflow venv ready ({build_s:.0f} s)", flush=True)
+    return {**info, "build_s": build_s}
+
+
+def mlflow_model(venv: dict[str, Any], model: Path, folder: Path) -> Path:
+    """The model.joblib saved as an MLflow model in ``folder``/mlflow-model."""
+    script = WORK / "mlflow_save.py"
+    script.write_text(MLFLOW_SAVE)
+    path = folder / "mlflow-model"
+    if path.exists():
+        shutil.rmtree(path)
+    done = subprocess.run(
+        [str(venv["python"]), str(script), str(model), str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **MLFLOW_ENV},
+        cwd=WORK,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"mlflow save_model failed:\n{done.stderr[-3000:]}")
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# measuring (as in bench_train.py)
+# --------------------------------------------------------------------------------------------------
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of the whole machine so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def others_busy(seconds: float = 2.0) -> float:
+    """How many cores the machine keeps busy over ``seconds`` (nothing of ours runs meanwhile)."""
+    busy, total = _cpu_ticks()
+    time.sleep(seconds)
+    busy2, total2 = _cpu_ticks()
+    return (busy2 - busy) / max(total2 - total, 1) * (os.cpu_count() or 1)
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.3) -> float:
+    """Wait (at most ``max_wait`` seconds) until other processes use under ``threshold`` cores.
+    Returns the last measured use."""
+    deadline = time.monotonic() + max_wait
+    used = others_busy()
+    while used >= threshold and time.monotonic() < deadline:
+        print(f"  (other processes use {used:.1f} cores: waiting)", flush=True)
+        time.sleep(10)
+        used = others_busy()
+    return used
+
+
+#: Set by run(): how long measure() waits for a quiet machine before each case.
+QUIET_WAIT = {"seconds": 0.0}
+
+
+def measure(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Wall time, peak RSS and stdout of one command, run in a fresh wrapper process (so that
+    RUSAGE_CHILDREN holds this command's peak only: the largest single process). ``others_cores``:
+    the cores other processes kept busy meanwhile."""
+    if QUIET_WAIT["seconds"]:
+        wait_quiet(QUIET_WAIT["seconds"])
+    wrapper = (
+        "import json, os, resource, subprocess, sys, time\n"
+        "def ticks():\n"
+        "    f = [int(v) for v in open('/proc/stat').readline().split()[1:]]\n"
+        "    return sum(f) - f[3] - f[4], sum(f)\n"
+        "load = os.getloadavg()[0]\n"
+        "busy, total = ticks()\n"
+        "start = time.perf_counter()\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - start\n"
+        "busy2, total2 = ticks()\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "machine = (busy2 - busy) / max(total2 - total, 1) * os.cpu_count()\n"
+        "own = (usage.ru_utime + usage.ru_stime) / wall\n"
+        "print(json.dumps({'wall_s': wall, 'peak_gb': usage.ru_maxrss / 1024 / 1024,\n"
+        "                  'exit': done.returncode, 'load_before': load,\n"
+        "                  'cpu_cores': own, 'others_cores': max(machine - own, 0.0),\n"
+        "                  'stdout': done.stdout[-100000:], 'stderr': done.stderr[-3000:]}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+        cwd=WORK,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+#: A run during which other processes kept more cores than this busy is disturbed.
+DISTURBED = 0.2
+
+
+def _report(label: str, r: dict[str, Any]) -> None:
+    print(
+        f"  {label:46} {r['wall_s']:8.2f} s {r['peak_gb']:6.2f} GB "
+        f"(others used {r['others_cores']:.2f} cores)",
+        flush=True,
+    )
+
+
+def _pick(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time among the undisturbed runs (all, if none is), the best
+    wall time among those, and every run."""
+    quiet = [r for r in runs if r["others_cores"] <= DISTURBED] or runs
+    chosen = sorted(quiet, key=lambda r: r["wall_s"])[(len(quiet) - 1) // 2]
+    return {
+        **chosen,
+        "runs": len(runs),
+        "undisturbed_runs": sum(r["others_cores"] <= DISTURBED for r in runs),
+        "best_wall_s": min(r["wall_s"] for r in quiet),
+        "all": [
+            {k: r[k] for k in ("wall_s", "peak_gb", "others_cores", "cpu_cores")} for r in runs
+        ],
+    }
+
+
+def _enough(runs: list[dict[str, Any]], repeats: int) -> bool:
+    quiet = sum(r["others_cores"] <= DISTURBED for r in runs)
+    return quiet >= repeats or len(runs) >= 2 * repeats
+
+
+def repeated(case: Callable[[int], dict[str, Any]], repeats: int, label: str) -> dict[str, Any]:
+    """``repeats`` undisturbed runs of ``case(attempt)`` (a disturbed one is run again, up to twice
+    the repeats in all), summed up by _pick."""
+    runs: list[dict[str, Any]] = []
+    while not _enough(runs, repeats):
+        runs.append(case(len(runs)))
+        _report(label, runs[-1])
+    return _pick(runs)
+
+
+def paired(
+    first: Callable[[], dict[str, Any]],
+    second: Callable[[], dict[str, Any]],
+    repeats: int,
+    labels: tuple[str, str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two cases run in turns (so both see the same machine) until each has ``repeats``
+    undisturbed runs (up to twice the repeats in all)."""
+    ones: list[dict[str, Any]] = []
+    twos: list[dict[str, Any]] = []
+    while not (_enough(ones, repeats) and _enough(twos, repeats)):
+        ones.append(first())
+        _report(labels[0], ones[-1])
+        twos.append(second())
+        _report(labels[1], twos[-1])
+    return _pick(ones), _pick(twos)
+
+
+# --------------------------------------------------------------------------------------------------
+# the cases
+# --------------------------------------------------------------------------------------------------
+
+
+def _serve(spec: Path, data: Path, out: Path, cache: bool) -> dict[str, Any]:
+    """One `mlready serve-batch` run, with its JSON summary."""
+    args = [str(MLREADY), "--quiet", "--spec", str(spec.parent), "serve-batch"]
+    args += ["--input", str(data), "--output", str(out), "--format", "json"]
+    if not cache:
+        args.append("--no-cache")
+    out.unlink(missing_ok=True)
+    row = measure(args)
+    if row["exit"] not in (0, 1):  # 1: invalid rows were quarantined; still timed
+        raise RuntimeError(f"mlready serve-batch failed ({row['exit']}):\n{row['stderr']}")
+    stdout = row.pop("stdout")
+    try:
+        doc = json.loads(stdout)
+    except json.JSONDecodeError:
+        raise RuntimeError(f"serve-batch printed no JSON:\n{stdout[-2000:]}") from None
+    keys = ("rows_in", "rows_scored", "rows_rejected", "cache", "wall_s", "peak_memory_mb")
+    row["summary"] = {k: doc.get(k) for k in (*keys, "nan_predictions", "timings")}
+    row["rows_out"] = _parquet_rows(out)
+    return row
+
+
+def _floor(script: Path, model: Path, data: Path, out: Path) -> dict[str, Any]:
+    out.unlink(missing_ok=True)
+    row = measure([sys.executable, str(script), str(model), str(data), str(out)])
+    if row["exit"]:
+        raise RuntimeError(f"the floor script failed ({row['exit']}):\n{row['stderr']}")
+    doc = json.loads(row.pop("stdout").strip().splitlines()[-1])
+    row["timings"] = doc["timings"]
+    row["rows_out"] = _parquet_rows(out)
+    return row
+
+
+def _mlflow(venv: dict[str, Any], model: Path, data: Path, out: Path) -> dict[str, Any]:
+    out.unlink(missing_ok=True)
+    args = [str(venv["mlflow"]), "models", "predict", "--env-manager", "local"]
+    args += ["-m", str(model), "-i", str(data), "-t", "csv", "-o", str(out)]
+    row = measure(args, env=MLFLOW_ENV)
+    row.pop("stdout")
+    if row["exit"] or not out.exists():
+        raise RuntimeError(f"mlflow models predict failed ({row['exit']}):\n{row['stderr']}")
+    row["output_mb"] = out.stat().st_size / 1e6
+    return row
+
+
+def _parquet_rows(path: Path) -> int | None:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows if path.exists() else None
+
+
+def _agreement(floor_out: Path, ours_out: Path) -> float | None:
+    """The largest difference between the floor's probabilities and mlready's (matched by id);
+    None if there is nothing to compare."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    if not (floor_out.exists() and ours_out.exists()):
+        return None
+    floor = pq.read_table(floor_out).to_pandas().set_index("id")["probability"]
+    ours = pq.read_table(ours_out).to_pandas()
+    if not {"id", "probability"} <= set(ours.columns):
+        return None
+    ours = ours.set_index("id")["probability"].reindex(floor.index).to_numpy(dtype=float)
+    return float(np.max(np.abs(ours - floor.to_numpy())))  # NaN when an id is missing
+
+
+def _mlflow_agreement(floor_out: Path, mlflow_out: Path, positive: int = 1) -> float | None:
+    """The largest difference between the floor's probabilities and MLflow's (same row order)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    if not (floor_out.exists() and mlflow_out.exists()):
+        return None
+    predictions = json.loads(mlflow_out.read_text())
+    predictions = predictions.get("predictions", predictions)
+    values = np.array([p[positive] if isinstance(p, list) else p for p in predictions], float)
+    floor = pq.read_table(floor_out).column("probability").to_numpy()
+    return float(np.max(np.abs(values - floor))) if len(values) == len(floor) else None
+
+
+def score_cases(
+    rows: int,
+    pipeline: str,
+    *,
+    repeats: int,
+    mlready: bool,
+    venv: dict[str, Any] | None,
+    check_outputs: bool,
+) -> dict[str, Any]:
+    """Every case for one size and pipeline, in a fresh project."""
+    folder = WORK / f"project_{pipeline}_{rows}"
+    start = time.perf_counter()
+    project = train_and_register(folder, pipeline)
+    print(
+        f" {pipeline}: trained and registered ({time.perf_counter() - start:.0f} s, "
+        f"cv roc_auc {project['cv_roc_auc']:.4f})",
+        flush=True,
+    )
+    batch = make_batch(rows)
+    outs = WORK / "out"
+    outs.mkdir(parents=True, exist_ok=True)
+    floor_script = WORK / "floor.py"
+    floor_script.write_text(FLOOR.replace("POSITIVE", "'Yes'"))
+    result: dict[str, Any] = {
+        "rows": rows,
+        "pipeline": pipeline,
+        "estimator": PIPELINES[pipeline][0],
+        "cv_roc_auc": project["cv_roc_auc"],
+        "train_s": project["train_s"],
+        "cases": {},
+    }
+    cases = result["cases"]
+    floor_out = outs / "floor.parquet"
+    ours_out = outs / "mlready.parquet"
+
+    def floor() -> dict[str, Any]:
+        return _floor(floor_script, project["model"], batch, floor_out)
+
+    if mlready:
+        # the floor and mlready cold in turns, so both see the same machine
+        cases["floor"], cases["mlready_cold"] = paired(
+            floor,
+            lambda: _serve(project["spec"], batch, ours_out, cache=False),
+            repeats,
+            ("floor (pandas + predict_proba)", "mlready serve-batch --no-cache"),
+        )
+        if check_outputs:
+            result["agreement_mlready_floor"] = _agreement(floor_out, ours_out)
+        # once only: a second run would find the batch in the cache
+        first = _serve(project["spec"], batch, ours_out, cache=True)
+        _report("mlready serve-batch, empty cache (fills it)", first)
+        cases["mlready_first_cached"] = _pick([first])
+        cases["mlready_same_batch"] = repeated(
+            lambda _: _serve(project["spec"], batch, ours_out, cache=True),
+            repeats,
+            "mlready serve-batch, same batch again",
+        )
+        cases["mlready_same_rows"] = repeated(
+            lambda i: _serve(project["spec"], make_shuffled(rows, i), ours_out, cache=True),
+            repeats,
+            "mlready serve-batch, same rows, another file",
+        )
+    else:
+        cases["floor"] = repeated(lambda _: floor(), repeats, "floor (pandas + predict_proba)")
+    if venv is not None:
+        start = time.perf_counter()
+        model = mlflow_model(venv, project["model"], folder)
+        result["mlflow_save_s"] = time.perf_counter() - start
+        mlflow_out = outs / "mlflow.json"
+        cases["mlflow"] = repeated(
+            lambda _: _mlflow(venv, model, batch, mlflow_out),
+            repeats,
+            "mlflow models predict --env-manager local",
+        )
+        if check_outputs:
+            result["agreement_mlflow_floor"] = _mlflow_agreement(floor_out, mlflow_out)
+        mlflow_out.unlink(missing_ok=True)
+    for path in outs.iterdir():  # outputs and what serve-batch writes beside them
+        path.unlink()
+    for case in cases.values():
+        case["rows_per_s"] = rows / case["wall_s"]
+    result["ratios"] = ratios(result)
+    return result
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float | None]:
+    """Throughput ratios (the same rows, so wall time ratios) and the cache speed-ups."""
+    cases = result["cases"]
+
+    def ratio(slow: str, fast: str) -> float | None:
+        if slow in cases and fast in cases:
+            return cases[slow]["wall_s"] / cases[fast]["wall_s"]
+        return None
+
+    return {
+        "mlready_vs_floor": ratio("floor", "mlready_cold"),
+        "mlready_first_cached_vs_floor": ratio("floor", "mlready_first_cached"),
+        "mlready_vs_mlflow": ratio("mlflow", "mlready_cold"),
+        "floor_vs_mlflow": ratio("mlflow", "floor"),
+        "cache_speedup": ratio("mlready_cold", "mlready_same_batch"),
+        "row_cache_speedup": ratio("mlready_cold", "mlready_same_rows"),
+    }
+
+
+def run(
+    sizes: list[int],
+    *,
+    repeats: int = 1,
+    mlflow: bool = True,
+    mlready: bool = True,
+    quiet_wait: float = 300.0,
+) -> dict[str, Any]:
+    """Every case at every size, for both pipelines."""
+    QUIET_WAIT["seconds"] = quiet_wait
+    WORK.mkdir(parents=True, exist_ok=True)
+    if mlready:
+        probe = subprocess.run([str(MLREADY), "serve-batch", "--help"], capture_output=True)
+        if probe.returncode != 0:
+            raise SystemExit("this mlready has no serve-batch command (use --skip-mlready)")
+    venv = mlflow_venv() if mlflow else None
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "sklearn": metadata.version("scikit-learn"),
+            "pandas": metadata.version("pandas"),
+            "pyarrow": metadata.version("pyarrow"),
+            "train_rows": TRAIN_ROWS,
+            "chunk_rows": CHUNK_ROWS,
+            "pipelines": {k: {"estimator": e, "params": p} for k, (e, p) in PIPELINES.items()},
+        },
+        "mlflow": None
+        if venv is None
+        else {"venv": str(MLFLOW_VENV), "pins": venv["pins"], "build_s": venv["build_s"]},
+        "sizes": {},
+    }
+    smallest = min(sizes)
+    for rows in sizes:
+        start = time.perf_counter()
+        make_batch(rows)
+        if mlready:
+            for k in range(2 * repeats):  # every file a row-cache run may need
+                make_shuffled(rows, k)
+        print(f"data {rows:,} rows ready ({time.perf_counter() - start:.0f} s)", flush=True)
+        results["sizes"][str(rows)] = {
+            pipeline: score_cases(
+                rows,
+                pipeline,
+                repeats=repeats,
+                mlready=mlready,
+                venv=venv,
+                check_outputs=rows == smallest,
+            )
+            for pipeline in PIPELINES
+        }
+    results["summary"] = summary(results)
+    return results
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The targets: throughput against the floor and MLflow, memory growth, cache speed-up."""
+    sizes = results["sizes"]
+    out: dict[str, Any] = {}
+    for pipeline in PIPELINES:
+        row: dict[str, Any] = {}
+        by_size = {int(k): v[pipeline] for k, v in sizes.items()}
+        row["mlready_vs_floor"] = {
+            k: v["ratios"]["mlready_vs_floor"] for k, v in sorted(by_size.items())
+        }
+        at = MLFLOW_BAR_ROWS if MLFLOW_BAR_ROWS in by_size else min(by_size)
+        row["mlready_vs_mlflow"] = {"rows": at, "ratio": by_size[at]["ratios"]["mlready_vs_mlflow"]}
+        row["cache_speedup"] = {k: v["ratios"]["cache_speedup"] for k, v in sorted(by_size.items())}
+        peaks = {
+            k: v["cases"]["mlready_cold"]["peak_gb"]
+            for k, v in sorted(by_size.items())
+            if "mlready_cold" in v["cases"]
+        }
+        row["mlready_peak_gb"] = peaks
+        if len(peaks) >= 2:
+            small, large = min(peaks), max(peaks)
+            row["mlready_peak_growth"] = {
+                "from_rows": small,
+                "to_rows": large,
+                "ratio": peaks[large] / peaks[small],
+            }
+        out[pipeline] = row
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------------
+
+CASE_NAMES = {
+    "mlready_cold": "mlready serve-batch --no-cache (cold)",
+    "mlready_first_cached": "mlready serve-batch, empty cache (fills it)",
+    "mlready_same_batch": "mlready serve-batch, same batch again",
+    "mlready_same_rows": "mlready serve-batch, same rows in another file",
+    "floor": "floor: pandas (pyarrow) + predict_proba + Parquet",
+    "mlflow": "mlflow models predict --env-manager local",
+}
+
+
+def _verdict(value: float | None, ok: bool) -> str:
+    if value is None:
+        return "not measured"
+    return "ok" if ok else "**missed**"
+
+
+def _fmt(value: float | None, digits: int = 2, suffix: str = "x") -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The results as markdown tables."""
+    m = results["machine"]
+    mlflow = results.get("mlflow")
+    out = [
+        f"Machine: {m['cpus']} CPUs, Python {m['python']}, scikit-learn {m['sklearn']}, "
+        f"pandas {m['pandas']}, pyarrow {m['pyarrow']}. Model trained by mlready on "
+        f"{m['train_rows']:,} rows; serve-batch chunks of {m['chunk_rows']:,} rows.",
+    ]
+    if mlflow:
+        out.append(f"MLflow venv: {', '.join(mlflow['pins'])}.")
+    out += [
+        "",
+        "### Scoring a batch of 25 features (wall time and peak memory measured from outside)",
+        "",
+        "Rows/s: rows over the process's wall time (start-up, reading and writing included). "
+        "Others' cores: CPU other processes used meanwhile (over 0.2: disturbed); the median "
+        "undisturbed run is shown.",
+        "",
+        "| rows | pipeline | case | wall s | rows/s | peak GB | cache hits | others' cores |",
+        "|---:|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, pipelines in results["sizes"].items():
+        for pipeline, r in pipelines.items():
+            for case, name in CASE_NAMES.items():
+                if case not in r["cases"]:
+                    continue
+                c = r["cases"][case]
+                cache = (c.get("summary") or {}).get("cache") or {}
+                hits = ""
+                if cache:
+                    hits = f"{cache.get('hits', 0):,}" + (
+                        " (batch)" if cache.get("batch_hit") else ""
+                    )
+                out.append(
+                    f"| {int(key):,} | {pipeline} | {name} | {c['wall_s']:.2f} | "
+                    f"{c['rows_per_s']:,.0f} | {c['peak_gb']:.2f} | {hits} | "
+                    f"{c['others_cores']:.2f} |"
+                )
+    out += [
+        "",
+        "### Ratios",
+        "",
+        "Throughput ratios are wall-time ratios on the same rows; mlready: serve-batch --no-cache.",
+        "",
+        "| rows | pipeline | mlready / floor | first cached run / floor | mlready / MLflow "
+        "| floor / MLflow | cache speed-up | row-cache speed-up |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, pipelines in results["sizes"].items():
+        for pipeline, r in pipelines.items():
+            q = r["ratios"]
+            out.append(
+                f"| {int(key):,} | {pipeline} | {_fmt(q['mlready_vs_floor'])} | "
+                f"{_fmt(q['mlready_first_cached_vs_floor'])} | {_fmt(q['mlready_vs_mlflow'])} | "
+                f"{_fmt(q['floor_vs_mlflow'])} | {_fmt(q['cache_speedup'], 1)} | "
+                f"{_fmt(q['row_cache_speedup'], 1)} |"
+            )
+    out += [
+        "",
+        "### Targets",
+        "",
+        "| pipeline | target | measured | verdict |",
+        "|---|---|---|---|",
+    ]
+    for pipeline, s in results["summary"].items():
+        for rows, value in s["mlready_vs_floor"].items():
+            out.append(
+                f"| {pipeline} | mlready / floor throughput >= {FLOOR_BAR} at {rows:,} | "
+                f"{_fmt(value)} | {_verdict(value, value is not None and value >= FLOOR_BAR)} |"
+            )
+        bar = MLFLOW_BARS[pipeline]
+        value = s["mlready_vs_mlflow"]["ratio"]
+        at = s["mlready_vs_mlflow"]["rows"]
+        note = "" if at == MLFLOW_BAR_ROWS else " (target is at 1,000,000)"
+        out.append(
+            f"| {pipeline} | mlready / MLflow throughput >= {bar}x at {at:,}{note} | "
+            f"{_fmt(value)} | {_verdict(value, value is not None and value >= bar)} |"
+        )
+        growth = s.get("mlready_peak_growth")
+        if growth:
+            peak = s["mlready_peak_gb"][growth["to_rows"]]
+            ok = growth["ratio"] <= MEMORY_GROWTH_BAR and peak < MEMORY_GB_BAR
+            out.append(
+                f"| {pipeline} | mlready peak {growth['to_rows']:,} / {growth['from_rows']:,} "
+                f"<= {MEMORY_GROWTH_BAR} and < {MEMORY_GB_BAR} GB | {growth['ratio']:.2f} "
+                f"({peak:.2f} GB) | {_verdict(growth['ratio'], ok)} |"
+            )
+        for rows, value in s["cache_speedup"].items():
+            out.append(
+                f"| {pipeline} | cache speed-up (cold / same batch) >= {CACHE_BAR:.0f}x at "
+                f"{rows:,} | {_fmt(value, 1)} | "
+                f"{_verdict(value, value is not None and value >= CACHE_BAR)} |"
+            )
+    checks = []
+    for key, pipelines in results["sizes"].items():
+        for pipeline, r in pipelines.items():
+            for name in ("agreement_mlready_floor", "agreement_mlflow_floor"):
+                if r.get(name) is not None:
+                    checks.append(
+                        f"{pipeline} at {int(key):,}: {name.split('_')[1]} and the floor differ "
+                        f"by at most {r[name]:.2e}"
+                    )
+    if checks:
+        out += ["", "Same predictions: " + "; ".join(checks) + "."]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """Run and report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--quick", action="store_true", help="a smoke run on 100,000 rows")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="undisturbed runs per case (the median is reported); a run other processes "
+        "disturbed is run again, up to twice the repeats in all",
+    )
+    parser.add_argument("--skip-mlflow", action="store_true", help="no MLflow venv, no MLflow")
+    parser.add_argument(
+        "--skip-mlready", action="store_true", help="only the floor and MLflow (no serve-batch)"
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=300.0,
+        help="seconds to wait, before each case, for other processes to stop using the CPU",
+    )
+    options = parser.parse_args()
+    sizes = [100_000] if options.quick else sorted(options.sizes)
+    results = run(
+        sizes,
+        repeats=options.repeats,
+        mlflow=not options.skip_mlflow,
+        mlready=not options.skip_mlready,
+        quiet_wait=options.quiet_wait,
+    )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "serve.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    text = tables(results)
+    (RESULTS / "serve.md").write_text(text)
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()

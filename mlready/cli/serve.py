@@ -1,0 +1,240 @@
+"""``mlready serve-batch``: score a batch with a registered model, in chunks, under an SLA."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlready.cli.state import STATE, SpecOption, err, out
+
+if TYPE_CHECKING:
+    from mlready.serving import Progress, ServeResult
+
+
+class OutputFormat(str, Enum):
+    """How the result is printed on stdout."""
+
+    text = "text"
+    json = "json"
+
+
+class Engine(str, Enum):
+    """Where the chunks are scored."""
+
+    local = "local"
+    dask = "dask"
+
+
+def serve_batch(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="NAME@ALIAS or NAME:VERSION (or @ALIAS, :VERSION for the spec's model). "
+            "[default: the production alias]",
+            show_default=False,
+        ),
+    ] = None,
+    input_path: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="CSV/Parquet file or glob, or a database URL with --query. "
+            "[default: serving.input]",
+            show_default=False,
+        ),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="With a database URL as --input: the SELECT to score.")
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Predictions file (.parquet or .csv; a folder with --engine dask). "
+            "[default: serving.output, else predictions.parquet in the run folder]",
+            show_default=False,
+        ),
+    ] = None,
+    quarantine: Annotated[
+        bool | None,
+        typer.Option(
+            "--quarantine/--stop",
+            help="Set invalid rows aside with the reasons and score the rest, or stop at the "
+            "first invalid row. [default: serving.on_invalid]",
+            show_default=False,
+        ),
+    ] = None,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(help="Rows per chunk. [default: serving.chunk_rows]", show_default=False),
+    ] = None,
+    cache: Annotated[
+        bool, typer.Option(help="Answer rows (and batches) this model version already scored.")
+    ] = True,
+    engine: Annotated[
+        Engine, typer.Option(help="local: this machine; dask: a Dask cluster.")
+    ] = Engine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine dask: the scheduler's address (tcp://host:8786), or 'local' "
+            "to start a cluster on this machine."
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="What to print on stdout.")
+    ] = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """Score a batch with a registered model, in chunks, within the SLA (exit 1 when rows are
+    invalid and --stop, predictions are NaN, or the run is over its time budget)."""
+    from mlready.cli.validate import _sql_source
+    from mlready.runs import start_run
+    from mlready.serving import serve_batch as run_serving
+    from mlready.spec import load_spec
+
+    loaded = load_spec(STATE.spec_path(spec))
+    sql = _sql_source(input_path, query, option="--input")
+    with start_run(loaded.spec.project.artifacts_dir, "serve-batch") as run:
+        with _progress() as on_progress:
+            result = run_serving(
+                loaded,
+                run_dir=run.dir,
+                run_id=run.run_id,
+                model=model,
+                input_path=None if sql else input_path,
+                sql=sql,
+                output=output,
+                quarantine=quarantine,
+                chunk_rows=chunk_rows,
+                use_cache=cache,
+                engine=engine.value,
+                scheduler=scheduler,
+                on_progress=on_progress,
+                logger=run.logger,
+            )
+        run.summary.update(_summary(result))
+        for warning in result.warnings:
+            run.logger.warning("%s", warning)
+        if not result.passed:
+            run.fail(1)
+    if output_format is OutputFormat.json:
+        payload = result.to_dict()
+        payload["run_dir"] = str(run.dir)
+        payload["run_id"] = run.run_id
+        typer.echo(json.dumps(payload, indent=2, default=str))
+    else:
+        _print(result, run.dir)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _summary(result: ServeResult) -> dict[str, Any]:
+    """What the run log keeps of a scoring run (the readiness report reads it)."""
+    return {
+        "passed": result.passed,
+        "failures": result.failures,
+        "model": result.model,
+        "source": result.source,
+        "engine": result.engine,
+        "rows_in": result.rows_in,
+        "rows_scored": result.rows_scored,
+        "rows_rejected": result.rows_rejected,
+        "cache": result.cache,
+        "canary": result.canary.get("passed"),
+        "nan_predictions": result.nan_predictions,
+        "unseen_categories": {f["id"].split(".")[0]: f["count"] for f in result.unseen},
+        "sla": result.sla,
+        "wall_s": result.wall_s,
+        "peak_memory_mb": result.peak_memory_mb,
+        "files": result.files,
+        "warnings": len(result.warnings),
+    }
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Progress | None]:
+    """On a terminal: rows scored so far; in CI, --quiet or a pipe: nothing."""
+    if not STATE.interactive:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("Scoring: {task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err(), transient=True) as bar:
+        task = bar.add_task("Scoring", total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _print(result: ServeResult, folder: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if STATE.quiet:
+        for failure in result.failures:
+            err().print(f"[bold red]FAILED[/]: {escape(failure)}")
+        return
+    console = out()
+    m = result.model
+    table = Table(title=f"{escape(m['name'])}:{m['version']} on {escape(result.source)}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    cache = result.cache
+    looked_up = cache.get("hits", 0) + cache.get("misses", 0)
+    rows = [
+        ("rows in", f"{result.rows_in:,}"),
+        ("scored", f"{result.rows_scored:,}"),
+        ("rejected", f"{result.rows_rejected:,}"),
+    ]
+    if cache.get("enabled"):
+        rate = cache["hits"] / looked_up if looked_up else 0.0
+        source = " (whole batch, run " + cache["from_run"] + ")" if cache.get("batch_hit") else ""
+        rows.append(("cache hits", f"{cache['hits']:,} of {looked_up:,} ({rate:.0%}){source}"))
+    else:
+        rows.append(("cache", "off"))
+    sla = result.sla or {}
+    rows.append(("wall time", f"{result.wall_s:,.2f} s"))
+    if sla.get("rows_per_s"):
+        rows.append(("rows per second", f"{sla['rows_per_s']:,.0f}"))
+    rows.append(("peak memory", f"{result.peak_memory_mb:,.0f} MB"))
+    if sla.get("budget_s") is not None:
+        verdict = "[green]met[/]" if sla["met"] else "[bold red]missed[/]"
+        rows.append(("SLA budget", f"{sla['budget_s']:,.0f} s: {verdict}"))
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for finding in result.findings:
+        colour = "red" if finding["severity"] == "error" else "yellow"
+        count = finding["count"]
+        console.print(
+            f"[{colour}]{escape(finding['id'])}[/] ({escape(finding['description'])}): "
+            f"{count:,} row{'s' if count != 1 else ''}, e.g. "
+            f"{escape(', '.join(finding['sample'][:4]))}"
+        )
+    for warning in result.warnings:
+        if not any(warning.startswith(f["id"]) for f in result.findings):
+            console.print(f"[yellow]warning[/]: {escape(warning)}")
+    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    console.print(verdict)
+    for failure in result.failures:
+        console.print(f"  - {escape(failure)}")
+    for name, path in result.files.items():
+        console.print(f"{name}: {escape(path)}")
+    console.print(f"run folder: {folder}")

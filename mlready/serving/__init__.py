@@ -1,0 +1,1018 @@
+"""serve-batch: score a batch with a registered model, in chunks, within an SLA, with a cache.
+
+The order of work: resolve the model and the batch; check the batch's columns against the
+model's features and the spec's serving contract (before the model is loaded); answer the whole
+batch from the cache when its bytes were scored before; load the verified artifact and predict
+its recorded input example (the canary); then read, check, answer from the row cache or predict,
+and write chunk by chunk. Output and rejects are written to temporary files that replace the
+final paths only when the run succeeds, so a failed or killed run never leaves a partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import resource
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlready.errors import CheckFailed, DataError, UsageError
+from mlready.spec import LoadedSpec
+from mlready.spec.models import ServingSection
+
+__all__ = ["ServeResult", "serve_batch"]
+
+REASON_COLUMN = "_mlready_reasons"
+#: Progress callback: (rows done, rows in the batch or None when unknown).
+Progress = Callable[[int, "int | None"], None]
+
+
+@dataclass
+class ServeResult:
+    """What one serve-batch run did."""
+
+    passed: bool
+    failures: list[str]
+    warnings: list[str]
+    model: dict[str, Any]
+    source: str
+    engine: str
+    rows_in: int = 0
+    rows_scored: int = 0
+    rows_rejected: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    unseen: list[dict[str, Any]] = field(default_factory=list)
+    nan_predictions: int = 0
+    canary: dict[str, Any] = field(default_factory=dict)
+    sla: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    peak_memory_mb: float = 0.0
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Batch:
+    """Where the rows come from and where the answers go."""
+
+    path: str | None
+    sql: tuple[str, str] | None
+    output: Path
+    rejects: Path
+    profile: Path
+    label: str
+
+
+def _serving(loaded: LoadedSpec) -> ServingSection:
+    return loaded.spec.serving or ServingSection()
+
+
+def _batch(
+    loaded: LoadedSpec,
+    input_path: str | None,
+    sql: tuple[str, str] | None,
+    output: str | Path | None,
+    run_dir: Path,
+    engine: str,
+) -> _Batch:
+    serving = _serving(loaded)
+    path = input_path
+    if sql is None and path is None and serving.input is not None:
+        if serving.input.sql is not None:
+            sql = (serving.input.sql.url, serving.input.sql.query)
+        else:
+            path = serving.input.path
+    if sql is None and path is None:
+        raise UsageError(
+            "no batch to score: pass --input FILE (CSV or Parquet, or a glob), or set "
+            "serving.input in the spec"
+        )
+    target = Path(output) if output is not None else None
+    if target is None and serving.output:
+        target = Path(serving.output)
+    if engine == "dask":
+        target = target or (run_dir / "predictions")
+        name = target.name[: -len(".parquet")] if target.name.endswith(".parquet") else target.name
+        if target.suffix.lower() == ".csv":
+            raise UsageError(
+                f"--engine dask writes partitioned Parquet: name a folder, not {target}"
+            )
+        return _Batch(
+            path,
+            sql,
+            target,
+            target.with_name(f"{name}.rejected"),
+            target.with_name(f"{name}.profile.json"),
+            path or f"SQL: {sql[1] if sql else ''}",
+        )
+    target = target or (run_dir / "predictions.parquet")
+    suffix = target.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise UsageError(f"--output {target}: name a .parquet or .csv file")
+    stem = target.name[: -len(suffix)]
+    return _Batch(
+        path,
+        sql,
+        target,
+        target.with_name(f"{stem}.rejected{suffix}"),
+        target.with_name(f"{stem}.profile.json"),
+        path or f"SQL: {sql[1] if sql else ''}",
+    )
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ----------------------------------------------------------------------------------- model
+
+
+@dataclass
+class ModelInfo:
+    """The registered version and what scoring needs from its metadata."""
+
+    name: str
+    version: int
+    sha256: str
+    run_id: str | None
+    task: str
+    classes: list[Any]
+    threshold: float | None
+    numeric: list[str]
+    categorical: list[str]
+    id_columns: list[str]
+    profile: dict[str, Any] | None
+    metadata: dict[str, Any]
+    registry: Any = None
+    handle: Any = None  # the registry Version
+
+    @property
+    def binary(self) -> bool:
+        return self.task == "classification" and len(self.classes) == 2
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric + self.categorical
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "sha256": self.sha256,
+            "run_id": self.run_id,
+            "task": self.task,
+            "decision_threshold": self.threshold,
+        }
+
+
+def resolve_model(loaded: LoadedSpec, ref: str | None) -> ModelInfo:
+    """The registered version ``ref`` names (default: the production alias)."""
+    from mlready.registry import open_registry, parse_ref
+
+    registry = open_registry(loaded)
+    version = registry.resolve(parse_ref(ref or "", loaded.spec.model_name))
+    meta = version.metadata
+    features = meta.get("features") or {}
+    return ModelInfo(
+        name=version.model_name,
+        version=version.version,
+        sha256=version.sha256,
+        run_id=version.run_id,
+        task=str(meta.get("task") or "classification"),
+        classes=list(meta.get("classes") or []),
+        threshold=meta.get("decision_threshold"),
+        numeric=list(features.get("numeric") or []),
+        categorical=list(features.get("categorical") or []),
+        id_columns=list(meta.get("id_columns") or []),
+        profile=registry.profile(version),
+        metadata=meta,
+        registry=registry,
+        handle=version,
+    )
+
+
+def _known_categories(info: ModelInfo) -> dict[str, set[str]]:
+    """Each categorical feature's training categories, where the profile kept all of them."""
+    columns = (info.profile or {}).get("columns") or {}
+    out = {}
+    for name in info.categorical:
+        profile = columns.get(name) or {}
+        if profile.get("kind") == "categorical" and not profile.get("other"):
+            out[name] = set(profile.get("categories") or {})
+    return out
+
+
+class Scorer:
+    """A loaded model and how its raw outputs become the output columns."""
+
+    def __init__(self, model: Any, info: ModelInfo) -> None:
+        self.model = model
+        self.info = info
+        self.proba = hasattr(model, "predict_proba")
+        if info.task == "regression":
+            self.payload = ["prediction"]
+        elif info.binary:
+            self.payload = ["probability" if self.proba else "score"]
+        else:
+            self.payload = ["prediction", "probability"] if self.proba else ["prediction"]
+
+    def raw(self, X: Any) -> dict[str, Any]:
+        """The model's answers for X, as the columns the cache keeps."""
+        import numpy as np
+
+        if self.info.task == "regression":
+            return {"prediction": np.asarray(self.model.predict(X), dtype=float)}
+        if self.info.binary:
+            if self.proba:
+                return {"probability": self.model.predict_proba(X)[:, 1].astype(float)}
+            if hasattr(self.model, "decision_function"):
+                return {"score": np.asarray(self.model.decision_function(X), dtype=float)}
+            return {"score": np.asarray(self.model.predict(X), dtype=float)}
+        if self.proba:
+            matrix = self.model.predict_proba(X)
+            best = np.argmax(matrix, axis=1)
+            labels = np.asarray(self.model.classes_, dtype=object)[best]
+            return {
+                "prediction": np.asarray([str(v) for v in labels], dtype=object),
+                "probability": matrix[np.arange(len(best)), best].astype(float),
+            }
+        return {"prediction": np.asarray([str(v) for v in self.model.predict(X)], dtype=object)}
+
+    def finish(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Output columns from raw answers: binary labels from the decision threshold."""
+        import numpy as np
+
+        if not self.info.binary:
+            return raw
+        name = self.payload[0]
+        default = 0.5 if self.proba else 0.0
+        cut = default if self.info.threshold is None else float(self.info.threshold)
+        labels = np.where(
+            raw[name] >= cut, str(self.info.classes[1]), str(self.info.classes[0])
+        ).astype(object)
+        return {"prediction": labels, name: raw[name]}
+
+    def bad(self, raw: dict[str, Any]) -> Any:
+        """Rows whose answer is NaN or infinite."""
+        import numpy as np
+
+        out = None
+        for values in raw.values():
+            if values.dtype.kind == "f":
+                mask = ~np.isfinite(values)
+                out = mask if out is None else (out | mask)
+        return out
+
+
+def canary(scorer: Scorer) -> dict[str, Any]:
+    """Predict the model's recorded input example; CheckFailed when that fails."""
+    import pandas as pd
+
+    example = scorer.info.metadata.get("input_example") or []
+    if not example:
+        return {"passed": True, "rows": 0, "note": "the model records no input example"}
+    frame = pd.DataFrame(example)
+    missing = [c for c in scorer.info.features if c not in frame.columns]
+    if missing:
+        raise CheckFailed(f"canary: the model's input example lacks features {missing}")
+    X = frame[scorer.info.features].copy()
+    for column in scorer.info.numeric:
+        X[column] = pd.to_numeric(X[column], errors="coerce").astype("float64")
+    try:
+        raw = scorer.raw(X)
+    except Exception as exc:
+        raise CheckFailed(
+            f"canary: {scorer.info.name}:{scorer.info.version} cannot score its own input "
+            f"example ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            "the installed packages probably differ from training: see the model's environment "
+            "with `mlready registry show`"
+        ) from None
+    bad = scorer.bad(raw)
+    if any(len(v) != len(X) for v in raw.values()) or (bad is not None and bad.any()):
+        raise CheckFailed(
+            f"canary: {scorer.info.name}:{scorer.info.version} gave NaN, infinite or missing "
+            "answers for its own input example: do not serve this version"
+        )
+    first = {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in raw.items()}
+    return {"passed": True, "rows": len(X), "first": first}
+
+
+# ---------------------------------------------------------------------------------- schema
+
+
+def check_schema(
+    loaded: LoadedSpec, info: ModelInfo, columns: list[str], label: str
+) -> tuple[list[Any], list[str]]:
+    """The contract's checks for these columns; CheckFailed when a needed column is missing.
+
+    Returns (checks, warnings).
+    """
+    from mlready.validation.checks import build_checks
+
+    present = set(columns)
+    missing = [c for c in info.features if c not in present]
+    if missing:
+        close = _close(missing[0], columns)
+        raise CheckFailed(
+            f"{label} lacks feature{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} that {info.name}:{info.version} needs{close}: add "
+            f"{'them' if len(missing) > 1 else 'it'} to the batch (the model cannot score "
+            "without), or score with a model trained without"
+        )
+    ids = [c for c in info.id_columns if c not in present]
+    if ids:
+        raise CheckFailed(
+            f"{label} lacks the id column{'s' if len(ids) > 1 else ''} {', '.join(ids)}: "
+            "predictions without ids cannot be joined back; add them to the batch"
+        )
+    checks = build_checks(loaded.spec, columns, "serving")
+    warnings = []
+    for check in checks:
+        failed = None
+        if check.kind == "required" and check.column not in present:
+            failed = f"column '{check.column}' is missing"
+        elif check.kind == "target_absent" and check.column in present:
+            failed = f"the batch carries the target column '{check.column}'"
+        elif check.kind == "unexpected_columns":
+            allowed = set(check.params["allowed"])
+            extra = [c for c in columns if c not in allowed]
+            if extra:
+                failed = f"columns outside the contract: {', '.join(extra[:10])}"
+        if failed is None:
+            continue
+        if check.severity == "error":
+            raise CheckFailed(f"{label}: {failed} ({check.id}: {check.description})")
+        warnings.append(f"{check.id}: {failed}")
+    return checks, warnings
+
+
+def _close(name: str, columns: list[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(name, columns, n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def find_duplicates(
+    path: str | None, sql: tuple[str, str] | None, checks: list[Any], chunk_rows: int
+) -> dict[str, Any]:
+    """The hashed values that occur twice in columns with an error-severity unique check."""
+    import numpy as np
+
+    from mlready.serving.prepare import value_hashes
+    from mlready.serving.reader import iter_batch
+
+    columns = [c.column for c in checks if c.kind == "unique" and c.severity == "error"]
+    if not columns:
+        return {}
+    parts: dict[str, list[Any]] = {c: [] for c in columns}
+    for chunk in iter_batch(path, sql, columns, max(chunk_rows, 500_000)):
+        for column in columns:
+            present = chunk[column].dropna()
+            parts[column].append(value_hashes(present))
+    out = {}
+    for column, hashes in parts.items():
+        every = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
+        every.sort()
+        out[column] = np.unique(every[1:][every[1:] == every[:-1]])
+    return out
+
+
+# ----------------------------------------------------------------------------------- cache
+
+
+def _namespace(info: ModelInfo, scorer_payload: list[str]) -> str:
+    text = json.dumps([info.sha256, info.threshold, info.classes, scorer_payload], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def batch_key(loaded: LoadedSpec, info: ModelInfo, batch: _Batch, on_invalid: str) -> str | None:
+    """The batch cache's key: input bytes, model, contract, output format; None for SQL."""
+    from mlready import __version__
+    from mlready.validation import fingerprint
+
+    if batch.path is None:
+        return None
+    parts = [
+        fingerprint(batch.path, None),
+        info.sha256,
+        str(info.threshold),
+        loaded.section_hash("expectations"),
+        on_invalid,
+        batch.output.suffix.lower(),
+        __version__,
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40]
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def serve_batch(
+    loaded: LoadedSpec,
+    *,
+    run_dir: Path,
+    run_id: str,
+    model: str | None = None,
+    input_path: str | None = None,
+    sql: tuple[str, str] | None = None,
+    output: str | Path | None = None,
+    quarantine: bool | None = None,
+    chunk_rows: int | None = None,
+    use_cache: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
+    on_progress: Progress | None = None,
+    logger: logging.Logger | None = None,
+) -> ServeResult:
+    """Score a batch with a registered model (see the module's docstring for the order)."""
+    clock = time.perf_counter()
+    log = logger or logging.getLogger("mlready.serving")
+    serving = _serving(loaded)
+    if engine not in ("local", "dask"):
+        raise UsageError(f"--engine must be local or dask, got {engine!r}")
+    if engine == "dask" and not scheduler:
+        raise UsageError("--engine dask needs --scheduler ADDRESS (or 'local' for this machine)")
+    if scheduler and engine != "dask":
+        raise UsageError("--scheduler is for --engine dask")
+    rows_per_chunk = chunk_rows or serving.chunk_rows
+    if rows_per_chunk < 1:
+        raise UsageError(f"--chunk-rows must be a positive number of rows, got {rows_per_chunk}")
+    on_invalid = serving.on_invalid
+    if quarantine is not None:
+        on_invalid = "quarantine" if quarantine else "stop"
+    batch = _batch(loaded, input_path, sql, output, run_dir, engine)
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(timings.get(name, 0.0) + now - since, 4)
+        return now
+
+    t = time.perf_counter()
+    info = resolve_model(loaded, model)
+    log.info("model %s:%s (sha256 %s)", info.name, info.version, info.sha256[:12])
+    from mlready.registry import environment_warnings
+    from mlready.serving.reader import columns_of
+
+    warnings = list(environment_warnings(info.handle))
+    columns = columns_of(batch.path, batch.sql)
+    checks, schema_warnings = check_schema(loaded, info, columns, batch.label)
+    warnings += schema_warnings
+    t = lap("schema", t)
+    result = ServeResult(
+        passed=True,
+        failures=[],
+        warnings=warnings,
+        model=info.describe(),
+        source=batch.label,
+        engine=engine,
+    )
+    cache_on = serving.cache.enabled and use_cache and engine == "local"
+    result.cache = {"enabled": cache_on, "hits": 0, "misses": 0, "batch_hit": False}
+    ttl = serving.cache.ttl.total_seconds()
+    cache_root = Path(loaded.spec.project.artifacts_dir) / "cache"
+    key = batch_key(loaded, info, batch, on_invalid) if cache_on else None
+    t = lap("fingerprint", t)
+    if key is not None:
+        from mlready.serving.cache import BatchCache
+
+        entry = BatchCache(cache_root / "batches", ttl).get(key)
+        if entry is not None:
+            _from_batch_cache(entry, batch, result, run_dir)
+            return _finish(result, serving, clock, timings, log, batch, run_dir)
+    if engine == "dask":
+        from mlready.serving.distributed import serve_with_dask
+
+        serve_with_dask(
+            loaded,
+            info,
+            batch,
+            checks,
+            on_invalid,
+            rows_per_chunk,
+            scheduler or "local",
+            result,
+            run_dir,
+            run_id,
+            timings,
+            log,
+        )
+        return _finish(result, serving, clock, timings, log, batch, run_dir)
+    _serve_local(
+        loaded,
+        info,
+        batch,
+        checks,
+        on_invalid,
+        rows_per_chunk,
+        result,
+        run_dir,
+        run_id,
+        timings,
+        log,
+        on_progress,
+        cache_root if cache_on else None,
+        ttl,
+    )
+    result = _finish(result, serving, clock, timings, log, batch, run_dir)
+    if key is not None and result.passed:
+        from mlready.serving.cache import BatchCache
+
+        files = {"output": batch.output, "profile.json": batch.profile}
+        if result.rows_rejected:
+            files["rejects"] = batch.rejects
+        BatchCache(cache_root / "batches", ttl).put(key, files, _cacheable(result, run_id))
+    return result
+
+
+def _cacheable(result: ServeResult, run_id: str) -> dict[str, Any]:
+    keep = ("rows_in", "rows_scored", "rows_rejected", "findings", "unseen", "canary")
+    out = {k: getattr(result, k) for k in keep}
+    out["run_id"] = run_id
+    return out
+
+
+def _from_batch_cache(
+    entry: dict[str, Any], batch: _Batch, result: ServeResult, run_dir: Path
+) -> None:
+    """Publish a cached run's files at this run's paths."""
+    from mlready.io import atomic_path
+    from mlready.serving.cache import link
+
+    folder = Path(entry["dir"])
+    stored = entry["result"]
+    targets = {"output": batch.output, "profile.json": batch.profile, "rejects": batch.rejects}
+    for name in entry["files"]:
+        with atomic_path(targets[name]) as tmp:
+            tmp.unlink()
+            link(folder / name, tmp)
+    if "rejects" not in entry["files"]:
+        batch.rejects.unlink(missing_ok=True)
+    for key in ("rows_in", "rows_scored", "rows_rejected", "findings", "unseen", "canary"):
+        setattr(result, key, stored[key])
+    result.cache.update(
+        batch_hit=True, hits=stored["rows_scored"], misses=0, from_run=stored["run_id"]
+    )
+    result.files = {"output": str(batch.output), "profile": str(batch.profile)}
+    if "rejects" in entry["files"]:
+        result.files["rejects"] = str(batch.rejects)
+    (run_dir / "batch_profile.json").write_bytes((folder / "profile.json").read_bytes())
+
+
+def _finish(
+    result: ServeResult,
+    serving: ServingSection,
+    clock: float,
+    timings: dict[str, float],
+    log: logging.Logger,
+    batch: _Batch,
+    run_dir: Path,
+) -> ServeResult:
+    """Wall time, memory and the SLA verdict."""
+    result.wall_s = round(time.perf_counter() - clock, 4)
+    result.timings = timings
+    result.peak_memory_mb = round(peak_memory_mb(), 1)
+    rate = result.rows_in / result.wall_s if result.wall_s > 0 else None
+    if serving.sla is not None:
+        budget = serving.sla.budget.total_seconds()
+        met = result.wall_s <= budget
+        result.sla = {
+            "output_period_s": serving.sla.output_period.total_seconds(),
+            "budget_s": budget,
+            "wall_s": result.wall_s,
+            "rows_per_s": None if rate is None else round(rate, 1),
+            "peak_memory_mb": result.peak_memory_mb,
+            "met": met,
+        }
+        if not met:
+            result.failures.append(
+                f"SLA missed: the run took {result.wall_s:,.1f} s, the budget is "
+                f"{budget:,.0f} s (serving.sla); raise serving.chunk_rows, or scale out with "
+                "--engine dask"
+            )
+    else:
+        result.sla = {
+            "budget_s": None,
+            "wall_s": result.wall_s,
+            "rows_per_s": None if rate is None else round(rate, 1),
+            "peak_memory_mb": result.peak_memory_mb,
+            "met": None,
+        }
+    result.passed = not result.failures
+    log.info(
+        "scored %s of %s rows in %.2f s (%s rows rejected, cache hits %s)",
+        result.rows_scored,
+        result.rows_in,
+        result.wall_s,
+        result.rows_rejected,
+        result.cache.get("hits"),
+    )
+    return result
+
+
+# ------------------------------------------------------------------------------ local engine
+
+
+class _Writer:
+    """Chunks of a table appended to a temporary file that replaces ``target`` on commit."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.tmp: Path | None = None
+        self.writer: Any = None
+        self.schema: Any = None
+        self.rows = 0
+
+    def write(self, frame: Any) -> None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            import tempfile
+
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(
+                prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
+            )
+            os.close(fd)
+            self.tmp = Path(name)
+            schema = self.schema = _nullable(table.schema)
+            if self.target.suffix.lower() == ".csv":
+                import pyarrow.csv as pcsv
+
+                self.writer = pcsv.CSVWriter(str(self.tmp), schema)
+            else:
+                import pyarrow.parquet as pq
+
+                self.writer = pq.ParquetWriter(str(self.tmp), schema, compression="snappy")
+        try:
+            table = table.cast(self.schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+            table = pa.Table.from_pandas(frame.astype(str), preserve_index=False)  # type drift
+            table = table.cast(self.schema, safe=False)
+        self.writer.write_table(table)
+        self.rows += len(frame)
+
+    def commit(self) -> Path | None:
+        """Close and move onto the target (None when nothing was written)."""
+        if self.writer is None or self.tmp is None:
+            return None
+        self.writer.close()
+        self.writer = None
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)
+        with open(self.tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.tmp, self.target)
+        return self.target
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            with contextlib.suppress(Exception):  # it is being thrown away
+                self.writer.close()
+            self.writer = None
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _nullable(schema: Any) -> Any:
+    """Null-typed columns (a first chunk whose ids are all missing) become text."""
+    import pyarrow as pa
+
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+    return pa.schema(fields)
+
+
+def _threads() -> int:
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def _serve_local(
+    loaded: LoadedSpec,
+    info: ModelInfo,
+    batch: _Batch,
+    checks: list[Any],
+    on_invalid: str,
+    chunk_rows: int,
+    result: ServeResult,
+    run_dir: Path,
+    run_id: str,
+    timings: dict[str, float],
+    log: logging.Logger,
+    on_progress: Progress | None,
+    cache_root: Path | None,
+    ttl: float,
+) -> None:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from mlready.io import atomic_write_json
+    from mlready.profiles import ProfileBuilder
+    from mlready.serving.cache import RowCache, row_keys
+    from mlready.serving.prepare import Contract
+    from mlready.serving.reader import iter_batch
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(timings.get(name, 0.0) + now - since, 4)
+        return now
+
+    t = time.perf_counter()
+    duplicates = find_duplicates(batch.path, batch.sql, checks, chunk_rows)
+    contract = Contract(checks, info.numeric, info.categorical, _known_categories(info), duplicates)
+    t = lap("duplicates", t)
+    read_columns = list(dict.fromkeys(info.id_columns + contract.columns()))
+    reader = iter_batch(
+        batch.path,
+        batch.sql,
+        read_columns,
+        chunk_rows,
+        numeric=frozenset(c for c in contract.numeric_columns()),
+    )
+    first = next(reader, None)
+    t = lap("read", t)
+    if first is None:
+        raise DataError(f"{batch.label} holds no rows: nothing to score (check the export)")
+    if on_invalid == "stop":
+        # before the model is loaded: the first chunk's rows
+        probe = Contract(checks, info.numeric, info.categorical, {}, duplicates)
+        _stop_if_invalid(probe, probe.prepare(first), batch, 0)
+
+    version = info.handle
+    model = info.registry.load(version)  # sha256-verified
+    scorer = Scorer(model, info)
+    t = lap("load", t)
+    result.canary = canary(scorer)
+    t = lap("canary", t)
+    log.info("canary passed on %s rows", result.canary.get("rows"))
+
+    reference = info.profile or {"columns": {}}
+    drift = loaded.spec.monitoring.drift
+    features_profile = ProfileBuilder(
+        {
+            "columns": {
+                c: (reference.get("columns") or {}).get(c) or _kind(c, info) for c in info.features
+            }
+        },
+        keep_values=drift.small_sample_rows,
+    )
+    prediction_ref = _prediction_reference(reference, scorer)
+    predictions_profile = ProfileBuilder(
+        {"columns": prediction_ref}, keep_values=drift.small_sample_rows
+    )
+
+    cache: RowCache | None = None
+    if cache_root is not None:
+        cache = RowCache(
+            cache_root / "rows" / _namespace(info, scorer.payload), ttl, scorer.payload
+        )
+        cache.load()
+        t = lap("cache_load", t)
+
+    out = _Writer(batch.output)
+    rejects = _Writer(batch.rejects)
+    threads = _threads()
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlready-score")
+    pending: deque[tuple[Any, Future[Any]]] = deque()
+    done = 0
+    nan_rows = 0
+
+    def predict(X: Any) -> dict[str, Any]:
+        return scorer.raw(X) if len(X) else {c: np.empty(0) for c in scorer.payload}
+
+    def finish_chunk(job: dict[str, Any], future: Future[Any]) -> None:
+        nonlocal done, nan_rows
+        start = time.perf_counter()
+        fresh = future.result()
+        timings["predict_wait"] = round(
+            timings.get("predict_wait", 0.0) + time.perf_counter() - start, 4
+        )
+        hit = job["hit"]
+        raw = {}
+        for name in scorer.payload:
+            column = np.empty(len(hit), dtype=fresh[name].dtype if len(fresh[name]) else float)
+            if name in job["cached"] and hit.any():
+                column = column.astype(np.result_type(column.dtype, job["cached"][name].dtype))
+                column[hit] = job["cached"][name]
+            column[~hit] = fresh[name]
+            raw[name] = column
+        bad = scorer.bad(raw)
+        if bad is not None and bad.any():
+            nan_rows += int(bad.sum())
+        if cache is not None and (~hit).any():
+            cache.add(job["k1"][~hit], job["k2"][~hit], fresh)
+        columns = scorer.finish(raw)
+        frame = job["ids"]
+        for name, values in columns.items():
+            frame[name] = values
+        frame["model_name"] = info.name
+        frame["model_version"] = info.version
+        frame["model_run_id"] = info.run_id or ""
+        frame["run_id"] = run_id
+        out.write(frame)
+        profile_rows = {
+            "score": raw.get("probability", raw.get("score")),
+            "classes": columns.get("prediction"),
+            "value": raw.get("prediction"),
+        }
+        for name in prediction_ref:
+            if profile_rows.get(name) is not None:
+                predictions_profile.add_column(name, profile_rows[name])
+        predictions_profile.rows += len(frame)
+        done += job["rows"]
+        if on_progress is not None:
+            on_progress(done, None)
+        timings["write"] = round(timings.get("write", 0.0) + time.perf_counter() - start, 4)
+
+    def handle(chunk: Any, offset: int) -> None:
+        start = time.perf_counter()
+        prepared = contract.prepare(chunk)
+        if on_invalid == "stop":
+            _stop_if_invalid(contract, prepared, batch, offset)
+        if prepared.reasons:
+            import pandas as pd
+
+            bad_rows = chunk.reset_index(drop=True).loc[~prepared.accepted].copy()
+            bad_rows[REASON_COLUMN] = [
+                "; ".join(prepared.reasons[int(i)]) for i in np.flatnonzero(~prepared.accepted)
+            ]
+            bad_rows.insert(0, "_mlready_row", np.flatnonzero(~prepared.accepted) + offset)
+            rejects.write(pd.DataFrame(bad_rows))
+        X = prepared.X
+        features_profile.add(X)
+        result.rows_rejected += int((~prepared.accepted).sum())
+        ids = chunk.loc[prepared.accepted, info.id_columns].reset_index(drop=True)
+        job: dict[str, Any] = {"ids": ids, "rows": len(chunk), "cached": {}}
+        hit = np.zeros(len(X), dtype=bool)
+        if cache is not None:
+            k1, k2 = row_keys(X, info.categorical)
+            hit, job["cached"] = cache.lookup(k1, k2)
+            job["k1"], job["k2"] = k1, k2
+        job["hit"] = hit
+        result.cache["hits"] += int(hit.sum())
+        result.cache["misses"] += int((~hit).sum())
+        misses = X.loc[~hit] if hit.any() else X
+        timings["prepare"] = round(timings.get("prepare", 0.0) + time.perf_counter() - start, 4)
+        pending.append((job, pool.submit(predict, misses)))
+        while len(pending) > threads:
+            finish_chunk(*pending.popleft())
+
+    success = False
+    try:
+        with threadpool_limits(limits=1 if threads > 1 else None):
+            offset = 0
+            chunk = first
+            while chunk is not None:
+                result.rows_in += len(chunk)
+                handle(chunk, offset)
+                offset += len(chunk)
+                start = time.perf_counter()
+                chunk = next(reader, None)
+                timings["read"] = round(timings.get("read", 0.0) + time.perf_counter() - start, 4)
+            while pending:
+                finish_chunk(*pending.popleft())
+        result.rows_scored = out.rows
+        result.nan_predictions = nan_rows
+        result.findings = [f.to_dict() for f in contract.findings.values()]
+        result.unseen = [f.to_dict() for f in contract.unseen.values()]
+        table = contract.table_findings()
+        result.findings += [f.to_dict() for f in table]
+        hard = [f for f in table if f.severity == "error"]
+        if hard:
+            raise CheckFailed(
+                f"{batch.label} fails the serving contract: "
+                + "; ".join(f"{f.id} ({f.description}): {', '.join(f.sample)}" for f in hard)
+                + "; nothing was written"
+            )
+        if nan_rows:
+            raise CheckFailed(
+                f"{nan_rows:,} predictions are NaN or infinite: the model or its inputs are "
+                "broken (see the run log); nothing was written"
+            )
+        for finding in result.findings:
+            if finding["severity"] != "error":
+                result.warnings.append(
+                    f"{finding['id']} ({finding['description']}): {finding['count']:,} rows"
+                )
+        for finding in result.unseen:
+            result.warnings.append(
+                f"{finding['id'].split('.')[0]}: {finding['count']:,} values never seen in "
+                f"training (e.g. {', '.join(finding['sample'][:3])}); the model treats them as "
+                "unknown"
+            )
+        profile = features_profile.result()
+        profile["prediction"] = predictions_profile.result()["columns"]
+        if "threshold" in (reference.get("prediction") or {}):
+            profile["prediction"]["threshold"] = scorer.info.threshold
+        profile["prediction_rows"] = out.rows
+        profile["feature_kinds"] = {
+            **dict.fromkeys(info.numeric, "numeric"),
+            **dict.fromkeys(info.categorical, "categorical"),
+        }
+        profile["batch"] = {
+            "source": batch.label,
+            "run_id": run_id,
+            "rows_in": result.rows_in,
+            "rows_scored": out.rows,
+            "rows_rejected": result.rows_rejected,
+            "model": info.describe(),
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        start = time.perf_counter()
+        # rejects first: an output never stands without the rows taken out of it
+        rejects_path = rejects.commit()
+        if rejects_path is None:
+            batch.rejects.unlink(missing_ok=True)
+        if out.rows == 0:
+            out.write(_empty_output(info, scorer, run_id))
+            out.rows = 0
+        out.commit()
+        atomic_write_json(batch.profile, profile)
+        atomic_write_json(run_dir / "batch_profile.json", profile)
+        if cache is not None:
+            cache.commit()
+        timings["commit"] = round(time.perf_counter() - start, 4)
+        result.files = {"output": str(batch.output), "profile": str(batch.profile)}
+        if rejects_path is not None:
+            result.files["rejects"] = str(rejects_path)
+        success = True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if not success:
+            out.discard()
+            rejects.discard()
+            if cache is not None:
+                cache.discard()
+
+
+def _kind(column: str, info: ModelInfo) -> dict[str, Any]:
+    """A column the reference profile does not have: profile it without bins."""
+    if column in info.numeric:
+        return {"kind": "numeric", "cuts": [], "fine_cuts": []}
+    return {"kind": "categorical"}
+
+
+def _prediction_reference(reference: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
+    """The reference's prediction profiles, named as the batch profile names them."""
+    prediction = reference.get("prediction") or {}
+    out: dict[str, Any] = {}
+    if scorer.info.task == "regression":
+        out["value"] = prediction.get("value") or {"kind": "numeric", "cuts": [], "fine_cuts": []}
+    elif scorer.info.binary:
+        out["score"] = prediction.get("score") or {"kind": "numeric", "cuts": [], "fine_cuts": []}
+        out["classes"] = prediction.get("classes") or {"kind": "categorical"}
+    else:
+        out["classes"] = prediction.get("classes") or {"kind": "categorical"}
+    return out
+
+
+def _empty_output(info: ModelInfo, scorer: Scorer, run_id: str) -> Any:
+    import pandas as pd
+
+    columns = {c: pd.Series([], dtype="str") for c in info.id_columns}
+    columns["prediction"] = pd.Series([], dtype="str" if info.task != "regression" else "float64")
+    for name in scorer.payload:
+        if name != "prediction":
+            columns[name] = pd.Series([], dtype="float64")
+    columns["model_name"] = pd.Series([], dtype="str")
+    columns["model_version"] = pd.Series([], dtype="int64")
+    columns["model_run_id"] = pd.Series([], dtype="str")
+    columns["run_id"] = pd.Series([], dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _stop_if_invalid(contract: Any, prepared: Any, batch: _Batch, offset: int) -> None:
+    """serving.on_invalid: stop — the first rows that break the contract end the run."""
+    if not prepared.reasons:
+        return
+    failed: dict[str, int] = {}
+    for ids in prepared.reasons.values():
+        for check_id in ids:
+            failed[check_id] = failed.get(check_id, 0) + 1
+    first = min(prepared.reasons) + offset
+    shown = "; ".join(
+        f"{check_id} ({contract.findings[check_id].description}): {count:,} rows, e.g. "
+        f"{', '.join(contract.findings[check_id].sample[:3])}"
+        for check_id, count in sorted(failed.items())
+    )
+    raise CheckFailed(
+        f"{batch.label} breaks the serving contract from row {first:,}: {shown}. Nothing was "
+        "written; fix the batch, or score the valid rows and set the others aside with "
+        "--quarantine (serving.on_invalid: quarantine)"
+    )

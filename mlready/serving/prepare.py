@@ -1,0 +1,371 @@
+"""The serving contract, checked chunk by chunk before a row reaches the model.
+
+Two sources of rules: the model's recorded features (each numeric feature must hold a finite
+number; categories never seen in training are counted, not rejected, since the model's encoders
+take them) and the spec's expectations for serving data (the same checks and ids as
+``validate-data``). Row-level checks are evaluated per value with vectorised pandas code, not
+Great Expectations, because serving runs them on every chunk of every batch and Great
+Expectations costs about 0.5 s per call plus ~8 s per million rows: more than scoring itself
+(tests compare the rows rejected here with validate-data's quarantine on the same data).
+Table-level checks (row count, share of missing values, freshness) are judged once the whole
+batch has been read, from counts gathered per chunk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlready.validation.checks import Check
+
+NUMERIC_RE = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+INTEGER_RE = r"^\s*[-+]?\d+(\.0*)?\s*$"
+SAMPLE_SIZE = 10
+#: Check kinds judged on single rows (failing rows are rejected or stop the run).
+ROW_KINDS = {"type", "not_null", "range", "allowed_values", "regex", "unique"}
+#: Check kinds judged on the whole batch after the last chunk.
+TABLE_KINDS = {"row_count", "freshness"}
+#: Check kinds judged on the columns before any row is read.
+SCHEMA_KINDS = {"required", "target", "target_absent", "unexpected_columns"}
+
+
+@dataclass
+class Finding:
+    """What one check (or model rule) found over the chunks seen so far."""
+
+    id: str
+    severity: str
+    description: str
+    count: int = 0
+    sample: list[str] = field(default_factory=list)
+
+    def note(self, values: Any) -> None:
+        self.count += len(values)
+        for value in values[: SAMPLE_SIZE * 2]:
+            text = "<missing>" if _missing(value) else str(value)
+            if text not in self.sample and len(self.sample) < SAMPLE_SIZE:
+                self.sample.append(text[:80])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "severity": self.severity,
+            "description": self.description,
+            "count": self.count,
+            "sample": self.sample,
+        }
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(value != value) or value is None  # NaN, NA, None
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass
+class Prepared:
+    """One chunk after the checks: the model's input, and which rows were rejected why."""
+
+    X: Any  # the feature columns of the accepted rows, typed as the model was trained
+    accepted: Any  # boolean numpy array over the chunk's rows
+    reasons: dict[int, list[str]]  # chunk row position -> ids of failed error checks
+
+
+class Contract:
+    """The rules a batch must meet, and what the chunks so far broke."""
+
+    def __init__(
+        self,
+        checks: list[Check],
+        numeric: list[str],
+        categorical: list[str],
+        known_categories: dict[str, set[str]],
+        duplicates: dict[str, Any] | None = None,
+    ) -> None:
+        self.numeric = list(numeric)
+        self.categorical = list(categorical)
+        self.features = self.numeric + self.categorical
+        self.known = known_categories
+        self.duplicates = duplicates or {}
+        self.row_checks = [c for c in checks if c.kind in ROW_KINDS]
+        self.table_checks = [c for c in checks if c.kind in TABLE_KINDS]
+        self.findings: dict[str, Finding] = {}
+        self.unseen: dict[str, Finding] = {}
+        self.rows = 0
+        self.nulls: dict[str, int] = defaultdict(int)
+        self.newest: dict[str, Any] = {}
+        self.type_ids = {c.column: c.id for c in self.row_checks if c.kind == "type"}
+
+    # ------------------------------------------------------------------------------ columns
+
+    def numeric_columns(self) -> set[str]:
+        """Columns read as numbers: numeric features, and columns the contract treats as such."""
+        out = set(self.numeric)
+        for check in self.row_checks:
+            if check.kind == "range" or (
+                check.kind == "type" and check.params["type"] in ("integer", "float", "number")
+            ):
+                out.add(check.column or "")
+        return out
+
+    def columns(self) -> list[str]:
+        """Every column the checks or the model read."""
+        names = list(self.features)
+        for check in self.row_checks + self.table_checks:
+            if check.column and check.column not in names:
+                names.append(check.column)
+        return names
+
+    # -------------------------------------------------------------------------------- chunks
+
+    def _finding(self, id_: str, severity: str, description: str) -> Finding:
+        if id_ not in self.findings:
+            self.findings[id_] = Finding(id_, severity, description)
+        return self.findings[id_]
+
+    def prepare(self, chunk: Any) -> Prepared:
+        """Check one chunk; return the model input of its accepted rows."""
+        import numpy as np
+        import pandas as pd
+
+        rows = len(chunk)
+        chunk = chunk.reset_index(drop=True)
+        self.rows += rows
+        bad: dict[str, Any] = {}  # check id -> boolean mask of rows that fail it (error only)
+        numbers: dict[str, Any] = {}
+
+        def fail(check_id: str, severity: str, description: str, mask: Any, values: Any) -> None:
+            if not mask.any():
+                return
+            self._finding(check_id, severity, description).note(list(values[mask][:50]))
+            if self._finding(check_id, severity, description).count and severity == "error":
+                bad[check_id] = mask | bad[check_id] if check_id in bad else mask
+
+        for column in self.numeric_columns():
+            if column not in chunk.columns:
+                continue
+            series = chunk[column]
+            values, unparsable = to_number(series)
+            numbers[column] = values
+            if unparsable.any():
+                check_id = self.type_ids.get(column, f"{column}.numeric")
+                severity = self._severity(check_id, "error")
+                fail(check_id, severity, "a number", unparsable, series.to_numpy(dtype=object))
+        for column in self.numeric:
+            infinite = np.isinf(numbers[column])
+            if infinite.any():
+                fail(f"{column}.finite", "error", "a finite number", infinite, numbers[column])
+
+        for check in self.row_checks:
+            column = check.column or ""
+            if column not in chunk.columns:
+                continue
+            series = chunk[column]
+            mask = self._evaluate(check, series, numbers.get(column))
+            if mask is None:
+                continue
+            shown = numbers[column] if column in numbers and check.kind == "range" else series
+            fail(check.id, check.severity, check.description, mask, _objects(shown))
+
+        for check in self.table_checks:
+            column = check.column or ""
+            if check.kind == "freshness" and column in chunk.columns:
+                from mlready.validation.engine import naive_utc
+
+                newest = naive_utc(chunk[column]).max()
+                if pd.notna(newest):
+                    old = self.newest.get(column)
+                    self.newest[column] = newest if old is None else max(old, newest)
+
+        accepted = np.ones(rows, dtype=bool)
+        reasons: dict[int, list[str]] = defaultdict(list)
+        for check_id, mask in bad.items():
+            accepted &= ~mask
+            for position in np.flatnonzero(mask):
+                reasons[int(position)].append(check_id)
+        X = chunk.loc[accepted, self.features].reset_index(drop=True)
+        for column in self.numeric:
+            X[column] = numbers[column][accepted]
+        self._count_unseen(X)
+        return Prepared(X=X, accepted=accepted, reasons=dict(reasons))
+
+    def _count_unseen(self, X: Any) -> None:
+        """Categories of accepted rows that training never saw (the model takes them as unknown)."""
+        from mlready.training.pipeline import to_text
+
+        for column in self.categorical:
+            known = self.known.get(column)
+            if known is None:
+                continue
+            text = to_text(X[[column]])[column]
+            unseen = text.notna().to_numpy() & ~text.isin(known).to_numpy()
+            if unseen.any():
+                if column not in self.unseen:
+                    self.unseen[column] = Finding(
+                        f"{column}.unseen_category", "warning", "a category seen in training"
+                    )
+                self.unseen[column].note(list(text.to_numpy(dtype=object)[unseen][:50]))
+
+    def _severity(self, check_id: str, default: str) -> str:
+        for check in self.row_checks:
+            if check.id == check_id:
+                return check.severity
+        return default
+
+    def _evaluate(self, check: Check, series: Any, number: Any) -> Any:
+        """The rows failing one row-level check (None: nothing to judge per row)."""
+        import numpy as np
+        import pandas as pd
+
+        present = series.notna().to_numpy()
+        kind = check.kind
+        if kind == "not_null":
+            missing = ~present
+            self.nulls[check.column or ""] += int(missing.sum())
+            if check.params["max_null_fraction"] > 0:
+                return None  # a share: judged on the whole batch
+            return missing
+        if kind == "range":
+            low, high = check.params["min"], check.params["max"]
+            with np.errstate(invalid="ignore"):
+                outside = np.zeros(len(series), dtype=bool)
+                if low is not None:
+                    outside |= number < low
+                if high is not None:
+                    outside |= number > high
+            return outside
+        if kind == "allowed_values":
+            allowed = check.params["values"]
+            if allowed and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in allowed
+            ):
+                values, unparsable = to_number(series)
+                inside = np.isin(values, np.asarray(allowed, dtype=float))
+                return present & (unparsable | ~inside)
+            from mlready.training.pipeline import to_text
+
+            text = to_text(pd.DataFrame({"v": series}))["v"]
+            wanted = {_text_of(v) for v in allowed}
+            return present & ~text.isin(wanted).to_numpy()
+        if kind == "regex":
+            text = series[present].astype(str)
+            matched = text.str.contains(check.params["regex"], regex=True).to_numpy(dtype=bool)
+            out = np.zeros(len(series), dtype=bool)
+            out[np.flatnonzero(present)] = ~matched
+            return out
+        if kind == "unique":
+            found = self.duplicates.get(check.column or "")
+            if found is None or len(found) == 0:
+                return None
+            keys = value_hashes(series[present])
+            out = np.zeros(len(series), dtype=bool)
+            out[np.flatnonzero(present)] = np.isin(keys, found)
+            return out
+        if kind == "type":
+            return _type_failures(check.params["type"], series, number, present)
+        return None
+
+    # --------------------------------------------------------------------------------- end
+
+    def table_findings(self) -> list[Finding]:
+        """The verdicts that need the whole batch: row count, missing share, freshness."""
+        import pandas as pd
+
+        out = []
+        for check in self.table_checks:
+            if check.kind == "row_count":
+                low, high = check.params["min"], check.params["max"]
+                if self.rows < low or (high is not None and self.rows > high):
+                    finding = Finding(check.id, check.severity, check.description, 1)
+                    finding.sample.append(f"{self.rows:,} rows")
+                    out.append(finding)
+            elif check.kind == "freshness":
+                newest = self.newest.get(check.column or "")
+                if newest is None or newest < pd.Timestamp(check.params["oldest"]):
+                    finding = Finding(check.id, check.severity, check.description, 1)
+                    finding.sample.append("no date" if newest is None else f"newest {newest}")
+                    out.append(finding)
+        for check in self.row_checks:
+            share = check.params.get("max_null_fraction") if check.kind == "not_null" else None
+            if share and self.rows:
+                missing = self.nulls.get(check.column or "", 0)
+                if missing / self.rows > share:
+                    finding = Finding(check.id, check.severity, check.description, missing)
+                    finding.sample.append(f"{missing / self.rows:.2%} missing")
+                    out.append(finding)
+        return out
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _objects(values: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(values, dtype=object)
+
+
+def to_number(series: Any) -> tuple[Any, Any]:
+    """(float64 values, mask of present values that are not numbers) of one column."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series) or (
+        pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype)
+    ):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        return values, np.zeros(len(values), dtype=bool)
+    present = series.notna().to_numpy()
+    text = series.astype("string")
+    ok = text.str.match(NUMERIC_RE).fillna(False).to_numpy(dtype=bool)
+    values = np.full(len(series), np.nan)
+    if ok.any():
+        values[ok] = pd.to_numeric(text[ok].str.strip(), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+    return values, present & ~ok
+
+
+def _type_failures(wanted: str, series: Any, number: Any, present: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if wanted in ("float", "number"):
+        return None  # judged while converting to numbers
+    if wanted == "integer":
+        if number is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            return present & np.isfinite(number) & (number % 1 != 0)
+    if wanted == "datetime":
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return None
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
+        return present & parsed.isna().to_numpy()
+    if wanted == "boolean":
+        if pd.api.types.is_bool_dtype(series):
+            return None
+        text = series.astype("string").str.strip().str.lower()
+        ok = text.isin(["true", "false", "0", "1", "yes", "no"]).fillna(False).to_numpy(dtype=bool)
+        return present & ~ok
+    if wanted == "string":
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            return present  # a typed file whose column holds numbers, not text
+        return None
+    return None
+
+
+def value_hashes(series: Any) -> Any:
+    """64-bit hashes of values (as text, so 7 and "7" agree)."""
+    import numpy as np
+    import pandas as pd
+
+    from mlready.training.pipeline import to_text
+
+    text = to_text(pd.DataFrame({"v": series}))["v"]
+    return pd.util.hash_pandas_object(text, index=False).to_numpy(dtype=np.uint64)

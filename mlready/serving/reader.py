@@ -1,0 +1,200 @@
+"""Reading a batch in chunks: CSV and Parquet through pyarrow, SQL through SQLAlchemy.
+
+Every column is read as text or in its stored type and converted by :mod:`mlready.serving.prepare`,
+so a value that does not fit its column becomes a rejected row, not a failed run. CSV is first
+read with the numeric features typed as float64 (the fast path, parsed on all cores); a file where
+such a column holds text is read again as text from the row where the fast path stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlready.errors import DataError
+
+#: The texts pandas reads as missing: a CSV means the same here as in validate-data.
+NULL_VALUES = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]
+#: Bytes per pyarrow CSV block (it parses blocks in parallel).
+BLOCK_BYTES = 8 << 20
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
+def columns_of(path: str | None, sql: tuple[str, str] | None) -> list[str]:
+    """The column names of the batch, read from headers or schemas (one row for SQL)."""
+    from mlready.io import resolve_files, table_columns
+
+    if sql is not None:
+        from mlready.io import read_sql
+
+        url, query = sql
+        first = next(iter(read_sql(url, query, chunk_rows=1)), None)
+        return [] if first is None else [str(c) for c in first.columns]
+    files = resolve_files(path or "")
+    columns = table_columns(files[0])
+    for file in files[1:]:
+        other = table_columns(file)
+        if other != columns:
+            raise DataError(
+                f"{file} has other columns than {files[0]}: "
+                f"{sorted(set(other) ^ set(columns))}; a glob must name files of one table"
+            )
+    return [str(c) for c in columns]
+
+
+def iter_batch(
+    path: str | None,
+    sql: tuple[str, str] | None,
+    columns: list[str],
+    chunk_rows: int,
+    *,
+    numeric: frozenset[str] = frozenset(),
+) -> Iterator[Any]:
+    """The named columns of the batch as pandas DataFrames of at most ``chunk_rows`` rows."""
+    from mlready.io import resolve_files
+
+    if sql is not None:
+        from mlready.io import read_sql
+
+        for chunk in read_sql(*sql, chunk_rows=chunk_rows):
+            missing = [c for c in columns if c not in chunk.columns]
+            if missing:
+                raise DataError(f"the query's result lacks columns {missing}")
+            yield chunk[columns]
+        return
+    for file in resolve_files(path or ""):
+        if _is_parquet(file):
+            yield from _parquet(file, columns, chunk_rows)
+        else:
+            yield from _rechunk(_csv(file, columns, numeric), chunk_rows)
+
+
+def _parquet(file: Path, columns: list[str], chunk_rows: int) -> Iterator[Any]:
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(file)
+        batches = reader.iter_batches(batch_size=chunk_rows, columns=columns)
+        for batch in batches:
+            yield batch.to_pandas()
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"cannot read {file} as Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def _rechunk(frames: Iterator[Any], chunk_rows: int) -> Iterator[Any]:
+    """Frames of any size as frames of exactly ``chunk_rows`` rows (the last one fewer)."""
+    import pandas as pd
+
+    pending: list[Any] = []
+    held = 0
+    for frame in frames:
+        start = 0
+        while start < len(frame):
+            take = min(chunk_rows - held, len(frame) - start)
+            pending.append(frame.iloc[start : start + take])
+            held += take
+            start += take
+            if held == chunk_rows:
+                yield pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+                pending, held = [], 0
+    if held:
+        yield pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+
+
+def _csv(file: Path, columns: list[str], numeric: frozenset[str]) -> Iterator[Any]:
+    """pyarrow's parallel reader; from the first block it cannot parse, text and the slow path."""
+    import pyarrow as pa
+
+    if file.stat().st_size == 0:
+        raise DataError(f"{file} is empty (0 bytes): a CSV needs at least a header row")
+    emitted = 0
+    try:
+        for batch in _arrow_csv(file, columns, numeric):
+            frame = batch.to_pandas()
+            emitted += len(frame)
+            yield frame
+        return
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        pass  # text in a numeric column, a quoted line break, a bad byte: the careful reader
+    yield from _skip(_arrow_csv_text(file, columns), emitted)
+
+
+def _options(file: Path, columns: list[str], types: dict[str, Any]) -> dict[str, Any]:
+    import pyarrow.csv as pcsv
+
+    return {
+        "read_options": pcsv.ReadOptions(block_size=BLOCK_BYTES),
+        "convert_options": pcsv.ConvertOptions(
+            column_types=types,
+            include_columns=columns,
+            null_values=NULL_VALUES,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    }
+
+
+def _arrow_csv(file: Path, columns: list[str], numeric: frozenset[str]) -> Iterator[Any]:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    types = {c: (pa.float64() if c in numeric else pa.string()) for c in columns}
+    reader = pcsv.open_csv(file, **_options(file, columns, types))
+    yield from reader
+
+
+def _arrow_csv_text(file: Path, columns: list[str]) -> Iterator[Any]:
+    """Every column as text, quoted line breaks allowed; errors become DataErrors."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    options = _options(file, columns, {c: pa.string() for c in columns})
+    options["parse_options"] = pcsv.ParseOptions(newlines_in_values=True)
+    try:
+        for batch in pcsv.open_csv(file, **options):
+            yield batch.to_pandas()
+    except pa.ArrowInvalid as exc:
+        message = str(exc).splitlines()[0]
+        if "UTF8" in message or "utf8" in message.lower():
+            raise DataError(
+                f"{file} is not UTF-8 text: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+            ) from None
+        if "include_columns" in message or "not found" in message.lower():
+            raise DataError(f"{file} lacks a column the model needs: {message}") from None
+        raise DataError(f"cannot read {file} as CSV: {message}") from None
+
+
+def _skip(frames: Iterator[Any], rows: int) -> Iterator[Any]:
+    """Leave out the first ``rows`` rows (those the fast path already gave)."""
+    for frame in frames:
+        if rows >= len(frame):
+            rows -= len(frame)
+            continue
+        yield frame.iloc[rows:].reset_index(drop=True) if rows else frame
+        rows = 0

@@ -1,0 +1,462 @@
+"""serve-batch: scoring in chunks, the serving contract, the cache, the SLA, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.training_data import toy_frame, write_project
+
+Run = Callable[..., object]
+
+SERVING = """\
+expectations:
+  unexpected_columns: warning
+  columns:
+    customer_id: {type: string, unique: true, regex: '^C\\d{5}$', max_null_fraction: 0}
+    tenure: {type: number, min: 0, max: 100, max_null_fraction: 0}
+    monthly_charges: {type: number, min: 0, max: 500}
+    plan: {allowed_values: [basic, pro, max]}
+serving:
+  chunk_rows: 150
+  on_invalid: quarantine
+  cache: {enabled: true, ttl: 30d}
+  sla: {output_period: 1d}
+"""
+
+
+def _batch(rows: int = 1000, seed: int = 7) -> pd.DataFrame:
+    frame = toy_frame(rows, seed=seed).drop(columns=["churn"])
+    frame["customer_id"] = [f"C{i:05d}" for i in range(rows)]
+    return frame
+
+
+def _dirty(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plant one defect per check, each in its own row (one id twice: two rows)."""
+    frame = frame.copy()
+    frame["tenure"] = frame["tenure"].astype(object)
+    frame.loc[10, "tenure"] = 999  # range
+    frame.loc[20, "tenure"] = "lots"  # not a number
+    frame.loc[30, "monthly_charges"] = -5.0  # range
+    frame.loc[40, "plan"] = "platinum"  # not allowed
+    frame.loc[50, "customer_id"] = "bad-id"  # regex
+    frame.loc[60, "customer_id"] = frame.loc[400, "customer_id"]  # duplicated: rows 60 and 400
+    frame.loc[70, "tenure"] = None  # missing
+    return frame
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A toy project, trained and registered once (production alias set)."""
+    from mlready.cli.app import main
+
+    folder = write_project(tmp_path_factory.mktemp("served"), extra=SERVING)
+    for args in (["train", "--no-importance"], ["register", "--promote", "production"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--quiet", "--spec", str(folder), *args])
+        assert exit_info.value.code == 0
+    return folder
+
+
+@pytest.fixture
+def project(trained: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained project (its registry and an empty cache)."""
+    target = tmp_path / "project"
+    shutil.copytree(trained, target)
+    return target
+
+
+def _serve(run_cli: Run, project: Path, *args: str) -> tuple[object, dict]:
+    args = tuple(
+        str(project / a) if i and args[i - 1] == "-o" and not Path(a).is_absolute() else a
+        for i, a in enumerate(args)
+    )
+    result = run_cli("--spec", str(project), "serve-batch", "--format", "json", *args)
+    payload = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
+    return result, payload
+
+
+def _model(project: Path):
+    path = next((project / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
+    return joblib.load(path)
+
+
+def test_output_plus_rejects_equal_input_in_order_with_reasons(run_cli: Run, project: Path) -> None:
+    batch = _dirty(_batch())
+    batch.to_csv(project / "batch.csv", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", "out.parquet")
+    assert result.exit_code == 0, result.stderr
+    scored = pd.read_parquet(project / "out.parquet")
+    rejected = pd.read_parquet(project / "out.rejected.parquet")
+    assert len(scored) + len(rejected) == len(batch) == out["rows_in"]
+    assert out["rows_scored"] == len(scored)
+    assert out["rows_rejected"] == len(rejected) == 8
+    bad = {10, 20, 30, 40, 50, 60, 70, 400}
+    assert sorted(rejected["_mlready_row"]) == sorted(bad)
+    kept = [i for i in range(len(batch)) if i not in bad]
+    assert scored["customer_id"].tolist() == batch["customer_id"].iloc[kept].tolist()
+    reasons = dict(zip(rejected["_mlready_row"], rejected["_mlready_reasons"], strict=True))
+    assert reasons[10] == "tenure.range"
+    assert reasons[20] == "tenure.type"
+    assert reasons[30] == "monthly_charges.range"
+    assert reasons[40] == "plan.allowed_values"
+    assert reasons[50] == "customer_id.regex"
+    assert reasons[60] == reasons[400] == "customer_id.unique"
+    assert reasons[70] == "tenure.not_null"
+    assert set(scored.columns) >= {"customer_id", "prediction", "probability", "model_name"}
+    assert set(scored["model_version"]) == {1}
+    assert set(scored["run_id"]) == {out["run_id"]}
+
+
+def test_rejects_match_validate_data_quarantine(run_cli: Run, project: Path) -> None:
+    """The per-value checks of serving agree with Great Expectations on the same batch."""
+    batch = _dirty(_batch(600, seed=3))
+    batch.loc[5, "monthly_charges"] = None  # allowed: no max_null_fraction on this column
+    batch.to_csv(project / "batch.csv", index=False)
+    result, _ = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", "o.csv")
+    assert result.exit_code == 0, result.stderr
+    ours = pd.read_csv(project / "o.rejected.csv")
+    gx = run_cli(
+        "--spec",
+        str(project),
+        "validate-data",
+        "--data",
+        str(project / "batch.csv"),
+        "--quarantine",
+        str(project / "q"),
+    )
+    assert gx.exit_code in (0, 1)
+    theirs = pd.read_csv(project / "q" / "batch.rejected.csv")
+    assert sorted(ours["customer_id"].astype(str)) == sorted(theirs["customer_id"].astype(str))
+    ours_reasons = sorted(ours["_mlready_reasons"].str.replace("tenure.type", "tenure.type_values"))
+    assert ours_reasons == sorted(
+        theirs["_mlready_reasons"].str.replace("tenure.type", "tenure.type_values")
+    )
+
+
+def test_predictions_equal_the_model_on_the_whole_batch(run_cli: Run, project: Path) -> None:
+    batch = _batch(900)
+    batch.to_parquet(project / "batch.parquet", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "batch.parquet"), "-o", "p.csv")
+    assert result.exit_code == 0, result.stderr
+    scored = pd.read_csv(project / "p.csv")
+    model = _model(project)
+    X = batch[["tenure", "monthly_charges", "plan", "region"]].astype(
+        {"tenure": "float64", "monthly_charges": "float64"}
+    )
+    expected = model.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(scored["probability"], expected, rtol=0, atol=1e-12)
+    cut = out["model"]["decision_threshold"]
+    assert scored["prediction"].tolist() == np.where(expected >= cut, "Yes", "No").tolist()
+    assert out["canary"]["passed"]
+    assert out["canary"]["rows"] == 5
+
+
+def test_cache_answers_batches_and_rows_and_never_across_versions(
+    run_cli: Run, project: Path
+) -> None:
+    batch = _batch(700)
+    batch.to_csv(project / "b.csv", index=False)
+    args = ("-i", str(project / "b.csv"), "-o", "first.parquet")
+    first, out1 = _serve(run_cli, project, *args)
+    assert first.exit_code == 0
+    assert out1["cache"]["hits"] == 0
+    assert out1["cache"]["misses"] == 700
+    _again, out2 = _serve(run_cli, project, *args)
+    assert out2["cache"]["batch_hit"]
+    assert out2["cache"]["hits"] == 700
+    assert out2["cache"]["from_run"] == out1["run_id"]
+    assert (project / "first.profile.json").is_file()
+    # the same rows in another file (other bytes): answered row by row
+    shuffled = batch.sample(frac=1.0, random_state=1)
+    shuffled.to_parquet(project / "b.parquet", index=False)
+    _rows, out3 = _serve(run_cli, project, "-i", str(project / "b.parquet"), "-o", "second.parquet")
+    assert not out3["cache"]["batch_hit"]
+    assert out3["cache"]["hits"] == 700
+    one = pd.read_parquet(project / "first.parquet").set_index("customer_id")["probability"]
+    two = pd.read_parquet(project / "second.parquet").set_index("customer_id")["probability"]
+    pd.testing.assert_series_equal(one.sort_index(), two.sort_index())
+    # a changed row misses; --no-cache looks nothing up
+    shuffled.iloc[0, shuffled.columns.get_loc("tenure")] += 1
+    shuffled.to_parquet(project / "b.parquet", index=False)
+    _, out4 = _serve(run_cli, project, "-i", str(project / "b.parquet"), "-o", "third.parquet")
+    assert out4["cache"]["hits"] == 699
+    assert out4["cache"]["misses"] == 1
+    _, out5 = _serve(run_cli, project, *args, "--no-cache")
+    assert out5["cache"] == {"enabled": False, "hits": 0, "misses": 700, "batch_hit": False}
+    # a new version never sees the old version's answers
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("max_iter: 500", "max_iter: 500, C: 0.1"))
+    assert run_cli("--quiet", "--spec", str(project), "train", "--no-importance").exit_code == 0
+    assert run_cli("--quiet", "--spec", str(project), "register").exit_code == 0
+    _, out6 = _serve(run_cli, project, *args, "--model", ":2")
+    assert out6["model"]["version"] == 2
+    assert out6["cache"]["hits"] == 0
+
+
+def test_cache_entries_expire(run_cli: Run, project: Path) -> None:
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("ttl: 30d", "ttl: 1s"))
+    _batch(200).to_csv(project / "b.csv", index=False)
+    _batch(200).to_parquet(project / "b.parquet", index=False)
+    _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "a.parquet")
+    time.sleep(1.2)
+    _, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "a.parquet")
+    assert not out["cache"]["batch_hit"]
+    assert out["cache"]["hits"] == 0
+    _, warm = _serve(run_cli, project, "-i", str(project / "b.parquet"), "-o", "c.parquet")
+    assert warm["cache"]["hits"] == 200  # written a moment ago: still alive
+
+
+def test_sla_over_budget_fails_and_is_recorded(run_cli: Run, project: Path) -> None:
+    spec = project / "mlready.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "sla: {output_period: 1d}", "sla: {output_period: 1h, max_run_time: 0.001}"
+        )
+    )
+    _batch(300).to_csv(project / "b.csv", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "s.parquet")
+    assert result.exit_code == 1
+    assert out["sla"]["met"] is False
+    assert out["sla"]["budget_s"] == pytest.approx(0.001)
+    assert "SLA missed" in out["failures"][0]
+    record = json.loads((project / ".mlready" / "runs.jsonl").read_text().splitlines()[-1])
+    assert record["step"] == "serve-batch"
+    assert record["status"] == "failed"
+    assert record["summary"]["sla"]["met"] is False
+    assert record["summary"]["sla"]["rows_per_s"] > 0
+    assert record["summary"]["peak_memory_mb"] > 0
+    assert (project / "s.parquet").is_file()  # late answers are still answers
+
+
+def test_stop_mode_writes_nothing(run_cli: Run, project: Path) -> None:
+    _dirty(_batch()).to_csv(project / "b.csv", index=False)
+    result = run_cli(
+        "--spec",
+        str(project),
+        "serve-batch",
+        "-i",
+        str(project / "b.csv"),
+        "-o",
+        str(project / "x.parquet"),
+        "--stop",
+    )
+    assert result.exit_code == 1
+    assert "breaks the serving contract from row 10" in result.stderr
+    assert "--quarantine" in result.stderr
+    assert not list(project.glob("x*"))
+    assert not list(project.glob(".x*"))
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "message"),
+    [
+        (lambda f: f.drop(columns=["plan"]), 1, "lacks feature plan"),
+        (lambda f: f.drop(columns=["customer_id"]), 1, "lacks the id column customer_id"),
+        (lambda f: f.rename(columns={"tenure": "tenures"}), 1, "did you mean 'tenures'"),
+        (lambda f: f.iloc[:0], 4, "holds no rows"),
+    ],
+    ids=["missing-feature", "missing-id", "renamed-feature", "empty"],
+)
+def test_bad_batches_exit_cleanly(run_cli: Run, project: Path, change, code, message) -> None:
+    change(_batch(100)).to_csv(project / "b.csv", index=False)
+    result = run_cli(
+        "--spec",
+        str(project),
+        "serve-batch",
+        "-i",
+        str(project / "b.csv"),
+        "-o",
+        str(project / "x.parquet"),
+    )
+    assert result.exit_code == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert not (project / "x.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("b.csv", b"", "is empty"),
+        ("b.csv", b"customer_id,tenure\n" + "Ç1,5\n".encode("latin-1"), "not UTF-8"),
+        ("b.parquet", b"PAR1 not really", "cannot read"),
+        ("b.xlsx", b"PK", "Excel files are not read"),
+        ("missing.csv", None, "no data at"),
+    ],
+    ids=["zero-bytes", "latin1-no-features", "broken-parquet", "excel", "missing-file"],
+)
+def test_unreadable_input_exits_4(run_cli: Run, project: Path, name, content, message) -> None:
+    if content is not None:
+        (project / name).write_bytes(content)
+    result = run_cli("--spec", str(project), "serve-batch", "-i", str(project / name))
+    assert result.exit_code in (1, 4), result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_not_utf8_is_a_data_error(run_cli: Run, project: Path) -> None:
+    batch = _batch(50)
+    batch.loc[3, "region"] = "Zürich"
+    (project / "b.csv").write_bytes(batch.to_csv(index=False).encode("latin-1"))
+    result = run_cli("--spec", str(project), "serve-batch", "-i", str(project / "b.csv"))
+    assert result.exit_code == 4
+    assert "not UTF-8" in result.stderr
+
+
+def test_extra_columns_and_unseen_categories_are_scored_and_counted(
+    run_cli: Run, project: Path
+) -> None:
+    batch = _batch(300)
+    batch["notes"] = "free text"
+    batch.loc[:9, "region"] = "east"  # never seen in training
+    batch.to_csv(project / "b.csv", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "u.parquet")
+    assert result.exit_code == 0, result.stderr
+    assert out["rows_scored"] == 300
+    assert out["unseen"][0]["id"] == "region.unseen_category"
+    assert out["unseen"][0]["count"] == 10
+    assert any("notes" in w for w in out["warnings"])
+    record = json.loads((project / ".mlready" / "runs.jsonl").read_text().splitlines()[-1])
+    assert record["summary"]["unseen_categories"] == {"region": 10}
+
+
+def test_tampered_artifact_is_refused(run_cli: Run, project: Path) -> None:
+    _batch(50).to_csv(project / "b.csv", index=False)
+    # the copy's registry points at the original store: tamper a copy and repoint one version
+    stored = next((project / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{project / '.mlready' / 'registry.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE mlready_versions SET artifact_uri = :p"), {"p": str(stored)})
+    data = bytearray(stored.read_bytes())
+    data[200] ^= 0x01
+    stored.write_bytes(bytes(data))
+    result = run_cli(
+        "--spec",
+        str(project),
+        "serve-batch",
+        "-i",
+        str(project / "b.csv"),
+        "-o",
+        str(project / "t.parquet"),
+        "--no-cache",
+    )
+    assert result.exit_code == 4
+    assert "refusing to load toy:1" in result.stderr
+    assert not (project / "t.parquet").exists()
+
+
+def test_sql_input(run_cli: Run, project: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{project / 'batch.db'}"
+    _batch(250).to_sql("customers", sa.create_engine(url), index=False)
+    result, out = _serve(
+        run_cli, project, "-i", url, "--query", "SELECT * FROM customers", "-o", "q.parquet"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out["rows_scored"] == 250
+    assert not out["cache"]["batch_hit"]
+
+
+def test_nan_predictions_and_a_failing_canary_stop_the_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlready import serving
+    from mlready.errors import CheckFailed
+    from mlready.spec import load_spec
+
+    _batch(120).to_csv(project / "b.csv", index=False)
+    loaded = load_spec(project)
+    real = serving.Scorer.raw
+    calls = {"n": 0}
+
+    def nan_after_canary(self, X):
+        calls["n"] += 1
+        raw = real(self, X)
+        if calls["n"] > 1:
+            raw["probability"][:3] = np.nan
+        return raw
+
+    monkeypatch.setattr(serving.Scorer, "raw", nan_after_canary)
+    run_dir = project / "run"
+    run_dir.mkdir()
+    with pytest.raises(CheckFailed, match="3 predictions are NaN or infinite"):
+        serving.serve_batch(
+            loaded,
+            run_dir=run_dir,
+            run_id="r1",
+            input_path=str(project / "b.csv"),
+            output=project / "n.parquet",
+            use_cache=False,
+        )
+    assert not (project / "n.parquet").exists()
+
+    def broken(self, X):
+        raise ValueError("columns are missing: {'plan'}")
+
+    monkeypatch.setattr(serving.Scorer, "raw", broken)
+    with pytest.raises(CheckFailed, match="canary: toy:1 cannot score its own input example"):
+        serving.serve_batch(
+            loaded,
+            run_dir=run_dir,
+            run_id="r2",
+            input_path=str(project / "b.csv"),
+            output=project / "n.parquet",
+            use_cache=False,
+        )
+
+
+def test_sigkill_mid_run_leaves_nothing_at_the_final_path(project: Path) -> None:
+    big = pd.concat([_batch(1000, seed=s) for s in range(60)], ignore_index=True)
+    big["customer_id"] = [f"C{i:05d}" for i in range(len(big))]
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("unique: true, ", ""))
+    big.to_csv(project / "big.csv", index=False)
+    out = project / "out" / "scores.parquet"
+    env = {**os.environ, "CI": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlready",
+            "--spec",
+            str(project),
+            "serve-batch",
+            "-i",
+            str(project / "big.csv"),
+            "-o",
+            str(out),
+            "--chunk-rows",
+            "100",
+            "--no-cache",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.parent.glob(".scores.parquet.*")):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert not (project / "out" / "scores.profile.json").exists()
