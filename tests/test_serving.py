@@ -460,3 +460,82 @@ def test_sigkill_mid_run_leaves_nothing_at_the_final_path(project: Path) -> None
     proc.wait()
     assert not out.exists()
     assert not (project / "out" / "scores.profile.json").exists()
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """A real Dask scheduler and two worker processes on 127.0.0.1."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        processes=True,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_engine_gives_the_local_engine_s_answers(
+    run_cli: Run, project: Path, dask_scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = _dirty(_batch(3000))
+    batch.to_csv(project / "b.csv", index=False)
+    result, local = _serve(
+        run_cli, project, "-i", str(project / "b.csv"), "-o", "l.parquet", "--no-cache"
+    )
+    assert result.exit_code == 0, result.stderr
+    from mlready.serving import distributed as engine
+
+    monkeypatch.setattr(engine, "BLOCK_BYTES", 20_000)  # several partitions from a small file
+    result, remote = _serve(
+        run_cli,
+        project,
+        "-i",
+        str(project / "b.csv"),
+        "-o",
+        "d",
+        "--engine",
+        "dask",
+        "--scheduler",
+        dask_scheduler,
+    )
+    assert result.exit_code == 0, result.stderr
+    parts = sorted((project / "d").glob("part-*.parquet"))
+    assert len(parts) > 2
+    ours = pd.read_parquet(project / "l.parquet")
+    theirs = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    assert theirs["customer_id"].tolist() == ours["customer_id"].tolist()
+    np.testing.assert_allclose(theirs["probability"], ours["probability"], rtol=0, atol=1e-12)
+    assert theirs["prediction"].tolist() == ours["prediction"].tolist()
+    assert remote["rows_rejected"] == local["rows_rejected"] == 8
+    assert sorted(f["id"] for f in remote["findings"]) == sorted(f["id"] for f in local["findings"])
+    # the merged profile of the partitions is the profile of the whole batch
+    one = json.loads((project / "l.profile.json").read_text())
+    two = json.loads((project / "d.profile.json").read_text())
+    for column in ("tenure", "monthly_charges", "plan", "region"):
+        a, b = one["columns"][column], two["columns"][column]
+        for key in ("rows", "count", "missing", "counts", "fine_counts", "categories"):
+            assert a.get(key) == b.get(key), (column, key)
+        if a["kind"] == "numeric":
+            assert b["mean"] == pytest.approx(a["mean"], rel=1e-12)
+            assert b["std"] == pytest.approx(a["std"], rel=1e-9)
+    assert one["prediction"]["score"]["counts"] == two["prediction"]["score"]["counts"]
+
+
+def test_dask_engine_says_when_the_scheduler_is_unreachable(run_cli: Run, project: Path) -> None:
+    pytest.importorskip("distributed")
+    _batch(50).to_csv(project / "b.csv", index=False)
+    result = run_cli(
+        "--spec",
+        str(project),
+        "serve-batch",
+        "-i",
+        str(project / "b.csv"),
+        "--engine",
+        "dask",
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+    )
+    assert result.exit_code == 4
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr

@@ -772,7 +772,7 @@ def _serve_local(
         },
         keep_values=drift.small_sample_rows,
     )
-    prediction_ref = _prediction_reference(reference, scorer)
+    prediction_ref = prediction_reference(reference, scorer)
     predictions_profile = ProfileBuilder(
         {"columns": prediction_ref}, keep_values=drift.small_sample_rows
     )
@@ -818,19 +818,9 @@ def _serve_local(
         if cache is not None and (~hit).any():
             cache.add(job["k1"][~hit], job["k2"][~hit], fresh)
         columns = scorer.finish(raw)
-        frame = job["ids"]
-        for name, values in columns.items():
-            frame[name] = values
-        frame["model_name"] = info.name
-        frame["model_version"] = info.version
-        frame["model_run_id"] = info.run_id or ""
-        frame["run_id"] = run_id
+        frame = output_frame(job["ids"], columns, info, run_id)
         out.write(frame)
-        profile_rows = {
-            "score": raw.get("probability", raw.get("score")),
-            "classes": columns.get("prediction"),
-            "value": raw.get("prediction"),
-        }
+        profile_rows = prediction_profile_rows(raw, columns)
         for name in prediction_ref:
             if profile_rows.get(name) is not None:
                 predictions_profile.add_column(name, profile_rows[name])
@@ -916,24 +906,10 @@ def _serve_local(
                 f"training (e.g. {', '.join(finding['sample'][:3])}); the model treats them as "
                 "unknown"
             )
-        profile = features_profile.result()
-        profile["prediction"] = predictions_profile.result()["columns"]
-        if "threshold" in (reference.get("prediction") or {}):
-            profile["prediction"]["threshold"] = scorer.info.threshold
-        profile["prediction_rows"] = out.rows
-        profile["feature_kinds"] = {
-            **dict.fromkeys(info.numeric, "numeric"),
-            **dict.fromkeys(info.categorical, "categorical"),
-        }
-        profile["batch"] = {
-            "source": batch.label,
-            "run_id": run_id,
-            "rows_in": result.rows_in,
-            "rows_scored": out.rows,
-            "rows_rejected": result.rows_rejected,
-            "model": info.describe(),
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
+        result.rows_scored = out.rows
+        profile = batch_profile(
+            features_profile, predictions_profile, info, scorer, batch, result, run_id
+        )
         start = time.perf_counter()
         # rejects first: an output never stands without the rows taken out of it
         rejects_path = rejects.commit()
@@ -968,7 +944,59 @@ def _kind(column: str, info: ModelInfo) -> dict[str, Any]:
     return {"kind": "categorical"}
 
 
-def _prediction_reference(reference: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
+def output_frame(ids: Any, columns: dict[str, Any], info: ModelInfo, run_id: str) -> Any:
+    """The output rows: ids, prediction (and probability or score), model and run."""
+    frame = ids
+    for name, values in columns.items():
+        frame[name] = values
+    frame["model_name"] = info.name
+    frame["model_version"] = info.version
+    frame["model_run_id"] = info.run_id or ""
+    frame["run_id"] = run_id
+    return frame
+
+
+def prediction_profile_rows(raw: dict[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
+    """The values each prediction profile counts."""
+    return {
+        "score": raw.get("probability", raw.get("score")),
+        "classes": columns.get("prediction"),
+        "value": raw.get("prediction"),
+    }
+
+
+def batch_profile(
+    features: Any,
+    predictions: Any,
+    info: ModelInfo,
+    scorer: Scorer,
+    batch: _Batch,
+    result: ServeResult,
+    run_id: str,
+) -> dict[str, Any]:
+    """The batch's profile in the reference's format, with where it came from."""
+    profile = features.result()
+    profile["prediction"] = predictions.result()["columns"]
+    if info.binary:
+        profile["prediction"]["threshold"] = info.threshold
+    profile["prediction_rows"] = result.rows_scored
+    profile["feature_kinds"] = {
+        **dict.fromkeys(info.numeric, "numeric"),
+        **dict.fromkeys(info.categorical, "categorical"),
+    }
+    profile["batch"] = {
+        "source": batch.label,
+        "run_id": run_id,
+        "rows_in": result.rows_in,
+        "rows_scored": result.rows_scored,
+        "rows_rejected": result.rows_rejected,
+        "model": info.describe(),
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return profile
+
+
+def prediction_reference(reference: dict[str, Any], scorer: Scorer) -> dict[str, Any]:
     """The reference's prediction profiles, named as the batch profile names them."""
     prediction = reference.get("prediction") or {}
     out: dict[str, Any] = {}

@@ -58,8 +58,10 @@ class Finding:
 
 
 def _missing(value: Any) -> bool:
+    import pandas as pd
+
     try:
-        return bool(value != value) or value is None  # NaN, NA, None
+        return bool(pd.isna(value))  # NaN, NA, None, NaT
     except (TypeError, ValueError):
         return False
 
@@ -268,6 +270,34 @@ class Contract:
         return None
 
     # --------------------------------------------------------------------------------- end
+
+    def state(self) -> dict[str, Any]:
+        """What the chunks so far found, as plain data (to merge across processes)."""
+        return {
+            "rows": self.rows,
+            "nulls": dict(self.nulls),
+            "newest": dict(self.newest),
+            "findings": [f.to_dict() for f in self.findings.values()],
+            "unseen": [f.to_dict() for f in self.unseen.values()],
+        }
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add another contract's findings (a partition checked elsewhere)."""
+        self.rows += state["rows"]
+        for column, count in state["nulls"].items():
+            self.nulls[column] += count
+        for column, newest in state["newest"].items():
+            old = self.newest.get(column)
+            self.newest[column] = newest if old is None else max(old, newest)
+        for key, store in (("findings", self.findings), ("unseen", self.unseen)):
+            for item in state[key]:
+                mine = store.setdefault(
+                    item["id"], Finding(item["id"], item["severity"], item["description"])
+                )
+                mine.count += item["count"]
+                for value in item["sample"]:
+                    if value not in mine.sample and len(mine.sample) < SAMPLE_SIZE:
+                        mine.sample.append(value)
 
     def table_findings(self) -> list[Finding]:
         """The verdicts that need the whole batch: row count, missing share, freshness."""

@@ -1,0 +1,294 @@
+"""--engine dask: the same checks and scoring on a Dask distributed cluster.
+
+The batch is read as a dask.dataframe (partitions of CSV blocks or Parquet row groups); each
+partition is checked, scored and written as ``part-NNNNN.parquet`` by a worker, into a hidden
+folder that replaces the output folder when every partition succeeded. Workers return their
+findings and profile counts, which merge exactly (the profiles are binned by the reference).
+The model is loaded and verified here, passes its canary here, and is sent to the workers.
+Workers need mlready installed (the same version) to unpickle the pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mlready.errors import CheckFailed, DataError, UsageError
+
+#: Bytes of CSV per partition.
+BLOCK_BYTES = 64 << 20
+
+
+@contextlib.contextmanager
+def client_for(scheduler: str) -> Iterator[Any]:
+    """A client of the named scheduler, or of a cluster started here for 'local'."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(
+            "--engine dask needs Dask: pip install 'mlready[dask]' (dask[distributed])"
+        ) from None
+    if scheduler == "local":
+        workers = max(1, os.cpu_count() or 1)
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+                processes=True,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise DataError(
+            f"cannot reach the Dask scheduler at {scheduler} ({exc}): start it (`dask "
+            "scheduler`), check the address, or use --scheduler local"
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _frame(path: str, columns: list[str]) -> Any:
+    import dask.dataframe as dd
+
+    from mlready.io import resolve_files
+
+    files = [str(f) for f in resolve_files(path)]
+    try:
+        if files[0].lower().endswith((".parquet", ".pq")):
+            return dd.read_parquet(files, columns=columns)
+        return dd.read_csv(
+            files, usecols=columns, dtype=dict.fromkeys(columns, "str"), blocksize=BLOCK_BYTES
+        )
+    except ValueError as exc:
+        raise DataError(f"cannot read {path} with Dask: {str(exc).splitlines()[0]}") from None
+
+
+def _hashes(frame: Any, columns: list[str]) -> dict[str, Any]:
+    from mlready.serving.prepare import value_hashes
+
+    return {c: value_hashes(frame[c].dropna()) for c in columns}
+
+
+def score_partition(
+    frame: Any,
+    index: int,
+    model: Any,
+    info: Any,
+    checks: list[Any],
+    known: dict[str, set[str]],
+    duplicates: dict[str, Any],
+    references: tuple[dict[str, Any], dict[str, Any]],
+    keep_values: int,
+    folders: tuple[str, str],
+    run_id: str,
+) -> dict[str, Any]:
+    """Check, score and write one partition; return what it found (runs on a worker)."""
+    import numpy as np
+    import pandas as pd
+
+    from mlready.profiles import ProfileBuilder
+    from mlready.serving import REASON_COLUMN, Scorer, output_frame, prediction_profile_rows
+    from mlready.serving.prepare import Contract
+
+    contract = Contract(checks, info.numeric, info.categorical, known, duplicates)
+    prepared = contract.prepare(frame)
+    scorer = Scorer(model, info)
+    raw = scorer.raw(prepared.X) if len(prepared.X) else {c: np.empty(0) for c in scorer.payload}
+    bad = scorer.bad(raw)
+    features = ProfileBuilder(references[0], keep_values=keep_values)
+    features.add(prepared.X)
+    predictions = ProfileBuilder(references[1], keep_values=keep_values)
+    columns = scorer.finish(raw)
+    rows = prediction_profile_rows(raw, columns)
+    for name in predictions.columns:
+        if rows.get(name) is not None:
+            predictions.add_column(name, rows[name])
+    predictions.rows += len(prepared.X)
+    ids = frame.reset_index(drop=True).loc[prepared.accepted, info.id_columns]
+    out = output_frame(ids.reset_index(drop=True), columns, info, run_id)
+    out.to_parquet(Path(folders[0]) / f"part-{index:05d}.parquet", index=False)
+    rejected = int((~prepared.accepted).sum())
+    if rejected:
+        rows_out = frame.reset_index(drop=True).loc[~prepared.accepted].copy()
+        rows_out[REASON_COLUMN] = [
+            "; ".join(prepared.reasons[int(i)]) for i in np.flatnonzero(~prepared.accepted)
+        ]
+        rows_out.insert(0, "_mlready_partition", index)
+        pd.DataFrame(rows_out).to_parquet(
+            Path(folders[1]) / f"part-{index:05d}.parquet", index=False
+        )
+    return {
+        "index": index,
+        "rows": len(frame),
+        "scored": len(out),
+        "rejected": rejected,
+        "nan": 0 if bad is None else int(bad.sum()),
+        "contract": contract.state(),
+        "features": features.to_state(),
+        "predictions": predictions.to_state(),
+    }
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Replace the folder ``target`` with ``tmp`` (the old one is removed after the swap)."""
+    old = None
+    if target.exists():
+        if not target.is_dir():
+            raise UsageError(f"--output {target} is a file: --engine dask writes a folder")
+        old = target.with_name(f".{target.name}.old-{time.time_ns()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def serve_with_dask(
+    loaded: Any,
+    info: Any,
+    batch: Any,
+    checks: list[Any],
+    on_invalid: str,
+    chunk_rows: int,
+    scheduler: str,
+    result: Any,
+    run_dir: Path,
+    run_id: str,
+    timings: dict[str, float],
+    log: logging.Logger,
+) -> None:
+    """Score ``batch`` on a Dask cluster; fill ``result`` (see the module's docstring)."""
+    import dask
+
+    from mlready.io import atomic_write_json
+    from mlready.profiles import ProfileBuilder
+    from mlready.serving import (
+        Scorer,
+        _known_categories,
+        batch_profile,
+        canary,
+        prediction_reference,
+    )
+    from mlready.serving.prepare import Contract
+
+    if batch.path is None:
+        raise UsageError("--engine dask reads files (CSV or Parquet, or a glob): not SQL")
+    if on_invalid == "stop":
+        log.info("--engine dask: invalid rows are counted per partition; the run stops after")
+    start = time.perf_counter()
+    probe = Contract(checks, info.numeric, info.categorical, {})
+    read_columns = list(dict.fromkeys(info.id_columns + probe.columns()))
+    model = info.registry.load(info.handle)  # sha256-verified, here
+    scorer = Scorer(model, info)
+    result.canary = canary(scorer)
+    slim = dataclasses.replace(info, registry=None, handle=None, metadata={}, profile=None)
+    reference = info.profile or {"columns": {}}
+    feature_ref = {
+        "columns": {
+            c: (reference.get("columns") or {}).get(c)
+            or {"kind": "numeric" if c in info.numeric else "categorical"}
+            for c in info.features
+        }
+    }
+    prediction_ref = {"columns": prediction_reference(reference, scorer)}
+    keep = loaded.spec.monitoring.drift.small_sample_rows
+    known = _known_categories(info)
+    unique = [c.column for c in checks if c.kind == "unique" and c.severity == "error"]
+    timings["load"] = round(time.perf_counter() - start, 4)
+    batch.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = Path(tempfile.mkdtemp(prefix=f".{batch.output.name}.", dir=batch.output.parent))
+    tmp_rej = Path(tempfile.mkdtemp(prefix=f".{batch.rejects.name}.", dir=batch.output.parent))
+    success = False
+    try:
+        with client_for(scheduler) as client:
+            start = time.perf_counter()
+            frame = _frame(batch.path, read_columns)
+            parts = frame.to_delayed()
+            duplicates: dict[str, Any] = {}
+            if unique:
+                import numpy as np
+
+                hashed = dask.compute(*[dask.delayed(_hashes)(p, unique) for p in parts])
+                for column in unique:
+                    every = np.concatenate([h[column] for h in hashed])
+                    every.sort()
+                    duplicates[column] = np.unique(every[1:][every[1:] == every[:-1]])
+            model_future = client.scatter(model, broadcast=True)
+            tasks = [
+                dask.delayed(score_partition)(
+                    part,
+                    i,
+                    model_future,
+                    slim,
+                    checks,
+                    known,
+                    duplicates,
+                    (feature_ref, prediction_ref),
+                    keep,
+                    (str(tmp_out), str(tmp_rej)),
+                    run_id,
+                )
+                for i, part in enumerate(parts)
+            ]
+            outcomes = sorted(client.gather(client.compute(tasks)), key=lambda o: o["index"])
+            timings["cluster"] = round(time.perf_counter() - start, 4)
+        contract = Contract(checks, info.numeric, info.categorical, known)
+        features = ProfileBuilder(feature_ref, keep_values=keep)
+        predictions = ProfileBuilder(prediction_ref, keep_values=keep)
+        for outcome in outcomes:
+            contract.merge(outcome["contract"])
+            features.merge(ProfileBuilder.from_state(outcome["features"]))
+            predictions.merge(ProfileBuilder.from_state(outcome["predictions"]))
+            result.rows_in += outcome["rows"]
+            result.rows_scored += outcome["scored"]
+            result.rows_rejected += outcome["rejected"]
+            result.nan_predictions += outcome["nan"]
+        if result.rows_in == 0:
+            raise DataError(f"{batch.label} holds no rows: nothing to score (check the export)")
+        result.findings = [f.to_dict() for f in contract.findings.values()]
+        result.unseen = [f.to_dict() for f in contract.unseen.values()]
+        table = contract.table_findings()
+        result.findings += [f.to_dict() for f in table]
+        hard = [f for f in table if f.severity == "error"]
+        if on_invalid == "stop" and result.rows_rejected:
+            hard += [f for f in contract.findings.values() if f.severity == "error" and f.count]
+        if hard:
+            raise CheckFailed(
+                f"{batch.label} fails the serving contract: "
+                + "; ".join(f"{f.id} ({f.description}): {f.count:,}" for f in hard)
+                + "; nothing was written"
+                + ("" if on_invalid != "stop" else " (--quarantine scores the valid rows)")
+            )
+        if result.nan_predictions:
+            raise CheckFailed(
+                f"{result.nan_predictions:,} predictions are NaN or infinite: the model or its "
+                "inputs are broken; nothing was written"
+            )
+        profile = batch_profile(features, predictions, info, scorer, batch, result, run_id)
+        if result.rows_rejected:
+            _publish(tmp_rej, batch.rejects)
+            result.files["rejects"] = str(batch.rejects)
+        _publish(tmp_out, batch.output)
+        atomic_write_json(batch.profile, profile)
+        atomic_write_json(run_dir / "batch_profile.json", profile)
+        result.files.update(output=str(batch.output), profile=str(batch.profile))
+        success = True
+    finally:
+        shutil.rmtree(tmp_rej, ignore_errors=True)
+        if not success:
+            shutil.rmtree(tmp_out, ignore_errors=True)
