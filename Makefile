@@ -30,9 +30,15 @@ demo: $(VENV)/.installed
 		--quarantine $(SAMPLE)/.mlready/quarantine
 	$(BIN)/mlready --spec $(SAMPLE) train
 	$(BIN)/mlready --spec $(SAMPLE) register --promote production
+	$(BIN)/mlready --spec $(SAMPLE) serve-batch
+	$(BIN)/mlready --spec $(SAMPLE) serve-batch --input $(SAMPLE)/data/batch_2026_08.csv \
+		--output $(SAMPLE)/predictions/churn_scores_2026_08.parquet
+	@echo "Scoring the July batch again: answered from the cache"
+	$(BIN)/mlready --spec $(SAMPLE) serve-batch
 	@echo ""
 	@echo "Validation reports: $$(ls -d $(SAMPLE)/.mlready/runs/validate-data/*/validation.html | tail -n 3 | tr '\n' ' ')"
 	@echo "Training report:    $$(ls -d $(SAMPLE)/.mlready/runs/train/*/training.html | tail -n 1)"
+	@echo "Predictions:        $(SAMPLE)/predictions/ (with rejected rows and batch profiles)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
