@@ -36,6 +36,28 @@ def bin_counts(values: Any, cuts: list[float]) -> list[int]:
     return [int(c) for c in np.bincount(index, minlength=len(cuts) + 1)]
 
 
+def sorted_bin_counts(ordered: Any, cuts: list[float]) -> list[int]:
+    """:func:`bin_counts` of values already sorted: two bisections per cut, not one per value."""
+    import numpy as np
+
+    if not cuts:
+        return [len(ordered)]
+    below = np.searchsorted(ordered, np.asarray(cuts, dtype=float), side="left")
+    edges = np.concatenate(([0], below, [len(ordered)]))
+    return [int(c) for c in np.diff(edges)]
+
+
+def category_counts(series: Any) -> tuple[dict[str, int], int]:
+    """(count of each value as text, missing count) of one categorical column; whole numbers
+    read without '.0', as the model's encoder reads them."""
+    counts = series.value_counts(dropna=True)
+    out: dict[str, int] = {}
+    for key, count in counts.items():
+        text = str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
+        out[text] = out.get(text, 0) + int(count)
+    return out, int(series.isna().sum())
+
+
 def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, Any]:
     """Statistics and histograms of one numeric column (NaN counts as missing)."""
     import numpy as np
@@ -159,19 +181,12 @@ class ProfileBuilder:
         if state["kind"] == "categorical":
             import pandas as pd
 
-            from mlready.training.pipeline import to_text
-
-            text = to_text(pd.DataFrame({"v": values}))["v"]
-            counts = text.value_counts(dropna=True)
-            state["rows"] += len(text)
-            state["count"] += int(counts.sum())
-            state["missing"] += int(text.isna().sum())
-            categories = state["categories"]
-            for key, count in counts.items():
-                categories[str(key)] = categories.get(str(key), 0) + int(count)
+            series = values if isinstance(values, pd.Series) else pd.Series(values)
+            counts, missing = category_counts(series)
+            self.add_counts(name, counts, len(series), missing)
             return
         array = np.asarray(values, dtype=float)
-        finite = array[np.isfinite(array)]
+        finite = np.sort(array[np.isfinite(array)])  # sorted once: bins counted by bisection
         state["rows"] += len(array)
         state["count"] += len(finite)
         state["missing"] += len(array) - len(finite)
@@ -182,18 +197,29 @@ class ProfileBuilder:
         centred = finite - state["shift"]
         state["sum"] += float(centred.sum())
         state["sumsq"] += float(np.dot(centred, centred))
-        low, high = float(finite.min()), float(finite.max())
+        low, high = float(finite[0]), float(finite[-1])
         state["min"] = low if state["min"] is None else min(state["min"], low)
         state["max"] = high if state["max"] is None else max(state["max"], high)
         for key, cut_key in (("counts", "cuts"), ("fine_counts", "fine_cuts")):
-            index = np.searchsorted(np.asarray(state[cut_key], dtype=float), finite, side="right")
-            added = np.bincount(index, minlength=len(state[cut_key]) + 1)
+            added = sorted_bin_counts(finite, state[cut_key])
             state[key] = [int(a + b) for a, b in zip(state[key], added, strict=True)]
         if state["values"] is not None:
             if state["count"] <= self.keep_values:
                 state["values"].extend(float(v) for v in finite)
             else:
                 state["values"] = None  # too many to keep: tests use the bins
+
+    def add_counts(self, name: str, counts: dict[str, int], rows: int, missing: int) -> None:
+        """Count one chunk of a categorical column from its value counts."""
+        state = self.columns.get(name)
+        if state is None:
+            return
+        state["rows"] += rows
+        state["missing"] += missing
+        state["count"] += sum(counts.values())
+        categories = state["categories"]
+        for key, count in counts.items():
+            categories[key] = categories.get(key, 0) + int(count)
 
     def add(self, frame: Any) -> None:
         """Count one chunk: every column of the reference that the chunk has."""

@@ -252,6 +252,12 @@ class Scorer:
             }
         return {"prediction": np.asarray([str(v) for v in self.model.predict(X)], dtype=object)}
 
+    @property
+    def cut(self) -> float:
+        """The decision threshold of a binary classifier (0.5, or 0 for a decision score)."""
+        default = 0.5 if self.proba else 0.0
+        return default if self.info.threshold is None else float(self.info.threshold)
+
     def finish(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Output columns from raw answers: binary labels from the decision threshold."""
         import numpy as np
@@ -259,10 +265,8 @@ class Scorer:
         if not self.info.binary:
             return raw
         name = self.payload[0]
-        default = 0.5 if self.proba else 0.0
-        cut = default if self.info.threshold is None else float(self.info.threshold)
         labels = np.where(
-            raw[name] >= cut, str(self.info.classes[1]), str(self.info.classes[0])
+            raw[name] >= self.cut, str(self.info.classes[1]), str(self.info.classes[0])
         ).astype(object)
         return {"prediction": labels, name: raw[name]}
 
@@ -640,8 +644,13 @@ class _Writer:
 
     def write(self, frame: Any) -> None:
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = (
+            frame
+            if isinstance(frame, pa.Table)
+            else pa.Table.from_pandas(frame, preserve_index=False)
+        )
         if self.writer is None:
             import tempfile
 
@@ -663,10 +672,17 @@ class _Writer:
         try:
             table = table.cast(self.schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-            table = pa.Table.from_pandas(frame.astype(str), preserve_index=False)  # type drift
-            table = table.cast(self.schema, safe=False)
+            # a column whose type drifted between chunks (ids all missing, then text): as text
+            table = pa.table(
+                {
+                    n: pc.cast(table.column(n), pa.string())
+                    if f.type == pa.string()
+                    else table.column(n)
+                    for n, f in zip(self.schema.names, self.schema, strict=True)
+                }
+            ).cast(self.schema, safe=False)
         self.writer.write_table(table)
-        self.rows += len(frame)
+        self.rows += table.num_rows
 
     def commit(self) -> Path | None:
         """Close and move onto the target (None when nothing was written)."""
@@ -700,7 +716,9 @@ def _nullable(schema: Any) -> Any:
 
 
 def _threads() -> int:
-    return max(1, (os.cpu_count() or 1) - 1)
+    """Prediction threads: one per core, each limited to one BLAS/OpenMP thread (the main
+    thread's reading, checking and writing mostly waits on I/O or releases the GIL)."""
+    return max(1, os.cpu_count() or 1)
 
 
 def _serve_local(
@@ -726,7 +744,7 @@ def _serve_local(
     from mlready.profiles import ProfileBuilder
     from mlready.serving.cache import RowCache, row_keys
     from mlready.serving.prepare import Contract
-    from mlready.serving.reader import iter_batch
+    from mlready.serving.reader import iter_batch, prefetch
 
     def lap(name: str, since: float) -> float:
         now = time.perf_counter()
@@ -738,12 +756,14 @@ def _serve_local(
     contract = Contract(checks, info.numeric, info.categorical, _known_categories(info), duplicates)
     t = lap("duplicates", t)
     read_columns = list(dict.fromkeys(info.id_columns + contract.columns()))
-    reader = iter_batch(
-        batch.path,
-        batch.sql,
-        read_columns,
-        chunk_rows,
-        numeric=frozenset(c for c in contract.numeric_columns()),
+    reader = prefetch(
+        iter_batch(
+            batch.path,
+            batch.sql,
+            read_columns,
+            chunk_rows,
+            numeric=frozenset(c for c in contract.numeric_columns()),
+        )
     )
     first = next(reader, None)
     t = lap("read", t)
@@ -817,14 +837,8 @@ def _serve_local(
             nan_rows += int(bad.sum())
         if cache is not None and (~hit).any():
             cache.add(job["k1"][~hit], job["k2"][~hit], fresh)
-        columns = scorer.finish(raw)
-        frame = output_frame(job["ids"], columns, info, run_id)
-        out.write(frame)
-        profile_rows = prediction_profile_rows(raw, columns)
-        for name in prediction_ref:
-            if profile_rows.get(name) is not None:
-                predictions_profile.add_column(name, profile_rows[name])
-        predictions_profile.rows += len(frame)
+        out.write(output_table(job["ids"], raw, scorer, run_id))
+        profile_predictions(predictions_profile, raw, scorer)
         done += job["rows"]
         if on_progress is not None:
             on_progress(done, None)
@@ -845,7 +859,7 @@ def _serve_local(
             bad_rows.insert(0, "_mlready_row", np.flatnonzero(~prepared.accepted) + offset)
             rejects.write(pd.DataFrame(bad_rows))
         X = prepared.X
-        features_profile.add(X)
+        profile_chunk(features_profile, prepared, info)
         result.rows_rejected += int((~prepared.accepted).sum())
         ids = chunk.loc[prepared.accepted, info.id_columns].reset_index(drop=True)
         job: dict[str, Any] = {"ids": ids, "rows": len(chunk), "cached": {}}
@@ -944,25 +958,65 @@ def _kind(column: str, info: ModelInfo) -> dict[str, Any]:
     return {"kind": "categorical"}
 
 
-def output_frame(ids: Any, columns: dict[str, Any], info: ModelInfo, run_id: str) -> Any:
-    """The output rows: ids, prediction (and probability or score), model and run."""
-    frame = ids
-    for name, values in columns.items():
-        frame[name] = values
-    frame["model_name"] = info.name
-    frame["model_version"] = info.version
-    frame["model_run_id"] = info.run_id or ""
-    frame["run_id"] = run_id
-    return frame
+def output_table(ids: Any, raw: dict[str, Any], scorer: Scorer, run_id: str) -> Any:
+    """The output rows as an Arrow table: ids, prediction (and probability or score), model
+    and run. Built column by column in Arrow: no Python object per row."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    info = scorer.info
+    table = pa.Table.from_pandas(ids.reset_index(drop=True), preserve_index=False)
+    rows = len(ids)
+    if info.binary:
+        name = scorer.payload[0]
+        cut = scorer.cut
+        positive = np.asarray(raw[name] >= cut, dtype=np.int8)
+        labels = pa.array([str(info.classes[0]), str(info.classes[1])], type=pa.string())
+        table = table.append_column("prediction", pc.take(labels, pa.array(positive)))
+        table = table.append_column(name, pa.array(raw[name], type=pa.float64()))
+    else:
+        for name in scorer.payload:
+            values = raw[name]
+            kind = pa.float64() if values.dtype.kind == "f" else pa.string()
+            table = table.append_column(name, pa.array(values, type=kind))
+    constants = (
+        ("model_name", pa.scalar(info.name, pa.string())),
+        ("model_version", pa.scalar(info.version, pa.int64())),
+        ("model_run_id", pa.scalar(info.run_id or "", pa.string())),
+        ("run_id", pa.scalar(run_id, pa.string())),
+    )
+    for name, value in constants:
+        table = table.append_column(name, pa.repeat(value, rows))
+    return table
 
 
-def prediction_profile_rows(raw: dict[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
-    """The values each prediction profile counts."""
-    return {
-        "score": raw.get("probability", raw.get("score")),
-        "classes": columns.get("prediction"),
-        "value": raw.get("prediction"),
-    }
+def profile_chunk(builder: Any, prepared: Any, info: ModelInfo) -> None:
+    """Count one prepared chunk's features into a batch profile."""
+    for column in info.numeric:
+        builder.add_column(column, prepared.X[column])
+    for column, (counts, missing) in prepared.categories.items():
+        builder.add_counts(column, counts, len(prepared.X), missing)
+    builder.rows += len(prepared.X)
+
+
+def profile_predictions(builder: Any, raw: dict[str, Any], scorer: Scorer) -> None:
+    """Count one chunk's answers into the batch profile's prediction part."""
+    import numpy as np
+
+    info = scorer.info
+    rows = len(next(iter(raw.values()))) if raw else 0
+    if info.task == "regression":
+        builder.add_column("value", raw["prediction"])
+    elif info.binary:
+        scores = raw[scorer.payload[0]]
+        builder.add_column("score", scores)
+        positive = int(np.count_nonzero(scores >= scorer.cut))
+        counts = {str(info.classes[1]): positive, str(info.classes[0]): rows - positive}
+        builder.add_counts("classes", {k: v for k, v in counts.items() if v}, rows, 0)
+    else:
+        builder.add_column("classes", raw["prediction"])
+    builder.rows += rows
 
 
 def batch_profile(

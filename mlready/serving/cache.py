@@ -26,20 +26,54 @@ MAX_SEGMENTS = 16
 _HASH_KEYS = ("mlready-rowkey-1", "mlready-rowkey-2")
 
 
-def row_keys(X: Any, categorical: list[str]) -> tuple[Any, Any]:
-    """Two independent 64-bit hashes of each row's feature values (categories as text)."""
+_SALTS = (0x243F6A8885A308D3, 0x13198A2E03707344)
+_MISSING = 0x6A09E667F3BCC909  # the hash of a missing value
+
+
+def _mix(x: Any) -> Any:
+    """splitmix64's finaliser: a bijection on uint64 that spreads every input bit."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _column_hash(series: Any, numeric: bool, key: int) -> Any:
     import numpy as np
     import pandas as pd
 
-    from mlready.training.pipeline import to_text
+    if numeric:
+        values = np.asarray(series, dtype=np.float64) + 0.0  # -0.0 and 0.0 hash alike
+        bits = values.view(np.uint64).copy()
+        bits[np.isnan(values)] = np.uint64(_MISSING)
+        return _mix(bits ^ np.uint64(_SALTS[key]))
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    texts = np.asarray(
+        [str(int(u)) if isinstance(u, float) and u.is_integer() else str(u) for u in uniques],
+        dtype=object,
+    )
+    hashed = pd.util.hash_array(texts, hash_key=_HASH_KEYS[key]) if len(texts) else texts
+    out = np.full(len(codes), np.uint64(_MISSING), dtype=np.uint64)
+    present = codes >= 0
+    out[present] = np.asarray(hashed, dtype=np.uint64)[codes[present]]
+    return out
 
-    frame = X
-    if categorical:
-        frame = X.copy(deep=False)
-        frame[categorical] = to_text(X[categorical])
-    first = pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEYS[0])
-    second = pd.util.hash_pandas_object(frame, index=False, hash_key=_HASH_KEYS[1])
-    return first.to_numpy(dtype=np.uint64), second.to_numpy(dtype=np.uint64)
+
+def row_keys(X: Any, categorical: list[str]) -> tuple[Any, Any]:
+    """Two independent 64-bit hashes of each row's feature values (categories as text, whole
+    numbers without '.0'), computed column by column without Python objects per row."""
+    import numpy as np
+
+    keys = []
+    for key in (0, 1):
+        h = np.full(len(X), np.uint64(_SALTS[key]), dtype=np.uint64)
+        for column in X.columns:
+            h = _mix(h ^ _column_hash(X[column], column not in categorical, key))
+        keys.append(h)
+    return keys[0], keys[1]
 
 
 @contextlib.contextmanager

@@ -101,9 +101,16 @@ def score_partition(
     """Check, score and write one partition; return what it found (runs on a worker)."""
     import numpy as np
     import pandas as pd
+    import pyarrow.parquet as pq
 
     from mlready.profiles import ProfileBuilder
-    from mlready.serving import REASON_COLUMN, Scorer, output_frame, prediction_profile_rows
+    from mlready.serving import (
+        REASON_COLUMN,
+        Scorer,
+        output_table,
+        profile_chunk,
+        profile_predictions,
+    )
     from mlready.serving.prepare import Contract
 
     contract = Contract(checks, info.numeric, info.categorical, known, duplicates)
@@ -112,17 +119,12 @@ def score_partition(
     raw = scorer.raw(prepared.X) if len(prepared.X) else {c: np.empty(0) for c in scorer.payload}
     bad = scorer.bad(raw)
     features = ProfileBuilder(references[0], keep_values=keep_values)
-    features.add(prepared.X)
+    profile_chunk(features, prepared, info)
     predictions = ProfileBuilder(references[1], keep_values=keep_values)
-    columns = scorer.finish(raw)
-    rows = prediction_profile_rows(raw, columns)
-    for name in predictions.columns:
-        if rows.get(name) is not None:
-            predictions.add_column(name, rows[name])
-    predictions.rows += len(prepared.X)
+    profile_predictions(predictions, raw, scorer)
     ids = frame.reset_index(drop=True).loc[prepared.accepted, info.id_columns]
-    out = output_frame(ids.reset_index(drop=True), columns, info, run_id)
-    out.to_parquet(Path(folders[0]) / f"part-{index:05d}.parquet", index=False)
+    out = output_table(ids, raw, scorer, run_id)
+    pq.write_table(out, Path(folders[0]) / f"part-{index:05d}.parquet")
     rejected = int((~prepared.accepted).sum())
     if rejected:
         rows_out = frame.reset_index(drop=True).loc[~prepared.accepted].copy()
@@ -136,7 +138,7 @@ def score_partition(
     return {
         "index": index,
         "rows": len(frame),
-        "scored": len(out),
+        "scored": out.num_rows,
         "rejected": rejected,
         "nan": 0 if bad is None else int(bad.sum()),
         "contract": contract.state(),

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlready.profiles import category_counts
 from mlready.validation.checks import Check
 
 NUMERIC_RE = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -73,6 +74,7 @@ class Prepared:
     X: Any  # the feature columns of the accepted rows, typed as the model was trained
     accepted: Any  # boolean numpy array over the chunk's rows
     reasons: dict[int, list[str]]  # chunk row position -> ids of failed error checks
+    categories: dict[str, tuple[dict[str, int], int]]  # categorical feature -> (counts, missing)
 
 
 class Contract:
@@ -190,25 +192,27 @@ class Contract:
         X = chunk.loc[accepted, self.features].reset_index(drop=True)
         for column in self.numeric:
             X[column] = numbers[column][accepted]
-        self._count_unseen(X)
-        return Prepared(X=X, accepted=accepted, reasons=dict(reasons))
+        categories = {c: category_counts(X[c]) for c in self.categorical}
+        self._count_unseen(categories)
+        return Prepared(X=X, accepted=accepted, reasons=dict(reasons), categories=categories)
 
-    def _count_unseen(self, X: Any) -> None:
+    def _count_unseen(self, categories: dict[str, tuple[dict[str, int], int]]) -> None:
         """Categories of accepted rows that training never saw (the model takes them as unknown)."""
-        from mlready.training.pipeline import to_text
-
-        for column in self.categorical:
+        for column, (counts, _) in categories.items():
             known = self.known.get(column)
             if known is None:
                 continue
-            text = to_text(X[[column]])[column]
-            unseen = text.notna().to_numpy() & ~text.isin(known).to_numpy()
-            if unseen.any():
+            unseen = {k: n for k, n in counts.items() if k not in known}
+            if unseen:
                 if column not in self.unseen:
                     self.unseen[column] = Finding(
                         f"{column}.unseen_category", "warning", "a category seen in training"
                     )
-                self.unseen[column].note(list(text.to_numpy(dtype=object)[unseen][:50]))
+                finding = self.unseen[column]
+                finding.count += sum(unseen.values())
+                for key in unseen:
+                    if key not in finding.sample and len(finding.sample) < SAMPLE_SIZE:
+                        finding.sample.append(key[:80])
 
     def _severity(self, check_id: str, default: str) -> str:
         for check in self.row_checks:

@@ -93,6 +93,43 @@ def iter_batch(
             yield from _rechunk(_csv(file, columns, numeric), chunk_rows)
 
 
+def prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Read ahead in a thread (pyarrow parses without the GIL) while the caller works."""
+    import queue
+    import threading
+
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        box.put(("chunk", chunk), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the caller, raised there
+            box.put(("error", exc))
+
+    thread = threading.Thread(target=work, name="mlready-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
 def _parquet(file: Path, columns: list[str], chunk_rows: int) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
