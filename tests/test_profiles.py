@@ -1,0 +1,75 @@
+"""Batch profiles gathered chunk by chunk, and the cache's row keys."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlready.profiles import ProfileBuilder, bin_counts, profile_frame, sorted_bin_counts
+from mlready.serving.cache import row_keys
+
+
+def _frame(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.lognormal(3, 1, rows) + 1e6  # a large offset: sums must not lose precision
+    x[rng.random(rows) < 0.05] = np.nan
+    plan = rng.choice(["a", "b", "c", None], rows, p=[0.5, 0.3, 0.15, 0.05])
+    return pd.DataFrame({"x": x, "plan": plan})
+
+
+def test_chunks_and_merged_partitions_give_the_whole_batch_s_profile() -> None:
+    reference = profile_frame(_frame(5000, 1), ["x"], ["plan"], bins=20, keep_values=100)
+    batch = _frame(12_345, 2)
+    whole = ProfileBuilder(reference, keep_values=100)
+    whole.add(batch)
+    parts = []
+    for start in range(0, len(batch), 1000):
+        part = ProfileBuilder(reference, keep_values=100)
+        part.add(batch.iloc[start : start + 1000])
+        parts.append(ProfileBuilder.from_state(part.to_state()))
+    merged = parts[0]
+    for part in parts[1:]:
+        merged.merge(part)
+    a, b = whole.result()["columns"], merged.result()["columns"]
+    for key in ("rows", "count", "missing", "counts", "fine_counts", "min", "max"):
+        assert a["x"][key] == b["x"][key]
+    assert a["plan"] == b["plan"]
+    finite = batch["x"].dropna().to_numpy()
+    assert b["x"]["mean"] == pytest.approx(finite.mean(), rel=1e-12)
+    assert b["x"]["std"] == pytest.approx(finite.std(ddof=1), rel=1e-9)
+    assert b["x"]["counts"] == bin_counts(finite, reference["columns"]["x"]["cuts"])
+    assert b["x"]["values"] is None  # more than keep_values: only bins
+    assert b["plan"]["categories"] == batch["plan"].value_counts().to_dict()
+    assert b["plan"]["missing"] == int(batch["plan"].isna().sum())
+
+
+def test_sorted_bin_counts_equal_bin_counts_on_ties_and_edges() -> None:
+    values = np.array([0.0, 1.0, 1.0, 2.0, 2.5, 3.0, 3.0, 7.0])
+    for cuts in ([], [1.0], [1.0, 3.0], [-5.0, 1.0, 2.0, 3.0, 100.0]):
+        assert sorted_bin_counts(np.sort(values), cuts) == bin_counts(values, cuts)
+
+
+def test_small_batches_keep_their_values() -> None:
+    reference = profile_frame(_frame(500, 3), ["x"], [], bins=10, keep_values=50)
+    builder = ProfileBuilder(reference, keep_values=50)
+    small = _frame(40, 4)
+    builder.add(small)
+    assert builder.result()["columns"]["x"]["values"] == sorted(small["x"].dropna())
+
+
+def test_row_keys_depend_on_values_only() -> None:
+    a = pd.DataFrame({"n": [1.0, -0.0, np.nan], "c": ["1", "x", None]})
+    b = pd.DataFrame({"n": [1.0, 0.0, np.nan], "c": [1.0, "x", None]}, dtype=object)
+    b["n"] = b["n"].astype(float)
+    ka, kb = row_keys(a, ["c"]), row_keys(b, ["c"])
+    assert (ka[0] == kb[0]).all()
+    assert (ka[1] == kb[1]).all()
+    c = a.copy()
+    c.loc[0, "c"] = "2"
+    kc = row_keys(c, ["c"])
+    assert kc[0][0] != ka[0][0]
+    assert kc[1][0] != ka[1][0]
+    assert (kc[0][1:] == ka[0][1:]).all()
+    swapped = pd.DataFrame({"n": [1.0], "c": ["x"]}), pd.DataFrame({"n": [np.nan], "c": ["1"]})
+    assert row_keys(swapped[0], ["c"])[0][0] != row_keys(swapped[1], ["c"])[0][0]
