@@ -476,7 +476,11 @@ def _pick(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "undisturbed_runs": sum(r["others_cores"] <= DISTURBED for r in runs),
         "best_wall_s": min(r["wall_s"] for r in quiet),
         "all": [
-            {k: r[k] for k in ("wall_s", "peak_gb", "others_cores", "cpu_cores")} for r in runs
+            {
+                **{k: r[k] for k in ("wall_s", "peak_gb", "others_cores", "cpu_cores")},
+                **({"cache": r["summary"]["cache"]} if "summary" in r else {}),
+            }
+            for r in runs
         ],
     }
 
@@ -767,17 +771,19 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {}
         by_size = {int(k): v[pipeline] for k, v in sizes.items()}
         row["mlready_vs_floor"] = {
-            k: v["ratios"]["mlready_vs_floor"] for k, v in sorted(by_size.items())
+            str(k): v["ratios"]["mlready_vs_floor"] for k, v in sorted(by_size.items())
         }
         at = MLFLOW_BAR_ROWS if MLFLOW_BAR_ROWS in by_size else min(by_size)
         row["mlready_vs_mlflow"] = {"rows": at, "ratio": by_size[at]["ratios"]["mlready_vs_mlflow"]}
-        row["cache_speedup"] = {k: v["ratios"]["cache_speedup"] for k, v in sorted(by_size.items())}
+        row["cache_speedup"] = {
+            str(k): v["ratios"]["cache_speedup"] for k, v in sorted(by_size.items())
+        }
         peaks = {
             k: v["cases"]["mlready_cold"]["peak_gb"]
             for k, v in sorted(by_size.items())
             if "mlready_cold" in v["cases"]
         }
-        row["mlready_peak_gb"] = peaks
+        row["mlready_peak_gb"] = {str(k): v for k, v in peaks.items()}
         if len(peaks) >= 2:
             small, large = min(peaks), max(peaks)
             row["mlready_peak_growth"] = {
@@ -881,7 +887,7 @@ def tables(results: dict[str, Any]) -> str:
     for pipeline, s in results["summary"].items():
         for rows, value in s["mlready_vs_floor"].items():
             out.append(
-                f"| {pipeline} | mlready / floor throughput >= {FLOOR_BAR} at {rows:,} | "
+                f"| {pipeline} | mlready / floor throughput >= {FLOOR_BAR} at {int(rows):,} | "
                 f"{_fmt(value)} | {_verdict(value, value is not None and value >= FLOOR_BAR)} |"
             )
         bar = MLFLOW_BARS[pipeline]
@@ -894,7 +900,7 @@ def tables(results: dict[str, Any]) -> str:
         )
         growth = s.get("mlready_peak_growth")
         if growth:
-            peak = s["mlready_peak_gb"][growth["to_rows"]]
+            peak = s["mlready_peak_gb"][str(growth["to_rows"])]
             ok = growth["ratio"] <= MEMORY_GROWTH_BAR and peak < MEMORY_GB_BAR
             out.append(
                 f"| {pipeline} | mlready peak {growth['to_rows']:,} / {growth['from_rows']:,} "
@@ -904,7 +910,7 @@ def tables(results: dict[str, Any]) -> str:
         for rows, value in s["cache_speedup"].items():
             out.append(
                 f"| {pipeline} | cache speed-up (cold / same batch) >= {CACHE_BAR:.0f}x at "
-                f"{rows:,} | {_fmt(value, 1)} | "
+                f"{int(rows):,} | {_fmt(value, 1)} | "
                 f"{_verdict(value, value is not None and value >= CACHE_BAR)} |"
             )
     checks = []
@@ -918,6 +924,15 @@ def tables(results: dict[str, Any]) -> str:
                     )
     if checks:
         out += ["", "Same predictions: " + "; ".join(checks) + "."]
+    for key, pipelines in results["sizes"].items():
+        for pipeline, r in pipelines.items():
+            runs = r["cases"].get("mlready_same_batch", {}).get("all", [])
+            missed = sum(not (run.get("cache") or {}).get("batch_hit") for run in runs)
+            if missed:
+                out.append(
+                    f"\nWarning: {missed} of {len(runs)} 'same batch again' runs ({pipeline}, "
+                    f"{int(key):,} rows) were not whole-batch cache hits."
+                )
     return "\n".join(out) + "\n"
 
 

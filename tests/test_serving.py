@@ -539,3 +539,89 @@ def test_dask_engine_says_when_the_scheduler_is_unreachable(run_cli: Run, projec
     )
     assert result.exit_code == 4
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+
+
+class _Hook:
+    """A real HTTP server on 127.0.0.1 that records POSTed JSON (or answers 500)."""
+
+    def __init__(self, status: int = 200) -> None:
+        import http.server
+        import threading
+
+        received: list[dict] = []
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(json.loads(body))
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_missed_sla_and_rejected_rows_alert_their_channels(
+    run_cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlready import alerts
+
+    monkeypatch.setattr(alerts, "BACKOFF", 0.01)
+    good, bad = _Hook(), _Hook(status=500)
+    try:
+        spec = project / "mlready.yaml"
+        text = spec.read_text().replace(
+            "sla: {output_period: 1d}", "sla: {output_period: 1h, max_run_time: 0.001}"
+        )
+        spec.write_text(
+            text
+            + f"""monitoring:
+  channels:
+    chat: {{type: webhook, url: "{good.url}"}}
+    broken: {{type: webhook, url: "{bad.url}", retries: 2}}
+    pager: {{type: command, command: "cat >> inbox.jsonl"}}
+  alerts:
+    - {{name: batch-late, when: sla_breach, severity: error, owner: ml-platform,
+        runbook: "Raise serving.chunk_rows", action: notify, channels: [chat, broken, pager]}}
+    - {{name: bad-rows, when: data_invalid, severity: warning, owner: data-eng,
+        runbook: "https://wiki/bad-rows", channels: [chat]}}
+"""
+        )
+        _dirty(_batch(500)).to_csv(project / "b.csv", index=False)
+        result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "a.parquet")
+        assert result.exit_code == 1
+        rules = [a["rule"] for a in out["alerts"]]
+        assert rules == ["batch-late", "bad-rows"]
+        late = out["alerts"][0]["deliveries"]
+        assert late["chat"]["delivered"]
+        assert late["pager"]["delivered"]
+        assert late["broken"] == {
+            "delivered": False,
+            "attempts": 3,
+            "error": late["broken"]["error"],
+        }
+        assert "500" in late["broken"]["error"]
+        assert len(bad.received) == 3  # first try and two retries
+        texts = [m["text"] for m in good.received]
+        assert "Raise serving.chunk_rows" in texts[0]
+        assert "https://wiki/bad-rows" in texts[1]
+        assert good.received[1]["alert"]["details"]["rejected"] == 8
+        inbox = [json.loads(line) for line in (project / "inbox.jsonl").read_text().splitlines()]
+        assert inbox[0]["alert"]["rule"] == "batch-late"
+        logged = alerts.read_alerts(project / ".mlready")
+        assert [a["rule"] for a in logged] == ["batch-late", "bad-rows"]
+        assert logged[0]["deliveries"]["broken"]["delivered"] is False
+        assert logged[0]["delivered"]  # two of its channels took it
+    finally:
+        good.close()
+        bad.close()

@@ -157,6 +157,7 @@ def _summary(result: ServeResult) -> dict[str, Any]:
         "wall_s": result.wall_s,
         "peak_memory_mb": result.peak_memory_mb,
         "files": result.files,
+        "alerts": [a["rule"] for a in result.alerts],
         "warnings": len(result.warnings),
     }
 
@@ -231,6 +232,15 @@ def _print(result: ServeResult, folder: Any) -> None:
     for warning in result.warnings:
         if not any(warning.startswith(f["id"]) for f in result.findings):
             console.print(f"[yellow]warning[/]: {escape(warning)}")
+    for sent in result.alerts:
+        where = ", ".join(
+            f"{name} ({'sent' if d['delivered'] else 'NOT delivered: ' + str(d.get('error'))})"
+            for name, d in sent["deliveries"].items()
+        )
+        console.print(
+            f"alert [bold]{escape(sent['rule'])}[/] ({sent['severity']}, {sent['action']}) "
+            f"to {escape(where)}; runbook: {escape(sent['runbook'])}"
+        )
     verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
     console.print(verdict)
     for failure in result.failures:

@@ -59,6 +59,7 @@ class ServeResult:
     files: dict[str, str] = field(default_factory=dict)
     peak_memory_mb: float = 0.0
     wall_s: float = 0.0
+    alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -426,7 +427,47 @@ def batch_key(loaded: LoadedSpec, info: ModelInfo, batch: _Batch, on_invalid: st
 # ------------------------------------------------------------------------------------ main
 
 
-def serve_batch(
+def serve_batch(loaded: LoadedSpec, *, run_dir: Path, run_id: str, **options: Any) -> ServeResult:
+    """Score a batch with a registered model, then fire the spec's alert rules for a missed
+    SLA (``sla_breach``) and for rows set aside (``data_invalid``)."""
+    result = _serve(loaded, run_dir=run_dir, run_id=run_id, **options)
+    alert(loaded, result, run_id, options.get("logger"))
+    return result
+
+
+def alert(
+    loaded: LoadedSpec, result: ServeResult, run_id: str, logger: logging.Logger | None
+) -> None:
+    """Fire the alert rules this run's outcome calls for."""
+    from mlready.alerts import fire
+
+    model = f"{result.model['name']}:{result.model['version']}"
+    if result.sla and result.sla.get("met") is False:
+        result.alerts += fire(
+            loaded,
+            "sla_breach",
+            f"serve-batch of {result.source} with {model} took {result.wall_s:,.1f} s, over "
+            f"its budget of {result.sla['budget_s']:,.0f} s",
+            {"sla": result.sla, "rows_in": result.rows_in},
+            step="serve-batch",
+            run_id=run_id,
+            logger=logger,
+        )
+    if result.rows_rejected:
+        counts = {f["id"]: f["count"] for f in result.findings if f["severity"] == "error"}
+        result.alerts += fire(
+            loaded,
+            "data_invalid",
+            f"{result.rows_rejected:,} of {result.rows_in:,} rows of {result.source} broke the "
+            f"serving contract and were set aside ({', '.join(counts)})",
+            {"rejected": result.rows_rejected, "checks": counts, "files": result.files},
+            step="serve-batch",
+            run_id=run_id,
+            logger=logger,
+        )
+
+
+def _serve(
     loaded: LoadedSpec,
     *,
     run_dir: Path,

@@ -1,0 +1,206 @@
+"""Alerts: the spec's rules (``monitoring.alerts``) fired by events, sent to their channels.
+
+Every fired alert is first appended to ``<artifacts_dir>/alerts.jsonl``, then delivered to each
+of its rule's channels (a webhook POST of a Slack-compatible JSON payload, a shell command that
+reads the JSON on stdin, or a log file), retried with exponential backoff; the outcome of each
+delivery is appended too. An alert is therefore never lost: when every attempt fails it stays
+in the log, marked undelivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import secrets
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from mlready.spec import LoadedSpec
+from mlready.spec.models import AlertChannel, AlertRule
+
+__all__ = ["ALERT_LOG", "fire", "read_alerts"]
+
+ALERT_LOG = "alerts.jsonl"
+#: First retry delay in seconds; it doubles each retry, up to MAX_BACKOFF.
+BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+
+
+def _append(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True, default=str) + "\n"
+    with open(path, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def payload(
+    rule: AlertRule,
+    loaded: LoadedSpec,
+    summary: str,
+    details: dict[str, Any],
+    *,
+    step: str,
+    run_id: str,
+) -> dict[str, Any]:
+    """The alert as JSON: ``text`` for chat tools (Slack-compatible), ``alert`` for machines."""
+    project = loaded.spec.project.name
+    icon = {"error": ":red_circle:", "warning": ":warning:", "info": ":information_source:"}
+    text = (
+        f"{icon[rule.severity]} [{rule.severity}] {project}: {summary}\n"
+        f"Owner: {rule.owner}. Recommended action: {rule.action}.\n"
+        f"Runbook: {rule.runbook}"
+    )
+    return {
+        "text": text,
+        "alert": {
+            "id": f"{run_id}-{rule.name}-{secrets.token_hex(2)}",
+            "rule": rule.name,
+            "event": rule.when,
+            "severity": rule.severity,
+            "owner": rule.owner,
+            "runbook": rule.runbook,
+            "action": rule.action,
+            "project": project,
+            "step": step,
+            "run_id": run_id,
+            "summary": summary,
+            "details": details,
+            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def _attempt(channel: AlertChannel, body: bytes, cwd: Path) -> None:
+    """One delivery attempt; raises on failure."""
+    timeout = channel.timeout.total_seconds()
+    if channel.type == "webhook":
+        request = urllib.request.Request(
+            str(channel.url),
+            data=body,
+            headers={"Content-Type": "application/json", "User-Agent": "mlready"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if not 200 <= response.status < 300:
+                raise OSError(f"HTTP {response.status}")
+        return
+    if channel.type == "command":
+        done = subprocess.run(
+            str(channel.command),
+            shell=True,
+            input=body,
+            cwd=cwd,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        if done.returncode != 0:
+            message = done.stderr.decode(errors="replace").strip().splitlines()
+            raise OSError(f"exit {done.returncode}: {message[-1] if message else ''}")
+        return
+    target = Path(str(channel.path))
+    _append(target, json.loads(body))
+
+
+def deliver(channel: AlertChannel, body: bytes, cwd: Path) -> dict[str, Any]:
+    """Send with retries and exponential backoff; say how it went."""
+    attempts, error = 0, None
+    delay = BACKOFF
+    for attempt in range(channel.retries + 1):
+        attempts = attempt + 1
+        try:
+            _attempt(channel, body, cwd)
+            return {"delivered": True, "attempts": attempts}
+        except (OSError, urllib.error.URLError, subprocess.SubprocessError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        if attempt < channel.retries:
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF)
+    return {"delivered": False, "attempts": attempts, "error": error}
+
+
+def fire(
+    loaded: LoadedSpec,
+    event: str,
+    summary: str,
+    details: dict[str, Any],
+    *,
+    step: str,
+    run_id: str,
+    logger: logging.Logger | None = None,
+) -> list[dict[str, Any]]:
+    """Fire every rule for ``event``: log each alert, deliver it, log how delivery went."""
+    log = logger or logging.getLogger("mlready.alerts")
+    monitoring = loaded.spec.monitoring
+    store = Path(loaded.spec.project.artifacts_dir) / ALERT_LOG
+    sent = []
+    for rule in monitoring.alerts:
+        if rule.when != event:
+            continue
+        message = payload(rule, loaded, summary, details, step=step, run_id=run_id)
+        alert = message["alert"]
+        _append(store, {"kind": "alert", **alert})
+        body = json.dumps(message, default=str).encode()
+        deliveries = {}
+        for name in rule.channels:
+            outcome = deliver(monitoring.channels[name], body, loaded.base_dir)
+            deliveries[name] = outcome
+            _append(
+                store, {"kind": "delivery", "alert_id": alert["id"], "channel": name, **outcome}
+            )
+            if outcome["delivered"]:
+                log.info("alert %s sent to %s", rule.name, name)
+            else:
+                log.warning(
+                    "alert %s NOT delivered to %s: %s (kept in %s)",
+                    rule.name,
+                    name,
+                    outcome["error"],
+                    store,
+                )
+        sent.append(
+            {
+                "rule": rule.name,
+                "severity": rule.severity,
+                "id": alert["id"],
+                "runbook": rule.runbook,
+                "action": rule.action,
+                "owner": rule.owner,
+                "deliveries": deliveries,
+            }
+        )
+    return sent
+
+
+def read_alerts(artifacts_dir: Path | str) -> list[dict[str, Any]]:
+    """Every alert in the log with its deliveries (``delivered`` true when one channel took it)."""
+    path = Path(artifacts_dir) / ALERT_LOG
+    if not path.exists():
+        return []
+    alerts: dict[str, dict[str, Any]] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("kind") == "alert":
+            alerts[record["id"]] = {**record, "deliveries": {}}
+        elif record.get("kind") == "delivery" and record.get("alert_id") in alerts:
+            alerts[record["alert_id"]]["deliveries"][record["channel"]] = record
+    out = list(alerts.values())
+    for alert in out:
+        alert["delivered"] = any(d.get("delivered") for d in alert["deliveries"].values())
+    return out
