@@ -625,3 +625,58 @@ def test_missed_sla_and_rejected_rows_alert_their_channels(
     finally:
         good.close()
         bad.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "estimator", "columns"),
+    [
+        ("monthly_charges", "regression", "sklearn.linear_model.Ridge", {"prediction"}),
+        (
+            "plan",
+            "classification",
+            "sklearn.ensemble.HistGradientBoostingClassifier",
+            {"prediction", "probability"},
+        ),
+    ],
+    ids=["regression", "multiclass"],
+)
+def test_regression_and_multiclass_models_are_served(
+    run_cli: Run, tmp_path: Path, target: str, task: str, estimator: str, columns: set[str]
+) -> None:
+    folder = write_project(
+        tmp_path,
+        model=f"  estimator: {estimator}\n",
+        validation="  cv: {strategy: kfold, folds: 3}\n  baselines: []\n",
+    )
+    spec = folder / "mlready.yaml"
+    text = spec.read_text().replace("target: churn", f"target: {target}")
+    text = text.replace('  positive_class: "Yes"\n', f"  task: {task}\n")
+    spec.write_text(
+        text.replace("  timestamp_column: month\n", "  features: {exclude: [churn, month]}\n")
+    )
+    assert run_cli("--quiet", "--spec", str(folder), "train", "--no-importance").exit_code == 0
+    assert (
+        run_cli("--quiet", "--spec", str(folder), "register", "--promote", "production").exit_code
+        == 0
+    )
+    batch = _batch(300).drop(columns=[target])
+    batch.to_csv(folder / "b.csv", index=False)
+    result, out = _serve(run_cli, folder, "-i", str(folder / "b.csv"), "-o", "p.parquet")
+    assert result.exit_code == 0, result.stderr
+    scored = pd.read_parquet(folder / "p.parquet")
+    assert columns <= set(scored.columns)
+    assert len(scored) == 300
+    model = _model(folder)
+    features = [c for c in ("tenure", "monthly_charges", "plan", "region") if c != target]
+    X = batch[features].astype(
+        {c: "float64" for c in ("tenure", "monthly_charges") if c in features}
+    )
+    if task == "regression":
+        np.testing.assert_allclose(scored["prediction"], model.predict(X), rtol=1e-12)
+        assert "value" in json.loads((folder / "p.profile.json").read_text())["prediction"]
+    else:
+        assert scored["prediction"].tolist() == [str(v) for v in model.predict(X)]
+        np.testing.assert_allclose(scored["probability"], model.predict_proba(X).max(axis=1))
+        profile = json.loads((folder / "p.profile.json").read_text())
+        assert sum(profile["prediction"]["classes"]["categories"].values()) == 300
+    assert out["canary"]["passed"]
