@@ -206,8 +206,9 @@ def _print(result: ServeResult, folder: Any) -> None:
     ]
     if cache.get("enabled"):
         rate = cache["hits"] / looked_up if looked_up else 0.0
-        source = " (whole batch, run " + cache["from_run"] + ")" if cache.get("batch_hit") else ""
-        rows.append(("cache hits", f"{cache['hits']:,} of {looked_up:,} ({rate:.0%}){source}"))
+        rows.append(("cache hits", f"{cache['hits']:,} of {looked_up:,} ({rate:.0%})"))
+        if cache.get("batch_hit"):
+            rows.append(("answered by", f"run {cache['from_run']} (same bytes)"))
     else:
         rows.append(("cache", "off"))
     sla = result.sla or {}

@@ -756,6 +756,14 @@ def _nullable(schema: Any) -> Any:
     return pa.schema(fields)
 
 
+def _one_openmp_thread() -> None:
+    """OpenMP's thread count is per calling thread: a scoring thread must set its own (several
+    threads each running a full OpenMP team oversubscribe the cores many times over)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="openmp")
+
+
 def _threads() -> int:
     """Prediction threads: one per core, each limited to one BLAS/OpenMP thread (the main
     thread's reading, checking and writing mostly waits on I/O or releases the GIL)."""
@@ -849,7 +857,11 @@ def _serve_local(
     out = _Writer(batch.output)
     rejects = _Writer(batch.rejects)
     threads = _threads()
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlready-score")
+    pool = ThreadPoolExecutor(
+        max_workers=threads,
+        thread_name_prefix="mlready-score",
+        initializer=_one_openmp_thread if threads > 1 else None,
+    )
     pending: deque[tuple[Any, Future[Any]]] = deque()
     done = 0
     nan_rows = 0
