@@ -14,6 +14,8 @@ from typing import Any
 
 FORMAT = 1
 FINE_BINS = 1000
+#: Numeric columns with at most this many distinct values also keep counts per value.
+FEW_DISTINCT = 20
 MAX_CATEGORIES = 1000
 OTHER = "__other__"
 
@@ -47,6 +49,17 @@ def sorted_bin_counts(ordered: Any, cuts: list[float]) -> list[int]:
     return [int(c) for c in np.diff(edges)]
 
 
+def bin_sums(ordered: Any, cuts: list[float]) -> list[float]:
+    """The sum of the (sorted) values in each bin of :func:`bin_counts`: with the counts, each
+    bin's mean, which places its mass far better than the bin's middle (long tails)."""
+    import numpy as np
+
+    below = np.searchsorted(ordered, np.asarray(cuts, dtype=float), side="left")
+    edges = np.concatenate(([0], below, [len(ordered)]))
+    running = np.concatenate(([0.0], np.cumsum(ordered, dtype=float)))
+    return [float(v) for v in running[edges[1:]] - running[edges[:-1]]]
+
+
 def category_counts(series: Any) -> tuple[dict[str, int], int]:
     """(count of each value as text, missing count) of one categorical column; whole numbers
     read without '.0', as the model's encoder reads them."""
@@ -73,12 +86,14 @@ def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, An
     if len(finite) == 0:
         profile.update(cuts=[], counts=[0], fine_cuts=[], fine_counts=[0], values=[])
         return profile
+    distinct_values, value_counts = np.unique(finite, return_counts=True)
     quantiles = np.quantile(finite, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
     cuts = _cuts(finite, bins)
     fine = _cuts(finite, FINE_BINS)
     profile.update(
         mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
+        distinct=len(distinct_values),
         min=float(finite.min()),
         max=float(finite.max()),
         quantiles=dict(
@@ -92,8 +107,13 @@ def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, An
         counts=bin_counts(finite, cuts),
         fine_cuts=fine,
         fine_counts=bin_counts(finite, fine),
+        fine_sums=bin_sums(np.sort(finite), fine),
         values=[float(v) for v in np.sort(finite)] if len(finite) <= keep_values else None,
     )
+    if len(distinct_values) <= FEW_DISTINCT:
+        profile["value_counts"] = {
+            str(float(v)): int(c) for v, c in zip(distinct_values, value_counts, strict=True)
+        }
     return profile
 
 
@@ -167,7 +187,9 @@ class ProfileBuilder:
                 "counts": [0] * (len(cuts) + 1),
                 "fine_cuts": fine,
                 "fine_counts": [0] * (len(fine) + 1),
+                "fine_sums": [0.0] * (len(fine) + 1),
                 "values": [],
+                "value_counts": {} if "value_counts" in ref else None,
             }
         return {"kind": "categorical", "rows": 0, "count": 0, "missing": 0, "categories": {}}
 
@@ -203,6 +225,16 @@ class ProfileBuilder:
         for key, cut_key in (("counts", "cuts"), ("fine_counts", "fine_cuts")):
             added = sorted_bin_counts(finite, state[cut_key])
             state[key] = [int(a + b) for a, b in zip(state[key], added, strict=True)]
+        sums = bin_sums(finite, state["fine_cuts"])
+        state["fine_sums"] = [a + b for a, b in zip(state["fine_sums"], sums, strict=True)]
+        if state.get("value_counts") is not None:
+            seen, counts = np.unique(finite, return_counts=True)
+            table = state["value_counts"]
+            for value, count in zip(seen, counts, strict=True):
+                key = str(float(value))
+                table[key] = table.get(key, 0) + int(count)
+            if len(table) > MAX_CATEGORIES:
+                state["value_counts"] = None  # not a few values any more: the bins tell
         if state["values"] is not None:
             if state["count"] <= self.keep_values:
                 state["values"].extend(float(v) for v in finite)
@@ -255,8 +287,15 @@ class ProfileBuilder:
                 )
             for key in ("rows", "count", "missing"):
                 mine[key] += theirs[key]
-            for key in ("counts", "fine_counts"):
+            for key in ("counts", "fine_counts", "fine_sums"):
                 mine[key] = [a + b for a, b in zip(mine[key], theirs[key], strict=True)]
+            if mine.get("value_counts") is not None and theirs.get("value_counts") is not None:
+                for key, count in theirs["value_counts"].items():
+                    mine["value_counts"][key] = mine["value_counts"].get(key, 0) + count
+                if len(mine["value_counts"]) > MAX_CATEGORIES:
+                    mine["value_counts"] = None
+            else:
+                mine["value_counts"] = None
             if mine["values"] is not None and theirs["values"] is not None:
                 mine["values"] = mine["values"] + theirs["values"]
                 if len(mine["values"]) > self.keep_values:
@@ -292,7 +331,10 @@ class ProfileBuilder:
             "counts": state["counts"],
             "fine_cuts": state["fine_cuts"],
             "fine_counts": state["fine_counts"],
+            "fine_sums": state["fine_sums"],
         }
+        if state.get("value_counts") is not None:
+            out["value_counts"] = state["value_counts"]
         if n == 0:
             out["values"] = []
             return out

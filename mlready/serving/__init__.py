@@ -801,6 +801,11 @@ def _serve_local(
         return now
 
     t = time.perf_counter()
+    # the columns passed their checks: the model (sha256 check, unpickling, importing
+    # scikit-learn: about a second) loads in a thread while the first rows are read and checked
+    loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlready-load")
+    model_future = loading.submit(info.registry.load, info.handle)
+    loading.shutdown(wait=False)
     duplicates = find_duplicates(batch.path, batch.sql, checks, chunk_rows)
     contract = Contract(checks, info.numeric, info.categorical, _known_categories(info), duplicates)
     t = lap("duplicates", t)
@@ -819,12 +824,11 @@ def _serve_local(
     if first is None:
         raise DataError(f"{batch.label} holds no rows: nothing to score (check the export)")
     if on_invalid == "stop":
-        # before the model is loaded: the first chunk's rows
+        # the first chunk before the model is used: an invalid batch stops here
         probe = Contract(checks, info.numeric, info.categorical, {}, duplicates)
         _stop_if_invalid(probe, probe.prepare(first), batch, 0)
 
-    version = info.handle
-    model = info.registry.load(version)  # sha256-verified
+    model = model_future.result()  # sha256-verified
     scorer = Scorer(model, info)
     t = lap("load", t)
     result.canary = canary(scorer)
