@@ -121,3 +121,71 @@ def horizontal_bars(
     ax.axvline(0, color=MUTED, linewidth=0.8)
     ax.set_xlabel(_label(xlabel))
     return to_svg(figure)
+
+
+def distribution(reference: dict[str, Any], current: dict[str, Any], title: str) -> str:
+    """Reference against current: shares per reference bin (numeric) or per category."""
+    import numpy as np
+
+    figure = _figure(4.6, 2.3)
+    ax = figure.subplots()
+    if reference.get("kind") == "numeric" and reference.get("cuts") is not None:
+        cuts = list(reference.get("cuts") or [])
+        ref = np.asarray(reference.get("counts") or [0], dtype=float)
+        cur = np.asarray(current.get("counts") or [0] * len(ref), dtype=float)
+        low = min(reference.get("min", 0.0), current.get("min", reference.get("min", 0.0)))
+        high = max(reference.get("max", 1.0), current.get("max", reference.get("max", 1.0)))
+        edges = np.asarray([low, *cuts, high], dtype=float)
+        widths = np.maximum(np.diff(edges), 1e-12)
+        for counts, colour, label in ((ref, MUTED, "reference"), (cur, ACCENT, "current")):
+            share = counts / counts.sum() if counts.sum() else counts
+            ax.stairs(
+                share / widths,
+                edges,
+                color=colour,
+                linewidth=1.6,
+                label=label,
+                fill=label == "reference",
+                alpha=0.5 if label == "reference" else 1.0,
+            )
+        ax.set_ylabel("density")
+    else:
+        ref_counts = dict(reference.get("categories") or reference.get("value_counts") or {})
+        cur_counts = dict(current.get("categories") or current.get("value_counts") or {})
+        names = sorted(set(ref_counts) | set(cur_counts), key=lambda k: -ref_counts.get(k, 0))
+        names = names[:12]
+        rt, ct = sum(ref_counts.values()) or 1, sum(cur_counts.values()) or 1
+        positions = np.arange(len(names))
+        ax.bar(
+            positions - 0.2,
+            [ref_counts.get(n, 0) / rt for n in names],
+            0.4,
+            color=MUTED,
+            label="reference",
+        )
+        ax.bar(
+            positions + 0.2,
+            [cur_counts.get(n, 0) / ct for n in names],
+            0.4,
+            color=ACCENT,
+            label="current",
+        )
+        ax.set_xticks(positions, [_label(n)[:14] for n in names], rotation=30, ha="right")
+        ax.set_ylabel("share")
+    ax.set_title(_label(title), fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    return to_svg(figure)
+
+
+def history(labels: Sequence[str], shares: Sequence[float], bar: float) -> str:
+    """The share of drifted features per check, oldest first, with the dataset-drift bar."""
+    figure = _figure(7, 2.3)
+    ax = figure.subplots()
+    positions = list(range(len(labels)))
+    colours = [BAD if s >= bar else OK for s in shares]
+    ax.bar(positions, shares, color=colours)
+    ax.axhline(bar, color=BAD, linestyle="--", linewidth=1.1)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("features drifted")
+    ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
+    return to_svg(figure)

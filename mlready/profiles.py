@@ -228,9 +228,9 @@ class ProfileBuilder:
         sums = bin_sums(finite, state["fine_cuts"])
         state["fine_sums"] = [a + b for a, b in zip(state["fine_sums"], sums, strict=True)]
         if state.get("value_counts") is not None:
-            seen, counts = np.unique(finite, return_counts=True)
+            seen, seen_counts = np.unique(finite, return_counts=True)
             table = state["value_counts"]
-            for value, count in zip(seen, counts, strict=True):
+            for value, count in zip(seen, seen_counts, strict=True):
                 key = str(float(value))
                 table[key] = table.get(key, 0) + int(count)
             if len(table) > MAX_CATEGORIES:

@@ -1,0 +1,201 @@
+"""``mlready check-drift``: the current data against the training reference, with alerts."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlready.cli.state import STATE, SpecOption, err, out
+
+if TYPE_CHECKING:
+    from mlready.drift import DriftResult
+
+
+class OutputFormat(str, Enum):
+    """How the result is printed on stdout."""
+
+    text = "text"
+    json = "json"
+
+
+def check_drift(
+    current: Annotated[
+        str | None,
+        typer.Option(
+            help="A CSV/Parquet file (or glob) to compare, read once. [default: the profile the "
+            "latest serve-batch run saved]",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(help="The run id of a serve-batch run whose batch profile to compare."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="NAME@ALIAS or NAME:VERSION. [default: the production alias]"
+        ),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Profile this file as the reference instead of the model's training data."
+        ),
+    ] = None,
+    outcomes: Annotated[
+        str | None,
+        typer.Option(
+            help="A file of the batch's true outcomes (id columns and the target): realized "
+            "performance and business value."
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="What to print on stdout.")
+    ] = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """Compare current data with the training reference; alert with an action plan (exit 1 on
+    dataset drift or when an error-severity alert fires)."""
+    from mlready.drift import check_drift as run_check
+    from mlready.drift.report import render_drift_report
+    from mlready.io import atomic_write_json, atomic_write_text
+    from mlready.runs import read_run_log, start_run
+    from mlready.spec import load_spec
+
+    loaded = load_spec(STATE.spec_path(spec))
+    artifacts = loaded.spec.project.artifacts_dir
+    with start_run(artifacts, "check-drift") as run:
+        result = run_check(
+            loaded,
+            run_dir=run.dir,
+            run_id=run.run_id,
+            current=current,
+            batch=batch,
+            model=model,
+            reference=reference,
+            outcomes=outcomes,
+            logger=run.logger,
+        )
+        atomic_write_json(run.dir / "drift.json", result.to_dict())
+        earlier = [
+            (r.run_id[:15], float(r.summary.get("share_drifted", 0.0)))
+            for r in read_run_log(artifacts, "check-drift")
+            if r.status in ("passed", "failed") and "share_drifted" in (r.summary or {})
+        ]
+        history = [*earlier[-19:], (run.run_id[:15], result.share_drifted)]
+        ref_profile, cur_profile = result.profiles
+        atomic_write_text(
+            run.dir / "drift.html",
+            render_drift_report(
+                result,
+                ref_profile,
+                cur_profile,
+                history,
+                project=loaded.spec.project.name,
+                run_id=run.run_id,
+            ),
+        )
+        run.summary.update(_summary(result))
+        if not result.passed:
+            run.fail(1)
+    if output_format is OutputFormat.json:
+        payload = result.to_dict()
+        payload.update(run_id=run.run_id, run_dir=str(run.dir), report=str(run.dir / "drift.html"))
+        typer.echo(json.dumps(payload, indent=2, default=str))
+    else:
+        _print(result, run.dir)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _summary(result: DriftResult) -> dict[str, Any]:
+    """What the run log keeps (the readiness report reads it)."""
+    return {
+        "passed": result.passed,
+        "model": result.model,
+        "current": result.current,
+        "dataset_drift": result.dataset_drift,
+        "share_drifted": result.share_drifted,
+        "drifted": result.drifted,
+        "prediction_drift": result.prediction_drift,
+        "features": len(result.features),
+        "model_age_days": result.model_age_days,
+        "performance": None
+        if result.performance is None
+        else {k: result.performance[k] for k in ("primary_metric", "value", "training_value")},
+        "events": [e["event"] for e in result.events],
+        "alerts": [
+            {
+                "rule": a["rule"],
+                "severity": a["severity"],
+                "delivered": any(d["delivered"] for d in a["deliveries"].values()),
+            }
+            for a in result.alerts
+        ],
+    }
+
+
+def _print(result: DriftResult, folder: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if STATE.quiet:
+        for failure in result.failures:
+            err().print(f"[bold red]FAILED[/]: {escape(failure)}")
+        return
+    console = out()
+    table = Table(
+        title=f"{escape(result.current['source'])} against {escape(result.reference['source'])}"
+    )
+    for name in ("feature", "test", "statistic", "threshold", "PSI", "drift"):
+        table.add_column(
+            name, justify="right" if name in ("statistic", "threshold", "PSI") else "left"
+        )
+    for f in [*result.features, *result.predictions]:
+        stat = f["p_value"] if f["p_value"] is not None else f["statistic"]
+        shown = (
+            "" if stat is None else (f"p={stat:.3g}" if f["p_value"] is not None else f"{stat:.4f}")
+        )
+        verdict = (
+            "[bold red]drifted[/]"
+            if f["drifted"]
+            else (f"[dim]{escape(f['note'])}[/]" if f["test"] == "none" else "no")
+        )
+        table.add_row(
+            escape(f["column"]),
+            f["test"],
+            shown,
+            f"{f['threshold']:g}",
+            "" if f["psi"] is None else f"{f['psi']:.3f}",
+            verdict,
+        )
+    console.print(table)
+    verdict = "[bold red]DATASET DRIFT[/]" if result.dataset_drift else "[green]no dataset drift[/]"
+    console.print(
+        f"{verdict}: {len(result.drifted)} of {len(result.features)} features drifted "
+        f"({result.share_drifted:.0%}; the bar is {result.dataset_drift_share:.0%})"
+    )
+    if result.performance:
+        p = result.performance
+        console.print(
+            f"realized {p['primary_metric']}: {p['value']} on {p['rows']:,} labelled rows "
+            f"(training: {p['training_value']})"
+        )
+    for warning in [*result.warnings, *result.environment]:
+        console.print(f"[yellow]warning[/]: {escape(warning)}")
+    for sent in result.alerts:
+        where = ", ".join(
+            f"{name} ({'sent' if d['delivered'] else 'NOT delivered'})"
+            for name, d in sent["deliveries"].items()
+        )
+        console.print(
+            f"alert [bold]{escape(sent['rule'])}[/] ({sent['severity']}): {sent['action']}, owner "
+            f"{escape(sent['owner'])}, to {escape(where)}\n  runbook: {escape(sent['runbook'])}"
+        )
+    for failure in result.failures:
+        console.print(f"[bold red]FAILED[/]: {escape(failure)}")
+    console.print(f"report: {folder / 'drift.html'}")

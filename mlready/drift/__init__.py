@@ -1,0 +1,522 @@
+"""check-drift: the current data against the training reference, and the alerts it calls for.
+
+Nothing is read twice: the reference is the profile train computed (registered with the model),
+the current side is the profile serve-batch saved beside its output (or one streaming pass over a
+file given with ``--current``). Both count values in the reference's bins, so every statistic
+comes from counts (see :mod:`mlready.drift.stats`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlready.drift.stats import ColumnDrift, compare
+from mlready.errors import DataError, UsageError
+from mlready.spec import LoadedSpec
+
+__all__ = ["DriftResult", "check_drift"]
+
+
+@dataclass
+class DriftResult:
+    """What one check-drift run found."""
+
+    passed: bool
+    model: dict[str, Any]
+    current: dict[str, Any]
+    reference: dict[str, Any]
+    features: list[dict[str, Any]]
+    drifted: list[str]
+    share_drifted: float
+    dataset_drift: bool
+    dataset_drift_share: float
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    prediction_drift: bool = False
+    performance: dict[str, Any] | None = None
+    model_age_days: float | None = None
+    max_model_age_days: float | None = None
+    environment: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    #: (reference, current) profiles, for the report's charts; not part of drift.json
+    profiles: tuple[dict[str, Any], dict[str, Any]] = field(default=({}, {}), repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("profiles")
+        return out
+
+
+# ------------------------------------------------------------------------------- sources
+
+
+def _latest_serving_run(artifacts: Path, model: str | None = None) -> tuple[str, dict[str, Any]]:
+    from mlready.runs import read_run_log
+
+    runs = [
+        r
+        for r in read_run_log(artifacts, "serve-batch")
+        if r.status in ("passed", "failed") and (r.summary or {}).get("files", {}).get("profile")
+    ]
+    if not runs:
+        raise UsageError(
+            "nothing to compare: no serve-batch run saved a batch profile yet; run "
+            "`mlready serve-batch`, or pass --current FILE"
+        )
+    return runs[-1].run_id, runs[-1].summary
+
+
+def _batch_profile(artifacts: Path, run_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(profile, serve-batch summary) of a serve-batch run (default: the latest)."""
+    from mlready.runs import read_run_log
+
+    if run_id is None:
+        run_id, summary = _latest_serving_run(artifacts)
+    else:
+        found = [r for r in read_run_log(artifacts, "serve-batch") if r.run_id == run_id]
+        if not found:
+            known = [r.run_id for r in read_run_log(artifacts, "serve-batch")][-5:]
+            raise UsageError(
+                f"no serve-batch run {run_id}; the latest: {', '.join(known) or 'none'}"
+            )
+        summary = found[-1].summary or {}
+    path = artifacts / "runs" / "serve-batch" / run_id / "batch_profile.json"
+    if not path.is_file():
+        raise DataError(
+            f"serve-batch run {run_id} has no batch profile at {path}: it failed before the "
+            "end, or the folder was cleaned; score the batch again"
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), summary
+    except ValueError as exc:
+        raise DataError(f"{path} is not valid JSON ({exc}): score the batch again") from None
+
+
+def profile_file(
+    path: str, reference: dict[str, Any], keep_values: int, chunk_rows: int = 250_000
+) -> dict[str, Any]:
+    """One streaming pass over a file: its profile in the reference's bins."""
+    from mlready.profiles import ProfileBuilder
+    from mlready.serving.prepare import to_number
+    from mlready.serving.reader import columns_of, iter_batch
+
+    columns = reference.get("columns") or {}
+    present = set(columns_of(path, None))
+    wanted = [c for c in columns if c in present]
+    numeric = frozenset(c for c in wanted if columns[c]["kind"] == "numeric")
+    builder = ProfileBuilder({"columns": {c: columns[c] for c in wanted}}, keep_values=keep_values)
+    rows = 0
+    for chunk in iter_batch(path, None, wanted, chunk_rows, numeric=numeric):
+        rows += len(chunk)
+        for column in wanted:
+            if column in numeric:
+                values, _ = to_number(chunk[column])  # text that is not a number: missing
+                builder.add_column(column, values)
+            else:
+                builder.add_column(column, chunk[column])
+        builder.rows += len(chunk)
+    profile = builder.result()
+    profile["rows"] = rows
+    profile["missing_columns"] = sorted(set(columns) - present)
+    return profile
+
+
+def reference_from_file(loaded: LoadedSpec, path: str) -> dict[str, Any]:
+    """A reference profile read from a profile's JSON file, or computed now from a data file
+    (the model's own is precomputed at training time)."""
+    if path.lower().endswith(".json"):
+        try:
+            profile = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read the profile {path}: {exc}") from None
+        if not isinstance(profile, dict) or "columns" not in profile:
+            raise DataError(f"{path} is not a profile (no 'columns'): name a data file instead")
+        return profile
+    from mlready.io import read_table
+    from mlready.profiles import profile_frame
+
+    frame = read_table(path)
+    spec = loaded.spec
+    data = spec.data
+    skip = {data.target, *data.id_columns, *data.forbidden_columns, *data.features.exclude}
+    if data.timestamp_column:
+        skip.add(data.timestamp_column)
+    numeric = data.features.numeric
+    categorical = data.features.categorical
+    if numeric is None and categorical is None:
+        import pandas as pd
+
+        numeric = [
+            c
+            for c in frame.columns
+            if c not in skip
+            and pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])
+        ]
+        categorical = [c for c in frame.columns if c not in skip and c not in numeric]
+    numeric = [c for c in numeric or [] if c in frame.columns]
+    categorical = [c for c in categorical or [] if c in frame.columns]
+    drift = spec.monitoring.drift
+    for column in numeric:
+        import pandas as pd
+
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return profile_frame(
+        frame, numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
+    )
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def check_drift(
+    loaded: LoadedSpec,
+    *,
+    run_dir: Path,
+    run_id: str,
+    current: str | None = None,
+    batch: str | None = None,
+    model: str | None = None,
+    reference: str | None = None,
+    outcomes: str | None = None,
+    now: dt.datetime | None = None,
+    logger: logging.Logger | None = None,
+) -> DriftResult:
+    """Compare the current data with the reference and fire the spec's alert rules."""
+    import time
+
+    from mlready.registry import environment_warnings, open_registry, parse_ref
+
+    clock = time.perf_counter()
+    log = logger or logging.getLogger("mlready.drift")
+    if current is not None and batch is not None:
+        raise UsageError("--current and --batch name two batches: give one of them")
+    spec = loaded.spec
+    artifacts = Path(spec.project.artifacts_dir)
+    drift = spec.monitoring.drift
+    registry = open_registry(loaded)
+    version = registry.resolve(parse_ref(model or "", spec.model_name))
+    if reference is not None:
+        ref_profile = reference_from_file(loaded, reference)
+        ref_label = reference
+    else:
+        stored = registry.profile(version)
+        if stored is None:
+            raise DataError(
+                f"{version.model_name}:{version.version} has no reference profile in the "
+                "registry: retrain and register it, or pass --reference FILE"
+            )
+        ref_profile, ref_label = stored, f"training data of {version.model_name}:{version.version}"
+    summary: dict[str, Any] = {}
+    if current is not None:
+        cur_profile = profile_file(current, ref_profile, drift.small_sample_rows)
+        cur_label, source_run = current, None
+    else:
+        cur_profile, summary = _batch_profile(artifacts, batch)
+        source_run = cur_profile.get("batch", {}).get("run_id")
+        cur_label = cur_profile.get("batch", {}).get("source") or f"serve-batch run {source_run}"
+
+    features: list[ColumnDrift] = []
+    warnings: list[str] = []
+    missing = sorted(set(ref_profile.get("columns") or {}) - set(cur_profile.get("columns") or {}))
+    missing += [c for c in cur_profile.get("missing_columns", []) if c not in missing]
+    for column, ref in (ref_profile.get("columns") or {}).items():
+        cur = (cur_profile.get("columns") or {}).get(column)
+        if cur is None or column in missing:
+            features.append(
+                ColumnDrift(
+                    column=column,
+                    kind=ref["kind"],
+                    test="none",
+                    statistic=None,
+                    p_value=None,
+                    threshold=0.0,
+                    drifted=False,
+                    psi=None,
+                    reference_rows=int(ref.get("count") or 0),
+                    current_rows=0,
+                    reference_missing=0.0,
+                    current_missing=1.0,
+                    note="missing from the current data",
+                )
+            )
+            continue
+        override = drift.features.get(column)
+        features.append(
+            compare(
+                column,
+                ref,
+                cur,
+                small_sample_rows=drift.small_sample_rows,
+                p_value=drift.p_value,
+                distance=drift.distance,
+                psi_bar=drift.psi,
+                test=override.test if override else None,
+                threshold=override.threshold if override else None,
+            )
+        )
+    if missing:
+        warnings.append(
+            f"{len(missing)} feature(s) missing from the current data: {', '.join(missing)}"
+        )
+    judged = [f for f in features if f.test != "none"]
+    drifted = [f.column for f in judged if f.drifted]
+    share = len(drifted) / len(judged) if judged else 0.0
+    dataset = bool(judged) and share >= drift.dataset_drift_share
+    if not judged:
+        warnings.append("no feature could be compared (the current data has no values)")
+
+    predictions = _prediction_drift(ref_profile, cur_profile, drift)
+    result = DriftResult(
+        passed=True,
+        model={
+            "name": version.model_name,
+            "version": version.version,
+            "created_at": version.created_at,
+            "sha256": version.sha256,
+        },
+        current={
+            "source": cur_label,
+            "rows": int(cur_profile.get("rows") or 0),
+            "serve_run": source_run,
+        },
+        reference={"source": ref_label, "rows": int(ref_profile.get("rows") or 0)},
+        features=[f.to_dict() for f in features],
+        drifted=drifted,
+        share_drifted=share,
+        dataset_drift=dataset,
+        dataset_drift_share=drift.dataset_drift_share,
+        predictions=[p.to_dict() for p in predictions],
+        prediction_drift=any(p.drifted for p in predictions),
+        warnings=warnings,
+    )
+    if outcomes is not None:
+        result.performance = realized_performance(loaded, version, summary, outcomes)
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    created = dt.datetime.fromisoformat(version.created_at)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.timezone.utc)
+    result.model_age_days = round((moment - created).total_seconds() / 86400, 2)
+    result.max_model_age_days = spec.monitoring.max_model_age_days
+    result.environment = environment_warnings(version)
+    result.events = _events(result)
+    result.profiles = (ref_profile, cur_profile)
+    _fire(loaded, result, run_id, log)
+    result.seconds = round(time.perf_counter() - clock, 4)
+    return result
+
+
+def _prediction_drift(ref: dict[str, Any], cur: dict[str, Any], drift: Any) -> list[ColumnDrift]:
+    out = []
+    mine = ref.get("prediction") or {}
+    theirs = cur.get("prediction") or {}
+    for name in ("score", "value", "classes"):
+        if name in mine and name in theirs and isinstance(mine[name], dict):
+            out.append(
+                compare(
+                    f"prediction.{name}",
+                    mine[name],
+                    theirs[name],
+                    small_sample_rows=drift.small_sample_rows,
+                    p_value=drift.p_value,
+                    distance=drift.distance,
+                    psi_bar=drift.psi,
+                )
+            )
+    return out
+
+
+def realized_performance(
+    loaded: LoadedSpec, version: Any, summary: dict[str, Any], outcomes: str
+) -> dict[str, Any]:
+    """Metrics (and business value) of the batch's predictions against the outcomes that came
+    later, joined by the id columns, next to what training measured."""
+    from mlready.io import read_table
+    from mlready.training.artifacts import judged_metric
+    from mlready.training.metrics import compute_metrics, higher_is_better, meets
+
+    meta = version.metadata
+    ids = list(meta.get("id_columns") or [])
+    target = meta.get("target")
+    output = (summary.get("files") or {}).get("output")
+    if not ids or not output:
+        raise UsageError(
+            "--outcomes needs the predictions of a serve-batch run (with --batch, or the latest) "
+            "and a model with id columns to join them"
+        )
+    labels = read_table(outcomes)
+    for column in [*ids, target]:
+        if column not in labels.columns:
+            raise DataError(f"{outcomes} lacks column '{column}': it needs the ids and {target}")
+    predicted = read_table(output)
+    joined = predicted.merge(labels[[*ids, target]], on=ids, how="inner")
+    joined = joined[joined[target].notna()]
+    if joined.empty:
+        raise DataError(f"no row of {outcomes} matches a prediction by {', '.join(ids)}")
+    classes = [str(c) for c in meta.get("classes") or []]
+    names = list((meta.get("validation") or {}).get("metrics") or [])
+    task = meta.get("task")
+    if task == "classification" and len(classes) == 2:
+        y = (joined[target].astype(str) == classes[1]).astype(int).to_numpy()
+        scores = joined["probability" if "probability" in joined else "score"].to_numpy(float)
+        threshold = meta.get("decision_threshold") or 0.5
+        predicted_labels = (scores >= threshold).astype(int)
+    elif task == "classification":
+        y = joined[target].astype(str).to_numpy()
+        scores = None
+        predicted_labels = joined["prediction"].astype(str).to_numpy()
+        names = [n for n in names if n in ("accuracy", "balanced_accuracy", "f1_macro")] or [
+            "accuracy"
+        ]
+    else:
+        y = joined[target].to_numpy(float)
+        scores = predicted_labels = joined["prediction"].to_numpy(float)
+    realized = compute_metrics(names, y, scores, predicted_labels, classes)
+    primary = str((meta.get("validation") or {}).get("primary_metric") or names[0])
+    training = judged_metric(meta, primary)
+    value = realized.get(primary)
+    thresholds = {
+        t["metric"]: t["bar"] for t in (meta.get("validation") or {}).get("thresholds") or []
+    }
+    dropped = False
+    reasons = []
+    if (
+        value is not None
+        and primary in thresholds
+        and not meets(primary, value, thresholds[primary])
+    ):
+        dropped = True
+        reasons.append(f"{primary} {value:.4f} misses its threshold {thresholds[primary]}")
+    if value is not None and training is not None:
+        worse = (training - value) if higher_is_better(primary) else (value - training)
+        if worse > max(0.05 * abs(training), 1e-12):
+            dropped = True
+            reasons.append(f"{primary} {value:.4f} is over 5% worse than training's {training:.4f}")
+    business = None
+    spec = loaded.spec
+    if spec.business is not None and task == "classification" and len(classes) == 2:
+        from mlready.training.business import confusion_at, outcome_amounts
+
+        source = summary.get("source")
+        frame = joined
+        columns = [
+            getattr(spec.business, o).column
+            for o in ("true_positive", "false_positive", "true_negative", "false_negative")
+        ]
+        needed = list(dict.fromkeys(c for c in columns if c and c not in frame.columns))
+        if needed and source and Path(source).exists():
+            extra = read_table(source)[[*ids, *needed]].drop_duplicates(ids)
+            frame = frame.merge(extra, on=ids, how="left")
+        if all(c in frame.columns for c in columns if c):
+            amounts = outcome_amounts(spec.business, frame)
+            confusion = confusion_at(y, scores, amounts, float(threshold))
+            per_row = confusion.value / len(frame)
+            trained = ((meta.get("business") or {}).get("cv") or {}).get("best_threshold") or {}
+            rows = ((meta.get("business") or {}).get("cv") or {}).get("rows")
+            business = {
+                "currency": spec.business.currency,
+                "value": confusion.value,
+                "per_row": per_row,
+                "training_per_row": trained.get("value") / rows if trained and rows else None,
+                "threshold": float(threshold),
+                "counts": confusion.counts,
+            }
+    return {
+        "rows": len(joined),
+        "metrics": realized,
+        "primary_metric": primary,
+        "training_value": training,
+        "value": value,
+        "dropped": dropped,
+        "reasons": reasons,
+        "business": business,
+    }
+
+
+def _events(result: DriftResult) -> list[dict[str, Any]]:
+    """The alert events this run's findings raise."""
+    events = []
+    if result.dataset_drift:
+        events.append(
+            {
+                "event": "dataset_drift",
+                "summary": (
+                    f"{len(result.drifted)} of {len(result.features)} features drifted "
+                    f"({result.share_drifted:.0%}, bar {result.dataset_drift_share:.0%}): "
+                    f"{', '.join(result.drifted[:8])}"
+                ),
+            }
+        )
+    if result.drifted:
+        events.append(
+            {
+                "event": "feature_drift",
+                "summary": f"drift in {', '.join(result.drifted[:8])}",
+            }
+        )
+    if result.prediction_drift:
+        moved = [p["column"] for p in result.predictions if p["drifted"]]
+        events.append({"event": "prediction_drift", "summary": f"drift in {', '.join(moved)}"})
+    if result.performance and result.performance["dropped"]:
+        events.append(
+            {
+                "event": "performance_drop",
+                "summary": "; ".join(result.performance["reasons"]),
+            }
+        )
+    if (
+        result.max_model_age_days is not None
+        and result.model_age_days is not None
+        and result.model_age_days > result.max_model_age_days
+    ):
+        events.append(
+            {
+                "event": "model_age",
+                "summary": (
+                    f"{result.model['name']}:{result.model['version']} is "
+                    f"{result.model_age_days:.0f} days old (limit {result.max_model_age_days:g})"
+                ),
+            }
+        )
+    if result.environment:
+        events.append({"event": "environment", "summary": "; ".join(result.environment)})
+    return events
+
+
+def _fire(loaded: LoadedSpec, result: DriftResult, run_id: str, log: logging.Logger) -> None:
+    from mlready.alerts import fire
+
+    model = f"{result.model['name']}:{result.model['version']}"
+    for event in result.events:
+        details = {
+            "model": model,
+            "current": result.current,
+            "drifted": result.drifted,
+            "share_drifted": result.share_drifted,
+        }
+        result.alerts += fire(
+            loaded,
+            event["event"],
+            f"{event['summary']} ({model} on {result.current['source']})",
+            details,
+            step="check-drift",
+            run_id=run_id,
+            logger=log,
+        )
+    if result.dataset_drift:
+        result.failures.append(
+            f"dataset drift: {result.share_drifted:.0%} of the features drifted "
+            f"(the bar is {result.dataset_drift_share:.0%})"
+        )
+    for sent in result.alerts:
+        if sent["severity"] == "error":
+            result.failures.append(f"alert {sent['rule']} (error): {sent['runbook']}")
+    result.passed = not result.failures
