@@ -1,0 +1,223 @@
+"""check-drift end to end: verdicts, alerts to a real HTTP server, bad input, the report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.test_serving import SERVING, _batch, _Hook
+from tests.training_data import toy_frame, write_project
+
+Run = Callable[..., object]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mlready.cli.app import main
+
+    folder = write_project(tmp_path_factory.mktemp("drift"), frame=toy_frame(3000), extra=SERVING)
+    for args in (["train", "--no-importance"], ["register", "--promote", "production"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--quiet", "--spec", str(folder), *args])
+        assert exit_info.value.code == 0
+    return folder
+
+
+@pytest.fixture
+def project(trained: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(trained, target)
+    return target
+
+
+def _monitoring(project: Path, url: str) -> None:
+    spec = project / "mlready.yaml"
+    spec.write_text(
+        spec.read_text()
+        + f"""monitoring:
+  max_model_age_days: 30
+  channels:
+    chat: {{type: webhook, url: "{url}"}}
+  alerts:
+    - {{name: inputs-drifted, when: dataset_drift, severity: error, owner: data-team,
+        runbook: "Retrain on the last 12 months", action: retrain, channels: [chat]}}
+"""
+    )
+
+
+def _shifted(rows: int = 2000, seed: int = 11) -> pd.DataFrame:
+    frame = _batch(rows, seed=seed)
+    frame["tenure"] = np.clip(frame["tenure"] + 25, 0, 100)
+    rng = np.random.default_rng(seed)
+    frame["plan"] = rng.choice(["basic", "pro", "max"], rows, p=[0.2, 0.3, 0.5])
+    return frame
+
+
+def _drift(run_cli: Run, project: Path, *args: str) -> tuple[object, dict]:
+    result = run_cli("--spec", str(project), "check-drift", "--format", "json", *args)
+    return result, (json.loads(result.stdout) if result.stdout.strip().startswith("{") else {})
+
+
+def test_clean_batch_no_drift_and_shifted_batch_alerts_with_its_runbook(
+    run_cli: Run, project: Path
+) -> None:
+    hook = _Hook()
+    try:
+        _monitoring(project, hook.url)
+        _batch(2000, seed=5).to_csv(project / "clean.csv", index=False)
+        _shifted().to_csv(project / "shifted.csv", index=False)
+        serve = ("serve-batch", "-o")
+        run_cli(
+            "--spec",
+            str(project),
+            *serve,
+            str(project / "c.parquet"),
+            "-i",
+            str(project / "clean.csv"),
+        )
+        clean, out = _drift(run_cli, project)
+        assert clean.exit_code == 0, clean.stderr
+        assert out["drifted"] == []
+        assert not out["dataset_drift"]
+        assert out["current"]["rows"] == 2000
+        assert hook.received == []
+        run_cli(
+            "--spec",
+            str(project),
+            *serve,
+            str(project / "s.parquet"),
+            "-i",
+            str(project / "shifted.csv"),
+        )
+        shifted, out = _drift(run_cli, project)
+        assert shifted.exit_code == 1
+        assert sorted(out["drifted"]) == ["plan", "tenure"]
+        assert out["dataset_drift"]  # 2 of 4 features: the 50% bar
+        assert out["prediction_drift"]
+        assert [a["rule"] for a in out["alerts"]] == ["inputs-drifted"]
+        message = hook.received[0]
+        assert "Retrain on the last 12 months" in message["text"]
+        assert message["alert"]["action"] == "retrain"
+        assert sorted(message["alert"]["details"]["drifted"]) == ["plan", "tenure"]
+        report = Path(out["report"]).read_text()
+        assert report.count("<svg") >= 3  # tenure, plan, the scores
+        assert "Retrain on the last 12 months" in report
+        assert "<script" not in report  # self-contained: nothing fetched, nothing run
+        assert 'src="http' not in report
+        # the same batch given as a file: the same verdicts, read once
+        _direct, out2 = _drift(run_cli, project, "--current", str(project / "shifted.csv"))
+        assert sorted(out2["drifted"]) == ["plan", "tenure"]
+        by_file = {f["column"]: f["statistic"] for f in out2["features"]}
+        by_profile = {f["column"]: f["statistic"] for f in out["features"]}
+        for column, value in by_profile.items():
+            assert by_file[column] == pytest.approx(value, rel=1e-9, abs=1e-12)
+    finally:
+        hook.close()
+
+
+def test_awkward_batches_get_clear_results(run_cli: Run, project: Path) -> None:
+    frame = _batch(500)
+    frame.drop(columns=["region"]).assign(monthly_charges=np.nan).to_csv(
+        project / "odd.csv", index=False
+    )
+    result, out = _drift(run_cli, project, "--current", str(project / "odd.csv"))
+    assert result.exit_code == 0, result.stderr
+    verdicts = {f["column"]: f for f in out["features"]}
+    assert verdicts["region"]["note"] == "missing from the current data"
+    assert verdicts["monthly_charges"]["test"] == "none"
+    assert "no values in the current batch" in verdicts["monthly_charges"]["note"]
+    assert any("missing from the current data: region" in w for w in out["warnings"])
+    frame.iloc[:0].to_csv(project / "empty.csv", index=False)
+    result, out = _drift(run_cli, project, "--current", str(project / "empty.csv"))
+    assert result.exit_code == 0
+    assert out["drifted"] == []
+    assert any("no feature could be compared" in w for w in out["warnings"])
+    new = frame.assign(plan="enterprise")
+    new.to_csv(project / "new.csv", index=False)
+    _, out = _drift(run_cli, project, "--current", str(project / "new.csv"))
+    plan = {f["column"]: f for f in out["features"]}["plan"]
+    assert plan["drifted"]
+    assert "never seen in the reference" in plan["note"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("--batch", "20990101T000000Z-000000"), 2, "no serve-batch run 20990101T000000Z-000000"),
+        ((), 2, "nothing to compare: no serve-batch run saved a batch profile yet"),
+        (("--current", "nope.csv"), 4, "no data at nope.csv"),
+        (("--current", "a.csv", "--batch", "x"), 2, "give one of them"),
+        (("--model", "toy:9"), 2, "has no version 9"),
+    ],
+    ids=["unknown-run", "no-runs", "missing-file", "both", "unknown-version"],
+)
+def test_bad_requests_exit_cleanly(run_cli: Run, project: Path, args, code, message) -> None:
+    result = run_cli("--spec", str(project), "check-drift", *args)
+    assert result.exit_code == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_model_age_and_outcomes(project: Path) -> None:
+    import datetime as dt
+
+    from sklearn.metrics import roc_auc_score
+
+    from mlready.drift import check_drift
+    from mlready.serving import serve_batch
+    from mlready.spec import load_spec
+
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text() + "monitoring: {max_model_age_days: 30}\n")
+    loaded = load_spec(project)
+    labelled = toy_frame(800, seed=9)
+    labelled.drop(columns=["churn"]).to_csv(project / "b.csv", index=False)
+    labelled[["customer_id", "churn"]].to_csv(project / "outcomes.csv", index=False)
+    (project / "r1").mkdir()
+    serve_batch(
+        loaded,
+        run_dir=project / "r1",
+        run_id="r1",
+        input_path=str(project / "b.csv"),
+        output=project / "p.parquet",
+        use_cache=False,
+    )
+    # serve_batch called directly writes no run-log record: give check-drift the profile
+    from mlready.runs import start_run
+
+    with start_run(project / ".mlready", "serve-batch") as run:
+        shutil.copy(project / "r1" / "batch_profile.json", run.dir / "batch_profile.json")
+        run.summary.update(
+            files={"output": str(project / "p.parquet"), "profile": "x"},
+            source=str(project / "b.csv"),
+        )
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=45)
+    (project / "r2").mkdir()
+    result = check_drift(
+        loaded,
+        run_dir=project / "r2",
+        run_id="r2",
+        outcomes=str(project / "outcomes.csv"),
+        now=later,
+    )
+    assert result.model_age_days == pytest.approx(45, abs=0.1)
+    assert "model_age" in [e["event"] for e in result.events]
+    scored = pd.read_parquet(project / "p.parquet").merge(labelled, on="customer_id")
+    expected = roc_auc_score(scored["churn"] == "Yes", scored["probability"])
+    assert result.performance["metrics"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
+    assert result.performance["rows"] == 800
+
+
+def test_hostile_names_are_escaped_in_the_report(run_cli: Run, project: Path) -> None:
+    frame = _batch(300).assign(plan="<script>alert(1)</script>")
+    frame.to_csv(project / "x.csv", index=False)
+    _, out = _drift(run_cli, project, "--current", str(project / "x.csv"))
+    html = Path(out["report"]).read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html or "script" not in html.split("<body", 1)[1]
