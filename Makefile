@@ -33,12 +33,16 @@ demo: $(VENV)/.installed
 	$(BIN)/mlready --spec $(SAMPLE) serve-batch
 	$(BIN)/mlready --spec $(SAMPLE) serve-batch --input $(SAMPLE)/data/batch_2026_08.csv \
 		--output $(SAMPLE)/predictions/churn_scores_2026_08.parquet
+	$(BIN)/mlready --spec $(SAMPLE) check-drift \
+		--outcomes $(SAMPLE)/data/batch_2026_08_outcomes.csv
 	@echo "Scoring the July batch again: answered from the cache"
 	$(BIN)/mlready --spec $(SAMPLE) serve-batch
+	$(BIN)/mlready --spec $(SAMPLE) check-drift
 	@echo ""
 	@echo "Validation reports: $$(ls -d $(SAMPLE)/.mlready/runs/validate-data/*/validation.html | tail -n 3 | tr '\n' ' ')"
 	@echo "Training report:    $$(ls -d $(SAMPLE)/.mlready/runs/train/*/training.html | tail -n 1)"
 	@echo "Predictions:        $(SAMPLE)/predictions/ (with rejected rows and batch profiles)"
+	@echo "Drift reports:      $$(ls -d $(SAMPLE)/.mlready/runs/check-drift/*/drift.html | tail -n 2 | tr '\n' ' ')"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
