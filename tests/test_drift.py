@@ -221,3 +221,24 @@ def test_hostile_names_are_escaped_in_the_report(run_cli: Run, project: Path) ->
     html = Path(out["report"]).read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html or "script" not in html.split("<body", 1)[1]
+
+
+def test_package_versions_that_differ_from_training_are_named(project: Path) -> None:
+    import dataclasses
+
+    from mlready.registry import environment_warnings, open_registry, parse_ref
+    from mlready.spec import load_spec
+
+    loaded = load_spec(project)
+    version = open_registry(loaded).resolve(parse_ref("", loaded.spec.model_name))
+    assert environment_warnings(version) == []  # trained here, just now
+    environment = dict(version.metadata["environment"])
+    environment["packages"] = {**environment["packages"], "scikit-learn": "0.0.1", "nopkg": "1"}
+    changed = dataclasses.replace(
+        version, metadata={**version.metadata, "environment": environment}
+    )
+    warnings = environment_warnings(changed)
+    assert any(
+        "scikit-learn 0.0.1, this is" in w and "pin scikit-learn==0.0.1" in w for w in warnings
+    )
+    assert any("nopkg 1, it is not installed here" in w for w in warnings)

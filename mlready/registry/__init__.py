@@ -444,27 +444,33 @@ class Registry:
 
 
 def environment_warnings(version: Version) -> list[str]:
-    """Differences between the running Python/scikit-learn and those the model was trained with."""
+    """Differences between the running Python and packages and those the model was trained with
+    (mlready itself is left out: it reads every format it wrote)."""
     import platform
     from importlib import metadata as md
 
     recorded = version.metadata.get("environment") or {}
+    label = f"{version.model_name}:{version.version}"
     out = []
     python = recorded.get("python")
     if python and python.rsplit(".", 1)[0] != platform.python_version().rsplit(".", 1)[0]:
         out.append(
-            f"{version.model_name}:{version.version} was trained with Python {python}, this is "
+            f"{label} was trained with Python {python}, this is "
             f"{platform.python_version()}: predictions may differ or loading may fail"
         )
-    sklearn = (recorded.get("packages") or {}).get("scikit-learn")
-    try:
-        running = md.version("scikit-learn")
-    except md.PackageNotFoundError:  # pragma: no cover
-        running = None
-    if sklearn and running and sklearn != running:
+    for package, trained in sorted((recorded.get("packages") or {}).items()):
+        if package == "mlready" or not trained:
+            continue
+        try:
+            running: str | None = md.version(package)
+        except md.PackageNotFoundError:
+            running = None
+        if running == trained:
+            continue
         out.append(
-            f"{version.model_name}:{version.version} was trained with scikit-learn {sklearn}, "
-            f"this is {running}: retrain, or pin scikit-learn=={sklearn}"
+            f"{label} was trained with {package} {trained}, "
+            + (f"this is {running}" if running else "it is not installed here")
+            + f": retrain, or pin {package}=={trained}"
         )
     return out
 
