@@ -73,3 +73,20 @@ def test_row_keys_depend_on_values_only() -> None:
     assert (kc[0][1:] == ka[0][1:]).all()
     swapped = pd.DataFrame({"n": [1.0], "c": ["x"]}), pd.DataFrame({"n": [np.nan], "c": ["1"]})
     assert row_keys(swapped[0], ["c"])[0][0] != row_keys(swapped[1], ["c"])[0][0]
+
+
+def test_file_digests_are_remembered_until_the_file_changes(tmp_path) -> None:
+    import hashlib
+    import os
+
+    from mlready.serving.cache import file_digests
+
+    data, memo = tmp_path / "b.csv", tmp_path / "memo.json"
+    data.write_text("a,b\n1,2\n")
+    first = file_digests([data], memo)
+    assert first == [hashlib.sha256(data.read_bytes()).hexdigest()]
+    assert file_digests([data], memo) == first
+    before = data.stat()
+    data.write_text("a,b\n1,3\n")  # same size; put the old modification time back
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file_digests([data], memo) == [hashlib.sha256(b"a,b\n1,3\n").hexdigest()]

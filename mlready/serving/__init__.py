@@ -405,15 +405,20 @@ def _namespace(info: ModelInfo, scorer_payload: list[str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def batch_key(loaded: LoadedSpec, info: ModelInfo, batch: _Batch, on_invalid: str) -> str | None:
+def batch_key(
+    loaded: LoadedSpec, info: ModelInfo, batch: _Batch, on_invalid: str, cache_root: Path
+) -> str | None:
     """The batch cache's key: input bytes, model, contract, output format; None for SQL."""
     from mlready import __version__
-    from mlready.validation import fingerprint
+    from mlready.io import resolve_files
+    from mlready.serving.cache import file_digests
 
     if batch.path is None:
         return None
+    files = resolve_files(batch.path)
+    digests = file_digests(files, cache_root / "fingerprints.json")
     parts = [
-        fingerprint(batch.path, None),
+        *(f"{f.name}:{d}" for f, d in zip(files, digests, strict=True)),
         info.sha256,
         str(info.threshold),
         loaded.section_hash("expectations"),
@@ -531,7 +536,7 @@ def _serve(
     result.cache = {"enabled": cache_on, "hits": 0, "misses": 0, "batch_hit": False}
     ttl = serving.cache.ttl.total_seconds()
     cache_root = Path(loaded.spec.project.artifacts_dir) / "cache"
-    key = batch_key(loaded, info, batch, on_invalid) if cache_on else None
+    key = batch_key(loaded, info, batch, on_invalid, cache_root) if cache_on else None
     t = lap("fingerprint", t)
     if key is not None:
         from mlready.serving.cache import BatchCache

@@ -259,3 +259,37 @@ def link(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+
+
+def file_digests(files: list[Path], memo: Path) -> list[str]:
+    """sha256 of each file, remembered in ``memo`` against the file's size, inode and
+    modification and change times (as git's index does): an untouched file is not read again.
+    The change time cannot be set by hand, so any rewrite of the file is seen; a file written
+    in the last two seconds is always read."""
+    from mlready.io import atomic_write_json, sha256_file
+
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    digests, changed = [], False
+    for file in files:
+        info = file.stat()
+        stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+        key = str(file.resolve())
+        entry = known.get(key)
+        if entry and entry.get("stat") == stamp:
+            digests.append(entry["sha256"])
+            continue
+        digest = sha256_file(file)
+        digests.append(digest)
+        # a file changed in the last seconds may change again within the clock's resolution
+        # without its times moving ("racy git"): remember only files that have settled
+        if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > 2_000_000_000:
+            known[key] = {"stat": stamp, "sha256": digest}
+            changed = True
+    if changed:
+        if len(known) > 10_000:  # forget the oldest half
+            known = dict(list(known.items())[-5_000:])
+        atomic_write_json(memo, known)
+    return digests
