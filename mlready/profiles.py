@@ -38,6 +38,22 @@ def bin_counts(values: Any, cuts: list[float]) -> list[int]:
     return [int(c) for c in np.bincount(index, minlength=len(cuts) + 1)]
 
 
+def _sorted_finite(array: Any) -> Any:
+    """The finite values, sorted, with one copy: NaN sorts last and infinities to the ends."""
+    import numpy as np
+
+    ordered = np.sort(array)
+    end = len(ordered) - int(np.count_nonzero(np.isnan(ordered[-1:]))) if len(ordered) else 0
+    if end and np.isnan(ordered[end - 1]):  # more than one NaN: find where they start
+        end = int(np.searchsorted(ordered, np.nan, side="left"))
+    ordered = ordered[:end]
+    if len(ordered) and (np.isinf(ordered[0]) or np.isinf(ordered[-1])):
+        low = int(np.searchsorted(ordered, -np.inf, side="right"))
+        high = int(np.searchsorted(ordered, np.inf, side="left"))
+        ordered = ordered[low:high]
+    return ordered
+
+
 def sorted_bin_counts(ordered: Any, cuts: list[float]) -> list[int]:
     """:func:`bin_counts` of values already sorted: two bisections per cut, not one per value."""
     import numpy as np
@@ -208,7 +224,7 @@ class ProfileBuilder:
             self.add_counts(name, counts, len(series), missing)
             return
         array = np.asarray(values, dtype=float)
-        finite = np.sort(array[np.isfinite(array)])  # sorted once: bins counted by bisection
+        finite = _sorted_finite(array)  # sorted once: bins counted by bisection
         state["rows"] += len(array)
         state["count"] += len(finite)
         state["missing"] += len(array) - len(finite)

@@ -714,7 +714,15 @@ class _Writer:
             else:
                 import pyarrow.parquet as pq
 
-                self.writer = pq.ParquetWriter(str(self.tmp), schema, compression="snappy")
+                # dictionary pages only for repetitive columns: ids are unique per row
+                repetitive = [
+                    n
+                    for n in schema.names
+                    if n in ("prediction", "model_name", "model_run_id", "run_id", REASON_COLUMN)
+                ]
+                self.writer = pq.ParquetWriter(
+                    str(self.tmp), schema, compression="snappy", use_dictionary=repetitive
+                )
         try:
             table = table.cast(self.schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
