@@ -11,6 +11,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_cli  # noqa: E402
+import bench_drift  # noqa: E402
+import bench_serve  # noqa: E402
 import bench_train  # noqa: E402
 import bench_validate  # noqa: E402
 
@@ -38,6 +40,14 @@ def main() -> None:
     (out / "train.json").write_text(json.dumps(train, indent=2) + "\n")  # has its machine
     (out / "train.md").write_text(bench_train.tables(train))
     print("\ntrain\n" + bench_train.tables(train))
+    serve = bench_serve.run([1_000_000, 5_000_000])
+    (out / "serve.json").write_text(json.dumps(serve, indent=2, default=str) + "\n")
+    (out / "serve.md").write_text(bench_serve.tables(serve))
+    print("\nserve\n" + bench_serve.tables(serve))
+    drift = bench_drift.run(1_000_000)
+    (out / "drift.json").write_text(json.dumps(drift, indent=2, default=str) + "\n")
+    (out / "drift.md").write_text(bench_drift.tables(drift))
+    print("\ndrift\n" + bench_drift.tables(drift))
 
 
 if __name__ == "__main__":
