@@ -181,10 +181,25 @@ def _print(result: DriftResult, folder: Any) -> None:
     )
     if result.performance:
         p = result.performance
+
+        def fmt(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.4f}"
+
         console.print(
-            f"realized {p['primary_metric']}: {p['value']} on {p['rows']:,} labelled rows "
-            f"(training: {p['training_value']})"
+            f"realized {p['primary_metric']}: {fmt(p['value'])} on {p['rows']:,} labelled rows "
+            f"(training: {fmt(p['training_value'])})"
         )
+        business = p.get("business")
+        if business:
+            console.print(
+                f"business value: {business['value']:,.0f} {business['currency']} "
+                f"({business['per_row']:.2f} per row; training "
+                + (
+                    f"{business['training_per_row']:.2f})"
+                    if business["training_per_row"] is not None
+                    else "n/a)"
+                )
+            )
     for warning in [*result.warnings, *result.environment]:
         console.print(f"[yellow]warning[/]: {escape(warning)}")
     for sent in result.alerts:
