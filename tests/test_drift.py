@@ -242,3 +242,80 @@ def test_package_versions_that_differ_from_training_are_named(project: Path) -> 
         "scikit-learn 0.0.1, this is" in w and "pin scikit-learn==0.0.1" in w for w in warnings
     )
     assert any("nopkg 1, it is not installed here" in w for w in warnings)
+
+
+def test_a_batch_counted_in_other_bins_is_counted_again(run_cli: Run, project: Path) -> None:
+    batch = _batch(1500, seed=21)
+    batch.to_csv(project / "b.csv", index=False)
+    run_cli(
+        "--spec",
+        str(project),
+        "serve-batch",
+        "-i",
+        str(project / "b.csv"),
+        "-o",
+        str(project / "p.parquet"),
+    )
+    # the batch itself as the reference: nothing may drift, every PSI is 0
+    result, out = _drift(run_cli, project, "--reference", str(project / "b.csv"))
+    assert result.exit_code == 0, result.stderr
+    assert out["drifted"] == []
+    assert all(f["psi"] == pytest.approx(0.0, abs=1e-12) for f in out["features"])
+    coarse = batch.assign(tenure=(batch["tenure"] // 20) * 20)
+    coarse.to_csv(project / "coarse.csv", index=False)
+    result, out = _drift(run_cli, project, "--reference", str(project / "coarse.csv"))
+    assert result.exit_code in (0, 1), result.stderr
+    assert "tenure" in out["drifted"]
+
+
+def test_outcomes_with_integer_ids_missing_labels_and_a_decision_function(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    frame = toy_frame(1200, seed=4)
+    frame["customer_id"] = np.arange(len(frame)) + 1000
+    frame["churn"] = (frame["churn"] == "Yes").astype(int)
+    folder = write_project(
+        tmp_path,
+        frame=frame,
+        model="  estimator: sklearn.svm.LinearSVC\n",
+        validation="  cv: {strategy: stratified_kfold, folds: 3}\n  metrics: [f1, accuracy]\n"
+        "  baselines: []\n",
+    )
+    spec = folder / "mlready.yaml"
+    spec.write_text(spec.read_text().replace('positive_class: "Yes"', 'positive_class: "1"'))
+    assert run_cli("--quiet", "--spec", str(folder), "train", "--no-importance").exit_code == 0
+    assert (
+        run_cli("--quiet", "--spec", str(folder), "register", "--promote", "production").exit_code
+        == 0
+    )
+    batch = toy_frame(500, seed=8)
+    batch["customer_id"] = np.arange(500) + 5000
+    outcomes = batch[["customer_id", "churn"]].assign(churn=(batch["churn"] == "Yes").astype(float))
+    outcomes.loc[:9, "churn"] = np.nan  # late outcomes: some not known yet
+    batch.drop(columns=["churn"]).to_csv(folder / "b.csv", index=False)
+    outcomes.to_csv(folder / "outcomes.csv", index=False)
+    served = run_cli(
+        "--spec",
+        str(folder),
+        "serve-batch",
+        "-i",
+        str(folder / "b.csv"),
+        "-o",
+        str(folder / "p.parquet"),
+    )
+    assert served.exit_code == 0, served.stderr
+    result, out = _drift(run_cli, folder, "--outcomes", str(folder / "outcomes.csv"))
+    assert result.exit_code in (0, 1), result.stderr
+    scored = pd.read_parquet(folder / "p.parquet")
+    scored["customer_id"] = scored["customer_id"].astype(int)
+    joined = scored.merge(outcomes.dropna(), on="customer_id")
+    truth, said = joined["churn"].astype(int), (joined["prediction"] == "1").astype(int)
+    performance = out["performance"]
+    assert performance["rows"] == 490
+    assert performance["rows_without_outcome"] == 10
+    assert performance["metrics"]["f1"] == pytest.approx(f1_score(truth, said), abs=1e-12)
+    assert performance["metrics"]["accuracy"] == pytest.approx(
+        accuracy_score(truth, said), abs=1e-12
+    )

@@ -521,6 +521,22 @@ def test_dask_engine_gives_the_local_engine_s_answers(
             assert b["mean"] == pytest.approx(a["mean"], rel=1e-12)
             assert b["std"] == pytest.approx(a["std"], rel=1e-9)
     assert one["prediction"]["score"]["counts"] == two["prediction"]["score"]["counts"]
+    # a clean batch to the same folder: the earlier rejects do not stay beside it
+    _batch(500).to_csv(project / "clean.csv", index=False)
+    result, _ = _serve(
+        run_cli,
+        project,
+        "-i",
+        str(project / "clean.csv"),
+        "-o",
+        "d",
+        "--engine",
+        "dask",
+        "--scheduler",
+        dask_scheduler,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert not (project / "d.rejected").exists()
 
 
 def test_dask_engine_says_when_the_scheduler_is_unreachable(run_cli: Run, project: Path) -> None:
@@ -676,7 +692,38 @@ def test_regression_and_multiclass_models_are_served(
         assert "value" in json.loads((folder / "p.profile.json").read_text())["prediction"]
     else:
         assert scored["prediction"].tolist() == [str(v) for v in model.predict(X)]
+        # a first chunk with every row rejected: the labels stay text
+        first_bad = batch.copy()
+        first_bad.loc[:99, "tenure"] = -1
+        first_bad.to_csv(folder / "first_bad.csv", index=False)
+        spec.write_text(spec.read_text() + "expectations:\n  columns:\n    tenure: {min: 0}\n")
+        again, _ = _serve(
+            run_cli,
+            folder,
+            "-i",
+            str(folder / "first_bad.csv"),
+            "-o",
+            "q.parquet",
+            "--chunk-rows",
+            "100",
+            "--quarantine",
+            "--no-cache",
+        )
+        assert again.exit_code == 0, again.stderr
+        assert pd.read_parquet(folder / "q.parquet")["prediction"].dtype != "float64"
         np.testing.assert_allclose(scored["probability"], model.predict_proba(X).max(axis=1))
         profile = json.loads((folder / "p.profile.json").read_text())
         assert sum(profile["prediction"]["classes"]["categories"].values()) == 300
     assert out["canary"]["passed"]
+
+
+def test_finding_counts_are_every_failing_row(run_cli: Run, project: Path) -> None:
+    batch = _batch(400).assign(tenure=-1)
+    batch.to_csv(project / "b.csv", index=False)
+    result, out = _serve(
+        run_cli, project, "-i", str(project / "b.csv"), "-o", "x.parquet", "--chunk-rows", "150"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out["rows_rejected"] == 400
+    assert {f["id"]: f["count"] for f in out["findings"]}["tenure.range"] == 400
+    assert pd.read_parquet(project / "x.parquet").empty

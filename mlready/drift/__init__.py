@@ -58,7 +58,8 @@ class DriftResult:
 # ------------------------------------------------------------------------------- sources
 
 
-def _latest_serving_run(artifacts: Path, model: str | None = None) -> tuple[str, dict[str, Any]]:
+def _latest_serving_run(artifacts: Path, sha256: str | None) -> tuple[str, dict[str, Any]]:
+    """The newest serve-batch run that saved a profile (scored by the model ``sha256`` names)."""
     from mlready.runs import read_run_log
 
     runs = [
@@ -71,15 +72,22 @@ def _latest_serving_run(artifacts: Path, model: str | None = None) -> tuple[str,
             "nothing to compare: no serve-batch run saved a batch profile yet; run "
             "`mlready serve-batch`, or pass --current FILE"
         )
+    if sha256 is not None:
+        mine = [r for r in runs if ((r.summary or {}).get("model") or {}).get("sha256") == sha256]
+        if mine:
+            return mine[-1].run_id, mine[-1].summary
     return runs[-1].run_id, runs[-1].summary
 
 
-def _batch_profile(artifacts: Path, run_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(profile, serve-batch summary) of a serve-batch run (default: the latest)."""
+def _batch_profile(
+    artifacts: Path, run_id: str | None, sha256: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(profile, serve-batch summary) of a serve-batch run (default: the latest one of the
+    model ``sha256`` names, else the latest)."""
     from mlready.runs import read_run_log
 
     if run_id is None:
-        run_id, summary = _latest_serving_run(artifacts)
+        run_id, summary = _latest_serving_run(artifacts, sha256)
     else:
         found = [r for r in read_run_log(artifacts, "serve-batch") if r.run_id == run_id]
         if not found:
@@ -98,6 +106,30 @@ def _batch_profile(artifacts: Path, run_id: str | None) -> tuple[dict[str, Any],
         return json.loads(path.read_text(encoding="utf-8")), summary
     except ValueError as exc:
         raise DataError(f"{path} is not valid JSON ({exc}): score the batch again") from None
+
+
+def _exists(source: str) -> bool:
+    from mlready.io import resolve_files
+
+    try:
+        resolve_files(source)
+    except DataError:
+        return False
+    return True
+
+
+def same_bins(reference: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether ``current`` was counted in ``reference``'s bins (column by column)."""
+    mine, theirs = reference.get("columns") or {}, current.get("columns") or {}
+    for name, ref in mine.items():
+        cur = theirs.get(name)
+        if cur is None or ref.get("kind") != cur.get("kind") or ref.get("kind") != "numeric":
+            continue
+        if list(ref.get("cuts") or []) != list(cur.get("cuts") or []) or list(
+            ref.get("fine_cuts") or []
+        ) != list(cur.get("fine_cuts") or []):
+            return False
+    return True
 
 
 def profile_file(
@@ -203,10 +235,17 @@ def check_drift(
     artifacts = Path(spec.project.artifacts_dir)
     drift = spec.monitoring.drift
     registry = open_registry(loaded)
-    version = registry.resolve(parse_ref(model or "", spec.model_name))
+    try:
+        version = registry.resolve(parse_ref(model or "", spec.model_name))
+    except UsageError:
+        if reference is None or current is None or model is not None:
+            raise
+        version = None  # two files: no model needed (no age, environment or predictions)
     if reference is not None:
         ref_profile = reference_from_file(loaded, reference)
         ref_label = reference
+    elif version is None:  # pragma: no cover - resolve raised above
+        raise UsageError("no model to take the reference from: pass --reference FILE")
     else:
         stored = registry.profile(version)
         if stored is None:
@@ -220,9 +259,26 @@ def check_drift(
         cur_profile = profile_file(current, ref_profile, drift.small_sample_rows)
         cur_label, source_run = current, None
     else:
-        cur_profile, summary = _batch_profile(artifacts, batch)
+        cur_profile, summary = _batch_profile(
+            artifacts, batch, version.sha256 if version is not None else None
+        )
         source_run = cur_profile.get("batch", {}).get("run_id")
         cur_label = cur_profile.get("batch", {}).get("source") or f"serve-batch run {source_run}"
+        if not same_bins(ref_profile, cur_profile):
+            # counted in another reference's bins (another model, or --reference): count the
+            # batch again in these bins, from the file it was read from
+            source = summary.get("source") or ""
+            if not source or source.startswith("SQL:") or not _exists(source):
+                raise UsageError(
+                    f"serve-batch run {source_run} counted its batch in the bins of another "
+                    "reference (another model version, or --reference) and its source cannot "
+                    "be read again: pass the batch with --current FILE"
+                )
+            log.info("re-profiling %s in the reference's bins", source)
+            cur_profile = {
+                **profile_file(source, ref_profile, drift.small_sample_rows),
+                "batch": cur_profile.get("batch", {}),
+            }
 
     features: list[ColumnDrift] = []
     warnings: list[str] = []
@@ -278,10 +334,10 @@ def check_drift(
     result = DriftResult(
         passed=True,
         model={
-            "name": version.model_name,
-            "version": version.version,
-            "created_at": version.created_at,
-            "sha256": version.sha256,
+            "name": version.model_name if version else spec.model_name,
+            "version": version.version if version else None,
+            "created_at": version.created_at if version else None,
+            "sha256": version.sha256 if version else None,
         },
         current={
             "source": cur_label,
@@ -299,14 +355,17 @@ def check_drift(
         warnings=warnings,
     )
     if outcomes is not None:
+        if version is None:
+            raise UsageError("--outcomes needs a registered model and its serve-batch run")
         result.performance = realized_performance(loaded, version, summary, outcomes)
-    moment = now or dt.datetime.now(dt.timezone.utc)
-    created = dt.datetime.fromisoformat(version.created_at)
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.timezone.utc)
-    result.model_age_days = round((moment - created).total_seconds() / 86400, 2)
-    result.max_model_age_days = spec.monitoring.max_model_age_days
-    result.environment = environment_warnings(version)
+    if version is not None:
+        moment = now or dt.datetime.now(dt.timezone.utc)
+        created = dt.datetime.fromisoformat(version.created_at)
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=dt.timezone.utc)
+        result.model_age_days = round((moment - created).total_seconds() / 86400, 2)
+        result.max_model_age_days = spec.monitoring.max_model_age_days
+        result.environment = environment_warnings(version)
     result.events = _events(result)
     result.profiles = (ref_profile, cur_profile)
     _fire(loaded, result, run_id, log)
@@ -341,7 +400,7 @@ def realized_performance(
     later, joined by the id columns, next to what training measured."""
     from mlready.io import read_table
     from mlready.training.artifacts import judged_metric
-    from mlready.training.metrics import compute_metrics, higher_is_better, meets
+    from mlready.training.metrics import SCORE_METRICS, compute_metrics, higher_is_better, meets
 
     meta = version.metadata
     ids = list(meta.get("id_columns") or [])
@@ -352,12 +411,21 @@ def realized_performance(
             "--outcomes needs the predictions of a serve-batch run (with --batch, or the latest) "
             "and a model with id columns to join them"
         )
+    from mlready.training.pipeline import to_text
+
     labels = read_table(outcomes)
     for column in [*ids, target]:
         if column not in labels.columns:
             raise DataError(f"{outcomes} lacks column '{column}': it needs the ids and {target}")
     predicted = read_table(output)
-    joined = predicted.merge(labels[[*ids, target]], on=ids, how="inner")
+    labels = labels[[*ids, target]].copy()
+    # ids and labels as text, whole numbers without '.0': 7, 7.0 and "7" are one id or class
+    labels[ids] = to_text(labels[ids])
+    predicted[ids] = to_text(predicted[ids])
+    if meta.get("task") == "classification":
+        labels[target] = to_text(labels[[target]])[target]
+    joined = predicted.merge(labels, on=ids, how="inner")
+    missing_labels = int(joined[target].isna().sum())
     joined = joined[joined[target].notna()]
     if joined.empty:
         raise DataError(f"no row of {outcomes} matches a prediction by {', '.join(ids)}")
@@ -365,17 +433,17 @@ def realized_performance(
     names = list((meta.get("validation") or {}).get("metrics") or [])
     task = meta.get("task")
     if task == "classification" and len(classes) == 2:
-        y = (joined[target].astype(str) == classes[1]).astype(int).to_numpy()
-        scores = joined["probability" if "probability" in joined else "score"].to_numpy(float)
-        threshold = meta.get("decision_threshold") or 0.5
-        predicted_labels = (scores >= threshold).astype(int)
+        y = (joined[target] == classes[1]).astype(int).to_numpy()
+        probability = "probability" in joined
+        scores = joined["probability" if probability else "score"].to_numpy(float)
+        recorded = meta.get("decision_threshold")
+        threshold = (0.5 if probability else 0.0) if recorded is None else float(recorded)
+        predicted_labels = (joined["prediction"].astype(str) == classes[1]).astype(int).to_numpy()
     elif task == "classification":
-        y = joined[target].astype(str).to_numpy()
+        y = joined[target].to_numpy(dtype=object)
         scores = None
-        predicted_labels = joined["prediction"].astype(str).to_numpy()
-        names = [n for n in names if n in ("accuracy", "balanced_accuracy", "f1_macro")] or [
-            "accuracy"
-        ]
+        predicted_labels = joined["prediction"].astype(str).to_numpy(dtype=object)
+        names = [n for n in names if n not in SCORE_METRICS] or ["accuracy"]
     else:
         y = joined[target].to_numpy(float)
         scores = predicted_labels = joined["prediction"].to_numpy(float)
@@ -431,6 +499,7 @@ def realized_performance(
             }
     return {
         "rows": len(joined),
+        "rows_without_outcome": missing_labels,
         "metrics": realized,
         "primary_metric": primary,
         "training_value": training,

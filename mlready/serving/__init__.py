@@ -253,6 +253,16 @@ class Scorer:
             }
         return {"prediction": np.asarray([str(v) for v in self.model.predict(X)], dtype=object)}
 
+    def empty(self) -> dict[str, Any]:
+        """The answers for no rows, typed as real answers are (labels are text)."""
+        import numpy as np
+
+        text = self.info.task == "classification" and not self.info.binary
+        return {
+            name: np.empty(0, dtype=object if (text and name == "prediction") else float)
+            for name in self.payload
+        }
+
     @property
     def cut(self) -> float:
         """The decision threshold of a binary classifier (0.5, or 0 for a decision score)."""
@@ -601,16 +611,17 @@ def _from_batch_cache(
     entry: dict[str, Any], batch: _Batch, result: ServeResult, run_dir: Path
 ) -> None:
     """Publish a cached run's files at this run's paths."""
+    import shutil
+
     from mlready.io import atomic_path
-    from mlready.serving.cache import link
 
     folder = Path(entry["dir"])
     stored = entry["result"]
     targets = {"output": batch.output, "profile.json": batch.profile, "rejects": batch.rejects}
     for name in entry["files"]:
         with atomic_path(targets[name]) as tmp:
-            tmp.unlink()
-            link(folder / name, tmp)
+            # a copy, not a link: editing this output must not change another run's
+            shutil.copyfile(folder / name, tmp)
     if "rejects" not in entry["files"]:
         batch.rejects.unlink(missing_ok=True)
     for key in ("rows_in", "rows_scored", "rows_rejected", "findings", "unseen", "canary"):
@@ -884,7 +895,7 @@ def _serve_local(
     nan_rows = 0
 
     def predict(X: Any) -> dict[str, Any]:
-        return scorer.raw(X) if len(X) else {c: np.empty(0) for c in scorer.payload}
+        return scorer.raw(X) if len(X) else scorer.empty()
 
     def finish_chunk(job: dict[str, Any], future: Future[Any]) -> None:
         nonlocal done, nan_rows
@@ -896,9 +907,11 @@ def _serve_local(
         hit = job["hit"]
         raw = {}
         for name in scorer.payload:
-            column = np.empty(len(hit), dtype=fresh[name].dtype if len(fresh[name]) else float)
+            column = np.empty(len(hit), dtype=fresh[name].dtype)  # empty answers are typed too
             if name in job["cached"] and hit.any():
-                column = column.astype(np.result_type(column.dtype, job["cached"][name].dtype))
+                cached = job["cached"][name]
+                kind = object if object in (column.dtype, cached.dtype) else float
+                column = column.astype(kind)
                 column[hit] = job["cached"][name]
             column[~hit] = fresh[name]
             raw[name] = column

@@ -116,7 +116,7 @@ def score_partition(
     contract = Contract(checks, info.numeric, info.categorical, known, duplicates)
     prepared = contract.prepare(frame)
     scorer = Scorer(model, info)
-    raw = scorer.raw(prepared.X) if len(prepared.X) else {c: np.empty(0) for c in scorer.payload}
+    raw = scorer.raw(prepared.X) if len(prepared.X) else scorer.empty()
     bad = scorer.bad(raw)
     features = ProfileBuilder(references[0], keep_values=keep_values)
     profile_chunk(features, prepared, info)
@@ -285,6 +285,8 @@ def serve_with_dask(
         if result.rows_rejected:
             _publish(tmp_rej, batch.rejects)
             result.files["rejects"] = str(batch.rejects)
+        elif batch.rejects.is_dir():  # an earlier run's rejects must not stand beside this output
+            shutil.rmtree(batch.rejects)
         _publish(tmp_out, batch.output)
         atomic_write_json(batch.profile, profile)
         atomic_write_json(run_dir / "batch_profile.json", profile)

@@ -41,8 +41,9 @@ class Finding:
     count: int = 0
     sample: list[str] = field(default_factory=list)
 
-    def note(self, values: Any) -> None:
-        self.count += len(values)
+    def note(self, values: Any, count: int | None = None) -> None:
+        """Count ``count`` failing rows (default: as many as ``values``), sampling ``values``."""
+        self.count += len(values) if count is None else count
         for value in values[: SAMPLE_SIZE * 2]:
             text = "<missing>" if _missing(value) else str(value)
             if text not in self.sample and len(self.sample) < SAMPLE_SIZE:
@@ -143,7 +144,8 @@ class Contract:
         def fail(check_id: str, severity: str, description: str, mask: Any, values: Any) -> None:
             if not mask.any():
                 return
-            self._finding(check_id, severity, description).note(list(values[mask][:50]))
+            finding = self._finding(check_id, severity, description)
+            finding.note(list(values[mask][: SAMPLE_SIZE * 2]), count=int(mask.sum()))
             if self._finding(check_id, severity, description).count and severity == "error":
                 bad[check_id] = mask | bad[check_id] if check_id in bad else mask
 
