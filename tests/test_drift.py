@@ -319,3 +319,24 @@ def test_outcomes_with_integer_ids_missing_labels_and_a_decision_function(
     assert performance["metrics"]["accuracy"] == pytest.approx(
         accuracy_score(truth, said), abs=1e-12
     )
+
+
+def test_two_files_need_no_model(run_cli: Run, tmp_path: Path) -> None:
+    folder = write_project(tmp_path)
+    _batch(800, seed=1).to_csv(folder / "old.csv", index=False)
+    _shifted(800).to_csv(folder / "new.csv", index=False)
+    result, out = _drift(
+        run_cli,
+        folder,
+        "--reference",
+        str(folder / "old.csv"),
+        "--current",
+        str(folder / "new.csv"),
+    )
+    assert result.exit_code == 1, result.stderr  # two of four features: dataset drift
+    assert sorted(out["drifted"]) == ["plan", "tenure"]
+    assert out["model"]["version"] is None
+    assert out["model_age_days"] is None
+    alone = run_cli("--spec", str(folder), "check-drift", "--current", str(folder / "new.csv"))
+    assert alone.exit_code == 2
+    assert "no model 'toy' in the registry" in alone.stderr

@@ -563,7 +563,11 @@ def _events(result: DriftResult) -> list[dict[str, Any]]:
 def _fire(loaded: LoadedSpec, result: DriftResult, run_id: str, log: logging.Logger) -> None:
     from mlready.alerts import fire
 
-    model = f"{result.model['name']}:{result.model['version']}"
+    model = (
+        f"{result.model['name']}:{result.model['version']}"
+        if result.model["version"] is not None
+        else "no model"
+    )
     for event in result.events:
         details = {
             "model": model,
