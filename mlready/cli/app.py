@@ -43,7 +43,7 @@ def _global_options(
     spec: Annotated[
         Path | None,
         typer.Option(
-            "--spec", "-s", help="The project spec. [default: ./mlready.yaml]", show_default=False
+            "--spec", "-s", help="The project spec. \\[default: ./mlready.yaml]", show_default=False
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,

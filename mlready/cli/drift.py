@@ -25,7 +25,7 @@ def check_drift(
     current: Annotated[
         str | None,
         typer.Option(
-            help="A CSV/Parquet file (or glob) to compare, read once. [default: the profile the "
+            help="A CSV/Parquet file (or glob) to compare, read once. \\[default: the profile the "
             "latest serve-batch run saved]",
             show_default=False,
         ),
@@ -37,7 +37,7 @@ def check_drift(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="NAME@ALIAS or NAME:VERSION. [default: the production alias]"
+            "--model", "-m", help="NAME@ALIAS or NAME:VERSION. \\[default: the production alias]"
         ),
     ] = None,
     reference: Annotated[

@@ -73,7 +73,7 @@ def _train_run(loaded: LoadedSpec, run_id: str | None) -> Path:
 def register(
     run: Annotated[
         str | None,
-        typer.Option(help="The train run to register. [default: the newest passing one]"),
+        typer.Option(help="The train run to register. \\[default: the newest passing one]"),
     ] = None,
     allow_failing: Annotated[
         bool, typer.Option("--allow-failing", help="Register a run that failed its checks.")
@@ -192,7 +192,7 @@ def _ref(text: str | None, loaded: LoadedSpec, default_alias: str = "production"
 
 @app.command("list")
 def list_versions(
-    model: Annotated[str | None, typer.Option(help="[default: the spec's model]")] = None,
+    model: Annotated[str | None, typer.Option(help="\\[default: the spec's model]")] = None,
     output_format: FormatOption = OutputFormat.text,
     spec: SpecOption = None,
 ) -> None:
@@ -241,7 +241,7 @@ def list_versions(
 def show(
     ref: Annotated[
         str | None,
-        typer.Argument(help="NAME@ALIAS, NAME:VERSION or VERSION. [default: @production]"),
+        typer.Argument(help="NAME@ALIAS, NAME:VERSION or VERSION. \\[default: @production]"),
     ] = None,
     output_format: FormatOption = OutputFormat.text,
     spec: SpecOption = None,
@@ -347,7 +347,7 @@ def promote(
 
 @app.command("rollback")
 def rollback(
-    model: Annotated[str | None, typer.Option(help="[default: the spec's model]")] = None,
+    model: Annotated[str | None, typer.Option(help="\\[default: the spec's model]")] = None,
     alias: Annotated[str, typer.Option(help="The alias to move back.")] = "production",
     reason: ReasonOption = None,
     spec: SpecOption = None,
@@ -414,7 +414,7 @@ def diff(
 
 @app.command("history")
 def history(
-    model: Annotated[str | None, typer.Option(help="[default: the spec's model]")] = None,
+    model: Annotated[str | None, typer.Option(help="\\[default: the spec's model]")] = None,
     output_format: FormatOption = OutputFormat.text,
     spec: SpecOption = None,
 ) -> None:
@@ -453,7 +453,7 @@ def history(
 def verify(
     ref: Annotated[
         str | None,
-        typer.Argument(help="One version (NAME:VERSION, NAME@ALIAS). [default: every version]"),
+        typer.Argument(help="One version (NAME:VERSION, NAME@ALIAS). \\[default: every version]"),
     ] = None,
     spec: SpecOption = None,
 ) -> None:

@@ -37,7 +37,7 @@ def serve_batch(
             "--model",
             "-m",
             help="NAME@ALIAS or NAME:VERSION (or @ALIAS, :VERSION for the spec's model). "
-            "[default: the production alias]",
+            "\\[default: the production alias]",
             show_default=False,
         ),
     ] = None,
@@ -47,7 +47,7 @@ def serve_batch(
             "--input",
             "-i",
             help="CSV/Parquet file or glob, or a database URL with --query. "
-            "[default: serving.input]",
+            "\\[default: serving.input]",
             show_default=False,
         ),
     ] = None,
@@ -60,7 +60,7 @@ def serve_batch(
             "--output",
             "-o",
             help="Predictions file (.parquet or .csv; a folder with --engine dask). "
-            "[default: serving.output, else predictions.parquet in the run folder]",
+            "\\[default: serving.output, else predictions.parquet in the run folder]",
             show_default=False,
         ),
     ] = None,
@@ -69,13 +69,13 @@ def serve_batch(
         typer.Option(
             "--quarantine/--stop",
             help="Set invalid rows aside with the reasons and score the rest, or stop at the "
-            "first invalid row. [default: serving.on_invalid]",
+            "first invalid row. \\[default: serving.on_invalid]",
             show_default=False,
         ),
     ] = None,
     chunk_rows: Annotated[
         int | None,
-        typer.Option(help="Rows per chunk. [default: serving.chunk_rows]", show_default=False),
+        typer.Option(help="Rows per chunk. \\[default: serving.chunk_rows]", show_default=False),
     ] = None,
     cache: Annotated[
         bool, typer.Option(help="Answer rows (and batches) this model version already scored.")

@@ -17,7 +17,7 @@ SpecOption = Annotated[
     typer.Option(
         "--spec",
         "-s",
-        help="The project spec: a file, or a folder with mlready.yaml. [default: ./mlready.yaml]",
+        help="The project spec: a file, or a folder with mlready.yaml. \\[default: ./mlready.yaml]",
         show_default=False,
     ),
 ]

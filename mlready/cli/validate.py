@@ -40,7 +40,7 @@ def validate_data(
         str | None,
         typer.Option(
             help="CSV/Parquet file or glob, or a database URL with --query. "
-            "[default: the spec's training data]",
+            "\\[default: the spec's training data]",
             show_default=False,
         ),
     ] = None,
@@ -50,7 +50,7 @@ def validate_data(
     environment: Annotated[
         Environment | None,
         typer.Option(
-            help="training or serving expectations. [default: training for the "
+            help="training or serving expectations. \\[default: training for the "
             "spec's training data, serving for any other --data]",
             show_default=False,
         ),
@@ -79,7 +79,7 @@ def validate_data(
         str | None,
         typer.Option(
             "--from",
-            help="With --infer: the reference data. [default: training data]",
+            help="With --infer: the reference data. \\[default: training data]",
             show_default=False,
         ),
     ] = None,
