@@ -341,6 +341,14 @@ def check_schema(
     present = set(columns)
     missing = [c for c in info.features if c not in present]
     if missing:
+        if len(missing) > 5 and len(missing) > len(info.features) // 2:
+            raise CheckFailed(
+                f"{label} lacks {len(missing)} of the {len(info.features)} features "
+                f"{info.name}:{info.version} needs ({', '.join(missing[:5])}, ...): is it the "
+                "right file? Its columns: "
+                + ", ".join(columns[:10])
+                + (" ..." if len(columns) > 10 else "")
+            )
         close = _close(missing[0], columns)
         raise CheckFailed(
             f"{label} lacks feature{'s' if len(missing) > 1 else ''} "
