@@ -709,7 +709,6 @@ class _Writer:
 
     def write(self, frame: Any) -> None:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         table = (
             frame
@@ -742,19 +741,7 @@ class _Writer:
                 self.writer = pq.ParquetWriter(
                     str(self.tmp), schema, compression="snappy", use_dictionary=repetitive
                 )
-        try:
-            table = table.cast(self.schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-            # a column whose type drifted between chunks (ids all missing, then text): as text
-            table = pa.table(
-                {
-                    n: pc.cast(table.column(n), pa.string())
-                    if f.type == pa.string()
-                    else table.column(n)
-                    for n, f in zip(self.schema.names, self.schema, strict=True)
-                }
-            ).cast(self.schema, safe=False)
-        self.writer.write_table(table)
+        self.writer.write_table(table.cast(self.schema))
         self.rows += table.num_rows
 
     def commit(self) -> Path | None:
@@ -948,7 +935,7 @@ def _serve_local(
                 "; ".join(prepared.reasons[int(i)]) for i in np.flatnonzero(~prepared.accepted)
             ]
             bad_rows.insert(0, "_mlready_row", np.flatnonzero(~prepared.accepted) + offset)
-            rejects.write(pd.DataFrame(bad_rows))
+            rejects.write(as_text(pd.DataFrame(bad_rows)).astype({"_mlready_row": "int64"}))
         X = prepared.X
         profile_chunk(features_profile, prepared, info)
         result.rows_rejected += int((~prepared.accepted).sum())
@@ -1049,6 +1036,26 @@ def _kind(column: str, info: ModelInfo) -> dict[str, Any]:
     return {"kind": "categorical"}
 
 
+def as_text(frame: Any) -> Any:
+    """Every column as text (whole numbers without '.0'; missing stays missing): ids and
+    rejected rows are written as text, so their type never depends on which chunk came first
+    (a later chunk of a Parquet glob or a SQL query may type a column differently)."""
+    import pandas as pd
+
+    from mlready.training.pipeline import to_text
+
+    numbers = [
+        c
+        for c in frame.columns
+        if not (pd.api.types.is_string_dtype(frame[c]) and frame[c].dtype != object)
+    ]
+    if not numbers:
+        return frame
+    out = frame.copy()
+    out[numbers] = to_text(frame[numbers]).astype("str")
+    return out
+
+
 def output_table(ids: Any, raw: dict[str, Any], scorer: Scorer, run_id: str) -> Any:
     """The output rows as an Arrow table: ids, prediction (and probability or score), model
     and run. Built column by column in Arrow: no Python object per row."""
@@ -1057,7 +1064,7 @@ def output_table(ids: Any, raw: dict[str, Any], scorer: Scorer, run_id: str) -> 
     import pyarrow.compute as pc
 
     info = scorer.info
-    table = pa.Table.from_pandas(ids.reset_index(drop=True), preserve_index=False)
+    table = pa.Table.from_pandas(as_text(ids.reset_index(drop=True)), preserve_index=False)
     rows = len(ids)
     if info.binary:
         name = scorer.payload[0]

@@ -107,6 +107,7 @@ def score_partition(
     from mlready.serving import (
         REASON_COLUMN,
         Scorer,
+        as_text,
         output_table,
         profile_chunk,
         profile_predictions,
@@ -132,7 +133,7 @@ def score_partition(
             "; ".join(prepared.reasons[int(i)]) for i in np.flatnonzero(~prepared.accepted)
         ]
         rows_out.insert(0, "_mlready_partition", index)
-        pd.DataFrame(rows_out).to_parquet(
+        as_text(pd.DataFrame(rows_out)).astype({"_mlready_partition": "int64"}).to_parquet(
             Path(folders[1]) / f"part-{index:05d}.parquet", index=False
         )
     return {
