@@ -60,10 +60,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measuring import QUIET_WAIT, measure, repeated
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -510,116 +513,6 @@ def evidently_venv() -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def _cpu_ticks() -> tuple[int, int]:
-    """(busy, total) clock ticks of the whole machine so far, from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def others_busy(seconds: float = 2.0) -> float:
-    """How many cores the machine keeps busy over ``seconds`` (nothing of ours runs meanwhile)."""
-    busy, total = _cpu_ticks()
-    time.sleep(seconds)
-    busy2, total2 = _cpu_ticks()
-    return (busy2 - busy) / max(total2 - total, 1) * (os.cpu_count() or 1)
-
-
-def wait_quiet(max_wait: float, threshold: float = 0.3) -> float:
-    """Wait (at most ``max_wait`` seconds) until other processes use under ``threshold`` cores.
-    Returns the last measured use."""
-    deadline = time.monotonic() + max_wait
-    used = others_busy()
-    while used >= threshold and time.monotonic() < deadline:
-        print(f"  (other processes use {used:.1f} cores: waiting)", flush=True)
-        time.sleep(10)
-        used = others_busy()
-    return used
-
-
-#: Set by run(): how long measure() waits for a quiet machine before each case.
-QUIET_WAIT = {"seconds": 0.0}
-
-
-def measure(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Wall time, peak RSS and stdout of one command, run in a fresh wrapper process (so that
-    RUSAGE_CHILDREN holds this command's peak only: the largest single process). ``others_cores``:
-    the cores other processes kept busy meanwhile."""
-    if QUIET_WAIT["seconds"]:
-        wait_quiet(QUIET_WAIT["seconds"])
-    wrapper = (
-        "import json, os, resource, subprocess, sys, time\n"
-        "def ticks():\n"
-        "    f = [int(v) for v in open('/proc/stat').readline().split()[1:]]\n"
-        "    return sum(f) - f[3] - f[4], sum(f)\n"
-        "load = os.getloadavg()[0]\n"
-        "busy, total = ticks()\n"
-        "start = time.perf_counter()\n"
-        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "wall = time.perf_counter() - start\n"
-        "busy2, total2 = ticks()\n"
-        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "machine = (busy2 - busy) / max(total2 - total, 1) * os.cpu_count()\n"
-        "own = (usage.ru_utime + usage.ru_stime) / wall\n"
-        "print(json.dumps({'wall_s': wall, 'peak_gb': usage.ru_maxrss / 1024 / 1024,\n"
-        "                  'exit': done.returncode, 'load_before': load,\n"
-        "                  'cpu_cores': own, 'others_cores': max(machine - own, 0.0),\n"
-        "                  'stdout': done.stdout, 'stderr': done.stderr[-5000:]}))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", wrapper, *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **(env or {})},
-        cwd=WORK,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-#: A run during which other processes kept more cores than this busy is disturbed.
-DISTURBED = 0.2
-
-
-def _report(label: str, r: dict[str, Any]) -> None:
-    print(
-        f"  {label:40} {r['wall_s']:8.2f} s {r['peak_gb']:6.2f} GB "
-        f"(others used {r['others_cores']:.2f} cores)",
-        flush=True,
-    )
-
-
-def _pick(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median wall time among the undisturbed runs (all, if none is), the best
-    wall time among those, and every run."""
-    quiet = [r for r in runs if r["others_cores"] <= DISTURBED] or runs
-    chosen = sorted(quiet, key=lambda r: r["wall_s"])[(len(quiet) - 1) // 2]
-    return {
-        **chosen,
-        "runs": len(runs),
-        "undisturbed_runs": sum(r["others_cores"] <= DISTURBED for r in runs),
-        "best_wall_s": min(r["wall_s"] for r in quiet),
-        "all": [
-            {k: r[k] for k in ("wall_s", "peak_gb", "others_cores", "cpu_cores")} for r in runs
-        ],
-    }
-
-
-def _enough(runs: list[dict[str, Any]], repeats: int) -> bool:
-    quiet = sum(r["others_cores"] <= DISTURBED for r in runs)
-    return quiet >= repeats or len(runs) >= 2 * repeats
-
-
-def repeated(case: Callable[[], dict[str, Any]], repeats: int, label: str) -> dict[str, Any]:
-    """``repeats`` undisturbed runs of ``case()`` (a disturbed one is run again, up to twice the
-    repeats in all), summed up by _pick."""
-    runs: list[dict[str, Any]] = []
-    while not _enough(runs, repeats):
-        runs.append(case())
-        _report(label, runs[-1])
-    return _pick(runs)
-
-
 def _json_out(row: dict[str, Any], what: str) -> dict[str, Any]:
     """The last line of a case's stdout as JSON (the run's exit code checked by the caller)."""
     stdout = row.pop("stdout")
@@ -721,6 +614,7 @@ def run(
 ) -> dict[str, Any]:
     """Every case on ``rows`` reference rows and ``rows`` current rows."""
     QUIET_WAIT["seconds"] = quiet_wait
+    QUIET_WAIT["cwd"] = WORK
     WORK.mkdir(parents=True, exist_ok=True)
     probe = subprocess.run([str(MLREADY), "check-drift", "--help"], capture_output=True)
     if probe.returncode != 0:
@@ -763,22 +657,22 @@ def run(
     }
     cases = results["cases"]
     cases["mlready_profile"] = repeated(
-        lambda: _profile(WORK / "drift_profile.py", project, reference, profile),
+        lambda _: _profile(WORK / "drift_profile.py", project, reference, profile),
         repeats,
         "mlready reference profile (train time)",
     )
     cases["mlready"] = repeated(
-        lambda: _mlready(project, profile, current), repeats, "mlready check-drift"
+        lambda _: _mlready(project, profile, current), repeats, "mlready check-drift"
     )
     cases["plain"] = repeated(
-        lambda: _plain(WORK / "drift_plain.py", reference, current),
+        lambda _: _plain(WORK / "drift_plain.py", reference, current),
         repeats,
         "plain numpy/scipy script",
     )
     if venv is not None:
         out = WORK / "evidently_snapshot"
         cases["evidently"] = repeated(
-            lambda: _evidently(venv, WORK / "drift_evidently.py", reference, current, out),
+            lambda _: _evidently(venv, WORK / "drift_evidently.py", reference, current, out),
             repeats,
             "Evidently DataDriftPreset",
         )
@@ -1036,9 +930,10 @@ def main() -> None:
         quiet_wait=options.quiet_wait,
     )
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "drift.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    stem = "drift_quick" if options.quick else "drift"  # a smoke run keeps the full results
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     text = tables(results)
-    (RESULTS / "drift.md").write_text(text)
+    (RESULTS / f"{stem}.md").write_text(text)
     print("\n" + text)
 
 
