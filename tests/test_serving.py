@@ -17,30 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.training_data import toy_frame, write_project
+from tests.serving_data import Hook, make_batch, trained_project
+from tests.training_data import write_project
 
 Run = Callable[..., object]
-
-SERVING = """\
-expectations:
-  unexpected_columns: warning
-  columns:
-    customer_id: {type: string, unique: true, regex: '^C\\d{5}$', max_null_fraction: 0}
-    tenure: {type: number, min: 0, max: 100, max_null_fraction: 0}
-    monthly_charges: {type: number, min: 0, max: 500}
-    plan: {allowed_values: [basic, pro, max]}
-serving:
-  chunk_rows: 150
-  on_invalid: quarantine
-  cache: {enabled: true, ttl: 30d}
-  sla: {output_period: 1d}
-"""
-
-
-def _batch(rows: int = 1000, seed: int = 7) -> pd.DataFrame:
-    frame = toy_frame(rows, seed=seed).drop(columns=["churn"])
-    frame["customer_id"] = [f"C{i:05d}" for i in range(rows)]
-    return frame
 
 
 def _dirty(frame: pd.DataFrame) -> pd.DataFrame:
@@ -60,14 +40,7 @@ def _dirty(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A toy project, trained and registered once (production alias set)."""
-    from mlready.cli.app import main
-
-    folder = write_project(tmp_path_factory.mktemp("served"), extra=SERVING)
-    for args in (["train", "--no-importance"], ["register", "--promote", "production"]):
-        with pytest.raises(SystemExit) as exit_info:
-            main(["--quiet", "--spec", str(folder), *args])
-        assert exit_info.value.code == 0
-    return folder
+    return trained_project(tmp_path_factory.mktemp("served"))
 
 
 @pytest.fixture
@@ -94,7 +67,7 @@ def _model(project: Path):
 
 
 def test_output_plus_rejects_equal_input_in_order_with_reasons(run_cli: Run, project: Path) -> None:
-    batch = _dirty(_batch())
+    batch = _dirty(make_batch())
     batch.to_csv(project / "batch.csv", index=False)
     result, out = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", "out.parquet")
     assert result.exit_code == 0, result.stderr
@@ -122,7 +95,7 @@ def test_output_plus_rejects_equal_input_in_order_with_reasons(run_cli: Run, pro
 
 def test_rejects_match_validate_data_quarantine(run_cli: Run, project: Path) -> None:
     """The per-value checks of serving agree with Great Expectations on the same batch."""
-    batch = _dirty(_batch(600, seed=3))
+    batch = _dirty(make_batch(600, seed=3))
     batch.loc[5, "monthly_charges"] = None  # allowed: no max_null_fraction on this column
     batch.to_csv(project / "batch.csv", index=False)
     result, _ = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", "o.csv")
@@ -147,7 +120,7 @@ def test_rejects_match_validate_data_quarantine(run_cli: Run, project: Path) -> 
 
 
 def test_predictions_equal_the_model_on_the_whole_batch(run_cli: Run, project: Path) -> None:
-    batch = _batch(900)
+    batch = make_batch(900)
     batch.to_parquet(project / "batch.parquet", index=False)
     result, out = _serve(run_cli, project, "-i", str(project / "batch.parquet"), "-o", "p.csv")
     assert result.exit_code == 0, result.stderr
@@ -167,7 +140,7 @@ def test_predictions_equal_the_model_on_the_whole_batch(run_cli: Run, project: P
 def test_cache_answers_batches_and_rows_and_never_across_versions(
     run_cli: Run, project: Path
 ) -> None:
-    batch = _batch(700)
+    batch = make_batch(700)
     batch.to_csv(project / "b.csv", index=False)
     args = ("-i", str(project / "b.csv"), "-o", "first.parquet")
     first, out1 = _serve(run_cli, project, *args)
@@ -209,8 +182,8 @@ def test_cache_answers_batches_and_rows_and_never_across_versions(
 def test_cache_entries_expire(run_cli: Run, project: Path) -> None:
     spec = project / "mlready.yaml"
     spec.write_text(spec.read_text().replace("ttl: 30d", "ttl: 1s"))
-    _batch(200).to_csv(project / "b.csv", index=False)
-    _batch(200).to_parquet(project / "b.parquet", index=False)
+    make_batch(200).to_csv(project / "b.csv", index=False)
+    make_batch(200).to_parquet(project / "b.parquet", index=False)
     _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "a.parquet")
     time.sleep(1.2)
     _, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "a.parquet")
@@ -227,7 +200,7 @@ def test_sla_over_budget_fails_and_is_recorded(run_cli: Run, project: Path) -> N
             "sla: {output_period: 1d}", "sla: {output_period: 1h, max_run_time: 0.001}"
         )
     )
-    _batch(300).to_csv(project / "b.csv", index=False)
+    make_batch(300).to_csv(project / "b.csv", index=False)
     result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "s.parquet")
     assert result.exit_code == 1
     assert out["sla"]["met"] is False
@@ -243,7 +216,7 @@ def test_sla_over_budget_fails_and_is_recorded(run_cli: Run, project: Path) -> N
 
 
 def test_stop_mode_writes_nothing(run_cli: Run, project: Path) -> None:
-    _dirty(_batch()).to_csv(project / "b.csv", index=False)
+    _dirty(make_batch()).to_csv(project / "b.csv", index=False)
     result = run_cli(
         "--spec",
         str(project),
@@ -272,7 +245,7 @@ def test_stop_mode_writes_nothing(run_cli: Run, project: Path) -> None:
     ids=["missing-feature", "missing-id", "renamed-feature", "empty"],
 )
 def test_bad_batches_exit_cleanly(run_cli: Run, project: Path, change, code, message) -> None:
-    change(_batch(100)).to_csv(project / "b.csv", index=False)
+    change(make_batch(100)).to_csv(project / "b.csv", index=False)
     result = run_cli(
         "--spec",
         str(project),
@@ -310,7 +283,7 @@ def test_unreadable_input_exits_4(run_cli: Run, project: Path, name, content, me
 
 
 def test_not_utf8_is_a_data_error(run_cli: Run, project: Path) -> None:
-    batch = _batch(50)
+    batch = make_batch(50)
     batch.loc[3, "region"] = "Zürich"
     (project / "b.csv").write_bytes(batch.to_csv(index=False).encode("latin-1"))
     result = run_cli("--spec", str(project), "serve-batch", "-i", str(project / "b.csv"))
@@ -321,7 +294,7 @@ def test_not_utf8_is_a_data_error(run_cli: Run, project: Path) -> None:
 def test_extra_columns_and_unseen_categories_are_scored_and_counted(
     run_cli: Run, project: Path
 ) -> None:
-    batch = _batch(300)
+    batch = make_batch(300)
     batch["notes"] = "free text"
     batch.loc[:9, "region"] = "east"  # never seen in training
     batch.to_csv(project / "b.csv", index=False)
@@ -336,7 +309,7 @@ def test_extra_columns_and_unseen_categories_are_scored_and_counted(
 
 
 def test_tampered_artifact_is_refused(run_cli: Run, project: Path) -> None:
-    _batch(50).to_csv(project / "b.csv", index=False)
+    make_batch(50).to_csv(project / "b.csv", index=False)
     # the copy's registry points at the original store: tamper a copy and repoint one version
     stored = next((project / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
     import sqlalchemy as sa
@@ -366,7 +339,7 @@ def test_sql_input(run_cli: Run, project: Path) -> None:
     import sqlalchemy as sa
 
     url = f"sqlite:///{project / 'batch.db'}"
-    _batch(250).to_sql("customers", sa.create_engine(url), index=False)
+    make_batch(250).to_sql("customers", sa.create_engine(url), index=False)
     result, out = _serve(
         run_cli, project, "-i", url, "--query", "SELECT * FROM customers", "-o", "q.parquet"
     )
@@ -382,7 +355,7 @@ def test_nan_predictions_and_a_failing_canary_stop_the_run(
     from mlready.errors import CheckFailed
     from mlready.spec import load_spec
 
-    _batch(120).to_csv(project / "b.csv", index=False)
+    make_batch(120).to_csv(project / "b.csv", index=False)
     loaded = load_spec(project)
     real = serving.Scorer.raw
     calls = {"n": 0}
@@ -424,7 +397,7 @@ def test_nan_predictions_and_a_failing_canary_stop_the_run(
 
 
 def test_sigkill_mid_run_leaves_nothing_at_the_final_path(project: Path) -> None:
-    big = pd.concat([_batch(1000, seed=s) for s in range(60)], ignore_index=True)
+    big = pd.concat([make_batch(1000, seed=s) for s in range(60)], ignore_index=True)
     big["customer_id"] = [f"C{i:05d}" for i in range(len(big))]
     spec = project / "mlready.yaml"
     spec.write_text(spec.read_text().replace("unique: true, ", ""))
@@ -479,7 +452,7 @@ def dask_scheduler():
 def test_dask_engine_gives_the_local_engine_s_answers(
     run_cli: Run, project: Path, dask_scheduler: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = _dirty(_batch(3000))
+    batch = _dirty(make_batch(3000))
     batch.to_csv(project / "b.csv", index=False)
     result, local = _serve(
         run_cli, project, "-i", str(project / "b.csv"), "-o", "l.parquet", "--no-cache"
@@ -522,7 +495,7 @@ def test_dask_engine_gives_the_local_engine_s_answers(
             assert b["std"] == pytest.approx(a["std"], rel=1e-9)
     assert one["prediction"]["score"]["counts"] == two["prediction"]["score"]["counts"]
     # a clean batch to the same folder: the earlier rejects do not stay beside it
-    _batch(500).to_csv(project / "clean.csv", index=False)
+    make_batch(500).to_csv(project / "clean.csv", index=False)
     result, _ = _serve(
         run_cli,
         project,
@@ -541,7 +514,7 @@ def test_dask_engine_gives_the_local_engine_s_answers(
 
 def test_dask_engine_says_when_the_scheduler_is_unreachable(run_cli: Run, project: Path) -> None:
     pytest.importorskip("distributed")
-    _batch(50).to_csv(project / "b.csv", index=False)
+    make_batch(50).to_csv(project / "b.csv", index=False)
     result = run_cli(
         "--spec",
         str(project),
@@ -557,43 +530,13 @@ def test_dask_engine_says_when_the_scheduler_is_unreachable(run_cli: Run, projec
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
 
 
-class _Hook:
-    """A real HTTP server on 127.0.0.1 that records POSTed JSON (or answers 500)."""
-
-    def __init__(self, status: int = 200) -> None:
-        import http.server
-        import threading
-
-        received: list[dict] = []
-        self.received = received
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.append(json.loads(body))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_missed_sla_and_rejected_rows_alert_their_channels(
     run_cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mlready import alerts
 
     monkeypatch.setattr(alerts, "BACKOFF", 0.01)
-    good, bad = _Hook(), _Hook(status=500)
+    good, bad = Hook(), Hook(status=500)
     try:
         spec = project / "mlready.yaml"
         text = spec.read_text().replace(
@@ -613,7 +556,7 @@ def test_missed_sla_and_rejected_rows_alert_their_channels(
         runbook: "https://wiki/bad-rows", channels: [chat]}}
 """
         )
-        _dirty(_batch(500)).to_csv(project / "b.csv", index=False)
+        _dirty(make_batch(500)).to_csv(project / "b.csv", index=False)
         result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "a.parquet")
         assert result.exit_code == 1
         rules = [a["rule"] for a in out["alerts"]]
@@ -675,7 +618,7 @@ def test_regression_and_multiclass_models_are_served(
         run_cli("--quiet", "--spec", str(folder), "register", "--promote", "production").exit_code
         == 0
     )
-    batch = _batch(300).drop(columns=[target])
+    batch = make_batch(300).drop(columns=[target])
     batch.to_csv(folder / "b.csv", index=False)
     result, out = _serve(run_cli, folder, "-i", str(folder / "b.csv"), "-o", "p.parquet")
     assert result.exit_code == 0, result.stderr
@@ -718,7 +661,7 @@ def test_regression_and_multiclass_models_are_served(
 
 
 def test_finding_counts_are_every_failing_row(run_cli: Run, project: Path) -> None:
-    batch = _batch(400).assign(tenure=-1)
+    batch = make_batch(400).assign(tenure=-1)
     batch.to_csv(project / "b.csv", index=False)
     result, out = _serve(
         run_cli, project, "-i", str(project / "b.csv"), "-o", "x.parquet", "--chunk-rows", "150"
