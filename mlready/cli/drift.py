@@ -61,9 +61,8 @@ def check_drift(
     """Compare current data with the training reference; alert with an action plan (exit 1 on
     dataset drift or when an error-severity alert fires)."""
     from mlready.drift import check_drift as run_check
-    from mlready.drift.report import render_drift_report
-    from mlready.io import atomic_write_json, atomic_write_text
-    from mlready.runs import read_run_log, start_run
+    from mlready.drift.report import write_outputs
+    from mlready.runs import start_run
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
@@ -80,25 +79,7 @@ def check_drift(
             outcomes=outcomes,
             logger=run.logger,
         )
-        atomic_write_json(run.dir / "drift.json", result.to_dict())
-        earlier = [
-            (r.run_id[:15], float(r.summary.get("share_drifted", 0.0)))
-            for r in read_run_log(artifacts, "check-drift")
-            if r.status in ("passed", "failed") and "share_drifted" in (r.summary or {})
-        ]
-        history = [*earlier[-19:], (run.run_id[:15], result.share_drifted)]
-        ref_profile, cur_profile = result.profiles
-        atomic_write_text(
-            run.dir / "drift.html",
-            render_drift_report(
-                result,
-                ref_profile,
-                cur_profile,
-                history,
-                project=loaded.spec.project.name,
-                run_id=run.run_id,
-            ),
-        )
+        write_outputs(result, run.dir, run.run_id, artifacts, loaded.spec.project.name)
         run.summary.update(_summary(result))
         if not result.passed:
             run.fail(1)

@@ -45,3 +45,37 @@ def render_drift_report(
             )
         )
     return render("drift.html.j2", r=result, charts=figures, project=project, run_id=run_id)
+
+
+def history(artifacts: Any, run_id: str, share: float, keep: int = 20) -> list[tuple[str, float]]:
+    """The share of drifted features of the last checks in the run log, then this one's."""
+    from mlready.runs import read_run_log
+
+    earlier = [
+        (r.run_id[:15], float(r.summary.get("share_drifted", 0.0)))
+        for r in read_run_log(artifacts, "check-drift")
+        if r.status in ("passed", "failed") and "share_drifted" in (r.summary or {})
+    ]
+    return [*earlier[-(keep - 1) :], (run_id[:15], share)]
+
+
+def write_outputs(result: Any, run_dir: Any, run_id: str, artifacts: Any, project: str) -> None:
+    """drift.json and drift.html in the run folder."""
+    from pathlib import Path
+
+    from mlready.io import atomic_write_json, atomic_write_text
+
+    folder = Path(run_dir)
+    atomic_write_json(folder / "drift.json", result.to_dict())
+    reference, current = result.profiles
+    atomic_write_text(
+        folder / "drift.html",
+        render_drift_report(
+            result,
+            reference,
+            current,
+            history(artifacts, run_id, result.share_drifted),
+            project=project,
+            run_id=run_id,
+        ),
+    )
