@@ -189,3 +189,55 @@ def history(labels: Sequence[str], shares: Sequence[float], bar: float) -> str:
     ax.set_ylabel("features drifted")
     ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
     return to_svg(figure)
+
+
+def section_scores(
+    titles: Sequence[str], scaled: Sequence[float], final: float, pass_bar: float
+) -> str:
+    """Each section's score on the 0-7 scale, the weakest in red, with the band boundaries
+    (1, 2, 3, 5) as grey lines and the pass bar as a dashed red line."""
+    count = max(len(titles), 1)
+    figure = _figure(7, 0.7 + 0.34 * count)
+    ax = figure.subplots()
+    positions = list(range(count))[::-1]
+    colours = [BAD if abs(v - final) < 1e-9 else ACCENT for v in scaled]
+    ax.barh(positions[: len(titles)], scaled, color=colours)
+    for edge in (1, 2, 3, 5):
+        ax.axvline(edge, color=MUTED, linewidth=0.6, linestyle=":")
+    ax.axvline(pass_bar, color=BAD, linewidth=1.1, linestyle="--")
+    for y, value in zip(positions, scaled, strict=False):
+        ax.annotate(
+            f"{value:.2f}", (value, y), textcoords="offset points", xytext=(4, -3), fontsize=8
+        )
+    ax.set_yticks(positions[: len(titles)], [_label(t) for t in titles])
+    ax.set_xlim(0, 7.6)
+    ax.set_xlabel("score (0-7); dotted: band edges; dashed: the pass bar")
+    return to_svg(figure)
+
+
+def run_times(
+    labels: Sequence[str],
+    seconds: Sequence[float],
+    budgets: Sequence[float],
+    cached: Sequence[bool],
+) -> str:
+    """Each scoring run's wall time (dots; hollow: answered from the cache) against its budget
+    (dashed), on a log scale so a run of seconds and a budget of hours both show."""
+    figure = _figure(7, 2.4)
+    ax = figure.subplots()
+    positions = list(range(len(labels)))
+    colours = [BAD if s > b else OK for s, b in zip(seconds, budgets, strict=False)]
+    for x, s, colour, hit in zip(positions, seconds, colours, cached, strict=False):
+        ax.scatter(
+            [x],
+            [max(s, 1e-3)],
+            s=26,
+            zorder=3,
+            edgecolors=colour,
+            facecolors="none" if hit else colour,
+        )
+    ax.step(positions, budgets, where="mid", color=BAD, linestyle="--", linewidth=1.1)
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds (log scale)")
+    ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
+    return to_svg(figure)

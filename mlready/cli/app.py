@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from mlready import __version__
+from mlready.cli import checklist as checklist_cmd
 from mlready.cli import drift as drift_cmd
 from mlready.cli import init as init_cmd
 from mlready.cli import register as register_cmd
@@ -72,6 +73,7 @@ app.command("register")(register_cmd.register)
 app.add_typer(register_cmd.app, name="registry")
 app.command("serve-batch")(serve_cmd.serve_batch)
 app.command("check-drift")(drift_cmd.check_drift)
+app.command("checklist-report")(checklist_cmd.checklist_report)
 app.add_typer(spec_cmd.app, name="spec")
 
 

@@ -1,0 +1,208 @@
+"""Everything the readiness report reads, gathered once: the run log, each training run's
+metadata, the registry, the alert log and the repository. Nothing here writes or creates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlready.runs import RunRecord, read_run_log
+
+__all__ = ["Evidence", "RegistryFacts", "RepoFacts", "gather"]
+
+#: Training runs whose metadata is read (the newest ones); older runs still count in the log.
+MAX_TRAIN_METADATA = 50
+
+#: Files that mean "a CI system runs this repository", as git pathspecs.
+CI_PATHSPECS = (
+    ".github/workflows",
+    ".gitlab-ci.yml",
+    "Jenkinsfile",
+    ".circleci",
+    "azure-pipelines.yml",
+    "bitbucket-pipelines.yml",
+    ".buildkite",
+    ".ci",
+)
+TEST_PATHSPECS = (":(glob)**/test_*.py", ":(glob)**/*_test.py", ":(glob)**/tests/**/*.py")
+
+
+@dataclass(frozen=True)
+class RepoFacts:
+    """What git says about the project's repository."""
+
+    root: str | None  # None: the spec is not in a git repository
+    spec_tracked: bool = False
+    spec_clean: bool = False
+    commit: str | None = None
+    ci_files: tuple[str, ...] = ()
+    test_files: int = 0
+
+
+@dataclass(frozen=True)
+class RegistryFacts:
+    """The registered model's versions, aliases and the decisions that moved them."""
+
+    model_name: str
+    error: str | None = None  # the registry could not be read
+    exists: bool = False
+    versions: tuple[Any, ...] = ()
+    production: Any = None  # the Version the production alias points to
+    history: tuple[dict[str, Any], ...] = ()
+    previous: int | None = None  # the version a rollback would restore
+    previous_artifact_ok: bool = False
+    production_artifact_ok: bool = False
+
+
+@dataclass
+class Evidence:
+    """The project's evidence, read once and shared by every item."""
+
+    loaded: Any
+    artifacts: Path
+    runs: dict[str, list[RunRecord]]  # finished runs (passed or failed) per step, oldest first
+    broken: dict[str, list[RunRecord]]  # runs that ended in an error, per step
+    train: list[tuple[RunRecord, dict[str, Any]]]  # train runs with their metadata.json
+    registry: RegistryFacts
+    alerts: list[dict[str, Any]]
+    repo: RepoFacts
+    _json: dict[Path, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> Any:
+        return self.loaded.spec
+
+    def step(self, name: str) -> list[RunRecord]:
+        """Finished runs of one step, oldest first."""
+        return self.runs.get(name, [])
+
+    def path_of(self, record: RunRecord, name: str = "") -> Path:
+        """A file in a run's folder."""
+        folder = self.artifacts / record.run_dir
+        return folder / name if name else folder
+
+    def shown(self, path: Path | str) -> str:
+        """A path as a reader finds it: relative to the spec's folder when it is inside it."""
+        target = Path(path)
+        try:
+            return str(target.resolve().relative_to(self.loaded.base_dir.resolve()))
+        except ValueError:
+            return str(target)
+
+    def run_json(self, record: RunRecord, name: str) -> Any:
+        """A JSON file a run wrote, or None when it is missing or unreadable."""
+        path = self.path_of(record, name)
+        if path not in self._json:
+            try:
+                self._json[path] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._json[path] = None
+        return self._json[path]
+
+
+def gather(loaded: Any) -> Evidence:
+    """Read the project's evidence (never creates a registry or any file)."""
+    from mlready.alerts import read_alerts
+
+    artifacts = Path(loaded.spec.project.artifacts_dir)
+    runs: dict[str, list[RunRecord]] = {}
+    broken: dict[str, list[RunRecord]] = {}
+    for record in read_run_log(artifacts):
+        target = runs if record.status in ("passed", "failed") else broken
+        target.setdefault(record.step, []).append(record)
+    evidence = Evidence(
+        loaded=loaded,
+        artifacts=artifacts,
+        runs=runs,
+        broken=broken,
+        train=[],
+        registry=_registry(loaded),
+        alerts=read_alerts(artifacts),
+        repo=_repo(loaded.path),
+    )
+    for record in runs.get("train", [])[-MAX_TRAIN_METADATA:]:
+        metadata = evidence.run_json(record, "metadata.json")
+        if isinstance(metadata, dict):
+            evidence.train.append((record, metadata))
+    return evidence
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _repo(spec_path: Path) -> RepoFacts:
+    folder = spec_path.resolve().parent
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    if top is None:
+        return RepoFacts(root=None)
+    root = Path(top.strip())
+    spec = str(spec_path.resolve())
+    tracked = _git(root, "ls-files", "--error-unmatch", "--", spec) is not None
+    status = _git(root, "status", "--porcelain", "--", spec)
+    commit = (_git(root, "rev-parse", "HEAD") or "").strip() or None
+    ci = (_git(root, "ls-files", "--", *CI_PATHSPECS) or "").split()
+    tests = (_git(root, "ls-files", "--", *TEST_PATHSPECS) or "").split()
+    return RepoFacts(
+        root=str(root),
+        spec_tracked=tracked,
+        spec_clean=tracked and status is not None and not status.strip(),
+        commit=commit,
+        ci_files=tuple(sorted(ci)),
+        test_files=len(tests),
+    )
+
+
+def _registry(loaded: Any) -> RegistryFacts:
+    from mlready.errors import MlreadyError
+    from mlready.io import sha256_file
+    from mlready.registry import ModelRef, open_registry, registry_location
+    from mlready.registry.db import redact
+
+    name = loaded.spec.model_name
+    url, _store = registry_location(loaded)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+        return RegistryFacts(model_name=name)  # nothing registered yet; do not create it
+    try:
+        registry = open_registry(loaded)
+        if name not in registry.model_names():
+            return RegistryFacts(model_name=name)
+        versions = registry.list_versions(name)
+        history = registry.history_of(name)
+        production = None
+        if "production" in registry.aliases_of(name):
+            production = registry.resolve(ModelRef(name=name, alias="production"))
+        previous = registry.previous_version(name, "production")
+    except MlreadyError as error:
+        return RegistryFacts(model_name=name, error=f"{redact(url)}: {error}")
+    except Exception as error:  # a database that cannot be reached is evidence, not a crash
+        return RegistryFacts(model_name=name, error=f"{redact(url)}: {type(error).__name__}")
+
+    def intact(version: Any) -> bool:
+        path = Path(version.artifact_uri)
+        return path.is_file() and sha256_file(path) == version.sha256
+
+    by_number = {v.version: v for v in versions}
+    return RegistryFacts(
+        model_name=name,
+        exists=True,
+        versions=tuple(versions),
+        production=production,
+        history=tuple(history),
+        previous=previous,
+        previous_artifact_ok=previous in by_number and intact(by_number[previous]),
+        production_artifact_ok=production is not None and intact(production),
+    )

@@ -1,0 +1,1153 @@
+"""How each rubric item is judged from the evidence.
+
+Each check returns a :class:`Check`: the runs whose records prove the check ran (how many, and
+how many in CI, decide between 0.5 and 1 point), whether it holds now, what was found, and the
+next action. Items no command can check (``automated=False`` in the rubric) return what
+supports a person's attestation.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlready.checklist.evidence import Evidence
+from mlready.runs import RunRecord
+
+__all__ = ["CHECKS", "Check"]
+
+PASSING, FAILING, NOT_DONE = "passing", "failing", "not done"
+
+#: A slice group needs at least this many rows before its metrics are held to the thresholds.
+MIN_SLICE_ROWS = 30
+#: A batch slower than this share of the earlier cold runs' median throughput is a regression.
+THROUGHPUT_FLOOR = 0.5
+
+
+@dataclass
+class Check:
+    """What the evidence says about one item."""
+
+    status: str  # passing | failing | not done
+    detail: str
+    runs: list[RunRecord] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    action: str = ""
+    #: Set for evidence that is not a run (the repository, the registry): "repeated" | "once".
+    level: str | None = None
+
+
+def _not_done(detail: str, action: str) -> Check:
+    return Check(NOT_DONE, detail, action=action)
+
+
+def _run_ev(ev: Evidence, record: RunRecord, label: str, name: str = "") -> dict[str, Any]:
+    """An evidence entry pointing at one run (and a file it wrote)."""
+    path = ev.path_of(record, name)
+    entry: dict[str, Any] = {
+        "label": label,
+        "step": record.step,
+        "run_id": record.run_id,
+        "path": ev.shown(path),
+        "ci": record.ci,
+    }
+    if name and path.is_file():
+        entry["exists"] = True
+    elif name:
+        entry["exists"] = False
+    return entry
+
+
+def _latest_train(ev: Evidence, key: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+    """The newest (record, metadata) pair whose metadata has the evidence, and every such run."""
+    found = [(r, m) for r, m in ev.train if key is None or key(m)]
+    return (found[-1] if found else None), [r for r, _ in found]
+
+
+def _rule_for(ev: Evidence, event: str) -> str:
+    """A sentence about the alert rule that fires on an event (or that there is none)."""
+    rules = [r for r in ev.spec.monitoring.alerts if r.when == event]
+    if not rules:
+        return f" No alert rule fires on {event}: add one with an owner and a runbook."
+    rule = rules[0]
+    return f" Alert rule '{rule.name}' ({rule.severity}, owner {rule.owner}) fires on {event}."
+
+
+def _n(count: int, word: str) -> str:
+    """'1 run', '2 runs'."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _duration(value: Any) -> str:
+    """A timedelta as people write it: 1d, 30m, 1h30m, 45s."""
+    seconds = int(value.total_seconds())
+    parts = []
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+CHECKS: dict[str, Callable[[Evidence], Check]] = {}
+
+
+def check(item_id: str) -> Callable[[Callable[[Evidence], Check]], Callable[[Evidence], Check]]:
+    def register(function: Callable[[Evidence], Check]) -> Callable[[Evidence], Check]:
+        CHECKS[item_id] = function
+        return function
+
+    return register
+
+
+# ---------------------------------------------------------------------------------------- data
+
+
+def _features(ev: Evidence) -> list[str]:
+    latest, _ = _latest_train(ev, lambda m: m.get("features"))
+    if latest is not None:
+        feats = latest[1]["features"]
+        return [*feats.get("numeric", []), *feats.get("categorical", [])]
+    declared = ev.spec.data.features
+    return [*(declared.numeric or []), *(declared.categorical or [])]
+
+
+@check("data-1")
+def _data_1(ev: Evidence) -> Check:
+    columns = ev.spec.expectations.columns
+    features = _features(ev)
+    uncovered = [
+        f
+        for f in features
+        if f not in columns
+        or not any(
+            getattr(columns[f], a) is not None
+            for a in ("type", "min", "max", "allowed_values", "regex")
+        )
+    ]
+    validations = ev.step("validate-data")
+    trained = [r for r, m in ev.train if (m.get("data", {}).get("validation") or {}).get("checks")]
+    runs = [*validations, *trained]
+    if not runs:
+        return _not_done(
+            "No validation has run yet.",
+            "Run `mlready validate-data` on the training data (train also validates it).",
+        )
+    on_training = [r for r in validations if r.summary.get("environment") == "training"]
+    latest_training = on_training[-1] if on_training else None
+    evidence = [_run_ev(ev, r, "validation", "validation.json") for r in validations[-3:]]
+    evidence += [_run_ev(ev, r, "validated by train", "metadata.json") for r in trained[-1:]]
+    covered = len(features) - len(uncovered)
+    detail = f"{covered} of {len(features)} features have a type, range or allowed values."
+    if latest_training is not None:
+        s = latest_training.summary
+        detail += (
+            f" The latest validation of the training data ({latest_training.run_id}): "
+            f"{s.get('checks', 0)} checks, {s.get('failed', 0)} failed."
+        )
+    if uncovered:
+        shown = ", ".join(uncovered[:8]) + (" ..." if len(uncovered) > 8 else "")
+        return Check(
+            FAILING,
+            detail + f" Without expectations: {shown}.",
+            runs,
+            evidence,
+            "Add a type and a range or allowed values for each of them under "
+            "expectations.columns (`mlready init --infer` drafts them from the data).",
+        )
+    if latest_training is not None and not latest_training.summary.get("passed", False):
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Open the latest validation report and fix the data (or the expectation).",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("data-2")
+def _data_2(ev: Evidence) -> Check:
+    latest, runs = _latest_train(ev, lambda m: m.get("feature_contribution"))
+    if latest is None:
+        return _not_done(
+            "No training run has measured the features' contributions.",
+            "Run `mlready train`: it measures each feature's contribution on held-out rows.",
+        )
+    record, metadata = latest
+    contributions = metadata["feature_contribution"]
+    useless = [c["feature"] for c in contributions if c.get("adds_nothing")]
+    evidence = [_run_ev(ev, record, "feature contributions", "metadata.json")]
+    detail = (
+        f"{len(contributions) - len(useless)} of {len(contributions)} features add something "
+        f"measurable on held-out rows (train {record.run_id})."
+    )
+    if useless:
+        shown = ", ".join(useless[:8]) + (" ..." if len(useless) > 8 else "")
+        return Check(
+            FAILING,
+            detail + f" Adding nothing: {shown}.",
+            runs,
+            evidence,
+            "Drop the features that add nothing from data.features (or show on more data that "
+            "they matter), then train again.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("data-3")
+def _data_3(ev: Evidence) -> Check:
+    latest, runs = _latest_train(ev, lambda m: m.get("feature_contribution"))
+    if latest is None:
+        return _not_done(
+            "No training run has measured the features' contributions.",
+            "Run `mlready train`, then serve and check drift: a feature's cost shows in serving.",
+        )
+    record, metadata = latest
+    useless = {c["feature"] for c in metadata["feature_contribution"] if c.get("adds_nothing")}
+    since = record.started_at
+    trouble: dict[str, list[str]] = {}
+    for drift in ev.step("check-drift"):
+        if drift.started_at >= since:
+            for name in drift.summary.get("drifted") or []:
+                trouble.setdefault(name, []).append(f"drifted in check-drift {drift.run_id}")
+    for serve in ev.step("serve-batch"):
+        if serve.started_at >= since:
+            for name, count in (serve.summary.get("unseen_categories") or {}).items():
+                if count:
+                    trouble.setdefault(name, []).append(
+                        f"{count} unseen categories in serve-batch {serve.run_id}"
+                    )
+    costly = sorted(useless & set(trouble))
+    evidence = [_run_ev(ev, record, "feature contributions", "metadata.json")]
+    detail = (
+        f"{len(useless)} features add nothing measurable; "
+        f"{len(costly)} of them caused alarms in serving since train {record.run_id}."
+    )
+    if costly:
+        reasons = "; ".join(f"{name}: {trouble[name][-1]}" for name in costly[:5])
+        return Check(
+            FAILING,
+            detail + f" {reasons}.",
+            runs,
+            evidence,
+            f"Drop {', '.join(costly[:5])} from data.features: they raise alarms and add nothing.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("data-4")
+def _data_4(ev: Evidence) -> Check:
+    forbidden = ev.spec.data.forbidden_columns
+    latest, runs = _latest_train(ev, lambda m: m.get("leakage") is not None)
+    if not forbidden:
+        return _not_done(
+            "data.forbidden_columns is empty: no column is declared off limits.",
+            "List identifiers, personal data and outcome proxies under data.forbidden_columns.",
+        )
+    if latest is None:
+        return _not_done(
+            f"{len(forbidden)} forbidden columns declared; no training run has checked them yet.",
+            "Run `mlready train`: it refuses forbidden columns and looks for target proxies.",
+        )
+    record, metadata = latest
+    leakage = metadata["leakage"]
+    proxies = leakage.get("target_proxies") or []
+    disorder = (leakage.get("time_order") or {}).get("total", 0)
+    evidence = [_run_ev(ev, record, "leakage checks", "metadata.json")]
+    detail = (
+        f"{len(forbidden)} forbidden columns ({', '.join(forbidden[:5])}) kept out of the "
+        f"features; {len(proxies)} target proxies, {disorder} time-order breaks "
+        f"(train {record.run_id})."
+    )
+    if proxies or disorder:
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Open the training report's leakage section: drop the proxy columns, or fix the "
+            "time order of the folds.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("data-5")
+def _data_5(ev: Evidence) -> Check:
+    forbidden = ev.spec.data.forbidden_columns
+    return _not_done(
+        f"mlready keeps {len(forbidden)} forbidden columns out of the features; who may read "
+        "the data, and why, is a person's call.",
+        "Have the data's owner or privacy officer attest it under checklist.attestations "
+        "(item data-5).",
+    )
+
+
+@check("data-6")
+def _data_6(ev: Evidence) -> Check:
+    return _not_done(
+        "A feature is one line in data.features: validated, trained, served and monitored "
+        "without new code. How fast new data reaches the table is outside mlready.",
+        "Attest it under checklist.attestations (item data-6) once a feature has gone from "
+        "idea to production.",
+    )
+
+
+@check("data-7")
+def _data_7(ev: Evidence) -> Check:
+    repo = ev.repo
+    if repo.root is None:
+        return _not_done(
+            "The project is not in a git repository.",
+            "Put the project under git with its tests, and run them in CI.",
+        )
+    if not repo.test_files:
+        return _not_done(
+            f"No test files in the repository {repo.root}.",
+            "Add tests for any code that builds the input data (tests/test_*.py) and run them "
+            "in CI (`mlready init --ci github`).",
+        )
+    detail = f"{repo.test_files} test files in the repository"
+    evidence = [{"label": "tests", "path": repo.root, "files": repo.test_files}]
+    if repo.ci_files:
+        evidence.append({"label": "CI configuration", "path": ", ".join(repo.ci_files[:4])})
+        return Check(
+            PASSING,
+            detail + f"; CI runs them ({', '.join(repo.ci_files[:3])}).",
+            [],
+            evidence,
+            level="repeated",
+        )
+    return Check(
+        PASSING,
+        detail + "; no CI configuration runs them.",
+        [],
+        evidence,
+        "Run the tests on every change: add a CI workflow (`mlready init --ci github`).",
+        level="once",
+    )
+
+
+# --------------------------------------------------------------------------------------- model
+
+
+@check("model-1")
+def _model_1(ev: Evidence) -> Check:
+    repo = ev.repo
+    spec_path = ev.shown(ev.loaded.path)
+    if repo.root is None or not repo.spec_tracked:
+        where = "is not in a git repository" if repo.root is None else "is not tracked by git"
+        return _not_done(
+            f"The spec {spec_path} {where}.",
+            f"Commit {spec_path} and review changes to it through pull requests.",
+        )
+    evidence = [
+        {"label": "spec under git", "path": spec_path, "commit": (repo.commit or "")[:12]},
+        *({"label": "CI configuration", "path": f} for f in repo.ci_files[:2]),
+    ]
+    level = "repeated" if repo.ci_files else "once"
+    if not repo.spec_clean:
+        return Check(
+            FAILING,
+            f"{spec_path} has changes that are not committed.",
+            [],
+            evidence,
+            "Commit the spec (through a reviewed pull request) before training from it.",
+            level=level,
+        )
+    detail = f"{spec_path} is committed (HEAD {(repo.commit or '')[:12]}) with no local changes"
+    if repo.ci_files:
+        return Check(PASSING, detail + "; CI checks every change.", [], evidence, level=level)
+    return Check(
+        PASSING,
+        detail + "; no CI configuration checks changes to it.",
+        [],
+        evidence,
+        "Add a CI workflow that runs the pipeline's checks on every change "
+        "(`mlready init --ci github`).",
+        level=level,
+    )
+
+
+def _with_outcomes(ev: Evidence) -> list[RunRecord]:
+    return [
+        r
+        for r in ev.step("check-drift")
+        if (r.summary.get("performance") or {}).get("value") is not None
+    ]
+
+
+@check("model-2")
+def _model_2(ev: Evidence) -> Check:
+    runs = _with_outcomes(ev)
+    if not runs:
+        return _not_done(
+            "No served batch has been scored against its true outcomes.",
+            "When a batch's outcomes are known, run `mlready check-drift --outcomes FILE`.",
+        )
+    latest = runs[-1]
+    perf = latest.summary["performance"]
+    metric, value, offline = perf["primary_metric"], perf["value"], perf.get("training_value")
+    evidence = [_run_ev(ev, r, "realized performance", "drift.json") for r in runs[-3:]]
+    detail = (
+        f"Realized {metric} {_fmt(value)} on served data against {_fmt(offline)} offline "
+        f"(check-drift {latest.run_id}; {_n(len(runs), 'check')} with outcomes)."
+    )
+    if "performance_drop" in (latest.summary.get("events") or []):
+        return Check(
+            FAILING,
+            detail + " That is a drop beyond the tolerance.",
+            runs,
+            evidence,
+            "Find out why served data scores worse (drift report), then retrain or roll back.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("model-3")
+def _model_3(ev: Evidence) -> Check:
+    latest, runs = _latest_train(ev, lambda m: (m.get("model") or {}).get("search"))
+    if latest is None:
+        if not ev.train:
+            return _not_done("No training run yet.", "Add model.search to the spec and train.")
+        return _not_done(
+            "Training used fixed hyperparameters: no search.",
+            "Add model.search (method, metric and the space to search) and train again.",
+        )
+    record, metadata = latest
+    search = metadata["model"]["search"]
+    detail = (
+        f"{search.get('method')} search over {search.get('candidates')} candidates; best "
+        f"{search.get('metric')} {_fmt(search.get('best_score'))} with "
+        f"{search.get('best_params')} (train {record.run_id})."
+    )
+    return Check(PASSING, detail, runs, [_run_ev(ev, record, "search", "metadata.json")])
+
+
+@check("model-4")
+def _model_4(ev: Evidence) -> Check:
+    limit = ev.spec.monitoring.max_model_age_days
+    runs = [r for r in _with_outcomes(ev) if r.summary.get("model_age_days") is not None]
+    if not runs:
+        return _not_done(
+            "Realized performance has not been measured at any model age.",
+            "Run `mlready check-drift --outcomes FILE` on each batch whose outcomes are known: "
+            "performance by model age shows how fast the model goes stale.",
+        )
+    points = [(r.summary["model_age_days"], r.summary["performance"]["value"]) for r in runs[-6:]]
+    metric = runs[-1].summary["performance"]["primary_metric"]
+    shown = ", ".join(f"{age:.0f} d: {_fmt(value)}" for age, value in points)
+    evidence = [_run_ev(ev, r, "performance at age", "drift.json") for r in runs[-3:]]
+    detail = f"Realized {metric} by model age: {shown}."
+    if limit is None:
+        return Check(
+            FAILING,
+            detail + " No age limit is set.",
+            runs,
+            evidence,
+            "Set monitoring.max_model_age_days to the age at which performance fell too far.",
+        )
+    return Check(PASSING, detail + f" The age limit is {limit:g} days.", runs, evidence)
+
+
+@check("model-5")
+def _model_5(ev: Evidence) -> Check:
+    def linear(m: dict[str, Any]) -> Any:
+        return next(
+            (b for b in (m.get("validation") or {}).get("baselines", []) if b["kind"] == "linear"),
+            None,
+        )
+
+    latest, runs = _latest_train(ev, linear)
+    if latest is None:
+        return _not_done(
+            "No training run compared the model with a linear baseline.",
+            "Add linear to validation.baselines and train again.",
+        )
+    record, metadata = latest
+    base = linear(metadata)
+    detail = (
+        f"On {base['metric']}: model {_fmt(base['model_value'])}, linear baseline "
+        f"{_fmt(base['value'])}, folds' spread {_fmt(base.get('margin'))}: {base['verdict']} "
+        f"(train {record.run_id})."
+    )
+    evidence = [_run_ev(ev, record, "baselines", "metadata.json")]
+    if base["verdict"] != "model better":
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Serve the linear model (it is as good and cheaper), or give the complex model "
+            "features or data that let it win.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, list[str]]:
+    validation = metadata.get("validation") or {}
+    slices = validation.get("slices") or {}
+    basis = "holdout" if slices.get("holdout") else "cv"
+    bars = {t["metric"]: t for t in validation.get("thresholds") or []}
+    bars = bars or {
+        name: {"metric": name, "bar": bar, "direction": "at least"}
+        for name, bar in ev.spec.validation.thresholds.items()
+    }
+    groups, misses = 0, []
+    for entry in slices.get(basis) or []:
+        for group in entry.get("groups") or []:
+            if group.get("rows", 0) < MIN_SLICE_ROWS:
+                continue
+            groups += 1
+            for name, bar in bars.items():
+                value = (group.get("metrics") or {}).get(name)
+                if value is None:
+                    continue
+                worse = value < bar["bar"] if bar["direction"] == "at least" else value > bar["bar"]
+                if worse:
+                    misses.append(
+                        f"{entry['name']} = {group['group']}: {name} {value:.3f} against "
+                        f"{bar['bar']:g} ({group['rows']} rows)"
+                    )
+    return groups, misses
+
+
+@check("model-6")
+def _model_6(ev: Evidence) -> Check:
+    latest, runs = _latest_train(
+        ev, lambda m: any(((m.get("validation") or {}).get("slices") or {}).values())
+    )
+    if latest is None:
+        return _not_done(
+            "No training run measured quality per slice.",
+            "List the groups that matter (region, customer type, ...) under validation.slices.",
+        )
+    record, metadata = latest
+    groups, misses = _slice_misses(metadata, ev)
+    evidence = [_run_ev(ev, record, "slice metrics", "training.html")]
+    detail = (
+        f"{groups} slice groups with at least {MIN_SLICE_ROWS} rows held to "
+        f"validation.thresholds (train {record.run_id})."
+    )
+    if misses:
+        shown = "; ".join(misses[:4]) + (f"; and {len(misses) - 4} more" if len(misses) > 4 else "")
+        return Check(
+            FAILING,
+            detail + f" Below the bar: {shown}.",
+            runs,
+            evidence,
+            "Look at the slices below the bar in the training report: more data or features "
+            "for those groups, or a separate model for them.",
+        )
+    return Check(PASSING, detail + " All meet the bars.", runs, evidence)
+
+
+@check("model-7")
+def _model_7(ev: Evidence) -> Check:
+    slices = [s.name for s in ev.spec.validation.slices]
+    supporting = (
+        f"train reports every metric for {len(slices)} slices ({', '.join(slices[:4])})"
+        if slices
+        else "no validation.slices are declared, so there are no per-group metrics to read"
+    )
+    return _not_done(
+        f"Inclusion is a judgment: {supporting}.",
+        "Read the per-slice metrics for the groups of people the model affects, then attest "
+        "it under checklist.attestations (item model-7).",
+    )
+
+
+# -------------------------------------------------------------------------------- infrastructure
+
+
+@check("infra-1")
+def _infra_1(ev: Evidence) -> Check:
+    evidence_runs: list[RunRecord] = []
+    findings: list[tuple[RunRecord, bool, str]] = []
+    for record, metadata in ev.train:
+        repro = metadata.get("reproducibility")
+        if repro:
+            evidence_runs.append(record)
+            findings.append((record, bool(repro.get("identical")), "trained twice"))
+    seen: dict[tuple[Any, ...], RunRecord] = {}
+    for record in ev.step("train"):
+        s = record.summary
+        if not s.get("passed") or not s.get("model_sha256") or not s.get("data_fingerprint"):
+            continue
+        key = (s["data_fingerprint"], s.get("spec_hash"), record.mlready_version)
+        if key in seen:
+            same = seen[key].summary["model_sha256"] == s["model_sha256"]
+            evidence_runs.append(record)
+            findings.append((record, same, f"same inputs as train {seen[key].run_id}"))
+        seen[key] = record
+    if not findings:
+        return _not_done(
+            "No evidence that training gives the same model twice.",
+            "Run `mlready train --check-reproducible` (or train twice on the same data and "
+            "spec): the artifacts must match.",
+        )
+    findings.sort(key=lambda f: f[0].started_at)
+    record, same, how = findings[-1]
+    evidence = [_run_ev(ev, r, how, "metadata.json") for r, _s, how in findings[-3:]]
+    detail = (
+        f"{_n(len(findings), 'reproducibility check')}; the latest (train {record.run_id}, {how})"
+    )
+    if not same:
+        return Check(
+            FAILING,
+            detail + " produced a different model.",
+            evidence_runs,
+            evidence,
+            "Fix every source of randomness: set model.random_state, avoid unordered inputs.",
+        )
+    return Check(PASSING, detail + " produced the same model.", evidence_runs, evidence)
+
+
+@check("infra-2")
+def _infra_2(ev: Evidence) -> Check:
+    runs = ev.step("train")
+    if not runs:
+        return _not_done(
+            "The spec has not been through a training run yet.",
+            "Run `mlready spec check`, then `mlready train` (both check the spec first).",
+        )
+    latest = runs[-1]
+    evidence = [_run_ev(ev, latest, "spec checked by train", "run.log")]
+    broken = [r for r in ev.broken.get("train", []) if r.started_at > latest.started_at]
+    detail = (
+        f"{_n(len(runs), 'training run')} checked the spec and the estimator's parameters before "
+        "reading data."
+    )
+    if broken:
+        return Check(
+            FAILING,
+            detail + f" The latest attempt (train {broken[-1].run_id}) ended in an error.",
+            runs,
+            evidence,
+            "Run `mlready train` again and fix what its error names.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+PIPELINE = ("validate-data", "train", "register", "serve-batch", "check-drift")
+
+
+@check("infra-3")
+def _infra_3(ev: Evidence) -> Check:
+    counts = {step: len(ev.step(step)) for step in PIPELINE}
+    missing = [step for step, n in counts.items() if n == 0]
+    if missing:
+        return _not_done(
+            "The pipeline has not run end to end: no run of " + ", ".join(missing) + ".",
+            "Run every step (`make demo` shows the order), then make CI run them.",
+        )
+    rounds = min(counts.values())
+    in_ci = min(sum(1 for r in ev.step(step) if r.ci) for step in PIPELINE)
+    runs = [ev.step(step)[-1] for step in PIPELINE]
+    level = "repeated" if rounds >= 2 else "once"
+    evidence = [_run_ev(ev, r, f"latest {r.step}") for r in runs]
+    detail = (
+        f"The whole pipeline ran {_n(rounds, 'time')} ({in_ci} in CI): "
+        + ", ".join(f"{step} {n}" for step, n in counts.items())
+        + "."
+    )
+    errors = [
+        step
+        for step in PIPELINE
+        if ev.broken.get(step) and ev.broken[step][-1].started_at > ev.step(step)[-1].started_at
+    ]
+    if errors:
+        return Check(
+            FAILING,
+            detail + " The latest attempt of " + ", ".join(errors) + " ended in an error.",
+            runs,
+            evidence,
+            "Read the run.log of the failed attempt and fix it; then rerun from that step.",
+            level=level,
+        )
+    return Check(PASSING, detail, runs, evidence, level=level)
+
+
+@check("infra-4")
+def _infra_4(ev: Evidence) -> Check:
+    runs = [r for r in ev.step("register") if "accepted" in r.summary]
+    reg = ev.registry
+    if reg.error:
+        return _not_done(f"The registry could not be read: {reg.error}.", "Check registry.url.")
+    if not runs or reg.production is None:
+        return _not_done(
+            "No model has passed the promotion gate into production.",
+            "Run `mlready register --promote production`: the gate decides.",
+        )
+    prod = reg.production
+    moves = [
+        h for h in reg.history if h["alias"] == "production" and h["to_version"] == prod.version
+    ]
+    last = moves[-1] if moves else {}
+    evidence = [
+        {
+            "label": "production",
+            "model": f"{prod.model_name}:{prod.version}",
+            "sha256": prod.sha256,
+            "path": ev.shown(prod.artifact_uri),
+        },
+        *(_run_ev(ev, r, "gate decision") for r in runs[-2:]),
+    ]
+    detail = (
+        f"Production is {prod.model_name}:{prod.version}; "
+        f"{sum(1 for r in runs if r.summary.get('accepted'))} of {len(runs)} gate decisions "
+        "accepted."
+    )
+    if last.get("forced") or not prod.passed:
+        why = "was forced past the gate" if last.get("forced") else "misses its thresholds"
+        return Check(
+            FAILING,
+            detail + f" The production version {why}: {last.get('reason') or ''}".rstrip(": "),
+            runs,
+            evidence,
+            "Train a version that passes the gate and promote it without --force.",
+        )
+    return Check(PASSING, detail + f" {last.get('reason') or ''}".rstrip(), runs, evidence)
+
+
+@check("infra-5")
+def _infra_5(ev: Evidence) -> Check:
+    reg = ev.registry
+    latest, runs = _latest_train(ev, lambda m: m.get("input_example") is not None)
+    if latest is None:
+        return _not_done(
+            "No trained model with its metadata yet.", "Run `mlready train`, then register it."
+        )
+    record, metadata = latest
+    evidence = [
+        _run_ev(ev, record, "metadata", "metadata.json"),
+        _run_ev(ev, record, "training report", "training.html"),
+    ]
+    missing = [e["path"] for e in evidence if not e.get("exists")]
+    detail = (
+        f"train {record.run_id} kept its metadata (features, input example, per-fold and "
+        f"per-slice metrics, {len(metadata.get('feature_contribution') or [])} feature "
+        "contributions) and its report."
+    )
+    if reg.production is not None:
+        detail += f" Production {reg.model_name}:{reg.production.version}'s artifact is " + (
+            "intact (sha256 verified)." if reg.production_artifact_ok else "MISSING or changed."
+        )
+        if not reg.production_artifact_ok:
+            return Check(
+                FAILING,
+                detail,
+                runs,
+                evidence,
+                "Restore the artifact store, or register the model again.",
+            )
+    if missing:
+        return Check(
+            FAILING,
+            detail + " Missing: " + ", ".join(missing) + ".",
+            runs,
+            evidence,
+            "Keep the artifacts folder (runs/) of every registered model.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("infra-6")
+def _infra_6(ev: Evidence) -> Check:
+    runs = [r for r in ev.step("serve-batch") if r.summary.get("canary") is not None]
+    if not runs:
+        return _not_done(
+            "No batch has been scored yet.", "Run `mlready serve-batch`: it canaries the model."
+        )
+    latest = runs[-1]
+    passed = sum(1 for r in runs if r.summary.get("canary"))
+    evidence = [_run_ev(ev, r, "canary") for r in runs[-3:]]
+    detail = f"The canary passed in {passed} of {len(runs)} scoring runs."
+    if not latest.summary.get("canary"):
+        return Check(
+            FAILING,
+            detail + f" It failed in the latest (serve-batch {latest.run_id}).",
+            runs,
+            evidence,
+            "Read the run.log: the model does not load or predict in this environment.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("infra-7")
+def _infra_7(ev: Evidence) -> Check:
+    reg = ev.registry
+    if reg.error:
+        return _not_done(f"The registry could not be read: {reg.error}.", "Check registry.url.")
+    if reg.production is None:
+        return _not_done(
+            "Nothing is in production, so nothing can be rolled back.",
+            "Register and promote a model (`mlready register --promote production`).",
+        )
+    moves = [h for h in reg.history if h["alias"] == "production" and h["accepted"]]
+    rollbacks = [h for h in moves if h.get("action") == "rollback"]
+    evidence = [{"label": "production history", "moves": len(moves), "rollbacks": len(rollbacks)}]
+    level = "repeated" if len(moves) >= 2 else "once"
+    detail = (
+        f"Production moved {_n(len(moves), 'time')} ({_n(len(rollbacks), 'rollback')}); it is "
+        f"{reg.model_name}:{reg.production.version}."
+    )
+    if reg.previous is None:
+        return Check(
+            FAILING,
+            detail + " No earlier production version to roll back to.",
+            [],
+            evidence,
+            "Promote a second version through the gate; then `mlready registry rollback` can "
+            "restore the first.",
+            level=level,
+        )
+    if not reg.previous_artifact_ok:
+        return Check(
+            FAILING,
+            detail + f" Version {reg.previous}'s artifact is missing or changed.",
+            [],
+            evidence,
+            "Restore the artifact store: a rollback would fail to load it.",
+            level=level,
+        )
+    return Check(
+        PASSING,
+        detail + f" A rollback would restore version {reg.previous} (artifact verified).",
+        [],
+        evidence,
+        level=level,
+    )
+
+
+# ---------------------------------------------------------------------------------- monitoring
+
+
+@check("monitor-1")
+def _monitor_1(ev: Evidence) -> Check:
+    runs = ev.step("check-drift")
+    if not runs:
+        return _not_done(
+            "No check has compared the installed packages with training's.",
+            "Run `mlready check-drift`: it compares every recorded package version.",
+        )
+    latest = runs[-1]
+    evidence = [_run_ev(ev, latest, "environment check", "drift.json")]
+    changed = "environment" in (latest.summary.get("events") or [])
+    detail = f"{_n(len(runs), 'check')} compared the packages." + _rule_for(ev, "environment")
+    if changed:
+        return Check(
+            FAILING,
+            f"The installed packages differ from training's (check-drift {latest.run_id}). "
+            + detail,
+            runs,
+            evidence,
+            "Retrain with the installed packages, or pin the versions the model was trained "
+            "with (the drift report lists them).",
+        )
+    return Check(PASSING, "No package differs from training's. " + detail, runs, evidence)
+
+
+@check("monitor-2")
+def _monitor_2(ev: Evidence) -> Check:
+    served = [r for r in ev.step("serve-batch") if "rows_rejected" in r.summary]
+    validated = [r for r in ev.step("validate-data") if r.summary.get("environment") == "serving"]
+    runs = sorted([*served, *validated], key=lambda r: r.started_at)
+    if not runs:
+        return _not_done(
+            "No serving input has been checked.",
+            "Run `mlready validate-data --data BATCH` or `mlready serve-batch`: both check the "
+            "serving expectations.",
+        )
+    latest = runs[-1]
+    evidence = [
+        _run_ev(ev, r, "serving checks", "validation.json" if r.step == "validate-data" else "")
+        for r in runs[-3:]
+    ]
+    bad = [
+        r
+        for r in runs
+        if r.summary.get("rows_rejected") or (r.step == "validate-data" and not r.summary["passed"])
+    ]
+    detail = (
+        f"{_n(len(runs), 'serving input')} checked; {len(bad)} broke the contract."
+        + _rule_for(ev, "data_invalid")
+    )
+    s = latest.summary
+    broken = bool(s.get("rows_rejected")) or (latest.step == "validate-data" and not s["passed"])
+    if broken:
+        what = (
+            f"{s['rows_rejected']:,} rows rejected"
+            if s.get("rows_rejected")
+            else f"{s.get('failed', 0)} checks failed"
+        )
+        return Check(
+            FAILING,
+            f"The latest input ({latest.step} {latest.run_id}): {what}. " + detail,
+            runs,
+            evidence,
+            "Read the rejected rows' reasons and fix the data at its source.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("monitor-3")
+def _monitor_3(ev: Evidence) -> Check:
+    runs = [r for r in ev.step("check-drift") if "dataset_drift" in r.summary]
+    if not runs:
+        return _not_done(
+            "Served inputs have not been compared with the training data.",
+            "Run `mlready check-drift` after each scored batch.",
+        )
+    latest = runs[-1]
+    s = latest.summary
+    evidence = [_run_ev(ev, latest, "drift report", "drift.html")]
+    detail = (
+        f"Served features are scored by the pipeline train fitted; check-drift {latest.run_id} "
+        f"found {len(s.get('drifted') or [])} of {s.get('features', 0)} features drifted "
+        f"({s.get('share_drifted', 0):.0%})." + _rule_for(ev, "dataset_drift")
+    )
+    if s["dataset_drift"]:
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Open the drift report; if the inputs changed for good, retrain on recent data.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("monitor-4")
+def _monitor_4(ev: Evidence) -> Check:
+    limit = ev.spec.monitoring.max_model_age_days
+    runs = [r for r in ev.step("check-drift") if r.summary.get("model_age_days") is not None]
+    if limit is None:
+        return _not_done(
+            "monitoring.max_model_age_days is not set: no age is too old.",
+            "Set monitoring.max_model_age_days (how long the model stays good enough).",
+        )
+    if not runs:
+        return _not_done(
+            f"The age limit is {limit:g} days; no check has measured the model's age.",
+            "Run `mlready check-drift`.",
+        )
+    latest = runs[-1]
+    age = latest.summary["model_age_days"]
+    evidence = [_run_ev(ev, latest, "model age", "drift.json")]
+    detail = (
+        f"The model was {age:.1f} days old at check-drift {latest.run_id}; the limit is "
+        f"{limit:g}." + _rule_for(ev, "model_age")
+    )
+    if age > limit:
+        return Check(
+            FAILING, detail, runs, evidence, "Retrain on recent data and promote the new model."
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("monitor-5")
+def _monitor_5(ev: Evidence) -> Check:
+    runs = [r for r in ev.step("serve-batch") if r.summary.get("nan_predictions") is not None]
+    if not runs:
+        return _not_done(
+            "No batch has been scored yet.",
+            "Run `mlready serve-batch`: it refuses NaN or infinite predictions.",
+        )
+    latest = runs[-1]
+    count = latest.summary["nan_predictions"]
+    evidence = [_run_ev(ev, latest, "NaN guard")]
+    detail = f"{_n(len(runs), 'scoring run')} checked every prediction for NaN or infinity."
+    if count:
+        return Check(
+            FAILING,
+            detail + f" serve-batch {latest.run_id} found {count:,}.",
+            runs,
+            evidence,
+            "Find the inputs that produce them (the run.log names the rows); fix the model or "
+            "the data's range.",
+        )
+    return Check(PASSING, detail + " None in the latest.", runs, evidence)
+
+
+def _sla_runs(ev: Evidence) -> list[RunRecord]:
+    return [r for r in ev.step("serve-batch") if (r.summary.get("sla") or {}).get("budget_s")]
+
+
+@check("monitor-6")
+def _monitor_6(ev: Evidence) -> Check:
+    runs = _sla_runs(ev)
+    if not runs:
+        return _not_done(
+            "No scoring run has been measured against a budget.",
+            "Set serving.sla and run `mlready serve-batch`: every run records its time, "
+            "throughput and memory.",
+        )
+    latest = runs[-1]
+    sla = latest.summary["sla"]
+    evidence = [_run_ev(ev, r, "run time") for r in runs[-3:]]
+    detail = (
+        f"{_n(len(runs), 'run')} measured; the latest took {sla['wall_s']:.1f} s of a "
+        f"{sla['budget_s']:.0f} s budget ({sla.get('rows_per_s') or 0:,.0f} rows/s, "
+        f"{sla.get('peak_memory_mb') or 0:,.0f} MB)."
+    )
+    if not sla.get("met", True):
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Find the slow chunks in the run.log; raise serving.chunk_rows or use --engine dask.",
+        )
+
+    def cold(r: RunRecord) -> bool:
+        return not (r.summary.get("cache") or {}).get("batch_hit") and bool(
+            (r.summary.get("sla") or {}).get("rows_per_s")
+        )
+
+    earlier = [r.summary["sla"]["rows_per_s"] for r in runs[:-1] if cold(r)]
+    if cold(latest) and len(earlier) >= 3:
+        median = statistics.median(earlier)
+        now = sla["rows_per_s"]
+        if now < THROUGHPUT_FLOOR * median:
+            return Check(
+                FAILING,
+                detail + f" Throughput fell to {now / median:.0%} of the earlier median.",
+                runs,
+                evidence,
+                "Compare the run.log with an earlier run's: a bigger model, a slower source or "
+                "a busy machine.",
+            )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("monitor-7")
+def _monitor_7(ev: Evidence) -> Check:
+    runs = ev.step("check-drift")
+    if not runs:
+        return _not_done(
+            "Served predictions have not been compared with training's.",
+            "Run `mlready check-drift` after each batch, with --outcomes when they are known.",
+        )
+    latest = runs[-1]
+    s = latest.summary
+    events = s.get("events") or []
+    evidence = [_run_ev(ev, latest, "prediction drift", "drift.json")]
+    labelled = len(_with_outcomes(ev))
+    detail = (
+        f"{_n(len(runs), 'check')} of the served scores ({labelled} with outcomes); the latest "
+        f"(check-drift {latest.run_id}) found "
+        + ("a prediction drift" if s.get("prediction_drift") else "no prediction drift")
+        + (" and a performance drop" if "performance_drop" in events else "")
+        + "."
+        + _rule_for(ev, "performance_drop")
+    )
+    if s.get("prediction_drift") or "performance_drop" in events:
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Open the drift report: a changed score distribution means the model sees a "
+            "different world; check realized performance with --outcomes.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+# ------------------------------------------------------------------------------------ business
+
+
+def realized_business(ev: Evidence) -> tuple[RunRecord, dict[str, Any]] | None:
+    """The newest business value realized on served data (check-drift --outcomes)."""
+    for record in reversed(_with_outcomes(ev)):
+        report = ev.run_json(record, "drift.json") or {}
+        business = (report.get("performance") or {}).get("business")
+        if business and business.get("value") is not None:
+            return record, business
+    return None
+
+
+@check("business-1")
+def _business_1(ev: Evidence) -> Check:
+    if ev.spec.business is None:
+        return _not_done(
+            "The spec has no business section: no one knows what a prediction is worth.",
+            "Price each outcome (true/false positive/negative) under business; train then "
+            "reports the value at the best decision threshold.",
+        )
+    latest, runs = _latest_train(
+        ev, lambda m: (m.get("business") or {}).get("decision_threshold") is not None
+    )
+    if latest is None:
+        return _not_done(
+            "The business metric is defined but no training run has measured it.",
+            "Run `mlready train`.",
+        )
+    record = latest[0]
+    value = record.summary.get("business_value")
+    currency = ev.spec.business.currency
+    evidence = [_run_ev(ev, record, "business value", "metadata.json")]
+    detail = f"Value at the chosen threshold: {value or 0:,.0f} {currency} (train {record.run_id})"
+    realized = realized_business(ev)
+    if realized is not None:
+        drift_run, business = realized
+        detail += (
+            f"; realized on served data: {business['value']:,.0f} {currency} "
+            f"(check-drift {drift_run.run_id})"
+        )
+        evidence.append(_run_ev(ev, drift_run, "realized value", "drift.json"))
+    detail += "."
+    negative = (value is not None and value <= 0) or (
+        realized is not None and realized[1]["value"] <= 0
+    )
+    if value is None or negative:
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "The model loses money as used: revisit the decision threshold and the business "
+            "amounts with the stakeholder, or do not serve it.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
+@check("business-2")
+def _business_2(ev: Evidence) -> Check:
+    sla = ev.spec.serving.sla if ev.spec.serving else None
+    if sla is None:
+        return _not_done(
+            "No SLA in the spec: nobody has said when predictions are due.",
+            "Agree the output period and run-time budget with the team that uses the "
+            "predictions; write them under serving.sla.",
+        )
+    runs = _sla_runs(ev)
+    if not runs:
+        return _not_done(
+            f"The SLA (every {_duration(sla.output_period)}, budget {_duration(sla.budget)}) has "
+            "not been measured.",
+            "Run `mlready serve-batch`.",
+        )
+    met = sum(1 for r in runs if r.summary["sla"].get("met", True))
+    latest = runs[-1]
+    evidence = [_run_ev(ev, r, "SLA", "") for r in runs[-3:]]
+    detail = (
+        f"Output every {_duration(sla.output_period)}, budget {_duration(sla.budget)}; {met} of "
+        f"{_n(len(runs), 'run')} "
+        "met it." + _rule_for(ev, "sla_breach")
+    )
+    if not latest.summary["sla"].get("met", True):
+        return Check(
+            FAILING,
+            detail + f" The latest (serve-batch {latest.run_id}) missed it.",
+            runs,
+            evidence,
+            "Speed the batch up (chunk size, --engine dask) or agree a new budget.",
+        )
+    return Check(PASSING, detail, runs, evidence)

@@ -1,0 +1,173 @@
+"""The readiness report as self-contained HTML (for stakeholders), Markdown (for CI job summaries
+and pull-request comments) and JSON (for scripts): three views of one ReadinessResult."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlready.checklist import ReadinessResult
+from mlready.checklist.rubric import BANDS, SECTIONS
+
+__all__ = ["render_html", "render_markdown", "write_outputs"]
+
+FILES = ("checklist.html", "checklist.md", "checklist.json")
+
+
+def _charts(result: ReadinessResult) -> dict[str, Any]:
+    from markupsafe import Markup
+
+    from mlready import charts
+
+    out: dict[str, Any] = {
+        "sections": Markup(
+            charts.section_scores(
+                [s.title for s in result.sections],
+                [s.scaled for s in result.sections],
+                result.final_score,
+                result.pass_bar,
+            )
+        )
+    }
+    trends = result.trends
+    if trends["metrics"]:
+        out["metrics"] = Markup(charts.metric_panels(trends["metrics"]))
+    curve = trends["value_curve"]
+    if curve and curve["points"]:
+        marks = []
+        if curve["threshold"] is not None:
+            nearest = min(curve["points"], key=lambda p: abs(p[0] - curve["threshold"]))
+            marks.append((curve["threshold"], nearest[1], f"chosen {curve['threshold']:.2f}"))
+        out["value"] = Markup(
+            charts.value_curve([tuple(p) for p in curve["points"]], marks, curve["currency"])
+        )
+    if trends["sla"]:
+        out["sla"] = Markup(
+            charts.run_times(
+                [s["run_id"][:15] for s in trends["sla"]],
+                [s["wall_s"] or 0.0 for s in trends["sla"]],
+                [s["budget_s"] for s in trends["sla"]],
+                [s["cached"] for s in trends["sla"]],
+            )
+        )
+    if len(trends["drift"]) > 0:
+        out["drift"] = Markup(
+            charts.history(
+                [d["run_id"][:15] for d in trends["drift"]],
+                [d["share"] for d in trends["drift"]],
+                trends["drift"][-1]["bar"],
+            )
+        )
+    return out
+
+
+def render_html(result: ReadinessResult) -> str:
+    """The stakeholder report: summary first, then every section with its evidence."""
+    import datetime as dt
+
+    from mlready.reporting import render
+
+    bands = []
+    lower = None
+    for upper, name, meaning in BANDS:
+        span = (
+            "0"
+            if upper == 0
+            else (f"above {lower:g}" if upper == float("inf") else f"{lower:g} to {upper:g}")
+        )
+        bands.append({"range": span, "name": name, "meaning": meaning})
+        lower = upper
+    return render(
+        "checklist.html.j2",
+        generated_at=dt.datetime.fromisoformat(result.generated_at),
+        r=result,
+        sections=SECTIONS,
+        bands=bands,
+        charts=_charts(result),
+    )
+
+
+def _md(text: Any) -> str:
+    """Text safe in a Markdown table cell: no markup, no pipes, one line."""
+    value = " ".join(str(text).split())
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
+        value = value.replace(char, entity)
+    for char in "`*_[]":
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+_ICON = {"passing": "✅ passing", "failing": "❌ failing", "not done": "⬜ not done"}
+
+
+def render_markdown(result: ReadinessResult, report_path: str | None = None) -> str:
+    """A short summary for a CI job summary or a pull-request comment."""
+    verdict = "passes" if result.passed else "is UNDER"
+    lines = [
+        f"## Production readiness: {_md(result.project)}",
+        "",
+        f"**Score {result.final_score:.2f} / 7: {result.band}** "
+        f"({verdict} the bar of {result.pass_bar:g}). {_md(result.band_meaning)}",
+        "",
+    ]
+    if result.model:
+        lines.append(f"Production model: {_md(result.model)}.")
+    business = result.business
+    if business.get("defined") and business.get("value") is not None:
+        text = f"Business value in training: {business['value']:,.0f} {_md(business['currency'])}"
+        if business.get("realized"):
+            text += f"; realized on served data: {business['realized']['value']:,.0f}"
+        lines.append(text + ".")
+    lines += ["", "| section | score | on the 0-7 scale | passing |", "|---|---:|---:|---:|"]
+    for s in result.sections:
+        lines.append(
+            f"| {s.title} | {s.score:g} / {s.max_score:g} | {s.scaled:.2f} | "
+            f"{s.passing} / {s.items} |"
+        )
+    if result.gaps:
+        lines += ["", "### Biggest gaps", ""]
+        for n, gap in enumerate(result.gaps, 1):
+            lines.append(
+                f"{n}. **{gap['id']} {_md(gap['title'])}** ({gap['status']}): "
+                f"{_md(gap['next_action'])}"
+            )
+    lines += [
+        "",
+        "<details><summary>Every item</summary>",
+        "",
+        "| item | status | points | basis |",
+        "|---|---|---:|---|",
+    ]
+    for item in result.items:
+        lines.append(
+            f"| {item.id} {_md(item.title)} | {_ICON[item.status]} | {item.points:g} | "
+            f"{_md(item.basis)} |"
+        )
+    lines += ["", "</details>", ""]
+    for warning in result.warnings:
+        lines.append(f"> warning: {_md(warning)}")
+    if report_path:
+        lines.append(f"Full report: `{report_path}`")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_outputs(
+    result: ReadinessResult, run_dir: Path | str, copies: Path | str | None = None
+) -> dict[str, Path]:
+    """checklist.html, checklist.md and checklist.json in the run folder (and in ``copies``)."""
+    from mlready.io import atomic_write_json, atomic_write_text
+
+    folder = Path(run_dir)
+    html = render_html(result)
+    for target in [folder, *([Path(copies)] if copies else [])]:
+        target.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(target / "checklist.json", result.to_dict())
+        atomic_write_text(
+            target / "checklist.md", render_markdown(result, str(target / "checklist.html"))
+        )
+        atomic_write_text(target / "checklist.html", html)
+    return {
+        "html": folder / "checklist.html",
+        "markdown": folder / "checklist.md",
+        "json": folder / "checklist.json",
+    }

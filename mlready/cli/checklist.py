@@ -1,0 +1,121 @@
+"""``mlready checklist-report``: the production-readiness score, computed from the evidence."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlready.cli.state import STATE, SpecOption, out
+
+if TYPE_CHECKING:
+    from mlready.checklist import ReadinessResult
+
+
+class OutputFormat(str, Enum):
+    """What is printed on stdout."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def checklist_report(
+    fail_under: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=7,
+            help="Exit 1 when the final score is under this. \\[default: checklist.pass_bar]",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write checklist.html, .md and .json into this folder (for CI artifacts).",
+            file_okay=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="What to print on stdout: a summary, the JSON, or the Markdown summary "
+            "(for $GITHUB_STEP_SUMMARY).",
+        ),
+    ] = OutputFormat.text,
+    spec: SpecOption = None,
+) -> None:
+    """Score production readiness from what the other commands recorded; write an HTML report,
+    a Markdown summary and JSON (exit 1 under the pass bar)."""
+    from mlready.checklist import readiness
+    from mlready.checklist.report import render_markdown, write_outputs
+    from mlready.runs import start_run
+    from mlready.spec import load_spec
+
+    loaded = load_spec(STATE.spec_path(spec))
+    with start_run(loaded.spec.project.artifacts_dir, "checklist-report") as run:
+        result = readiness(loaded, pass_bar=fail_under)
+        files = write_outputs(result, run.dir, output)
+        run.summary.update(_summary(result))
+        if not result.passed:
+            run.fail(1)
+    if output_format is OutputFormat.json:
+        payload = result.to_dict()
+        payload.update(run_id=run.run_id, report=str(files["html"]))
+        typer.echo(json.dumps(payload, indent=2, default=str))
+    elif output_format is OutputFormat.markdown:
+        typer.echo(render_markdown(result, str(files["html"])), nl=False)
+    else:
+        _print(result, files["html"])
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _summary(result: ReadinessResult) -> dict[str, Any]:
+    """What the run log keeps."""
+    return {
+        "passed": result.passed,
+        "score": result.final_score,
+        "band": result.band,
+        "pass_bar": result.pass_bar,
+        "sections": {s.key: s.score for s in result.sections},
+        "gaps": [g["id"] for g in result.gaps],
+    }
+
+
+def _print(result: ReadinessResult, report: Path) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = out()
+    verdict = "[green]meets[/]" if result.passed else "[bold red]is UNDER[/]"
+    line = (
+        f"readiness {result.final_score:.2f} / 7: [bold]{result.band}[/] ({verdict} the bar of "
+        f"{result.pass_bar:g}); weakest: {', '.join(result.weakest)}"
+    )
+    if STATE.quiet:
+        console.print(line)
+        return
+    table = Table(title=f"Production readiness: {escape(result.project)}")
+    for name in ("section", "points", "0-7 scale", "passing now"):
+        table.add_column(name, justify="left" if name == "section" else "right")
+    for s in result.sections:
+        table.add_row(
+            s.title, f"{s.score:g} / {s.max_score:g}", f"{s.scaled:.2f}", f"{s.passing}/{s.items}"
+        )
+    console.print(table)
+    console.print(line)
+    for n, gap in enumerate(result.gaps, 1):
+        colour = "red" if gap["status"] == "failing" else "yellow"
+        console.print(
+            f"{n}. [bold]{escape(gap['id'])}[/] {escape(gap['title'])} "
+            f"([{colour}]{gap['status']}[/]): {escape(gap['next_action'])}"
+        )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning[/]: {escape(warning)}")
+    console.print(f"report: {report}")
