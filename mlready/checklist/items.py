@@ -133,7 +133,7 @@ def _data_1(ev: Evidence) -> Check:
     ]
     validations = ev.step("validate-data")
     trained = [r for r, m in ev.train if (m.get("data", {}).get("validation") or {}).get("checks")]
-    runs = [*validations, *trained]
+    runs = validations or trained  # train validates its data too; one command's runs count
     if not runs:
         return _not_done(
             "No validation has run yet.",
@@ -568,12 +568,10 @@ def _model_7(ev: Evidence) -> Check:
 
 @check("infra-1")
 def _infra_1(ev: Evidence) -> Check:
-    evidence_runs: list[RunRecord] = []
     findings: list[tuple[RunRecord, bool, str]] = []
     for record, metadata in ev.train:
         repro = metadata.get("reproducibility")
         if repro:
-            evidence_runs.append(record)
             findings.append((record, bool(repro.get("identical")), "trained twice"))
     seen: dict[tuple[Any, ...], RunRecord] = {}
     for record in ev.step("train"):
@@ -583,7 +581,6 @@ def _infra_1(ev: Evidence) -> Check:
         key = (s["data_fingerprint"], s.get("spec_hash"), record.mlready_version)
         if key in seen:
             same = seen[key].summary["model_sha256"] == s["model_sha256"]
-            evidence_runs.append(record)
             findings.append((record, same, f"same inputs as train {seen[key].run_id}"))
         seen[key] = record
     if not findings:
@@ -593,7 +590,11 @@ def _infra_1(ev: Evidence) -> Check:
             "spec): the artifacts must match.",
         )
     findings.sort(key=lambda f: f[0].started_at)
-    record, same, how = findings[-1]
+    evidence_runs = list({f[0].run_id: f[0] for f in findings}.values())
+    record = findings[-1][0]
+    latest = [f for f in findings if f[0].run_id == record.run_id]
+    same = all(f[1] for f in latest)  # trained twice and compared with an earlier run: both
+    how = " and ".join(f[2] for f in latest)
     evidence = [_run_ev(ev, r, how, "metadata.json") for r, _s, how in findings[-3:]]
     detail = (
         f"{_n(len(findings), 'reproducibility check')}; the latest (train {record.run_id}, {how})"

@@ -20,6 +20,10 @@ def _charts(result: ReadinessResult) -> dict[str, Any]:
     from mlready import charts
 
     out: dict[str, Any] = {
+        "metrics": None,
+        "value": None,
+        "sla": None,
+        "drift": None,
         "sections": Markup(
             charts.section_scores(
                 [s.title for s in result.sections],
@@ -27,7 +31,7 @@ def _charts(result: ReadinessResult) -> dict[str, Any]:
                 result.final_score,
                 result.pass_bar,
             )
-        )
+        ),
     }
     trends = result.trends
     if trends["metrics"]:

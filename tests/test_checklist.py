@@ -1,0 +1,634 @@
+"""The readiness rubric and its scoring, on synthetic evidence written the way the commands write
+it (run log records, metadata.json, drift.json): every item moves from 0 to 0.5 to 1 as the
+evidence appears, statuses follow the latest evidence, the final score is the minimum."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from mlready.checklist import readiness, score_item
+from mlready.checklist.evidence import Evidence, RegistryFacts, RepoFacts, gather
+from mlready.checklist.items import CHECKS
+from mlready.checklist.rubric import BANDS, ITEMS, SECTIONS, SEED_CHECKLIST, band_of
+from mlready.spec import load_spec
+from tests.conftest import SAMPLE
+
+AUTOMATED = [key for key, item in ITEMS.items() if item.automated]
+BY_HAND = [key for key, item in ITEMS.items() if not item.automated]
+#: Items whose evidence is the repository or the registry, not the run log.
+NOT_FROM_RUNS = {"data-7", "model-1", "infra-7"}
+
+
+@pytest.fixture
+def spec_folder(tmp_path: Path) -> Path:
+    """The sample spec without its attestations, in a folder that is not a git repository."""
+    folder = tmp_path / "project"
+    shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns(".mlready", "predictions"))
+    text = (folder / "mlready.yaml").read_text()
+    text = text[: text.index("checklist:")] + "checklist:\n  pass_bar: 1.0\n"
+    (folder / "mlready.yaml").write_text(text)
+    return folder
+
+
+def _metadata(n: int) -> dict[str, Any]:
+    group = {"rows": 120, "metrics": {"roc_auc": 0.9, "average_precision": 0.7, "brier_score": 0.1}}
+    return {
+        "features": {"numeric": ["tenure", "monthly_charges"], "categorical": ["contract"]},
+        "data": {"validation": {"checks": 12, "failed": 0, "passed": True}},
+        "feature_contribution": [
+            {"feature": f, "importance": 0.05, "std": 0.01, "adds_nothing": False}
+            for f in ("tenure", "monthly_charges", "contract")
+        ],
+        "leakage": {"target_proxies": [], "time_order": {"total": 0}},
+        "model": {
+            "search": {
+                "method": "random",
+                "candidates": 4,
+                "metric": "roc_auc",
+                "best_score": 0.85,
+                "best_params": {"learning_rate": 0.1},
+            }
+        },
+        "reproducibility": {"identical": True, "max_abs_prediction_diff": 0.0},
+        "input_example": [{"tenure": 3}],
+        "validation": {
+            "metrics": ["roc_auc"],
+            "per_fold": [{"metrics": {"roc_auc": 0.84}}, {"metrics": {"roc_auc": 0.86}}],
+            "cv": {"roc_auc": {"mean": 0.85}},
+            "holdout_metrics": {"roc_auc": 0.86},
+            "thresholds": [
+                {"metric": "roc_auc", "bar": 0.8, "direction": "at least", "passed": True}
+            ],
+            "baselines": [
+                {
+                    "kind": "linear",
+                    "metric": "roc_auc",
+                    "value": 0.7,
+                    "model_value": 0.86,
+                    "margin": 0.01,
+                    "verdict": "model better",
+                }
+            ],
+            "slices": {"holdout": [{"name": "contract", "groups": [{"group": "A", **group}]}]},
+        },
+        "business": {
+            "currency": "USD",
+            "decision_threshold": 0.3,
+            "cv": {"rows": 100, "curve": [[0.0, 10.0], [0.5, 50.0], [1.0, 0.0]]},
+        },
+        "run": n,
+    }
+
+
+SUMMARIES: dict[str, dict[str, Any]] = {
+    "validate-data": {"checks": 12, "failed": 0, "passed": True, "environment": "training"},
+    "train": {
+        "passed": True,
+        "model_sha256": "a" * 64,
+        "data_fingerprint": "f" * 64,
+        "spec_hash": "s" * 64,
+        "business_value": 5000.0,
+        "decision_threshold": 0.3,
+    },
+    "register": {"accepted": True, "created": True, "version": 1},
+    "serve-batch": {
+        "passed": True,
+        "canary": True,
+        "nan_predictions": 0,
+        "rows_in": 100,
+        "rows_rejected": 0,
+        "unseen_categories": {},
+        "cache": {"batch_hit": False},
+        "sla": {
+            "budget_s": 1200.0,
+            "wall_s": 2.0,
+            "rows_per_s": 50.0,
+            "met": True,
+            "peak_memory_mb": 90.0,
+        },
+    },
+    "check-drift": {
+        "passed": True,
+        "dataset_drift": False,
+        "share_drifted": 0.0,
+        "drifted": [],
+        "features": 3,
+        "prediction_drift": False,
+        "model_age_days": 3.0,
+        "performance": {"primary_metric": "roc_auc", "value": 0.85, "training_value": 0.86},
+        "events": [],
+    },
+}
+FILES = {
+    "train": {"metadata.json": None, "training.html": "<html></html>"},
+    "check-drift": {"drift.json": {"performance": {"business": {"value": 900.0, "per_row": 9.0}}}},
+    "validate-data": {"validation.json": {}},
+}
+
+
+def write_run(
+    artifacts: Path,
+    step: str,
+    n: int,
+    *,
+    status: str = "passed",
+    ci: str | None = None,
+    **changes: Any,
+) -> str:
+    """One run log record for a step, with the files that step writes."""
+    run_id = f"2026110{n}T0000{len(list(artifacts.glob('runs/*/*'))):02d}Z-{step[:6]}"
+    folder = artifacts / "runs" / step / run_id
+    folder.mkdir(parents=True)
+    for name, content in FILES.get(step, {}).items():
+        payload = _metadata(n) if name == "metadata.json" else content
+        if name == "metadata.json" and "metadata" in changes:
+            payload.update(changes.pop("metadata"))
+        target = folder / name
+        target.write_text(payload if isinstance(payload, str) else json.dumps(payload))
+    summary = {**json.loads(json.dumps(SUMMARIES[step])), **changes}
+    record = {
+        "step": step,
+        "run_id": run_id,
+        "started_at": f"2026-11-0{n}T00:00:{len(list(artifacts.glob('runs/*/*'))):02d}+00:00",
+        "duration_s": 1.0,
+        "status": status,
+        "exit_code": 0 if status == "passed" else 1,
+        "user": "tester",
+        "ci": ci,
+        "host": "h",
+        "mlready_version": "0.1.0",
+        "run_dir": f"runs/{step}/{run_id}",
+        "summary": summary,
+    }
+    with open(artifacts / "runs.jsonl", "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    return run_id
+
+
+def registry_facts(promotions: int) -> RegistryFacts:
+    if promotions == 0:
+        return RegistryFacts(model_name="telco-churn")
+    versions = tuple(
+        SimpleNamespace(
+            model_name="telco-churn",
+            version=v,
+            sha256="b" * 64,
+            passed=True,
+            artifact_uri=f"/store/{v}.joblib",
+        )
+        for v in range(1, promotions + 1)
+    )
+    history = tuple(
+        {
+            "alias": "production",
+            "from_version": v - 1 or None,
+            "to_version": v,
+            "accepted": True,
+            "forced": False,
+            "action": "promote",
+            "reason": "meets the thresholds",
+        }
+        for v in range(1, promotions + 1)
+    )
+    return RegistryFacts(
+        model_name="telco-churn",
+        exists=True,
+        versions=versions,
+        production=versions[-1],
+        history=history,
+        previous=promotions - 1 or None,
+        previous_artifact_ok=promotions > 1,
+        production_artifact_ok=True,
+    )
+
+
+def evidence_after(folder: Path, rounds: int, *, ci: str | None = None) -> Evidence:
+    """The project's evidence after the whole pipeline ran `rounds` times."""
+    loaded = load_spec(folder)
+    artifacts = Path(loaded.spec.project.artifacts_dir)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for n in range(1, rounds + 1):
+        for step in SUMMARIES:
+            write_run(artifacts, step, n, ci=ci)
+    ev = gather(loaded)
+    ev.registry = registry_facts(rounds)
+    ci_files = (".github/workflows/mlready.yml",) if rounds >= 2 else ()
+    ev.repo = (
+        RepoFacts(root=None)
+        if rounds == 0
+        else RepoFacts(
+            root=str(folder),
+            spec_tracked=True,
+            spec_clean=True,
+            commit="c" * 40,
+            ci_files=ci_files,
+            test_files=3,
+        )
+    )
+    return ev
+
+
+def judge(ev: Evidence, key: str, attestation: Any = None) -> Any:
+    return score_item(ITEMS[key], CHECKS[key](ev), attestation)
+
+
+ATTESTED = SimpleNamespace(
+    by="Dana", date=__import__("datetime").date(2026, 6, 1), evidence="wiki/privacy", note=""
+)
+
+
+# ---------------------------------------------------------------------------------- the rubric
+
+
+def test_the_rubric_holds_the_28_tests_in_four_sections_plus_business() -> None:
+    counts = {key: sum(1 for i in ITEMS.values() if i.section == key) for key in SECTIONS}
+    assert counts == {"data": 7, "model": 7, "infra": 7, "monitor": 7, "business": 2}
+    assert set(CHECKS) == set(ITEMS)
+    covered = {n for item in ITEMS.values() for n in item.seeds}
+    assert covered == set(SEED_CHECKLIST), "every checklist point is covered by an item"
+    for item in ITEMS.values():
+        assert all((item.title, item.why, item.how)), item.id
+
+
+@pytest.mark.parametrize(
+    ("score", "band"),
+    [
+        (0, "research project"),
+        (0.5, "serious holes"),
+        (1, "serious holes"),
+        (1.5, "first pass"),
+        (2, "first pass"),
+        (3, "reasonably tested"),
+        (4, "strong"),
+        (5, "strong"),
+        (5.5, "exceptional"),
+        (7, "exceptional"),
+    ],
+)
+def test_bands_follow_the_ml_test_score(score: float, band: str) -> None:
+    assert band_of(score)[0] == band
+    assert len(BANDS) == 6
+
+
+# -------------------------------------------------------------------------- 0 -> 0.5 -> 1
+
+
+@pytest.mark.parametrize("key", AUTOMATED)
+def test_each_automated_item_moves_from_0_to_half_to_1(spec_folder: Path, key: str) -> None:
+    points, statuses = [], []
+    for rounds in (0, 1, 2):
+        folder = spec_folder.parent / f"r{rounds}"
+        shutil.copytree(spec_folder, folder)
+        result = judge(evidence_after(folder, rounds), key)
+        points.append(result.points)
+        statuses.append(result.status)
+        assert result.detail, key
+        if rounds and result.points < 1:
+            assert result.next_action, f"{key}: no next action at {result.points}"
+    assert points == [0.0, 0.5, 1.0], (key, statuses)
+    assert statuses[0] == "not done"
+    if key != "infra-7":  # one production version: nothing to roll back to yet
+        assert statuses[1:] == ["passing", "passing"], key
+    else:
+        assert statuses[1:] == ["failing", "passing"]
+
+
+@pytest.mark.parametrize("key", AUTOMATED)
+def test_an_attestation_gives_half_a_point_until_the_evidence_is_repeated(
+    spec_folder: Path, key: str
+) -> None:
+    alone = judge(evidence_after(spec_folder, 0), key, ATTESTED)
+    assert alone.points == 0.5
+    assert alone.status == "passing"
+    assert "attested by Dana" in alone.basis
+
+
+@pytest.mark.parametrize("key", BY_HAND)
+def test_items_no_command_can_check_are_worth_half_a_point_when_attested(
+    spec_folder: Path, key: str
+) -> None:
+    ev = evidence_after(spec_folder, 2)
+    assert judge(ev, key).points == 0
+    assert judge(ev, key).status == "not done"
+    assert "attest" in judge(ev, key).next_action
+    attested = judge(ev, key, ATTESTED)
+    assert (attested.points, attested.status, attested.max_points) == (0.5, "passing", 0.5)
+    assert attested.attestation["by"] == "Dana"
+
+
+def test_runs_in_ci_are_counted(spec_folder: Path) -> None:
+    result = judge(evidence_after(spec_folder, 2, ci="github"), "monitor-5")
+    assert (result.runs, result.ci_runs) == (2, 2)
+    assert "2 in CI" in result.basis
+
+
+# ---------------------------------------------------------------------- statuses, from evidence
+
+
+def _after(folder: Path, step: str, **changes: Any) -> Evidence:
+    ev_loaded = load_spec(folder)
+    artifacts = Path(ev_loaded.spec.project.artifacts_dir)
+    evidence_after(folder, 2)
+    write_run(artifacts, step, 3, **changes)
+    ev = gather(ev_loaded)
+    ev.registry = registry_facts(2)
+    ev.repo = RepoFacts(root=str(folder), spec_tracked=True, spec_clean=True)
+    return ev
+
+
+@pytest.mark.parametrize(
+    ("key", "step", "changes", "words"),
+    [
+        ("data-1", "validate-data", {"passed": False, "failed": 2}, "2 failed"),
+        (
+            "data-2",
+            "train",
+            {
+                "metadata": {
+                    "feature_contribution": [
+                        {"feature": "tenure", "adds_nothing": False},
+                        {"feature": "contract", "adds_nothing": True},
+                    ]
+                }
+            },
+            "Adding nothing: contract",
+        ),
+        (
+            "data-4",
+            "train",
+            {
+                "metadata": {
+                    "leakage": {"target_proxies": [{"column": "x"}], "time_order": {"total": 0}}
+                }
+            },
+            "1 target proxies",
+        ),
+        ("model-2", "check-drift", {"events": ["performance_drop"]}, "drop"),
+        (
+            "model-5",
+            "train",
+            {
+                "metadata": {
+                    "validation": {
+                        **_metadata(3)["validation"],
+                        "baselines": [
+                            {
+                                "kind": "linear",
+                                "metric": "roc_auc",
+                                "value": 0.86,
+                                "model_value": 0.86,
+                                "margin": 0.01,
+                                "verdict": "as good",
+                            }
+                        ],
+                    }
+                }
+            },
+            "as good",
+        ),
+        (
+            "model-6",
+            "train",
+            {
+                "metadata": {
+                    "validation": {
+                        **_metadata(3)["validation"],
+                        "slices": {
+                            "holdout": [
+                                {
+                                    "name": "plan",
+                                    "groups": [
+                                        {"group": "pro", "rows": 50, "metrics": {"roc_auc": 0.61}},
+                                        {"group": "tiny", "rows": 5, "metrics": {"roc_auc": 0.1}},
+                                    ],
+                                }
+                            ]
+                        },
+                    }
+                }
+            },
+            "plan = pro: roc_auc 0.610 against 0.8 (50 rows)",
+        ),
+        (
+            "infra-1",
+            "train",
+            {"metadata": {"reproducibility": {"identical": False}}},
+            "different model",
+        ),
+        ("infra-6", "serve-batch", {"canary": False}, "failed in the latest"),
+        ("monitor-1", "check-drift", {"events": ["environment"]}, "differ"),
+        ("monitor-2", "serve-batch", {"rows_rejected": 7}, "7 rows rejected"),
+        ("monitor-3", "check-drift", {"dataset_drift": True, "share_drifted": 0.7}, "70%"),
+        ("monitor-4", "check-drift", {"model_age_days": 400.0}, "400.0 days old"),
+        ("monitor-5", "serve-batch", {"nan_predictions": 3}, "found 3"),
+        (
+            "monitor-6",
+            "serve-batch",
+            {"sla": {"budget_s": 10.0, "wall_s": 60.0, "rows_per_s": 5.0, "met": False}},
+            "60.0 s",
+        ),
+        ("monitor-7", "check-drift", {"prediction_drift": True}, "a prediction drift"),
+        ("business-1", "train", {"business_value": -120.0}, "-120"),
+        (
+            "business-2",
+            "serve-batch",
+            {"sla": {"budget_s": 10.0, "wall_s": 60.0, "met": False}},
+            "missed it",
+        ),
+    ],
+)
+def test_the_latest_evidence_decides_whether_an_item_passes_now(
+    spec_folder: Path, key: str, step: str, changes: dict[str, Any], words: str
+) -> None:
+    result = judge(_after(spec_folder, step, **changes), key)
+    assert result.status == "failing", result.detail
+    assert words in result.detail
+    assert result.points == 1.0, "a failing check still earns its points: it exists"
+    assert result.next_action
+
+
+def test_reproducibility_is_also_read_from_two_runs_on_the_same_inputs(spec_folder: Path) -> None:
+    artifacts = Path(load_spec(spec_folder).spec.project.artifacts_dir)
+    artifacts.mkdir(parents=True)
+    no_check = {"reproducibility": None}
+    write_run(artifacts, "train", 1, metadata=no_check)
+    write_run(artifacts, "train", 2, metadata=no_check)
+    result = judge(gather(load_spec(spec_folder)), "infra-1")
+    assert (result.status, result.points) == ("passing", 0.5)
+    write_run(artifacts, "train", 3, metadata=no_check, model_sha256="9" * 64)
+    result = judge(gather(load_spec(spec_folder)), "infra-1")
+    assert result.status == "failing"
+    assert result.points == 1.0
+
+
+def test_a_feature_that_adds_nothing_and_drifts_is_pure_cost(spec_folder: Path) -> None:
+    ev = _after(
+        spec_folder,
+        "train",
+        metadata={"feature_contribution": [{"feature": "contract", "adds_nothing": True}]},
+    )
+    assert judge(ev, "data-3").status == "passing", "adding nothing alone is data-2's business"
+    write_run(Path(ev.artifacts), "check-drift", 4, drifted=["contract"], share_drifted=0.3)
+    result = judge(gather(ev.loaded), "data-3")
+    assert result.status == "failing"
+    assert "contract: drifted in check-drift" in result.detail
+    assert "Drop contract" in result.next_action
+
+
+def test_uncovered_features_fail_the_schema_item(spec_folder: Path) -> None:
+    ev = _after(spec_folder, "train", metadata={"features": {"numeric": ["tenure", "new_col"]}})
+    result = judge(ev, "data-1")
+    assert result.status == "failing"
+    assert "Without expectations: new_col" in result.detail
+
+
+def test_a_forced_production_version_fails_the_gate_item(spec_folder: Path) -> None:
+    ev = evidence_after(spec_folder, 1)
+    forced = dict(ev.registry.history[-1], forced=True, reason="forced by Dana")
+    ev.registry = RegistryFacts(
+        **{**ev.registry.__dict__, "history": (forced,)}  # type: ignore[arg-type]
+    )
+    result = judge(ev, "infra-4")
+    assert result.status == "failing"
+    assert "forced past the gate" in result.detail
+
+
+def test_repository_evidence(spec_folder: Path) -> None:
+    ev = evidence_after(spec_folder, 1)
+    assert judge(ev, "model-1").points == 0.5  # committed, no CI
+    ev.repo = RepoFacts(
+        root=str(spec_folder), spec_tracked=True, spec_clean=False, ci_files=(".gitlab-ci.yml",)
+    )
+    result = judge(ev, "model-1")
+    assert (result.status, result.points) == ("failing", 1.0)
+    assert "not committed" in result.detail
+    ev.repo = RepoFacts(root=str(spec_folder), spec_tracked=False)
+    assert judge(ev, "model-1").status == "not done"
+
+
+def test_the_real_repository_is_read(tmp_path: Path) -> None:
+    import subprocess
+
+    folder = tmp_path / "repo"
+    shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns(".mlready", "predictions"))
+    (folder / "tests").mkdir()
+    (folder / "tests" / "test_features.py").write_text("def test_x():\n    pass\n")
+    (folder / ".gitlab-ci.yml").write_text("test: {script: [make test]}\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init")
+    repo = gather(load_spec(folder)).repo
+    assert repo.spec_tracked
+    assert repo.spec_clean
+    assert repo.ci_files == (".gitlab-ci.yml",)
+    assert repo.test_files == 1
+    with open(folder / "mlready.yaml", "a") as handle:
+        handle.write("# changed\n")
+    assert not gather(load_spec(folder)).repo.spec_clean
+
+
+# ------------------------------------------------------------------------------ the whole score
+
+
+def test_the_final_score_is_the_minimum_over_the_sections(spec_folder: Path) -> None:
+    evidence_after(spec_folder, 2)
+    result = readiness(load_spec(spec_folder))
+    scaled = {s.key: s.scaled for s in result.sections}
+    assert result.final_score == min(scaled.values())
+    payload = json.loads(json.dumps(result.to_dict()))
+    for section in payload["sections"]:  # recomputed from the JSON, item by item
+        mine = [i["points"] for i in payload["items"] if i["section"] == section["key"]]
+        assert section["score"] == sum(mine)
+        assert section["scaled"] == pytest.approx(sum(mine) * 7 / len(mine))
+    assert payload["final_score"] == min(s["scaled"] for s in payload["sections"])
+    assert payload["weakest"] == [
+        s["title"] for s in payload["sections"] if s["scaled"] == payload["final_score"]
+    ]
+
+
+def test_business_is_read_on_the_same_scale(spec_folder: Path) -> None:
+    evidence_after(spec_folder, 1)
+    result = readiness(load_spec(spec_folder))
+    business = next(s for s in result.sections if s.key == "business")
+    assert (business.score, business.max_score, business.scaled) == (1.0, 2.0, 3.5)
+
+
+def test_a_project_with_no_runs_scores_zero_and_still_reports(spec_folder: Path) -> None:
+    from mlready.checklist.report import render_html, render_markdown
+
+    result = readiness(load_spec(spec_folder))
+    assert result.final_score == 0
+    assert result.band == "research project"
+    assert not result.passed
+    assert all(i.points == 0 and i.status == "not done" for i in result.items)
+    assert all(i.next_action for i in result.items), "each item says how to get its evidence"
+    assert len(result.gaps) == 3
+    assert result.business["value"] is None
+    html = render_html(result)
+    assert "0.00" in html
+    assert "research project" in html.lower()
+    assert "| Data | 0 / 7 | 0.00 | 0 / 7 |" in render_markdown(result)
+    assert not (Path(load_spec(spec_folder).spec.project.artifacts_dir) / "registry.db").exists()
+
+
+def test_gaps_put_failing_items_of_the_weakest_sections_first(spec_folder: Path) -> None:
+    ev = _after(spec_folder, "serve-batch", nan_predictions=4)
+    del ev
+    result = readiness(load_spec(spec_folder))
+    assert result.gaps[0]["id"] == "monitor-5"
+    assert result.gaps[0]["status"] == "failing"
+    assert all(g["next_action"] for g in result.gaps)
+
+
+def test_attestations_in_the_spec_count(spec_folder: Path) -> None:
+    spec = spec_folder / "mlready.yaml"
+    spec.write_text(
+        spec.read_text()
+        + "  attestations:\n"
+        + "    - {item: data-5, by: Dana, date: 2026-06-15, evidence: 'wiki/privacy'}\n"
+    )
+    result = readiness(load_spec(spec_folder))
+    item = next(i for i in result.items if i.id == "data-5")
+    assert (item.points, item.status) == (0.5, "passing")
+    assert item.attestation == {
+        "by": "Dana",
+        "date": "2026-06-15",
+        "evidence": "wiki/privacy",
+        "note": "",
+    }
+
+
+def test_hostile_strings_are_escaped_in_html_and_markdown(spec_folder: Path) -> None:
+    from mlready.checklist.report import render_html, render_markdown
+
+    hostile = "<script>alert(1)</script>|**x**"
+    spec = spec_folder / "mlready.yaml"
+    text = spec.read_text().replace(
+        "owner: retention-analytics\n  description", f"owner: '{hostile}'\n  description", 1
+    )
+    text += (
+        "  attestations:\n"
+        f"    - {{item: model-7, by: '{hostile}', date: 2026-06-15, evidence: '{hostile}', "
+        f"note: '<img src=x onerror=alert(2)>'}}\n"
+    )
+    spec.write_text(text)
+    evidence_after(spec_folder, 1)
+    result = readiness(load_spec(spec_folder))
+    html = render_html(result)
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    markdown = render_markdown(result)
+    assert "<script>" not in markdown
+    assert "&lt;script&gt;" in markdown
+    assert "\\|\\*\\*x\\*\\*" in markdown
