@@ -38,11 +38,13 @@ demo: $(VENV)/.installed
 	@echo "Scoring the July batch again: answered from the cache"
 	$(BIN)/mlready --spec $(SAMPLE) serve-batch
 	$(BIN)/mlready --spec $(SAMPLE) check-drift
+	$(BIN)/mlready --spec $(SAMPLE) checklist-report
 	@echo ""
 	@echo "Validation reports: $$(ls -d $(SAMPLE)/.mlready/runs/validate-data/*/validation.html | tail -n 3 | tr '\n' ' ')"
 	@echo "Training report:    $$(ls -d $(SAMPLE)/.mlready/runs/train/*/training.html | tail -n 1)"
 	@echo "Predictions:        $(SAMPLE)/predictions/ (with rejected rows and batch profiles)"
 	@echo "Drift reports:      $$(ls -d $(SAMPLE)/.mlready/runs/check-drift/*/drift.html | tail -n 2 | tr '\n' ' ')"
+	@echo "Readiness report:   $$(ls -d $(SAMPLE)/.mlready/runs/checklist-report/*/checklist.html | tail -n 1)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

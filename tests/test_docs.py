@@ -76,3 +76,13 @@ def test_readme_opens_with_the_two_setup_commands() -> None:
         "make demo",
         "make test",
     ]
+
+
+def test_readiness_rubric_is_up_to_date() -> None:
+    from mlready.checklist.rubric import ITEMS, rubric_markdown
+
+    page = (DOCS / "readiness.md").read_text(encoding="utf-8")
+    assert _load_updater().updated_rubric(page) == page, "docs/readiness.md is stale: make docs"
+    assert rubric_markdown() in page
+    for key in ITEMS:
+        assert f"| `{key}` |" in page

@@ -350,3 +350,29 @@ def band_of(score: float) -> tuple[str, str]:
         if score <= upper + 1e-9:
             return name, meaning
     raise AssertionError("unreachable: the last band has no upper bound")  # pragma: no cover
+
+
+RUBRIC_BEGIN = "<!-- BEGIN GENERATED RUBRIC: make docs -->"
+RUBRIC_END = "<!-- END GENERATED RUBRIC -->"
+
+
+def rubric_markdown() -> str:
+    """The rubric as Markdown tables, one per section (for docs/readiness.md)."""
+    lines = [RUBRIC_BEGIN]
+    for key, title in SECTIONS.items():
+        lines += [
+            "",
+            f"### {title}",
+            "",
+            "| id | item | how mlready checks it | checklist |",
+            "|---|---|---|---|",
+        ]
+        for item in ITEMS.values():
+            if item.section == key:
+                how = item.how.replace("|", "\\|")
+                if not item.automated:
+                    how += " *(attested only: 0.5 at most)*"
+                seeds = ", ".join(str(n) for n in item.seeds)
+                lines.append(f"| `{item.id}` | {item.title} | {how} | {seeds} |")
+    lines += ["", RUBRIC_END]
+    return "\n".join(lines)

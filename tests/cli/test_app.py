@@ -31,6 +31,7 @@ def test_no_step_command_is_registered_as_a_stub(run_cli) -> None:
         "registry",
         "serve-batch",
         "check-drift",
+        "checklist-report",
     }
 
 
