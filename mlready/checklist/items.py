@@ -237,7 +237,9 @@ def _data_3(ev: Evidence) -> Check:
             detail + f" {reasons}.",
             runs,
             evidence,
-            f"Drop {', '.join(costly[:5])} from data.features: they raise alarms and add nothing.",
+            f"Drop {', '.join(costly[:5])} from data.features: "
+            + ("it raises alarms and adds" if len(costly) == 1 else "they raise alarms and add")
+            + " nothing.",
         )
     return Check(PASSING, detail, runs, evidence)
 
@@ -631,7 +633,8 @@ def _infra_2(ev: Evidence) -> Check:
             detail + f" The latest attempt (train {broken[-1].run_id}) ended in an error.",
             runs,
             evidence,
-            "Run `mlready train` again and fix what its error names.",
+            f"Read {ev.shown(ev.path_of(broken[-1], 'run.log'))}, fix what it names, and train "
+            "again.",
         )
     return Check(PASSING, detail, runs, evidence)
 
@@ -669,7 +672,9 @@ def _infra_3(ev: Evidence) -> Check:
             detail + " The latest attempt of " + ", ".join(errors) + " ended in an error.",
             runs,
             evidence,
-            "Read the run.log of the failed attempt and fix it; then rerun from that step.",
+            "Read "
+            + " and ".join(ev.shown(ev.path_of(ev.broken[step][-1], "run.log")) for step in errors)
+            + ", fix what it names, and run the step again.",
             level=level,
         )
     return Check(PASSING, detail, runs, evidence, level=level)
