@@ -196,7 +196,9 @@ def read_alerts(artifacts_dir: Path | str) -> list[dict[str, Any]]:
             record = json.loads(line)
         except ValueError:
             continue
-        if record.get("kind") == "alert":
+        if not isinstance(record, dict) or not isinstance(record.get("id", ""), str):
+            continue
+        if record.get("kind") == "alert" and record.get("id"):
             alerts[record["id"]] = {**record, "deliveries": {}}
         elif record.get("kind") == "delivery" and record.get("alert_id") in alerts:
             alerts[record["alert_id"]]["deliveries"][record["channel"]] = record

@@ -102,7 +102,7 @@ class RunRecord:
 def read_run_log(artifacts_dir: Path | str, step: str | None = None) -> list[RunRecord]:
     """Every record in the run log, oldest first; lines that cannot be read are passed over."""
     log = Path(artifacts_dir) / RUN_LOG
-    if not log.exists():
+    if not log.is_file():
         return []
     records = []
     known = set(RunRecord.__dataclass_fields__)
@@ -110,8 +110,16 @@ def read_run_log(artifacts_dir: Path | str, step: str | None = None) -> list[Run
         try:
             payload = json.loads(line)
             record = RunRecord(**{k: v for k, v in payload.items() if k in known})
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, AttributeError):
             continue  # a torn or foreign line must not hide the rest of the history
+        if not all(isinstance(getattr(record, k), str) for k in ("step", "run_id", "started_at")):
+            continue
+        if not isinstance(record.summary, dict):
+            record = RunRecord(**{**record.to_dict(), "summary": {}})
+        if not isinstance(record.run_dir, str):
+            record = RunRecord(
+                **{**record.to_dict(), "run_dir": f"runs/{record.step}/{record.run_id}"}
+            )
         if step is None or record.step == step:
             records.append(record)
     return records

@@ -152,6 +152,9 @@ def write_run(
         target = folder / name
         target.write_text(payload if isinstance(payload, str) else json.dumps(payload))
     summary = {**json.loads(json.dumps(SUMMARIES[step])), **changes}
+    if step == "check-drift":  # each round checks a new batch, a month later
+        summary.setdefault("current", {"serve_run": f"serve-{n}"})
+        summary["model_age_days"] = changes.get("model_age_days", 30.0 * n)
     record = {
         "step": step,
         "run_id": run_id,
@@ -177,6 +180,7 @@ def registry_facts(promotions: int) -> RegistryFacts:
     versions = tuple(
         SimpleNamespace(
             model_name="telco-churn",
+            run_id=None,
             version=v,
             sha256="b" * 64,
             passed=True,
@@ -228,6 +232,7 @@ def evidence_after(folder: Path, rounds: int, *, ci: str | None = None) -> Evide
             spec_clean=True,
             commit="c" * 40,
             ci_files=ci_files,
+            test_ci_files=ci_files,
             test_files=3,
         )
     )
@@ -473,7 +478,11 @@ def test_a_feature_that_adds_nothing_and_drifts_is_pure_cost(spec_folder: Path) 
         "train",
         metadata={"feature_contribution": [{"feature": "contract", "adds_nothing": True}]},
     )
-    assert judge(ev, "data-3").status == "passing", "adding nothing alone is data-2's business"
+    result = judge(ev, "data-3")
+    assert result.status == "not done", "no batch served since: the feature's cost is unknown"
+    assert "serve-batch" in result.next_action
+    write_run(Path(ev.artifacts), "serve-batch", 4)
+    assert judge(gather(ev.loaded), "data-3").status == "passing", "adding nothing is data-2's"
     write_run(Path(ev.artifacts), "check-drift", 4, drifted=["contract"], share_drifted=0.3)
     result = judge(gather(ev.loaded), "data-3")
     assert result.status == "failing"
@@ -530,7 +539,8 @@ def test_the_real_repository_is_read(tmp_path: Path) -> None:
     repo = gather(load_spec(folder)).repo
     assert repo.spec_tracked
     assert repo.spec_clean
-    assert repo.ci_files == (".gitlab-ci.yml",)
+    assert repo.ci_files == ()  # it runs tests, not mlready
+    assert repo.test_ci_files == (".gitlab-ci.yml",)
     assert repo.test_files == 1
     with open(folder / "mlready.yaml", "a") as handle:
         handle.write("# changed\n")
@@ -632,3 +642,127 @@ def test_hostile_strings_are_escaped_in_html_and_markdown(spec_folder: Path) -> 
     assert "<script>" not in markdown
     assert "&lt;script&gt;" in markdown
     assert "\\|\\*\\*x\\*\\*" in markdown
+
+
+def test_the_model_in_production_is_judged_not_a_newer_failed_candidate(spec_folder: Path) -> None:
+    ev = evidence_after(spec_folder, 2)
+    artifacts = Path(ev.artifacts)
+    production_run = ev.step("train")[-1].run_id
+    write_run(artifacts, "train", 3, status="failed", business_value=-5000.0)
+    ev = gather(ev.loaded)
+    prod = SimpleNamespace(**{**registry_facts(2).production.__dict__, "run_id": production_run})
+    ev.registry = RegistryFacts(**{**registry_facts(2).__dict__, "production": prod})
+    result = judge(ev, "business-1")
+    assert result.status == "passing"
+    assert production_run in result.detail
+    assert ev.model_run[0].run_id == production_run
+    ev.registry = RegistryFacts(model_name="telco-churn")  # nothing in production
+    assert ev.model_run[0].run_id == production_run, "else the newest run that passed"
+
+
+def test_one_batch_checked_again_is_one_measurement(spec_folder: Path) -> None:
+    loaded = load_spec(spec_folder)
+    artifacts = Path(loaded.spec.project.artifacts_dir)
+    artifacts.mkdir(parents=True)
+    for n in (1, 2, 3):
+        write_run(artifacts, "check-drift", n, current={"serve_run": "same"}, model_age_days=5.0)
+    ev = gather(loaded)
+    assert (judge(ev, "model-2").points, judge(ev, "model-2").runs) == (0.5, 1)
+    result = judge(ev, "model-4")
+    assert result.points == 0.5
+    assert "two ages" in result.next_action
+
+
+def test_a_batch_answered_from_the_cache_checked_nothing(spec_folder: Path) -> None:
+    loaded = load_spec(spec_folder)
+    artifacts = Path(loaded.spec.project.artifacts_dir)
+    artifacts.mkdir(parents=True)
+    write_run(artifacts, "serve-batch", 1)
+    for n in (2, 3):
+        write_run(artifacts, "serve-batch", n, cache={"batch_hit": True})
+    ev = gather(loaded)
+    for key in ("monitor-5", "infra-6", "monitor-2"):
+        assert judge(ev, key).points == 0.5, key
+
+
+def test_slice_bars_follow_each_metric_direction_when_training_recorded_none(
+    spec_folder: Path,
+) -> None:
+    validation = {
+        **_metadata(3)["validation"],
+        "thresholds": [],
+        "slices": {
+            "holdout": [
+                {
+                    "name": "plan",
+                    "groups": [
+                        {
+                            "group": "good",
+                            "rows": 90,
+                            "metrics": {"brier_score": 0.10, "roc_auc": 0.9},
+                        },
+                        {
+                            "group": "bad",
+                            "rows": 90,
+                            "metrics": {"brier_score": 0.20, "roc_auc": 0.9},
+                        },
+                    ],
+                }
+            ]
+        },
+    }
+    result = judge(_after(spec_folder, "train", metadata={"validation": validation}), "model-6")
+    assert "plan = bad: brier_score 0.200 against 0.16" in result.detail
+    assert "plan = good" not in result.detail
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[1]",
+        "null",
+        '{"step": "train", "run_id": "x", "started_at": "2026-11-01", "status": "passed", '
+        '"summary": null, "run_dir": null}',
+        '{"step": "serve-batch", "run_id": "y", "started_at": "2026-11-01", "status": "passed", '
+        '"summary": {"sla": {"budget_s": 5, "wall_s": null}, "canary": "x", '
+        '"unseen_categories": [1], "nan_predictions": "many"}}',
+        '{"step": "check-drift", "run_id": "z", "started_at": "2026-11-01", "status": "passed", '
+        '"summary": {"share_drifted": null, "dataset_drift": false, "performance": {"value": 1}, '
+        '"model_age_days": "old", "drifted": 3}}',
+    ],
+)
+def test_malformed_evidence_scores_nothing_and_warns_instead_of_crashing(
+    spec_folder: Path, line: str
+) -> None:
+    from mlready.checklist.report import render_html, render_markdown
+
+    evidence_after(spec_folder, 2)
+    artifacts = Path(load_spec(spec_folder).spec.project.artifacts_dir)
+    with open(artifacts / "runs.jsonl", "a") as handle:
+        handle.write(line + "\n")
+    result = readiness(load_spec(spec_folder))
+    render_html(result)
+    render_markdown(result)
+    assert 0 <= result.final_score <= 7
+
+
+def test_a_registry_that_is_not_mlready_is_reported_and_left_untouched(spec_folder: Path) -> None:
+    import sqlite3
+
+    artifacts = Path(load_spec(spec_folder).spec.project.artifacts_dir)
+    artifacts.mkdir(parents=True)
+    database = artifacts / "registry.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("create table other (x int)")
+    before = database.read_bytes()
+    result = readiness(load_spec(spec_folder))
+    assert any("not an mlready registry" in w for w in result.warnings)
+    assert database.read_bytes() == before
+    (artifacts / "registry.db").write_bytes(b"")
+    result = readiness(load_spec(spec_folder))
+    assert database.read_bytes() == b""
+
+
+def test_no_run_log_is_a_warning(spec_folder: Path) -> None:
+    result = readiness(load_spec(spec_folder))
+    assert any("no run log" in w for w in result.warnings)

@@ -127,7 +127,7 @@ def score_item(item: Item, check: Any, attestation: Any | None) -> ItemResult:
             f": {len(runs)} runs, {ci_runs} in CI" if runs else " (CI runs it on every change)"
         )
     elif level == "once":
-        basis = "done once" + ((" (in CI)" if ci_runs else " (by hand)") if runs else "")
+        basis = "done once" + ((" (in CI)" if ci_runs else " (not in CI)") if runs else "")
     elif said is not None:
         basis = f"attested by {said['by']} on {said['date']}"
     else:
@@ -192,7 +192,9 @@ def _gaps(items: list[ItemResult], sections: list[SectionResult], count: int = 3
     rank = {FAILING: 0, NOT_DONE: 1, PASSING: 2}
     order = {key: n for n, key in enumerate(ITEMS)}
     open_items = [i for i in items if i.status != PASSING or i.points < i.max_points]
-    open_items.sort(key=lambda i: (rank[i.status], scaled[i.section], i.points, order[i.id]))
+    open_items.sort(
+        key=lambda i: (rank[i.status], scaled[i.section], i.points - i.max_points, order[i.id])
+    )
     return [
         {
             "id": i.id,
@@ -209,26 +211,25 @@ def _gaps(items: list[ItemResult], sections: list[SectionResult], count: int = 3
 
 
 def _business(evidence: Any) -> dict[str, Any]:
-    from mlready.checklist.items import realized_business
+    from mlready.checklist.items import realized_business, trained_value
 
     spec = evidence.spec
     if spec.business is None:
         return {"defined": False}
-    trained = [r for r in evidence.step("train") if r.summary.get("business_value") is not None]
-    latest = trained[-1] if trained else None
-    rows = None
-    if latest is not None:
-        metadata = evidence.run_json(latest, "metadata.json") or {}
+    chosen = evidence.model_run
+    value, rows = None, None
+    if chosen is not None:
+        record, metadata = chosen
+        value = trained_value(record, metadata)
         rows = ((metadata.get("business") or {}).get("cv") or {}).get("rows")
-    value = latest.summary["business_value"] if latest else None
     out: dict[str, Any] = {
         "defined": True,
         "currency": spec.business.currency,
         "value": value,
         "rows": rows,
-        "per_row": value / rows if value is not None and rows else None,
-        "decision_threshold": latest.summary.get("decision_threshold") if latest else None,
-        "train_run": latest.run_id if latest else None,
+        "per_row": value / rows if value is not None and isinstance(rows, int) and rows else None,
+        "decision_threshold": chosen[0].summary.get("decision_threshold") if chosen else None,
+        "train_run": chosen[0].run_id if chosen else None,
         "realized": None,
     }
     realized = realized_business(evidence)
@@ -247,8 +248,8 @@ def _trends(evidence: Any) -> dict[str, Any]:
     """Data for the report's charts: metrics against thresholds, value against the decision
     threshold, SLA run times against the budget, drift over batches."""
     trends: dict[str, Any] = {"metrics": [], "value_curve": None, "sla": [], "drift": []}
-    if evidence.train:
-        record, metadata = evidence.train[-1]
+    if evidence.model_run is not None:
+        record, metadata = evidence.model_run
         validation = metadata.get("validation") or {}
         bars = {t["metric"]: t["bar"] for t in validation.get("thresholds") or []}
         per_fold = validation.get("per_fold") or []
@@ -264,9 +265,11 @@ def _trends(evidence: Any) -> dict[str, Any]:
                 }
             )
         business = metadata.get("business") or {}
-        basis = business.get("holdout") or business.get("cv") or {}
+        # the same basis as the headline value: cross-validated rows
+        basis = business.get("cv") or {}
         if basis.get("curve"):
             trends["value_curve"] = {
+                "rows": basis.get("rows"),
                 "points": basis["curve"],
                 "threshold": business.get("decision_threshold"),
                 "currency": business.get("currency") or "",
@@ -294,25 +297,60 @@ def _trends(evidence: Any) -> dict[str, Any]:
     return trends
 
 
+#: What malformed evidence (a hand-edited or foreign run log, a truncated JSON file) raises.
+_BAD_EVIDENCE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _judge(key: str, evidence: Any, warnings: list[str]) -> Any:
+    """An item's check; evidence that cannot be read counts as none, with a warning."""
+    from mlready.checklist.items import CHECKS, Check
+
+    try:
+        return CHECKS[key](evidence)
+    except _BAD_EVIDENCE as error:
+        what = f"{type(error).__name__}: {error}"[:160]
+        warnings.append(f"{key}: its evidence could not be read ({what}); it scores 0")
+        return Check(
+            NOT_DONE,
+            f"The recorded evidence could not be read ({what}).",
+            action="Run the steps again so that they record their evidence afresh.",
+        )
+
+
+def _safely(function: Any, evidence: Any, empty: Any, warnings: list[str]) -> Any:
+    try:
+        return function(evidence)
+    except _BAD_EVIDENCE as error:
+        warnings.append(
+            f"{function.__name__.strip('_')}: the recorded evidence could not be read "
+            f"({type(error).__name__}: {error})"[:200]
+        )
+        return empty
+
+
 def readiness(
     loaded: Any, *, pass_bar: float | None = None, now: dt.datetime | None = None
 ) -> ReadinessResult:
     """Score the project's readiness from what its commands wrote (reads only)."""
     from mlready.checklist.evidence import gather
-    from mlready.checklist.items import CHECKS
 
     evidence = gather(loaded)
     spec = loaded.spec
+    warnings: list[str] = []
+    if not evidence.runs and not evidence.broken:
+        warnings.append(
+            f"no run log at {evidence.artifacts / 'runs.jsonl'}: run the pipeline first, or "
+            "check project.artifacts_dir in the spec"
+        )
     attestations = {a.item: a for a in spec.checklist.attestations}  # the last one wins
     items = [
-        score_item(item, CHECKS[key](evidence), attestations.get(key))
+        score_item(item, _judge(key, evidence, warnings), attestations.get(key))
         for key, item in ITEMS.items()
     ]
     sections = _sections(items)
     final = min(s.scaled for s in sections)
     band, meaning = band_of(final)
     bar = spec.checklist.pass_bar if pass_bar is None else pass_bar
-    warnings = []
     if evidence.registry.error:
         warnings.append(f"the registry could not be read: {evidence.registry.error}")
     production = evidence.registry.production
@@ -342,8 +380,13 @@ def readiness(
         sections=sections,
         items=items,
         gaps=_gaps(items, sections),
-        business=_business(evidence),
-        trends=_trends(evidence),
+        business=_safely(_business, evidence, {"defined": False}, warnings),
+        trends=_safely(
+            _trends,
+            evidence,
+            {"metrics": [], "value_curve": None, "sla": [], "drift": []},
+            warnings,
+        ),
         seeds=seeds,
         warnings=warnings,
     )

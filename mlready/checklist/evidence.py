@@ -1,5 +1,5 @@
 """Everything the readiness report reads, gathered once: the run log, each training run's
-metadata, the registry, the alert log and the repository. Nothing here writes or creates."""
+metadata, the registry and the repository. Nothing here writes or creates."""
 
 from __future__ import annotations
 
@@ -34,12 +34,14 @@ TEST_PATHSPECS = (":(glob)**/test_*.py", ":(glob)**/*_test.py", ":(glob)**/tests
 class RepoFacts:
     """What git says about the project's repository."""
 
-    root: str | None  # None: the spec is not in a git repository
+    root: str | None  # None: the spec is not in a git repository (or git is missing)
     spec_tracked: bool = False
     spec_clean: bool = False
     commit: str | None = None
-    ci_files: tuple[str, ...] = ()
-    test_files: int = 0
+    ci_files: tuple[str, ...] = ()  # CI configuration files that run mlready
+    test_ci_files: tuple[str, ...] = ()  # CI configuration files that run tests
+    test_files: int = 0  # test files in the project's folder
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,26 @@ class Evidence:
     broken: dict[str, list[RunRecord]]  # runs that ended in an error, per step
     train: list[tuple[RunRecord, dict[str, Any]]]  # train runs with their metadata.json
     registry: RegistryFacts
-    alerts: list[dict[str, Any]]
     repo: RepoFacts
     _json: dict[Path, Any] = field(default_factory=dict)
 
     @property
     def spec(self) -> Any:
         return self.loaded.spec
+
+    @property
+    def model_run(self) -> tuple[RunRecord, dict[str, Any]] | None:
+        """The training run the report judges the model by: production's own, else the newest
+        that passed, else the newest."""
+        if not self.train:
+            return None
+        production = self.registry.production
+        if production is not None:
+            for record, metadata in reversed(self.train):
+                if record.run_id == production.run_id:
+                    return record, metadata
+        passed = [t for t in self.train if t[0].status == "passed"]
+        return (passed or self.train)[-1]
 
     def step(self, name: str) -> list[RunRecord]:
         """Finished runs of one step, oldest first."""
@@ -105,8 +120,6 @@ class Evidence:
 
 def gather(loaded: Any) -> Evidence:
     """Read the project's evidence (never creates a registry or any file)."""
-    from mlready.alerts import read_alerts
-
     artifacts = Path(loaded.spec.project.artifacts_dir)
     runs: dict[str, list[RunRecord]] = {}
     broken: dict[str, list[RunRecord]] = {}
@@ -120,7 +133,6 @@ def gather(loaded: Any) -> Evidence:
         broken=broken,
         train=[],
         registry=_registry(loaded),
-        alerts=read_alerts(artifacts),
         repo=_repo(loaded.path),
     )
     for record in runs.get("train", [])[-MAX_TRAIN_METADATA:]:
@@ -145,39 +157,82 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def _repo(spec_path: Path) -> RepoFacts:
+    import shutil
+
+    if shutil.which("git") is None:
+        return RepoFacts(root=None, note="git is not installed, so the repository was not read")
     folder = spec_path.resolve().parent
     top = _git(folder, "rev-parse", "--show-toplevel")
     if top is None:
-        return RepoFacts(root=None)
+        return RepoFacts(root=None, note=f"{folder} is not in a git repository")
     root = Path(top.strip())
     spec = str(spec_path.resolve())
     tracked = _git(root, "ls-files", "--error-unmatch", "--", spec) is not None
     status = _git(root, "status", "--porcelain", "--", spec)
     commit = (_git(root, "rev-parse", "HEAD") or "").strip() or None
     ci = (_git(root, "ls-files", "--", *CI_PATHSPECS) or "").split()
-    tests = (_git(root, "ls-files", "--", *TEST_PATHSPECS) or "").split()
+    # a monorepo's other tests say nothing about this project: count the project folder's
+    tests = (_git(folder, "ls-files", "--", *TEST_PATHSPECS) or "").split()
+    runs_mlready, runs_tests = [], []
+    for name in sorted(ci):
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace").lower()
+        except OSError:
+            continue
+        if "mlready" in text:
+            runs_mlready.append(name)
+        if "test" in text:
+            runs_tests.append(name)
     return RepoFacts(
         root=str(root),
         spec_tracked=tracked,
         spec_clean=tracked and status is not None and not status.strip(),
         commit=commit,
-        ci_files=tuple(sorted(ci)),
+        ci_files=tuple(runs_mlready),
+        test_ci_files=tuple(runs_tests),
         test_files=len(tests),
     )
+
+
+def _mlready_tables(url: str) -> bool | None:
+    """Whether a SQLite registry file holds mlready's tables, read without writing to it
+    (None: not SQLite, ask the database)."""
+    import sqlite3
+
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url[len("sqlite:///") :])
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                return False
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            names = {r[0] for r in connection.execute("select name from sqlite_master")}
+        finally:
+            connection.close()
+    except (OSError, sqlite3.Error):
+        return False
+    return "mlready_versions" in names
 
 
 def _registry(loaded: Any) -> RegistryFacts:
     from mlready.errors import MlreadyError
     from mlready.io import sha256_file
-    from mlready.registry import ModelRef, open_registry, registry_location
+    from mlready.registry import ModelRef, Registry, registry_location
     from mlready.registry.db import redact
 
     name = loaded.spec.model_name
-    url, _store = registry_location(loaded)
+    url, store = registry_location(loaded)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
         return RegistryFacts(model_name=name)  # nothing registered yet; do not create it
+    if _mlready_tables(url) is False:
+        return RegistryFacts(
+            model_name=name,
+            error=f"{redact(url)} is not an mlready registry (no mlready tables)",
+        )
     try:
-        registry = open_registry(loaded)
+        registry = Registry(url, store, create=False)  # the report reads; it never creates
         if name not in registry.model_names():
             return RegistryFacts(model_name=name)
         versions = registry.list_versions(name)
@@ -189,7 +244,9 @@ def _registry(loaded: Any) -> RegistryFacts:
     except MlreadyError as error:
         return RegistryFacts(model_name=name, error=f"{redact(url)}: {error}")
     except Exception as error:  # a database that cannot be reached is evidence, not a crash
-        return RegistryFacts(model_name=name, error=f"{redact(url)}: {type(error).__name__}")
+        return RegistryFacts(
+            model_name=name, error=f"{redact(url)}: {type(error).__name__}: {error}"[:300]
+        )
 
     def intact(version: Any) -> bool:
         path = Path(version.artifact_uri)

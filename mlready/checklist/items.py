@@ -61,9 +61,20 @@ def _run_ev(ev: Evidence, record: RunRecord, label: str, name: str = "") -> dict
 
 
 def _latest_train(ev: Evidence, key: Callable[[dict[str, Any]], Any] | None = None) -> Any:
-    """The newest (record, metadata) pair whose metadata has the evidence, and every such run."""
+    """The training run to judge (production's own when it has the evidence, else the newest
+    that passed, else the newest) and every training run that holds the evidence."""
     found = [(r, m) for r, m in ev.train if key is None or key(m)]
-    return (found[-1] if found else None), [r for r, _ in found]
+    runs = [r for r, _ in found]
+    chosen = ev.model_run
+    if chosen is not None and (key is None or key(chosen[1])):
+        return chosen, runs
+    passed = [f for f in found if f[0].status == "passed"]
+    return ((passed or found)[-1] if found else None), runs
+
+
+def _cold(runs: list[RunRecord]) -> list[RunRecord]:
+    """Scoring runs that did the work: a whole batch answered from the cache checked nothing."""
+    return [r for r in runs if not (r.summary.get("cache") or {}).get("batch_hit")]
 
 
 def _rule_for(ev: Evidence, event: str) -> str:
@@ -141,7 +152,13 @@ def _data_1(ev: Evidence) -> Check:
         )
     on_training = [r for r in validations if r.summary.get("environment") == "training"]
     latest_training = on_training[-1] if on_training else None
-    evidence = [_run_ev(ev, r, "validation", "validation.json") for r in validations[-3:]]
+    others = [r for r in validations if r not in on_training]
+    evidence = [
+        _run_ev(
+            ev, r, f"validation of {r.summary.get('environment') or 'the'} data", "validation.json"
+        )
+        for r in [*on_training[-2:], *others[-1:]]
+    ]
     evidence += [_run_ev(ev, r, "validated by train", "metadata.json") for r in trained[-1:]]
     covered = len(features) - len(uncovered)
     detail = f"{covered} of {len(features)} features have a type, range or allowed values."
@@ -224,6 +241,15 @@ def _data_3(ev: Evidence) -> Check:
                     trouble.setdefault(name, []).append(
                         f"{count} unseen categories in serve-batch {serve.run_id}"
                     )
+    served = [
+        r for step in ("serve-batch", "check-drift") for r in ev.step(step) if r.started_at >= since
+    ]
+    if not served:
+        return _not_done(
+            f"{len(useless)} features add nothing measurable; no batch has been served or "
+            f"checked since train {record.run_id}, so their cost in serving is unknown.",
+            "Score a batch (`mlready serve-batch`) and check it (`mlready check-drift`).",
+        )
     costly = sorted(useless & set(trouble))
     evidence = [_run_ev(ev, record, "feature contributions", "metadata.json")]
     detail = (
@@ -304,31 +330,32 @@ def _data_6(ev: Evidence) -> Check:
 @check("data-7")
 def _data_7(ev: Evidence) -> Check:
     repo = ev.repo
+    folder = str(ev.loaded.base_dir)
     if repo.root is None:
         return _not_done(
-            "The project is not in a git repository.",
+            (repo.note or "The project is not in a git repository") + ".",
             "Put the project under git with its tests, and run them in CI.",
         )
     if not repo.test_files:
         return _not_done(
-            f"No test files in the repository {repo.root}.",
+            f"No test files (test_*.py, *_test.py, tests/) tracked by git under {folder}.",
             "Add tests for any code that builds the input data (tests/test_*.py) and run them "
             "in CI (`mlready init --ci github`).",
         )
-    detail = f"{repo.test_files} test files in the repository"
-    evidence = [{"label": "tests", "path": repo.root, "files": repo.test_files}]
-    if repo.ci_files:
-        evidence.append({"label": "CI configuration", "path": ", ".join(repo.ci_files[:4])})
+    detail = f"{_n(repo.test_files, 'test file')} under the project's folder"
+    evidence = [{"label": "tests", "path": folder, "files": repo.test_files}]
+    if repo.test_ci_files:
+        evidence.append({"label": "CI configuration", "path": ", ".join(repo.test_ci_files[:4])})
         return Check(
             PASSING,
-            detail + f"; CI runs them ({', '.join(repo.ci_files[:3])}).",
+            detail + f"; CI runs tests ({', '.join(repo.test_ci_files[:3])}).",
             [],
             evidence,
             level="repeated",
         )
     return Check(
         PASSING,
-        detail + "; no CI configuration runs them.",
+        detail + "; no CI configuration runs tests.",
         [],
         evidence,
         "Run the tests on every change: add a CI workflow (`mlready init --ci github`).",
@@ -346,7 +373,7 @@ def _model_1(ev: Evidence) -> Check:
     if repo.root is None or not repo.spec_tracked:
         where = "is not in a git repository" if repo.root is None else "is not tracked by git"
         return _not_done(
-            f"The spec {spec_path} {where}.",
+            f"The spec {spec_path} {where}." + (f" ({repo.note})" if repo.note else ""),
             f"Commit {spec_path} and review changes to it through pull requests.",
         )
     evidence = [
@@ -365,10 +392,16 @@ def _model_1(ev: Evidence) -> Check:
         )
     detail = f"{spec_path} is committed (HEAD {(repo.commit or '')[:12]}) with no local changes"
     if repo.ci_files:
-        return Check(PASSING, detail + "; CI checks every change.", [], evidence, level=level)
+        return Check(
+            PASSING,
+            detail + f"; CI runs mlready on every change ({', '.join(repo.ci_files[:2])}).",
+            [],
+            evidence,
+            level=level,
+        )
     return Check(
         PASSING,
-        detail + "; no CI configuration checks changes to it.",
+        detail + "; no CI configuration runs mlready on changes to it.",
         [],
         evidence,
         "Add a CI workflow that runs the pipeline's checks on every change "
@@ -385,9 +418,23 @@ def _with_outcomes(ev: Evidence) -> list[RunRecord]:
     ]
 
 
+def _distinct_batches(runs: list[RunRecord]) -> list[RunRecord]:
+    """One run per checked batch (the newest): the same batch checked again measures nothing new."""
+    newest: dict[Any, RunRecord] = {}
+    for r in runs:
+        current = r.summary.get("current") or {}
+        newest[(current.get("serve_run") or current.get("source") or r.run_id, _version(r))] = r
+    return sorted(newest.values(), key=lambda r: r.started_at)
+
+
+def _version(record: RunRecord) -> Any:
+    model = record.summary.get("model") or {}
+    return model.get("version") if isinstance(model, dict) else None
+
+
 @check("model-2")
 def _model_2(ev: Evidence) -> Check:
-    runs = _with_outcomes(ev)
+    runs = _distinct_batches(_with_outcomes(ev))
     if not runs:
         return _not_done(
             "No served batch has been scored against its true outcomes.",
@@ -399,7 +446,7 @@ def _model_2(ev: Evidence) -> Check:
     evidence = [_run_ev(ev, r, "realized performance", "drift.json") for r in runs[-3:]]
     detail = (
         f"Realized {metric} {_fmt(value)} on served data against {_fmt(offline)} offline "
-        f"(check-drift {latest.run_id}; {_n(len(runs), 'check')} with outcomes)."
+        f"(check-drift {latest.run_id}; {_n(len(runs), 'labelled batch')} checked)."
     )
     if "performance_drop" in (latest.summary.get("events") or []):
         return Check(
@@ -435,7 +482,12 @@ def _model_3(ev: Evidence) -> Check:
 @check("model-4")
 def _model_4(ev: Evidence) -> Check:
     limit = ev.spec.monitoring.max_model_age_days
-    runs = [r for r in _with_outcomes(ev) if r.summary.get("model_age_days") is not None]
+    runs = [
+        r
+        for r in _distinct_batches(_with_outcomes(ev))
+        if isinstance(r.summary.get("model_age_days"), (int, float))
+    ]
+    ages = {round(r.summary["model_age_days"]) for r in runs}
     if not runs:
         return _not_done(
             "Realized performance has not been measured at any model age.",
@@ -447,6 +499,14 @@ def _model_4(ev: Evidence) -> Check:
     shown = ", ".join(f"{age:.0f} d: {_fmt(value)}" for age, value in points)
     evidence = [_run_ev(ev, r, "performance at age", "drift.json") for r in runs[-3:]]
     detail = f"Realized {metric} by model age: {shown}."
+    # the impact of age shows only across ages: one age measured is a start, not a curve
+    level = "repeated" if len(ages) >= 2 else "once"
+    action = (
+        ""
+        if level == "repeated"
+        else "Check outcomes again when the model is older: performance at two ages or more "
+        "shows how fast it goes stale."
+    )
     if limit is None:
         return Check(
             FAILING,
@@ -454,8 +514,11 @@ def _model_4(ev: Evidence) -> Check:
             runs,
             evidence,
             "Set monitoring.max_model_age_days to the age at which performance fell too far.",
+            level=level,
         )
-    return Check(PASSING, detail + f" The age limit is {limit:g} days.", runs, evidence)
+    return Check(
+        PASSING, detail + f" The age limit is {limit:g} days.", runs, evidence, action, level
+    )
 
 
 @check("model-5")
@@ -497,10 +560,17 @@ def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, list[str
     slices = validation.get("slices") or {}
     basis = "holdout" if slices.get("holdout") else "cv"
     bars = {t["metric"]: t for t in validation.get("thresholds") or []}
-    bars = bars or {
-        name: {"metric": name, "bar": bar, "direction": "at least"}
-        for name, bar in ev.spec.validation.thresholds.items()
-    }
+    if not bars:
+        from mlready.training.metrics import higher_is_better
+
+        bars = {
+            name: {
+                "metric": name,
+                "bar": bar,
+                "direction": "at least" if higher_is_better(name) else "at most",
+            }
+            for name, bar in ev.spec.validation.thresholds.items()
+        }
     groups, misses = 0, []
     for entry in slices.get(basis) or []:
         for group in entry.get("groups") or []:
@@ -511,7 +581,8 @@ def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, list[str
                 value = (group.get("metrics") or {}).get(name)
                 if value is None:
                     continue
-                worse = value < bar["bar"] if bar["direction"] == "at least" else value > bar["bar"]
+                at_least = bar.get("direction", "at least") == "at least"
+                worse = value < bar["bar"] if at_least else value > bar["bar"]
                 if worse:
                     misses.append(
                         f"{entry['name']} = {group['group']}: {name} {value:.3f} against "
@@ -719,7 +790,7 @@ def _infra_4(ev: Evidence) -> Check:
             evidence,
             "Train a version that passes the gate and promote it without --force.",
         )
-    return Check(PASSING, detail + f" {last.get('reason') or ''}".rstrip(), runs, evidence)
+    return Check(PASSING, detail + " It passed the gate without --force.", runs, evidence)
 
 
 @check("infra-5")
@@ -766,7 +837,7 @@ def _infra_5(ev: Evidence) -> Check:
 
 @check("infra-6")
 def _infra_6(ev: Evidence) -> Check:
-    runs = [r for r in ev.step("serve-batch") if r.summary.get("canary") is not None]
+    runs = [r for r in _cold(ev.step("serve-batch")) if r.summary.get("canary") is not None]
     if not runs:
         return _not_done(
             "No batch has been scored yet.", "Run `mlready serve-batch`: it canaries the model."
@@ -862,7 +933,7 @@ def _monitor_1(ev: Evidence) -> Check:
 
 @check("monitor-2")
 def _monitor_2(ev: Evidence) -> Check:
-    served = [r for r in ev.step("serve-batch") if "rows_rejected" in r.summary]
+    served = [r for r in _cold(ev.step("serve-batch")) if "rows_rejected" in r.summary]
     validated = [r for r in ev.step("validate-data") if r.summary.get("environment") == "serving"]
     runs = sorted([*served, *validated], key=lambda r: r.started_at)
     if not runs:
@@ -879,14 +950,17 @@ def _monitor_2(ev: Evidence) -> Check:
     bad = [
         r
         for r in runs
-        if r.summary.get("rows_rejected") or (r.step == "validate-data" and not r.summary["passed"])
+        if r.summary.get("rows_rejected")
+        or (r.step == "validate-data" and not r.summary.get("passed", True))
     ]
     detail = (
         f"{_n(len(runs), 'serving input')} checked; {len(bad)} broke the contract."
         + _rule_for(ev, "data_invalid")
     )
     s = latest.summary
-    broken = bool(s.get("rows_rejected")) or (latest.step == "validate-data" and not s["passed"])
+    broken = bool(s.get("rows_rejected")) or (
+        latest.step == "validate-data" and not s.get("passed", True)
+    )
     if broken:
         what = (
             f"{s['rows_rejected']:,} rows rejected"
@@ -960,7 +1034,9 @@ def _monitor_4(ev: Evidence) -> Check:
 
 @check("monitor-5")
 def _monitor_5(ev: Evidence) -> Check:
-    runs = [r for r in ev.step("serve-batch") if r.summary.get("nan_predictions") is not None]
+    runs = [
+        r for r in _cold(ev.step("serve-batch")) if r.summary.get("nan_predictions") is not None
+    ]
     if not runs:
         return _not_done(
             "No batch has been scored yet.",
@@ -1069,6 +1145,15 @@ def _monitor_7(ev: Evidence) -> Check:
 # ------------------------------------------------------------------------------------ business
 
 
+def trained_value(record: RunRecord, metadata: dict[str, Any]) -> float | None:
+    """The business value training reported (cross-validated, at the chosen threshold)."""
+    value = record.summary.get("business_value")
+    if value is None:
+        best = ((metadata.get("business") or {}).get("cv") or {}).get("best_threshold") or {}
+        value = best.get("value")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def realized_business(ev: Evidence) -> tuple[RunRecord, dict[str, Any]] | None:
     """The newest business value realized on served data (check-drift --outcomes)."""
     for record in reversed(_with_outcomes(ev)):
@@ -1096,7 +1181,7 @@ def _business_1(ev: Evidence) -> Check:
             "Run `mlready train`.",
         )
     record = latest[0]
-    value = record.summary.get("business_value")
+    value = trained_value(*latest)
     currency = ev.spec.business.currency
     evidence = [_run_ev(ev, record, "business value", "metadata.json")]
     detail = f"Value at the chosen threshold: {value or 0:,.0f} {currency} (train {record.run_id})"
@@ -1112,7 +1197,15 @@ def _business_1(ev: Evidence) -> Check:
     negative = (value is not None and value <= 0) or (
         realized is not None and realized[1]["value"] <= 0
     )
-    if value is None or negative:
+    if value is None:
+        return Check(
+            FAILING,
+            detail.replace(f"{0:,.0f} {currency}", "not recorded"),
+            runs,
+            evidence,
+            "Train again: the training run recorded no business value.",
+        )
+    if negative:
         return Check(
             FAILING,
             detail,

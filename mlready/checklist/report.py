@@ -77,7 +77,7 @@ def render_html(result: ReadinessResult) -> str:
         span = (
             "0"
             if upper == 0
-            else (f"above {lower:g}" if upper == float("inf") else f"{lower:g} to {upper:g}")
+            else (f"above {lower:g}" if upper == float("inf") else f"above {lower:g} to {upper:g}")
         )
         bands.append({"range": span, "name": name, "meaning": meaning})
         lower = upper
@@ -120,7 +120,10 @@ def render_markdown(result: ReadinessResult, report_path: str | None = None) -> 
     if business.get("defined") and business.get("value") is not None:
         text = f"Business value in training: {business['value']:,.0f} {_md(business['currency'])}"
         if business.get("realized"):
-            text += f"; realized on served data: {business['realized']['value']:,.0f}"
+            text += (
+                f"; realized on served data: {business['realized']['value']:,.0f} "
+                f"{_md(business['currency'])}"
+            )
         lines.append(text + ".")
     lines += ["", "| section | score | on the 0-7 scale | passing |", "|---|---:|---:|---:|"]
     for s in result.sections:

@@ -105,11 +105,12 @@ class Version:
 class Registry:
     """A registry database and its artifact store."""
 
-    def __init__(self, url: str, store: Path) -> None:
+    def __init__(self, url: str, store: Path, *, create: bool = True) -> None:
         self.url = url
         self.store = store
         self.engine = make_engine(url)
-        create_schema(self.engine)
+        if create:
+            create_schema(self.engine)
         meta = tables()
         self.models = meta.tables["mlready_models"]
         self.versions = meta.tables["mlready_versions"]
