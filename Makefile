@@ -24,27 +24,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/mlready --spec $(SAMPLE) spec check
-	$(BIN)/mlready --spec $(SAMPLE) validate-data
-	$(BIN)/mlready --spec $(SAMPLE) validate-data --data $(SAMPLE)/data/batch_2026_07.csv
-	$(BIN)/mlready --spec $(SAMPLE) validate-data --data $(SAMPLE)/data/batch_2026_08.csv \
-		--quarantine $(SAMPLE)/.mlready/quarantine
-	$(BIN)/mlready --spec $(SAMPLE) train
-	$(BIN)/mlready --spec $(SAMPLE) register --promote production
-	$(BIN)/mlready --spec $(SAMPLE) serve-batch
-	$(BIN)/mlready --spec $(SAMPLE) serve-batch --input $(SAMPLE)/data/batch_2026_08.csv \
-		--output $(SAMPLE)/predictions/churn_scores_2026_08.parquet
-	$(BIN)/mlready --spec $(SAMPLE) check-drift \
-		--outcomes $(SAMPLE)/data/batch_2026_08_outcomes.csv
-	@echo "Scoring the July batch again: answered from the cache"
-	$(BIN)/mlready --spec $(SAMPLE) serve-batch
-	$(BIN)/mlready --spec $(SAMPLE) check-drift
-	$(BIN)/mlready --spec $(SAMPLE) checklist-report
+	$(BIN)/mlready --spec $(SAMPLE) run
 	@echo ""
-	@echo "Validation reports: $$(ls -d $(SAMPLE)/.mlready/runs/validate-data/*/validation.html | tail -n 3 | tr '\n' ' ')"
-	@echo "Training report:    $$(ls -d $(SAMPLE)/.mlready/runs/train/*/training.html | tail -n 1)"
-	@echo "Predictions:        $(SAMPLE)/predictions/ (with rejected rows and batch profiles)"
-	@echo "Drift reports:      $$(ls -d $(SAMPLE)/.mlready/runs/check-drift/*/drift.html | tail -n 2 | tr '\n' ' ')"
-	@echo "Readiness report:   $$(ls -d $(SAMPLE)/.mlready/runs/checklist-report/*/checklist.html | tail -n 1)"
+	@echo "Run it again: unchanged steps are skipped. The tutorial (docs/tutorial.md) goes on"
+	@echo "with the August batch, its outcomes and drift."
+	@echo "Readiness report: $$(ls -d $(SAMPLE)/.mlready/runs/checklist-report/*/checklist.html | tail -n 1)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

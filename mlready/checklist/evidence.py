@@ -11,7 +11,7 @@ from typing import Any
 
 from mlready.runs import RunRecord, read_run_log
 
-__all__ = ["Evidence", "RegistryFacts", "RepoFacts", "gather"]
+__all__ = ["Evidence", "RegistryFacts", "RepoFacts", "gather", "registry_facts"]
 
 #: Training runs whose metadata is read (the newest ones); older runs still count in the log.
 MAX_TRAIN_METADATA = 50
@@ -132,7 +132,7 @@ def gather(loaded: Any) -> Evidence:
         runs=runs,
         broken=broken,
         train=[],
-        registry=_registry(loaded),
+        registry=registry_facts(loaded),
         repo=_repo(loaded.path),
     )
     for record in runs.get("train", [])[-MAX_TRAIN_METADATA:]:
@@ -216,7 +216,8 @@ def _mlready_tables(url: str) -> bool | None:
     return "mlready_versions" in names
 
 
-def _registry(loaded: Any) -> RegistryFacts:
+def registry_facts(loaded: Any) -> RegistryFacts:
+    """The spec's registered model, read without creating or changing anything."""
     from mlready.errors import MlreadyError
     from mlready.io import sha256_file
     from mlready.registry import ModelRef, Registry, registry_location

@@ -15,6 +15,7 @@ from mlready.cli import checklist as checklist_cmd
 from mlready.cli import drift as drift_cmd
 from mlready.cli import init as init_cmd
 from mlready.cli import register as register_cmd
+from mlready.cli import run as run_cmd
 from mlready.cli import serve as serve_cmd
 from mlready.cli import spec as spec_cmd
 from mlready.cli import train as train_cmd
@@ -74,6 +75,7 @@ app.add_typer(register_cmd.app, name="registry")
 app.command("serve-batch")(serve_cmd.serve_batch)
 app.command("check-drift")(drift_cmd.check_drift)
 app.command("checklist-report")(checklist_cmd.checklist_report)
+app.command("run")(run_cmd.run)
 app.add_typer(spec_cmd.app, name="spec")
 
 

@@ -32,6 +32,7 @@ def test_no_step_command_is_registered_as_a_stub(run_cli) -> None:
         "serve-batch",
         "check-drift",
         "checklist-report",
+        "run",
     }
 
 

@@ -1,0 +1,216 @@
+"""The whole pipeline as one product: which steps run, in which order, and which can be skipped.
+
+A step is skipped when its inputs are the same as when it last succeeded: the spec sections it
+reads (hashed as written), the data it reads (sha256, remembered against each file's size and
+times), what the step before it produced (the model's sha256, the served batch), and the mlready
+version. ``pipeline.json`` in the artifacts folder keeps, per step, the inputs' key and the run
+that succeeded with them; it is written only after a step succeeds, so a failed step runs again.
+
+    plan = Plan(loaded)             # keys computed lazily, from what ran before
+    plan.key("train")               # the inputs' key now
+    plan.unchanged("train")         # same key as the last success, and that run still in the log
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SECTIONS", "STEPS", "Plan", "StepOutcome", "select_steps"]
+
+STEPS = ("validate-data", "train", "register", "serve-batch", "check-drift", "checklist-report")
+
+#: The spec sections each step reads: a change to one of them reruns the step.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "validate-data": ("data", "expectations"),
+    "train": ("data", "expectations", "model", "validation", "business"),
+    "register": ("registry",),
+    "serve-batch": ("data", "expectations", "serving"),
+    "check-drift": ("monitoring",),
+    "checklist-report": ("checklist",),
+}
+#: What else each step depends on: the output of these earlier steps.
+UPSTREAM: dict[str, tuple[str, ...]] = {
+    "validate-data": (),
+    "train": (),
+    "register": ("train",),
+    "serve-batch": ("register",),
+    "check-drift": ("serve-batch",),
+    "checklist-report": ("validate-data", "train", "register", "serve-batch", "check-drift"),
+}
+STATE_FILE = "pipeline.json"
+
+
+def select_steps(start: str | None, until: str | None) -> list[str]:
+    """The steps from ``start`` to ``until`` (both included), in pipeline order."""
+    from mlready.errors import UsageError
+
+    for name in (start, until):
+        if name is not None and name not in STEPS:
+            raise UsageError(f"unknown step '{name}': use one of {', '.join(STEPS)}")
+    first = STEPS.index(start) if start else 0
+    last = STEPS.index(until) if until else len(STEPS) - 1
+    if first > last:
+        raise UsageError(f"--from {start} comes after --until {until}: swap them")
+    return list(STEPS[first : last + 1])
+
+
+@dataclass
+class StepOutcome:
+    """What happened to one step in a pipeline run."""
+
+    step: str
+    status: str  # ran | skipped | failed | not run | not configured
+    exit_code: int = 0
+    run_id: str | None = None
+    seconds: float = 0.0
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class Plan:
+    """The pipeline's memory: each step's inputs' key and the run that succeeded with them."""
+
+    loaded: Any
+    state: dict[str, Any] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            payload = json.loads(self.path.read_text(encoding="utf-8"))
+            self.state = payload if isinstance(payload, dict) else {}
+        except (OSError, ValueError):
+            self.state = {}
+
+    @property
+    def artifacts(self) -> Path:
+        return Path(self.loaded.spec.project.artifacts_dir)
+
+    @property
+    def path(self) -> Path:
+        return self.artifacts / STATE_FILE
+
+    # ----------------------------------------------------------------------------- inputs
+
+    def configured(self, step: str) -> str:
+        """Why a step cannot run from the spec alone ('' when it can)."""
+        serving = self.loaded.spec.serving
+        if step in ("serve-batch", "check-drift") and (serving is None or serving.input is None):
+            return "serving.input is not set in the spec"
+        return ""
+
+    def _data_digest(self, source: Any) -> str | None:
+        """sha256 of the files a source names; None for SQL (a query's result cannot be
+        fingerprinted without running it, so such a step always runs)."""
+        from mlready.io import resolve_files
+        from mlready.serving.cache import file_digests
+
+        if source is None or source.path is None:
+            return None
+        files = resolve_files(source.path)
+        digests = file_digests(files, self.artifacts / "cache" / "digests.json")
+        return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+    def key(self, step: str) -> str | None:
+        """The key of a step's inputs now, or None when they cannot be known (always run)."""
+        from mlready import __version__
+
+        parts: dict[str, Any] = {
+            "mlready": __version__,
+            "sections": self.loaded.section_hash(*SECTIONS[step]),
+        }
+        spec = self.loaded.spec
+        if step in ("validate-data", "train"):
+            parts["data"] = self._data_digest(spec.data.source)
+            if parts["data"] is None:
+                return None
+        if step == "serve-batch":
+            parts["data"] = self._data_digest(spec.serving.input if spec.serving else None)
+            if parts["data"] is None:
+                return None
+        for upstream in UPSTREAM[step]:
+            parts[upstream] = (self.state.get(upstream) or {}).get("output")
+        if step in ("serve-batch", "check-drift"):
+            parts["production"] = self.production_sha()
+        if step == "checklist-report":
+            parts["repository"] = _head(self.loaded.path)
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    def production_sha(self) -> str | None:
+        """The sha256 of the model the production alias points to, if any (read once per
+        registration)."""
+        from mlready.checklist.evidence import registry_facts
+
+        if "production" not in self._memo:
+            production = registry_facts(self.loaded).production
+            self._memo["production"] = None if production is None else str(production.sha256)
+        return self._memo["production"]
+
+    # ------------------------------------------------------------------------------ state
+
+    def unchanged(self, step: str, key: str | None) -> str:
+        """The run id of the last success with the same inputs, else ''."""
+        from mlready.runs import read_run_log
+
+        remembered = self.state.get(step) or {}
+        if key is None or remembered.get("key") != key:
+            return ""
+        run_id = remembered.get("run_id")
+        known = {r.run_id for r in read_run_log(self.artifacts, step) if r.status != "error"}
+        return str(run_id) if run_id in known else ""
+
+    def remember(self, step: str, key: str | None, record: Any) -> None:
+        """Keep a step's success: its inputs' key, its run and what it produced."""
+        from mlready.io import atomic_write_json
+
+        self._memo.clear()  # a registration may have moved production
+        self.state[step] = {
+            "key": key,
+            "run_id": record.run_id,
+            "output": _output(step, record, self),
+            "at": record.started_at,
+        }
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.path, self.state)
+
+    def forget(self, step: str) -> None:
+        """A step failed: whatever succeeded before, the next run tries it again."""
+        from mlready.io import atomic_write_json
+
+        if self.state.pop(step, None) is not None:
+            atomic_write_json(self.path, self.state)
+
+
+def _output(step: str, record: Any, plan: Plan) -> Any:
+    """What later steps depend on: the model's sha256, the production model, the batch."""
+    summary = record.summary or {}
+    if step == "train":
+        return summary.get("model_sha256")
+    if step == "register":
+        return plan.production_sha()
+    if step == "validate-data":
+        return summary.get("fingerprint")
+    return record.run_id  # serve-batch (its batch profile), check-drift, checklist-report
+
+
+def _head(spec_path: Path) -> str | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(spec_path.resolve().parent), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None

@@ -1,0 +1,240 @@
+"""``mlready run``: the steps in order, skipping unchanged ones, stopping at the first hard
+failure, on a small toy project (a real pipeline: train, registry, scoring, drift, report)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+
+from mlready.pipeline import STEPS
+from mlready.runs import read_run_log
+from tests.serving_data import make_batch
+from tests.training_data import toy_frame, write_project
+
+EXTRA = """\
+expectations:
+  columns:
+    customer_id: {type: string, unique: true, max_null_fraction: 0}
+    tenure: {type: number, min: 0, max: 100}
+    plan: {allowed_values: [basic, pro, max]}
+serving:
+  input: {path: data/batch.csv}
+  output: predictions/scores.parquet
+  sla: {output_period: 1d}
+monitoring:
+  max_model_age_days: 90
+checklist:
+  pass_bar: 0
+"""
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy project after one full `mlready run`."""
+    from mlready.cli.app import main
+
+    folder = write_project(tmp_path_factory.mktemp("run") / "p", frame=toy_frame(800), extra=EXTRA)
+    make_batch(300).to_csv(folder / "data" / "batch.csv", index=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--quiet", "--spec", str(folder), "run"])
+    assert exit_info.value.code == 0
+    return folder
+
+
+@pytest.fixture
+def project(first: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "p"
+    shutil.copytree(first, target)
+    # the registry and the state keep absolute paths: point them at the copy
+    for name in ("pipeline.json",):
+        path = target / ".mlready" / name
+        path.write_text(path.read_text().replace(str(first), str(target)))
+    return target
+
+
+def _run(run_cli, project: Path, *args: str) -> tuple[int, dict]:
+    result = run_cli("--spec", str(project), "run", "--json", *args)
+    payload = json.loads(result.stdout)
+    assert payload["exit_code"] == result.exit_code
+    return result.exit_code, {s["step"]: s for s in payload["steps"]} | {"_": payload}
+
+
+def _statuses(steps: dict) -> dict[str, str]:
+    return {k: v["status"] for k, v in steps.items() if k != "_"}
+
+
+def test_the_first_run_runs_every_step_and_writes_the_readiness_report(first: Path) -> None:
+    for step in STEPS:
+        records = read_run_log(first / ".mlready", step)
+        assert [r.status for r in records] == ["passed"], step
+    state = json.loads((first / ".mlready" / "pipeline.json").read_text())
+    assert set(state) == set(STEPS)
+
+
+def test_running_again_skips_every_unchanged_step(project: Path, run_cli) -> None:
+    code, steps = _run(run_cli, project)
+    assert code == 0
+    assert set(_statuses(steps).values()) == {"skipped"}
+    assert steps["_"]["report"].endswith("checklist.html")
+    for step in STEPS:  # a skipped step leaves no record: it is no evidence of a repeat
+        assert len(read_run_log(project / ".mlready", step)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reruns"),
+    [
+        (
+            ("monitoring:\n  max_model_age_days: 90", "monitoring:\n  max_model_age_days: 60"),
+            ["check-drift", "checklist-report"],
+        ),
+        (("checklist:\n  pass_bar: 0", "checklist:\n  pass_bar: 0.0"), ["checklist-report"]),
+        (
+            ("output_period: 1d", "output_period: 2d"),
+            ["serve-batch", "check-drift", "checklist-report"],
+        ),
+        (
+            ("params: {max_iter: 500}", "params: {max_iter: 500, C: 0.5}"),
+            ["train", "register", "serve-batch", "check-drift", "checklist-report"],
+        ),
+        # the model comes out the same, so it is not registered again
+        (
+            ("max: 100}", "max: 101}"),
+            ["validate-data", "train", "serve-batch", "check-drift", "checklist-report"],
+        ),
+    ],
+    ids=["monitoring", "checklist", "serving", "model", "expectations"],
+)
+def test_changing_one_value_reruns_exactly_the_steps_that_depend_on_it(
+    project: Path, run_cli, change: tuple[str, str], reruns: list[str]
+) -> None:
+    spec = project / "mlready.yaml"
+    text = spec.read_text()
+    assert change[0] in text
+    spec.write_text(text.replace(change[0], change[1]))
+    code, steps = _run(run_cli, project)
+    assert code == 0, steps
+    ran = [s for s, status in _statuses(steps).items() if status == "ran"]
+    assert ran == reruns
+    assert set(_statuses(steps).values()) <= {"ran", "skipped"}
+
+
+def test_new_data_reruns_the_steps_that_read_it(project: Path, run_cli) -> None:
+    make_batch(300, seed=99).to_csv(project / "data" / "batch.csv", index=False)
+    _, steps = _run(run_cli, project)
+    assert [s for s, v in _statuses(steps).items() if v == "ran"] == [
+        "serve-batch",
+        "check-drift",
+        "checklist-report",
+    ]
+    frame = toy_frame(800, seed=5)
+    frame.to_csv(project / "data" / "train.csv", index=False)
+    _, steps = _run(run_cli, project)
+    assert _statuses(steps)["validate-data"] == "ran"
+    assert _statuses(steps)["train"] == "ran"
+
+
+def test_a_new_mlready_version_and_force_rerun_everything(
+    project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, steps = _run(run_cli, project, "--force")
+    assert set(_statuses(steps).values()) == {"ran"}
+    import mlready
+
+    monkeypatch.setattr(mlready, "__version__", "99.0.0")
+    _, steps = _run(run_cli, project)
+    assert set(_statuses(steps).values()) == {"ran"}
+
+
+def test_from_and_until_choose_the_steps(project: Path, run_cli) -> None:
+    _, steps = _run(run_cli, project, "--until", "train")
+    assert list(_statuses(steps)) == ["validate-data", "train"]
+    _, steps = _run(run_cli, project, "--from", "serve-batch", "--force")
+    assert _statuses(steps) == dict.fromkeys(
+        ["serve-batch", "check-drift", "checklist-report"], "ran"
+    )
+    result = run_cli("--spec", str(project), "run", "--from", "check-drift", "--until", "train")
+    assert result.exit_code == 2
+    assert "swap them" in result.stderr
+    result = run_cli("--spec", str(project), "run", "--from", "deploy")
+    assert result.exit_code == 2
+    assert "unknown step 'deploy'" in result.stderr
+
+
+@pytest.mark.parametrize("failing", STEPS)
+def test_run_stops_at_a_steps_hard_failure_and_says_what_ran(
+    project: Path, run_cli, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    from mlready.cli import run as run_module
+
+    real = run_module._steps
+
+    def steps(spec: Path, report_dir: Path | None) -> dict:
+        commands = real(spec, report_dir)
+
+        def broken() -> None:
+            raise typer.Exit(4)
+
+        commands[failing] = broken
+        return commands
+
+    monkeypatch.setattr(run_module, "_steps", steps)
+    code, result = _run(run_cli, project, "--force")
+    assert code == 4
+    statuses = _statuses(result)
+    index = STEPS.index(failing)
+    assert [statuses[s] for s in STEPS[:index]] == ["ran"] * index
+    assert statuses[failing] == "failed"
+    assert [statuses[s] for s in STEPS[index + 1 :]] == ["not run"] * (len(STEPS) - index - 1)
+    # the failed step is not remembered: the next run tries it again
+    monkeypatch.setattr(run_module, "_steps", real)
+    _, again = _run(run_cli, project)
+    assert _statuses(again)[failing] == "ran"
+
+
+def test_a_real_contract_failure_stops_before_training(project: Path, run_cli) -> None:
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("max: 100}", "max: 10}"))
+    result = run_cli("--spec", str(project), "run")
+    assert result.exit_code == 1
+    assert "not run" in result.stdout
+    assert "stopped at validate-data: the training data broke the contract" in result.stdout
+    assert "readiness report" not in result.stdout, "an older report is not this run's"
+
+
+def test_drift_is_a_finding_the_report_still_gets_written(
+    project: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlready.cli import run as run_module
+
+    real = run_module._steps
+
+    def steps(spec: Path, report_dir: Path | None) -> dict:
+        commands = real(spec, report_dir)
+
+        def drifted() -> None:
+            raise typer.Exit(1)
+
+        commands["check-drift"] = drifted
+        return commands
+
+    monkeypatch.setattr(run_module, "_steps", steps)
+    code, result = _run(
+        run_cli, project, "--from", "check-drift", "--force", "--report-dir", str(project / "out")
+    )
+    assert code == 1
+    assert _statuses(result) == {"check-drift": "failed", "checklist-report": "ran"}
+    assert (project / "out" / "checklist.md").exists()
+
+
+def test_without_a_serving_input_the_serving_steps_are_not_configured(
+    tmp_path: Path, run_cli
+) -> None:
+    folder = write_project(tmp_path / "p", frame=toy_frame(800))
+    code, result = _run(run_cli, folder, "--until", "check-drift", "--from", "serve-batch")
+    assert code == 0
+    assert _statuses(result) == {"serve-batch": "not configured", "check-drift": "not configured"}
+    assert "serving.input" in result["serve-batch"]["reason"]
