@@ -56,6 +56,7 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
             code = 0
         finally:
             STATE.spec, STATE.quiet, STATE.verbose, STATE.debug = None, False, False, False
+            STATE.json = False
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI; turn every error into a one-line message and an exit code from the table."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    STATE.json = "--json" in args  # known before parsing, so even a usage error answers in JSON
     try:
         app(args=args, prog_name="mlready")
     except SystemExit as exc:
@@ -93,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if debug:
             traceback.print_exc()
         _print_error(str(exc))
+        _json_error(str(exc), exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         _print_error("interrupted")
@@ -100,12 +102,22 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        _print_error(
+        message = (
             f"unexpected internal error: {type(exc).__name__}: {exc}. "
             "Rerun with --debug to see the traceback, and report it."
         )
+        _print_error(message)
+        _json_error(message, 5)
         sys.exit(5)
     sys.exit(0)
+
+
+def _json_error(message: str, code: int) -> None:
+    """With --json, scripts get the error as the one JSON document on stdout too."""
+    if STATE.json:
+        import json
+
+        print(json.dumps({"error": message, "exit_code": code}))
 
 
 def _print_error(message: str) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, SpecOption, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, out
 
 if TYPE_CHECKING:
     from mlready.checklist import ReadinessResult
@@ -48,6 +48,7 @@ def checklist_report(
             "(for $GITHUB_STEP_SUMMARY).",
         ),
     ] = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Score production readiness from what the other commands recorded; write an HTML report,
@@ -64,7 +65,7 @@ def checklist_report(
         run.summary.update(_summary(result))
         if not result.passed:
             run.fail(1)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         payload = result.to_dict()
         payload.update(run_id=run.run_id, report=str(files["html"]))
         typer.echo(json.dumps(payload, indent=2, default=str))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, SpecOption, err, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
 
 if TYPE_CHECKING:
     from mlready.drift import DriftResult
@@ -56,6 +56,7 @@ def check_drift(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Compare current data with the training reference; alert with an action plan (exit 1 on
@@ -83,7 +84,7 @@ def check_drift(
         run.summary.update(_summary(result))
         if not result.passed:
             run.fail(1)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         payload = result.to_dict()
         payload.update(run_id=run.run_id, run_dir=str(run.dir), report=str(run.dir / "drift.html"))
         typer.echo(json.dumps(payload, indent=2, default=str))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mlready.cli.state import say
+from mlready.cli.state import STATE, JsonOption, say
 
 
 def init(
@@ -20,11 +20,22 @@ def init(
     ] = None,
     target: Annotated[str | None, typer.Option(help="With --data: the column to predict.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing mlready.yaml.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a commented starter mlready.yaml that passes `mlready spec check`."""
     from mlready.scaffold import scaffold_project
 
     result = scaffold_project(directory, data=data, target=target, force=force)
+    if STATE.json:
+        import json
+
+        typer.echo(
+            json.dumps(
+                {"spec": str(result.spec_path), "written": [str(p) for p in result.written]},
+                indent=2,
+            )
+        )
+        return
     for path in result.written:
         say(f"[green]wrote[/] {path}")
     say(f"next: edit {result.spec_path} then run `mlready --spec {result.spec_path} spec check`")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, SpecOption, out, say
+from mlready.cli.state import STATE, JsonOption, SpecOption, out, say
 
 if TYPE_CHECKING:
     from mlready.registry import Registry, Version
@@ -87,6 +87,7 @@ def register(
     ] = None,
     force: ForceOption = False,
     output_format: FormatOption = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Store a trained model as the next version of the spec's model, with all its metadata."""
@@ -134,7 +135,7 @@ def register(
         "artifact": version.artifact_uri,
         "promotion": decision,
     }
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         typer.echo(json.dumps(result, indent=2))
     else:
         verb = "registered" if created else "already registered as"
@@ -194,6 +195,7 @@ def _ref(text: str | None, loaded: LoadedSpec, default_alias: str = "production"
 def list_versions(
     model: Annotated[str | None, typer.Option(help="\\[default: the spec's model]")] = None,
     output_format: FormatOption = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """The versions of the model, newest last, with their aliases."""
@@ -205,7 +207,7 @@ def list_versions(
     name = check_name(model or loaded.spec.model_name)
     versions = registry.list_versions(name)
     aliases = registry.aliases_of(name)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         payload = {
             "model": name,
             "aliases": aliases,
@@ -244,6 +246,7 @@ def show(
         typer.Argument(help="NAME@ALIAS, NAME:VERSION or VERSION. \\[default: @production]"),
     ] = None,
     output_format: FormatOption = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """One version with all its metadata."""
@@ -252,7 +255,7 @@ def show(
     aliases = [
         a for a, n in registry.aliases_of(version.model_name).items() if n == version.version
     ]
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         payload = {**version.summary(), "aliases": aliases, "metadata": version.metadata}
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
@@ -327,6 +330,7 @@ def promote(
     force: ForceOption = False,
     reason: ReasonOption = None,
     output_format: FormatOption = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Move an alias to a version; production only when the promotion gate holds."""
@@ -337,7 +341,7 @@ def promote(
     loaded, registry = _open(spec)
     version = registry.resolve(_ref(ref, loaded))
     decision = _promote(loaded, registry, version, to, force, reason)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         typer.echo(json.dumps(decision, indent=2, default=str))
     else:
         _print_decision(decision)
@@ -350,6 +354,7 @@ def rollback(
     model: Annotated[str | None, typer.Option(help="\\[default: the spec's model]")] = None,
     alias: Annotated[str, typer.Option(help="The alias to move back.")] = "production",
     reason: ReasonOption = None,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Move production (or another alias) back to the version it pointed to before."""
@@ -378,7 +383,10 @@ def rollback(
         reason=reason or f"rolled back from {current}",
         actor=_actor(),
     )
-    say(f"[green]rolled back[/] {name}@{alias}: {current} -> {previous}")
+    if STATE.json:
+        typer.echo(json.dumps({"model": name, "alias": alias, "from": current, "to": previous}))
+    else:
+        say(f"[green]rolled back[/] {name}@{alias}: {current} -> {previous}")
 
 
 @app.command("diff")
@@ -386,6 +394,7 @@ def diff(
     first: Annotated[str, typer.Argument(help="A version: NAME:VERSION, VERSION or NAME@ALIAS.")],
     second: Annotated[str, typer.Argument(help="The version to compare it with.")],
     output_format: FormatOption = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """What differs between two versions: params, metrics, features, packages."""
@@ -397,7 +406,7 @@ def diff(
     a = registry.resolve(_ref(first, loaded))
     b = registry.resolve(_ref(second, loaded))
     changes = diff_versions(a, b)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         typer.echo(json.dumps(changes, indent=2, default=str))
         return
     if not any(changes.values()):
@@ -416,6 +425,7 @@ def diff(
 def history(
     model: Annotated[str | None, typer.Option(help="\\[default: the spec's model]")] = None,
     output_format: FormatOption = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Every alias change and gate decision, oldest first (the audit history)."""
@@ -427,7 +437,7 @@ def history(
     loaded, registry = _open(spec)
     name = check_name(model or loaded.spec.model_name)
     items = registry.history_of(name)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         typer.echo(json.dumps(items, indent=2, default=str))
         return
     table = Table(title=f"alias history of {name}")
@@ -455,6 +465,7 @@ def verify(
         str | None,
         typer.Argument(help="One version (NAME:VERSION, NAME@ALIAS). \\[default: every version]"),
     ] = None,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Check stored artifacts against their recorded sha256 and load them (exit 4 on a mismatch)."""
@@ -465,10 +476,22 @@ def verify(
         versions = [registry.resolve(_ref(ref, loaded))]
     else:
         versions = registry.list_versions(loaded.spec.model_name)
+    checked = []
     for version in versions:
         registry.load(version)  # raises DataError (exit 4) on a mismatch
+        warnings = environment_warnings(version)
+        checked.append(
+            {
+                "version": f"{version.model_name}:{version.version}",
+                "sha256": version.sha256,
+                "verified": True,
+                "warnings": warnings,
+            }
+        )
         say(f"[green]ok[/] {version.model_name}:{version.version} sha256 {version.sha256[:12]}…")
-        for warning in environment_warnings(version):
+        for warning in warnings:
             say(f"[yellow]warning[/]: {warning}")
-    if not versions:
+    if STATE.json:
+        typer.echo(json.dumps({"verified": checked}, indent=2))
+    elif not versions:
         say("no versions to verify")

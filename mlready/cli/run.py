@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, SpecOption, err, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
 
 _STEP_HELP = "validate-data, train, register, serve-batch, check-drift or checklist-report"
 
@@ -48,13 +48,7 @@ def run(
             file_okay=False,
         ),
     ] = None,
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print one JSON document with each step's outcome; step output on stderr.",
-        ),
-    ] = False,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Run the pipeline: validate-data, train, register (through the gate), serve-batch,
@@ -65,6 +59,7 @@ def run(
     from mlready.spec import load_spec
     from mlready.spec.loading import find_spec_path
 
+    as_json = as_json or STATE.json
     chosen = select_steps(start, until)
     spec_path = find_spec_path(STATE.spec_path(spec))
     loaded = load_spec(spec_path)

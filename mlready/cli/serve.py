@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, SpecOption, err, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
 
 if TYPE_CHECKING:
     from mlready.serving import Progress, ServeResult
@@ -93,6 +93,7 @@ def serve_batch(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Score a batch with a registered model, in chunks, within the SLA (exit 1 when rows are
@@ -127,7 +128,7 @@ def serve_batch(
             run.logger.warning("%s", warning)
         if not result.passed:
             run.fail(1)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         payload = result.to_dict()
         payload["run_dir"] = str(run.dir)
         payload["run_id"] = run.run_id

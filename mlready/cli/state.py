@@ -31,6 +31,7 @@ class CliState:
     quiet: bool = False
     verbose: bool = False
     debug: bool = False
+    json: bool = False  # --json: stdout carries one JSON document; people's output goes to stderr
 
     def spec_path(self, override: Path | None = None) -> Path | None:
         """The spec named on the command, else the global --spec, else None (./mlready.yaml)."""
@@ -45,9 +46,25 @@ class CliState:
 STATE = CliState()
 
 
+def _json_mode(value: bool) -> bool:
+    if value:
+        STATE.json = True
+    return value
+
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON document with the result on stdout; messages go to stderr.",
+        callback=_json_mode,
+    ),
+]
+
+
 def out() -> Console:
-    """Console for results (stdout)."""
-    return Console(highlight=False, soft_wrap=True)
+    """Console for results (stdout; stderr when --json keeps stdout for the JSON document)."""
+    return Console(stderr=STATE.json, highlight=False, soft_wrap=True)
 
 
 def err() -> Console:

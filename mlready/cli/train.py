@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, SpecOption, err, out, say
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, say
 
 if TYPE_CHECKING:
     from mlready.training import Progress, TrainResult
@@ -46,6 +46,7 @@ def train(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
+    as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
     """Fit the spec's pipeline, cross-validate it, and write the model with its metadata (exit 1
@@ -81,7 +82,7 @@ def train(
             run.logger.warning("%s", warning)
         if not result.passed:
             run.fail(1)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         typer.echo(json.dumps(_json(result, run.dir), indent=2, default=str))
     else:
         _print(result, run.dir)

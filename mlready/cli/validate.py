@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlready.cli.state import STATE, SpecOption, err, out, say
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, say
 
 if TYPE_CHECKING:
     from mlready.validation.result import ValidationResult
@@ -58,6 +58,7 @@ def validate_data(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
+    as_json: JsonOption = False,
     report: Annotated[bool, typer.Option(help="Write the HTML report in the run folder.")] = True,
     quarantine: Annotated[
         Path | None,
@@ -167,7 +168,7 @@ def validate_data(
         )
         if not result.passed:
             run.fail(1)
-    if output_format is OutputFormat.json:
+    if output_format is OutputFormat.json or STATE.json:
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     elif output_format is OutputFormat.junit:
         typer.echo(junit_xml(result))

@@ -238,3 +238,63 @@ def test_without_a_serving_input_the_serving_steps_are_not_configured(
     assert code == 0
     assert _statuses(result) == {"serve-batch": "not configured", "check-drift": "not configured"}
     assert "serving.input" in result["serve-batch"]["reason"]
+
+
+def _commands() -> list[str]:
+    from mlready.cli.app import app
+
+    names = [c.name for c in app.registered_commands]
+    for group in app.registered_groups:
+        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
+    return names
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_every_command_takes_json(run_cli, name: str) -> None:
+    result = run_cli(*name.split(), "--help")
+    assert "--json" in result.stdout, name
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["spec", "check"],
+        ["spec", "schema"],
+        ["validate-data"],
+        ["train", "--no-importance"],
+        ["register"],
+        ["registry", "list"],
+        ["registry", "show"],
+        ["registry", "history"],
+        ["registry", "verify"],
+        ["registry", "diff", "1", "2"],
+        ["serve-batch"],
+        ["check-drift"],
+        ["checklist-report"],
+        ["run"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_json_prints_one_document_on_stdout(project: Path, run_cli, args: list[str]) -> None:
+    result = run_cli("--spec", str(project), *args, "--json")
+    payload = json.loads(result.stdout)  # nothing else on stdout
+    assert isinstance(payload, (dict, list)), args
+    if result.exit_code:
+        assert payload["exit_code"] == result.exit_code
+
+
+def test_json_errors_are_json_too(tmp_path: Path, run_cli) -> None:
+    result = run_cli("--spec", str(tmp_path / "missing"), "train", "--json")
+    assert result.exit_code == 3
+    payload = json.loads(result.stdout)
+    assert payload["exit_code"] == 3
+    assert "mlready.yaml" in payload["error"]
+    assert "error" in result.stderr
+
+
+def test_init_json(tmp_path: Path, run_cli) -> None:
+    result = run_cli("init", str(tmp_path / "new"), "--json")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert payload["spec"].endswith("mlready.yaml")
+    assert payload["written"]
