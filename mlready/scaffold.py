@@ -213,3 +213,135 @@ def scaffold_project(
     except SpecError as exc:  # the starter must always pass its own check
         raise InternalError(f"the starter spec does not pass the check: {exc}") from exc
     return ScaffoldResult(spec_path=spec_path, written=written)
+
+
+CI_SYSTEMS = ("github", "gitlab")
+
+_GITHUB = """\
+# Written by `mlready init --ci github`: on every push and pull request, check the spec, run the
+# pipeline (unchanged steps are skipped: .mlready/ is cached between runs, so the run log also
+# shows the checks repeating in CI), publish the readiness summary and upload the reports.
+# The job fails when a step fails or readiness is under checklist.pass_bar.
+name: mlready
+on:
+  push:
+  pull_request:
+jobs:
+  pipeline:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install mlready
+        run: pip install "mlready=={version}"
+      - name: Restore the run log, registry and cache
+        uses: actions/cache@v4
+        with:
+          path: {artifacts}
+          key: mlready-${{{{ github.ref_name }}}}-${{{{ github.run_id }}}}
+          restore-keys: |
+            mlready-${{{{ github.ref_name }}}}-
+            mlready-
+      - name: Check the spec
+        run: mlready --spec {spec} spec check
+      - name: Run the pipeline
+        run: mlready --spec {spec} run --report-dir mlready-reports
+      - name: Readiness summary
+        if: always()
+        run: |
+          if [ -f mlready-reports/checklist.md ]; then
+            cat mlready-reports/checklist.md >> "$GITHUB_STEP_SUMMARY"
+          fi
+      - name: Upload the reports
+        if: always()
+        uses: actions/upload-artifact@v4
+        with:
+          name: mlready-reports
+          path: |
+            mlready-reports/
+            {artifacts}/runs/**/*.html
+            {artifacts}/runs.jsonl
+          if-no-files-found: ignore
+"""
+
+_GITLAB = """\
+# Written by `mlready init --ci gitlab`: on every push and merge request, check the spec, run the
+# pipeline (unchanged steps are skipped: .mlready/ is cached per branch), print the readiness
+# summary and keep the reports as artifacts. The job fails when a step fails or readiness is
+# under checklist.pass_bar.
+workflow:
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+    - if: $CI_COMMIT_BRANCH
+
+mlready:
+  image: python:3.11
+  cache:
+    key: mlready-$CI_COMMIT_REF_SLUG
+    paths:
+      - {artifacts}/
+  script:
+    - pip install "mlready=={version}"
+    - mlready --spec {spec} spec check
+    - mlready --spec {spec} run --report-dir mlready-reports
+  after_script:
+    - cat mlready-reports/checklist.md || true
+  artifacts:
+    when: always
+    expose_as: mlready reports
+    paths:
+      - mlready-reports/
+      - {artifacts}/runs/
+"""
+
+
+def write_ci(spec_path: Path, system: str, *, force: bool = False) -> Path:
+    """Write the CI configuration of ``system`` at the root of the spec's repository (its folder
+    when it is not in one); paths in it are relative to that root."""
+    import subprocess
+
+    from mlready import __version__
+    from mlready.errors import UsageError
+    from mlready.io import atomic_write_text
+    from mlready.spec import load_spec
+
+    if system not in CI_SYSTEMS:
+        raise UsageError(f"--ci {system}: use one of {', '.join(CI_SYSTEMS)}")
+    loaded = load_spec(spec_path)
+    folder = loaded.path.parent
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        top = ""
+    root = Path(top) if top else folder
+
+    def relative(path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(root.resolve())) or "."
+        except ValueError:
+            return str(path)
+
+    target = (
+        root / ".github" / "workflows" / "mlready.yml"
+        if system == "github"
+        else root / ".gitlab-ci.yml"
+    )
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists already; pass --force to overwrite it")
+    template = _GITHUB if system == "github" else _GITLAB
+    text = template.format(
+        version=__version__,
+        spec=relative(loaded.path),
+        artifacts=relative(Path(loaded.spec.project.artifacts_dir)),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(target, text)
+    return target

@@ -19,13 +19,30 @@ def init(
         typer.Option(help="Your training data (CSV or Parquet); its columns fill the spec."),
     ] = None,
     target: Annotated[str | None, typer.Option(help="With --data: the column to predict.")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing mlready.yaml.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Overwrite an existing mlready.yaml (or CI configuration).")
+    ] = False,
+    ci: Annotated[
+        str | None,
+        typer.Option(
+            help="Also write a CI configuration that runs the pipeline on every push and pull "
+            "request: github or gitlab. In a folder with a spec already, only that is written.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write a commented starter mlready.yaml that passes `mlready spec check`."""
-    from mlready.scaffold import scaffold_project
+    """Write a commented starter mlready.yaml that passes `mlready spec check` (and, with --ci,
+    a CI workflow for it)."""
+    from mlready.scaffold import ScaffoldResult, scaffold_project, write_ci
 
-    result = scaffold_project(directory, data=data, target=target, force=force)
+    existing = directory / "mlready.yaml"
+    if ci is not None and existing.exists() and not data:
+        result = ScaffoldResult(spec_path=existing, written=[])
+    else:
+        result = scaffold_project(directory, data=data, target=target, force=force)
+    if ci is not None:
+        result.written.append(write_ci(result.spec_path, ci, force=force))
     if STATE.json:
         import json
 

@@ -101,3 +101,85 @@ def test_init_with_unreadable_data(tmp_path: Path, run_cli) -> None:
         "init", str(tmp_path / "q"), "--data", str(tmp_path / "no.csv"), "--target", "b"
     )
     assert missing.exit_code == 4
+
+
+def _repo(tmp_path: Path) -> Path:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    return tmp_path
+
+
+def test_init_ci_github_writes_a_workflow_that_runs_the_pipeline(tmp_path: Path, run_cli) -> None:
+    import yaml
+
+    root = _repo(tmp_path)
+    result = run_cli("init", str(root / "churn"), "--ci", "github")
+    assert result.exit_code == 0, result.stderr
+    workflow = yaml.safe_load((root / ".github" / "workflows" / "mlready.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert set(triggers) == {"push", "pull_request"}
+    steps = workflow["jobs"]["pipeline"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    assert uses[0].startswith("actions/checkout@")
+    assert any(u.startswith("actions/setup-python@") for u in uses)
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert "mlready --spec churn/mlready.yaml spec check" in runs
+    assert "mlready --spec churn/mlready.yaml run --report-dir mlready-reports" in runs
+    assert 'cat mlready-reports/checklist.md >> "$GITHUB_STEP_SUMMARY"' in runs
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "always()"
+    assert "mlready-reports/" in upload["with"]["path"]
+    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == "churn/.mlready"
+
+
+def test_init_ci_gitlab_and_refusals(tmp_path: Path, run_cli) -> None:
+    import yaml
+
+    root = _repo(tmp_path)
+    assert run_cli("init", str(root), "--ci", "gitlab").exit_code == 0
+    config = yaml.safe_load((root / ".gitlab-ci.yml").read_text())
+    job = config["mlready"]
+    assert "mlready --spec mlready.yaml run --report-dir mlready-reports" in job["script"]
+    assert job["artifacts"]["when"] == "always"
+    assert job["cache"]["paths"] == [".mlready/"]
+    again = run_cli("init", str(root), "--ci", "gitlab")
+    assert again.exit_code == 2
+    assert "--force" in again.stderr
+    unknown = run_cli("init", str(root), "--ci", "jenkins")
+    assert unknown.exit_code == 2
+    assert "use one of github, gitlab" in unknown.stderr
+
+
+def test_the_github_workflow_steps_run_here(tmp_path: Path, run_cli) -> None:
+    """The workflow's own shell steps, run in order on the starter project, as CI would."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = _repo(tmp_path)
+    assert run_cli("init", str(root / "proj"), "--ci", "github").exit_code == 0
+    workflow = yaml.safe_load((root / ".github" / "workflows" / "mlready.yml").read_text())
+    summary = tmp_path / "summary.md"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_ACTIONS": "true",
+    }
+    for step in workflow["jobs"]["pipeline"]["steps"]:
+        command = step.get("run", "")
+        if not command or "pip install" in command:
+            continue
+        done = subprocess.run(
+            ["bash", "-ec", command], cwd=root, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+    assert "## Production readiness" in summary.read_text()
+    assert (root / "mlready-reports" / "checklist.html").exists()
+    from mlready.runs import read_run_log
+
+    assert {r.ci for r in read_run_log(root / "proj" / ".mlready")} == {"github"}
