@@ -1,15 +1,18 @@
 """Rewrite the generated blocks of the docs (make docs): the key reference in docs/spec.md from
-the spec models, the rubric in docs/readiness.md from mlready.checklist.rubric."""
+the spec models, the rubric in docs/readiness.md from mlready.checklist.rubric, the command
+reference in docs/reference.md from the CLI."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from mlready.checklist.rubric import RUBRIC_BEGIN, RUBRIC_END, rubric_markdown
+from mlready.cli import reference
 from mlready.spec.docs import BEGIN, END, reference_markdown
 
 PAGE = Path(__file__).with_name("spec.md")
 RUBRIC_PAGE = Path(__file__).with_name("readiness.md")
+COMMANDS_PAGE = Path(__file__).with_name("reference.md")
 
 
 def updated(text: str) -> str:
@@ -26,9 +29,19 @@ def updated_rubric(text: str) -> str:
     return head + rubric_markdown() + tail
 
 
+def updated_commands(text: str) -> str:
+    """docs/reference.md with its generated block replaced by the current CLI's."""
+    head, _, rest = text.partition(reference.BEGIN)
+    _, _, tail = rest.partition(reference.END)
+    return head + reference.reference_markdown() + tail
+
+
 if __name__ == "__main__":
     PAGE.write_text(updated(PAGE.read_text(encoding="utf-8")), encoding="utf-8")
     RUBRIC_PAGE.write_text(
         updated_rubric(RUBRIC_PAGE.read_text(encoding="utf-8")), encoding="utf-8"
     )
-    print(f"updated {PAGE} and {RUBRIC_PAGE}")
+    COMMANDS_PAGE.write_text(
+        updated_commands(COMMANDS_PAGE.read_text(encoding="utf-8")), encoding="utf-8"
+    )
+    print(f"updated {PAGE}, {RUBRIC_PAGE} and {COMMANDS_PAGE}")

@@ -86,3 +86,13 @@ def test_readiness_rubric_is_up_to_date() -> None:
     assert rubric_markdown() in page
     for key in ITEMS:
         assert f"| `{key}` |" in page
+
+
+def test_command_reference_is_generated_from_the_cli() -> None:
+    from mlready.cli.reference import reference_markdown
+
+    page = (DOCS / "reference.md").read_text(encoding="utf-8")
+    assert _load_updater().updated_commands(page) == page, "docs/reference.md is stale: make docs"
+    for name, _ in _commands():
+        assert f"### `mlready {name}`" in page, name
+    assert reference_markdown() in page
