@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 SAMPLE := sample_project
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "mlready needs Python >= 3.10"'
@@ -44,6 +44,10 @@ bench: $(VENV)/.installed-dev
 docs: $(VENV)/.installed-dev
 	$(BIN)/python -m mlready.spec.docs > /dev/null
 	$(BIN)/python docs/update_reference.py
+
+# The tutorial's screenshots, from a folder where the tutorial ran (see docs/screenshots.py).
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python docs/screenshots.py $(TUTORIAL)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .mypy_cache
