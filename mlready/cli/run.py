@@ -85,9 +85,7 @@ def run(
             continue
         previous = "" if force else plan.unchanged(step, key)
         if previous:
-            outcomes.append(
-                StepOutcome(step, "skipped", run_id=previous, reason="inputs unchanged")
-            )
+            outcomes.append(StepOutcome(step, "skipped", run_id=previous, reason="unchanged"))
             _announce(step, f"skipped: inputs unchanged since run {previous}", as_json)
             continue
         _announce(step, "", as_json)
