@@ -13,6 +13,7 @@ that succeeded with them; it is written only after a step succeeds, so a failed 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -139,7 +140,13 @@ class Plan:
             parts[upstream] = (self.state.get(upstream) or {}).get("output")
         if step in ("serve-batch", "check-drift"):
             parts["production"] = self.production_sha()
+        if step == "check-drift":
+            # the model's age is judged too: a check is due again each day
+            parts["day"] = dt.datetime.now(dt.timezone.utc).date().isoformat()
         if step == "checklist-report":
+            # the report reads the whole spec, the whole run log, the registry and git
+            parts["spec"] = self.loaded.spec_hash
+            parts["log"] = _last_record(self.artifacts)
             parts["repository"] = _head(self.loaded.path)
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -163,8 +170,23 @@ class Plan:
         if key is None or remembered.get("key") != key:
             return ""
         run_id = remembered.get("run_id")
-        known = {r.run_id for r in read_run_log(self.artifacts, step) if r.status != "error"}
-        return str(run_id) if run_id in known else ""
+        records = {r.run_id: r for r in read_run_log(self.artifacts, step) if r.status != "error"}
+        if run_id not in records or not self._still_there(step, records[run_id]):
+            return ""
+        return str(run_id)
+
+    def _still_there(self, step: str, record: Any) -> bool:
+        """What the step produced is still in place (a deleted output or registry reruns it)."""
+        if step == "register":
+            return self.production_sha() == (self.state.get("register") or {}).get("output")
+        if step == "serve-batch":
+            serving = self.loaded.spec.serving
+            if serving is not None and serving.output and not Path(serving.output).exists():
+                return False
+            return (self.artifacts / record.run_dir / "batch_profile.json").is_file()
+        if step == "checklist-report":
+            return (self.artifacts / record.run_dir / "checklist.html").is_file()
+        return True
 
     def remember(self, step: str, key: str | None, record: Any) -> None:
         """Keep a step's success: its inputs' key, its run and what it produced."""
@@ -198,6 +220,14 @@ def _output(step: str, record: Any, plan: Plan) -> Any:
     if step == "validate-data":
         return summary.get("fingerprint")
     return record.run_id  # serve-batch (its batch profile), check-drift, checklist-report
+
+
+def _last_record(artifacts: Path) -> str | None:
+    """The newest run of any step but the report itself (runs made outside `mlready run` too)."""
+    from mlready.runs import read_run_log
+
+    records = [r for r in read_run_log(artifacts) if r.step != "checklist-report"]
+    return records[-1].run_id if records else None
 
 
 def _head(spec_path: Path) -> str | None:

@@ -17,16 +17,22 @@ from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
 _STEP_HELP = "validate-data, train, register, serve-batch, check-drift or checklist-report"
 
 
-def _steps(spec: Path, report_dir: Path | None) -> dict[str, Callable[[], None]]:
-    """Each step as the command a person would type, with the pipeline's choices."""
+def _steps(spec: Path, report_dir: Path | None, plan: Any) -> dict[str, Callable[[], None]]:
+    """Each step as the command a person would type, with the pipeline's choices: register the
+    model this pipeline trained, check the batch this pipeline scored."""
     from mlready.cli import checklist, drift, register, serve, train, validate
+
+    def produced(step: str) -> str | None:
+        return (plan.state.get(step) or {}).get("run_id")
 
     return {
         "validate-data": lambda: validate.validate_data(spec=spec),
         "train": lambda: train.train(spec=spec),
-        "register": lambda: register.register(promote="production", spec=spec),
+        "register": lambda: register.register(
+            run=produced("train"), promote="production", spec=spec
+        ),
         "serve-batch": lambda: serve.serve_batch(spec=spec),
-        "check-drift": lambda: drift.check_drift(spec=spec),
+        "check-drift": lambda: drift.check_drift(batch=produced("serve-batch"), spec=spec),
         "checklist-report": lambda: checklist.checklist_report(output=report_dir, spec=spec),
     }
 
@@ -64,7 +70,7 @@ def run(
     spec_path = find_spec_path(STATE.spec_path(spec))
     loaded = load_spec(spec_path)
     plan = Plan(loaded)
-    commands = _steps(spec_path, report_dir)
+    commands = _steps(spec_path, report_dir, plan)
     outcomes: list[StepOutcome] = []
     final = 0
     stopped = False
@@ -87,10 +93,13 @@ def run(
         if previous:
             outcomes.append(StepOutcome(step, "skipped", run_id=previous, reason="unchanged"))
             _announce(step, f"skipped: inputs unchanged since run {previous}", as_json)
+            if step == "checklist-report" and report_dir is not None:
+                _copy_report(plan, previous, report_dir)
             continue
         _announce(step, "", as_json)
         before = {r.run_id for r in read_run_log(plan.artifacts, step)}
         code, reason = 0, ""
+        interrupted = False
         with _stdout_to_stderr(as_json):
             try:
                 commands[step]()
@@ -99,6 +108,8 @@ def run(
             except MlreadyError as error:
                 code, reason = error.exit_code, str(error)
                 _print_error(reason)
+            except KeyboardInterrupt:
+                code, reason, interrupted = 130, "interrupted", True
         seconds = time.perf_counter() - started
         new = [r for r in read_run_log(plan.artifacts, step) if r.run_id not in before]
         run_id = new[-1].run_id if new else None
@@ -116,6 +127,8 @@ def run(
                 StepOutcome(step, "failed", code, run_id, seconds, reason or _finding(step))
             )
             final, stopped = code or 1, True
+            if interrupted:
+                _print_error("interrupted")
     reported = any(
         o.step == "checklist-report" and (o.status == "skipped" or o.run_id) for o in outcomes
     )
@@ -147,6 +160,19 @@ def _finding(step: str) -> str:
         "check-drift": "drift or an error-severity alert (see the drift report)",
         "checklist-report": "readiness is under the pass bar",
     }[step]
+
+
+def _copy_report(plan: Any, run_id: str, target: Path) -> None:
+    """A skipped checklist-report still delivers its report where CI looks for it."""
+    import shutil
+
+    from mlready.checklist.report import FILES
+
+    folder = plan.artifacts / "runs" / "checklist-report" / run_id
+    target.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        if (folder / name).is_file():
+            shutil.copyfile(folder / name, target / name)
 
 
 def _report(plan: Any) -> Path | None:
@@ -209,12 +235,13 @@ def _print(outcomes: list[Any], report: Path | None) -> None:
                 name, justify="right" if name == "seconds" else "left", no_wrap=name != "note"
             )
         for o in outcomes:
+            note = o.reason if len(o.reason) <= 60 else o.reason[:57] + "..."
             table.add_row(
                 o.step,
                 f"[{colours[o.status]}]{o.status}[/]",
                 o.run_id or "",
                 f"{o.seconds:.1f}" if o.status in ("ran", "failed") else "",
-                escape(o.reason),
+                escape(note),
             )
         console.print(table)
     hard = [o for o in outcomes if o.status == "failed" and o.step != "checklist-report"]

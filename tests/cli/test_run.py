@@ -172,8 +172,8 @@ def test_run_stops_at_a_steps_hard_failure_and_says_what_ran(
 
     real = run_module._steps
 
-    def steps(spec: Path, report_dir: Path | None) -> dict:
-        commands = real(spec, report_dir)
+    def steps(spec: Path, report_dir: Path | None, plan: object) -> dict:
+        commands = real(spec, report_dir, plan)
 
         def broken() -> None:
             raise typer.Exit(4)
@@ -212,8 +212,8 @@ def test_drift_is_a_finding_the_report_still_gets_written(
 
     real = run_module._steps
 
-    def steps(spec: Path, report_dir: Path | None) -> dict:
-        commands = real(spec, report_dir)
+    def steps(spec: Path, report_dir: Path | None, plan: object) -> dict:
+        commands = real(spec, report_dir, plan)
 
         def drifted() -> None:
             raise typer.Exit(1)
@@ -298,3 +298,52 @@ def test_init_json(tmp_path: Path, run_cli) -> None:
     payload = json.loads(result.stdout)
     assert payload["spec"].endswith("mlready.yaml")
     assert payload["written"]
+
+
+def test_outputs_that_disappeared_are_made_again(project: Path, run_cli) -> None:
+    shutil.rmtree(project / "predictions")
+    (project / ".mlready" / "registry.db").unlink()
+    _, steps = _run(run_cli, project, "--report-dir", str(project / "reports"))
+    statuses = _statuses(steps)
+    assert statuses["train"] == "skipped"
+    assert statuses["register"] == "ran"  # the model went into the new, empty registry
+    assert statuses["serve-batch"] == "ran"
+    assert (project / "predictions" / "scores.parquet").exists()
+    assert (project / "reports" / "checklist.md").exists()
+    _, steps = _run(run_cli, project, "--report-dir", str(project / "again"))
+    assert set(_statuses(steps).values()) == {"skipped"}
+    assert (project / "again" / "checklist.md").exists(), "a skipped report is still delivered"
+
+
+def test_the_pipeline_registers_what_it_trained_and_checks_what_it_scored(
+    project: Path, run_cli
+) -> None:
+    state = json.loads((project / ".mlready" / "pipeline.json").read_text())
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("max_iter: 500}", "max_iter: 500, C: 0.01}"))
+    assert run_cli("--spec", str(project), "--quiet", "train").exit_code == 0  # by hand
+    spec.write_text(spec.read_text().replace("max_iter: 500, C: 0.01}", "max_iter: 500}"))
+    other = make_batch(100, seed=3)
+    other.to_csv(project / "other.csv", index=False)
+    served = run_cli(
+        "--spec",
+        str(project),
+        "--quiet",
+        "serve-batch",
+        "--input",
+        str(project / "other.csv"),
+        "--output",
+        str(project / "o.parquet"),
+    )
+    assert served.exit_code == 0
+    spec.write_text(spec.read_text().replace("max_model_age_days: 90", "max_model_age_days: 80"))
+    spec.write_text(
+        spec.read_text().replace("registry:", "registry:")
+        + "registry:\n  promotion: {tolerance: 0.01}\n"
+    )
+    _, steps = _run(run_cli, project)
+    assert _statuses(steps)["train"] == "skipped"
+    registered = read_run_log(project / ".mlready", "register")[-1]
+    assert registered.summary["run_id"] == state["train"]["run_id"]
+    checked = read_run_log(project / ".mlready", "check-drift")[-1]
+    assert checked.summary["current"]["serve_run"] == state["serve-batch"]["run_id"]
