@@ -235,19 +235,17 @@ jobs:
         with:
           python-version: "3.11"
       - name: Install mlready
-        run: pip install "mlready=={version}"
+        run: {install_yaml}
       - name: Restore the run log, registry and cache
-        uses: actions/cache@v4
+        uses: actions/cache/restore@v4
         with:
-          path: {artifacts}
+          path: {artifacts_yaml}
           key: mlready-${{{{ github.ref_name }}}}-${{{{ github.run_id }}}}
-          restore-keys: |
-            mlready-${{{{ github.ref_name }}}}-
-            mlready-
+          restore-keys: mlready-${{{{ github.ref_name }}}}-
       - name: Check the spec
-        run: mlready --spec {spec} spec check
+        run: {check_yaml}
       - name: Run the pipeline
-        run: mlready --spec {spec} run --report-dir mlready-reports
+        run: {run_yaml}
       - name: Readiness summary
         if: always()
         run: |
@@ -264,6 +262,13 @@ jobs:
             {artifacts}/runs/**/*.html
             {artifacts}/runs.jsonl
           if-no-files-found: ignore
+      # saved even when the job fails (under the bar, drift): the evidence keeps building up
+      - name: Save the run log, registry and cache
+        if: always()
+        uses: actions/cache/save@v4
+        with:
+          path: {artifacts_yaml}
+          key: mlready-${{{{ github.ref_name }}}}-${{{{ github.run_id }}}}
 """
 
 _GITLAB = """\
@@ -274,18 +279,21 @@ _GITLAB = """\
 workflow:
   rules:
     - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+    - if: $CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS
+      when: never  # a branch with an open merge request runs once, as the merge request
     - if: $CI_COMMIT_BRANCH
 
 mlready:
   image: python:3.11
   cache:
     key: mlready-$CI_COMMIT_REF_SLUG
+    when: always  # kept even when the job fails: the evidence keeps building up
     paths:
-      - {artifacts}/
+      - {artifacts_dir_yaml}
   script:
-    - pip install "mlready=={version}"
-    - mlready --spec {spec} spec check
-    - mlready --spec {spec} run --report-dir mlready-reports
+    - {install_yaml}
+    - {check_yaml}
+    - {run_yaml}
   after_script:
     - cat mlready-reports/checklist.md || true
   artifacts:
@@ -293,7 +301,7 @@ mlready:
     expose_as: mlready reports
     paths:
       - mlready-reports/
-      - {artifacts}/runs/
+      - {artifacts_runs_yaml}
 """
 
 
@@ -336,11 +344,31 @@ def write_ci(spec_path: Path, system: str, *, force: bool = False) -> Path:
     )
     if target.exists() and not force:
         raise UsageError(f"{target} exists already; pass --force to overwrite it")
+    import json
+    import re
+    import shlex
+
+    def scalar(text: str) -> str:
+        """Plain when it is safe; else a JSON string, which YAML reads the same way (so '#',
+        ': ' or quotes in a folder's name cannot cut the line short)."""
+        if re.fullmatch(r"[A-Za-z0-9_./=@-][A-Za-z0-9_./=@ -]*", text) and " -" not in text[:1]:
+            return text
+        return json.dumps(text)
+
+    spec = relative(loaded.path)
+    artifacts = relative(Path(loaded.spec.project.artifacts_dir))
+    check = f"mlready --spec {shlex.quote(spec)} spec check"
+    run = f"mlready --spec {shlex.quote(spec)} run --report-dir mlready-reports"
     template = _GITHUB if system == "github" else _GITLAB
     text = template.format(
         version=__version__,
-        spec=relative(loaded.path),
-        artifacts=relative(Path(loaded.spec.project.artifacts_dir)),
+        artifacts=artifacts,
+        artifacts_yaml=scalar(artifacts),
+        artifacts_dir_yaml=scalar(f"{artifacts}/"),
+        artifacts_runs_yaml=scalar(f"{artifacts}/runs/"),
+        install_yaml=scalar(f"pip install mlready=={__version__}"),
+        check_yaml=scalar(check),
+        run_yaml=scalar(run),
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, text)

@@ -6,7 +6,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -53,6 +53,12 @@ def _global_options(
         bool, typer.Option("--verbose", "-v", help="Show the run log on the terminal.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Every command: one JSON document on stdout, messages on stderr."
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -84,11 +90,20 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     STATE.json = "--json" in args  # known before parsing, so even a usage error answers in JSON
+    stdout = sys.stdout
+    watched = _Watched(stdout) if STATE.json else None
+    if watched is not None:
+        sys.stdout = watched  # type: ignore[assignment]
     try:
         app(args=args, prog_name="mlready")
     except SystemExit as exc:
         if exc.code == 130:  # Typer turns Ctrl-C into a silent exit 130
             _print_error("interrupted")
+        if watched is not None and not watched.written and exc.code not in (0, None):
+            # Typer's own usage errors print on stderr only: scripts still get their document
+            code = exc.code if isinstance(exc.code, int) else 2
+            what = "interrupted" if code == 130 else "usage error (the message is on stderr)"
+            _json_error(what, code)
         raise
     except MlreadyError as exc:
         if debug:
@@ -109,7 +124,25 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _print_error(message)
         _json_error(message, 5)
         sys.exit(5)
+    finally:
+        if watched is not None:
+            sys.stdout = stdout
     sys.exit(0)
+
+
+class _Watched:
+    """stdout, noting whether anything was written to it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.written = False
+
+    def write(self, text: str) -> int:
+        self.written = self.written or bool(text)
+        return int(self._stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _json_error(message: str, code: int) -> None:
@@ -117,7 +150,7 @@ def _json_error(message: str, code: int) -> None:
     if STATE.json:
         import json
 
-        print(json.dumps({"error": message, "exit_code": code}))
+        sys.stdout.write(json.dumps({"error": message, "exit_code": code}) + "\n")
 
 
 def _print_error(message: str) -> None:

@@ -35,9 +35,12 @@ def init(
     """Write a commented starter mlready.yaml that passes `mlready spec check` (and, with --ci,
     a CI workflow for it)."""
     from mlready.scaffold import ScaffoldResult, scaffold_project, write_ci
+    from mlready.spec.loading import find_spec_path
 
     existing = directory / "mlready.yaml"
-    if ci is not None and existing.exists() and not data:
+    if ci is not None and STATE.spec is not None:  # `mlready --spec sub init --ci github`
+        result = ScaffoldResult(spec_path=find_spec_path(STATE.spec), written=[])
+    elif ci is not None and existing.exists() and not data:
         result = ScaffoldResult(spec_path=existing, written=[])
     else:
         result = scaffold_project(directory, data=data, target=target, force=force)

@@ -117,11 +117,13 @@ def validate_data(
             sql=None if infer_from else source,
             margin=margin,
         )
-        if output is None:
-            typer.echo(text, nl=False)
-        else:
+        if output is not None:
             atomic_write_text(output, text)
             say(f"[green]wrote[/] {output}: review it, then paste it into {loaded.path.name}")
+        if STATE.json:
+            typer.echo(json.dumps({"expectations": text, "output": output and str(output)}))
+        elif output is None:
+            typer.echo(text, nl=False)
         return
     _refuse_options_of_the_other_mode(
         False,

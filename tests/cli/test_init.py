@@ -130,8 +130,8 @@ def test_init_ci_github_writes_a_workflow_that_runs_the_pipeline(tmp_path: Path,
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"] == "always()"
     assert "mlready-reports/" in upload["with"]["path"]
-    cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache@"))
-    assert cache["with"]["path"] == "churn/.mlready"
+    restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
+    assert restore["with"]["path"] == "churn/.mlready"
 
 
 def test_init_ci_gitlab_and_refusals(tmp_path: Path, run_cli) -> None:
@@ -183,3 +183,28 @@ def test_the_github_workflow_steps_run_here(tmp_path: Path, run_cli) -> None:
     from mlready.runs import read_run_log
 
     assert {r.ci for r in read_run_log(root / "proj" / ".mlready")} == {"github"}
+
+
+def test_ci_paths_with_spaces_and_hashes_stay_whole(tmp_path: Path, run_cli) -> None:
+    import shlex
+
+    import yaml
+
+    root = _repo(tmp_path)
+    assert run_cli("init", str(root / "ml project #2"), "--ci", "github").exit_code == 0
+    workflow = yaml.safe_load((root / ".github" / "workflows" / "mlready.yml").read_text())
+    steps = workflow["jobs"]["pipeline"]["steps"]
+    check = next(s["run"] for s in steps if "spec check" in s.get("run", ""))
+    assert shlex.split(check)[:3] == ["mlready", "--spec", "ml project #2/mlready.yaml"]
+    saved = [s for s in steps if s.get("uses", "").startswith("actions/cache/save@")]
+    assert saved[0]["if"] == "always()", "the evidence is kept even when the job fails"
+    assert saved[0]["with"]["path"] == "ml project #2/.mlready"
+
+
+def test_ci_for_an_existing_project_named_by_the_global_spec(tmp_path: Path, run_cli) -> None:
+    root = _repo(tmp_path)
+    assert run_cli("init", str(root / "sub")).exit_code == 0
+    result = run_cli("--spec", str(root / "sub"), "init", str(root), "--ci", "gitlab")
+    assert result.exit_code == 0, result.stderr
+    assert not (root / "mlready.yaml").exists(), "no second starter project"
+    assert "mlready --spec sub/mlready.yaml run" in (root / ".gitlab-ci.yml").read_text()

@@ -347,3 +347,33 @@ def test_the_pipeline_registers_what_it_trained_and_checks_what_it_scored(
     assert registered.summary["run_id"] == state["train"]["run_id"]
     checked = read_run_log(project / ".mlready", "check-drift")[-1]
     assert checked.summary["current"]["serve_run"] == state["serve-batch"]["run_id"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["registry", "list", "--json", "--format", "xml"],
+        ["run", "--json", "--bogus"],
+        ["spec", "schema", "--indent", "20", "--json"],
+    ],
+)
+def test_usage_errors_answer_in_json_too(project: Path, run_cli, args: list[str]) -> None:
+    result = run_cli("--spec", str(project), *args)
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {
+        "error": "usage error (the message is on stderr)",
+        "exit_code": 2,
+    }
+    assert result.stderr
+
+
+def test_json_as_a_global_option(project: Path, run_cli) -> None:
+    result = run_cli("--json", "--spec", str(project), "registry", "list")
+    assert result.exit_code == 0
+    assert isinstance(json.loads(result.stdout), (dict, list))
+
+
+def test_infer_in_json(project: Path, run_cli) -> None:
+    result = run_cli("--spec", str(project), "validate-data", "--infer", "--json")
+    assert result.exit_code == 0
+    assert "columns:" in json.loads(result.stdout)["expectations"]
