@@ -33,6 +33,16 @@ MINIMAL_SPEC = textwrap.dedent(
 )
 
 
+def cli_commands() -> list[str]:
+    """Every command and sub-command of the CLI, as typed ("registry list")."""
+    from mlready.cli.app import app
+
+    names = [c.name for c in app.registered_commands]
+    for group in app.registered_groups:
+        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
+    return names
+
+
 @dataclass
 class CliResult:
     """What a CLI call printed and returned."""

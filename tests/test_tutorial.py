@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, cli_commands
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 
@@ -32,15 +32,6 @@ def _commands() -> list[tuple[str, set[int]]]:
     return found
 
 
-def _cli_commands() -> list[str]:
-    from mlready.cli.app import app
-
-    names = [c.name for c in app.registered_commands]
-    for group in app.registered_groups:
-        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
-    return names
-
-
 def test_the_tutorial_uses_every_command() -> None:
     lines = [shlex.split(c.split("#")[0]) for c, _ in _commands()]
     used = set()
@@ -50,7 +41,7 @@ def test_the_tutorial_uses_every_command() -> None:
             rest = [w for w in rest if w not in ("sample_project", "my-first-project")]
             used.add(" ".join(rest[:2]))
             used.add(rest[0] if rest else "")
-    missing = [name for name in _cli_commands() if name not in used]
+    missing = [name for name in cli_commands() if name not in used]
     assert not missing, f"docs/tutorial.md has no example of: {missing}"
 
 

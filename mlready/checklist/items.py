@@ -189,17 +189,29 @@ def _data_1(ev: Evidence) -> Check:
     return Check(PASSING, detail, runs, evidence)
 
 
-@check("data-2")
-def _data_2(ev: Evidence) -> Check:
+_NO_CONTRIBUTIONS = "No training run has measured the features' contributions."
+
+
+def _contributions(ev: Evidence) -> tuple[Any, list[RunRecord], list[str]]:
+    """The judged training run with feature contributions, every such run, and the features
+    that add nothing measurable."""
     latest, runs = _latest_train(ev, lambda m: m.get("feature_contribution"))
     if latest is None:
+        return None, runs, []
+    useless = [c["feature"] for c in latest[1]["feature_contribution"] if c.get("adds_nothing")]
+    return latest, runs, useless
+
+
+@check("data-2")
+def _data_2(ev: Evidence) -> Check:
+    latest, runs, useless = _contributions(ev)
+    if latest is None:
         return _not_done(
-            "No training run has measured the features' contributions.",
+            _NO_CONTRIBUTIONS,
             "Run `mlready train`: it measures each feature's contribution on held-out rows.",
         )
     record, metadata = latest
     contributions = metadata["feature_contribution"]
-    useless = [c["feature"] for c in contributions if c.get("adds_nothing")]
     evidence = [_run_ev(ev, record, "feature contributions", "metadata.json")]
     detail = (
         f"{len(contributions) - len(useless)} of {len(contributions)} features add something "
@@ -220,14 +232,14 @@ def _data_2(ev: Evidence) -> Check:
 
 @check("data-3")
 def _data_3(ev: Evidence) -> Check:
-    latest, runs = _latest_train(ev, lambda m: m.get("feature_contribution"))
+    latest, runs, useless_list = _contributions(ev)
     if latest is None:
         return _not_done(
-            "No training run has measured the features' contributions.",
+            _NO_CONTRIBUTIONS,
             "Run `mlready train`, then serve and check drift: a feature's cost shows in serving.",
         )
-    record, metadata = latest
-    useless = {c["feature"] for c in metadata["feature_contribution"] if c.get("adds_nothing")}
+    record = latest[0]
+    useless = set(useless_list)
     since = record.started_at
     trouble: dict[str, list[str]] = {}
     for drift in ev.step("check-drift"):

@@ -12,6 +12,7 @@ import typer
 
 from mlready.pipeline import STEPS
 from mlready.runs import read_run_log
+from tests.conftest import cli_commands
 from tests.serving_data import make_batch
 from tests.training_data import toy_frame, write_project
 
@@ -240,16 +241,7 @@ def test_without_a_serving_input_the_serving_steps_are_not_configured(
     assert "serving.input" in result["serve-batch"]["reason"]
 
 
-def _commands() -> list[str]:
-    from mlready.cli.app import app
-
-    names = [c.name for c in app.registered_commands]
-    for group in app.registered_groups:
-        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
-    return names
-
-
-@pytest.mark.parametrize("name", _commands())
+@pytest.mark.parametrize("name", cli_commands())
 def test_every_command_takes_json(run_cli, name: str) -> None:
     result = run_cli(*name.split(), "--help")
     assert "--json" in result.stdout, name
