@@ -45,7 +45,9 @@ docs: $(VENV)/.installed-dev
 	$(BIN)/python -m mlready.spec.docs > /dev/null
 	$(BIN)/python docs/update_reference.py
 
-# The tutorial's screenshots, from a folder where the tutorial ran (see docs/screenshots.py).
+# The tutorial's screenshots, from a folder where the tutorial ran (see docs/screenshots.py):
+#   make screenshots TUTORIAL=/tmp/tutorial/sample_project
+TUTORIAL ?= sample_project
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python docs/screenshots.py $(TUTORIAL)
 

@@ -244,3 +244,126 @@ def _head(spec_path: Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None
+
+
+#: A failing exit of these steps is a finding, not a breakdown: the pipeline goes on to the
+#: readiness report, and ends with exit 1.
+FINDINGS = ("check-drift", "checklist-report")
+
+_WHY = {
+    "validate-data": "the training data broke the contract (see its report)",
+    "train": "the model missed its checks (see the training report)",
+    "register": "the new version did not pass the promotion gate; production is unchanged",
+    "serve-batch": "the batch could not be scored in full (see its run.log)",
+    "check-drift": "drift or an error-severity alert (see the drift report)",
+    "checklist-report": "readiness is under the pass bar",
+}
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline run did, step by step, and how it ends."""
+
+    outcomes: list[StepOutcome]
+    exit_code: int
+    report: Path | None  # the readiness report of this run (ran or skipped), if any
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "passed": self.exit_code == 0,
+            "exit_code": self.exit_code,
+            "steps": [o.to_dict() for o in self.outcomes],
+            "report": None if self.report is None else str(self.report),
+        }
+
+
+def run_pipeline(
+    plan: Plan,
+    steps: list[str],
+    commands: dict[str, Any],
+    *,
+    force: bool = False,
+    report_dir: Path | None = None,
+    announce: Any = None,
+) -> PipelineResult:
+    """Run ``steps`` in order: each is skipped when its inputs are unchanged (unless ``force``),
+    else ``commands[step]()`` runs it and returns its exit code. The first hard failure stops
+    the run; a finding (drift, readiness under the bar) does not.
+
+    ``announce(step, note)`` is told before each step runs or is skipped (for a progress line).
+    """
+    import time
+
+    from mlready.errors import MlreadyError
+    from mlready.runs import read_run_log
+
+    outcomes: list[StepOutcome] = []
+    final, stopped = 0, False
+    for step in steps:
+        if stopped:
+            outcomes.append(StepOutcome(step, "not run", reason="an earlier step failed"))
+            continue
+        missing = plan.configured(step)
+        if missing:
+            outcomes.append(StepOutcome(step, "not configured", reason=missing))
+            continue
+        started = time.perf_counter()
+        try:
+            key = plan.key(step)
+        except MlreadyError as error:
+            outcomes.append(StepOutcome(step, "failed", error.exit_code, reason=str(error)))
+            final, stopped = error.exit_code, True
+            continue
+        previous = "" if force else plan.unchanged(step, key)
+        if previous:
+            outcomes.append(StepOutcome(step, "skipped", run_id=previous, reason="unchanged"))
+            if announce:
+                announce(step, f"skipped: inputs unchanged since run {previous}")
+            if step == "checklist-report" and report_dir is not None:
+                _copy_report(plan, previous, report_dir)
+            continue
+        if announce:
+            announce(step, "")
+        before = {r.run_id for r in read_run_log(plan.artifacts, step)}
+        reason = ""
+        try:
+            code = commands[step]()
+        except MlreadyError as error:
+            code, reason = error.exit_code, str(error)
+        except KeyboardInterrupt:
+            code, reason = 130, "interrupted"
+        seconds = time.perf_counter() - started
+        new = [r for r in read_run_log(plan.artifacts, step) if r.run_id not in before]
+        run_id = new[-1].run_id if new else None
+        if code == 0 and new:
+            plan.remember(step, key, new[-1])
+            outcomes.append(StepOutcome(step, "ran", 0, run_id, seconds))
+            continue
+        plan.forget(step)  # whatever succeeded before, the next run tries it again
+        outcomes.append(
+            StepOutcome(step, "failed", code or 1, run_id, seconds, reason or _WHY[step])
+        )
+        if code == 1 and step in FINDINGS:
+            final = 1
+        else:
+            final, stopped = code or 1, True
+    report = None
+    last = next((o for o in outcomes if o.step == "checklist-report" and o.run_id), None)
+    if last is not None:
+        path = plan.artifacts / "runs" / "checklist-report" / str(last.run_id) / "checklist.html"
+        report = path if path.is_file() else None
+    return PipelineResult(outcomes, final, report)
+
+
+def _copy_report(plan: Plan, run_id: str, target: Path) -> None:
+    """A skipped checklist-report still delivers its report where CI looks for it."""
+    import shutil
+
+    from mlready.checklist.report import FILES
+
+    folder = plan.artifacts / "runs" / "checklist-report" / run_id
+    target.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        if (folder / name).is_file():
+            shutil.copyfile(folder / name, target / name)

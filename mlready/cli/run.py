@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -59,135 +58,47 @@ def run(
 ) -> None:
     """Run the pipeline: validate-data, train, register (through the gate), serve-batch,
     check-drift, checklist-report. Unchanged steps are skipped; the first hard failure stops it."""
-    from mlready.errors import MlreadyError
-    from mlready.pipeline import Plan, StepOutcome, select_steps
-    from mlready.runs import read_run_log
+    from mlready.pipeline import Plan, run_pipeline, select_steps
     from mlready.spec import load_spec
     from mlready.spec.loading import find_spec_path
 
     as_json = as_json or STATE.json
     chosen = select_steps(start, until)
     spec_path = find_spec_path(STATE.spec_path(spec))
-    loaded = load_spec(spec_path)
-    plan = Plan(loaded)
-    commands = _steps(spec_path, report_dir, plan)
-    outcomes: list[StepOutcome] = []
-    final = 0
-    stopped = False
-    for step in chosen:
-        if stopped:
-            outcomes.append(StepOutcome(step, "not run", reason="an earlier step failed"))
-            continue
-        missing = plan.configured(step)
-        if missing:
-            outcomes.append(StepOutcome(step, "not configured", reason=missing))
-            continue
-        started = time.perf_counter()
-        try:
-            key = plan.key(step)
-        except MlreadyError as error:
-            outcomes.append(StepOutcome(step, "failed", error.exit_code, reason=str(error)))
-            final, stopped = error.exit_code, True
-            continue
-        previous = "" if force else plan.unchanged(step, key)
-        if previous:
-            outcomes.append(StepOutcome(step, "skipped", run_id=previous, reason="unchanged"))
-            _announce(step, f"skipped: inputs unchanged since run {previous}", as_json)
-            if step == "checklist-report" and report_dir is not None:
-                _copy_report(plan, previous, report_dir)
-            continue
-        _announce(step, "", as_json)
-        before = {r.run_id for r in read_run_log(plan.artifacts, step)}
-        code, reason = 0, ""
-        interrupted = False
+    plan = Plan(load_spec(spec_path))
+    commands = {
+        step: _exit_code(command, as_json)
+        for step, command in _steps(spec_path, report_dir, plan).items()
+    }
+    result = run_pipeline(
+        plan,
+        chosen,
+        commands,
+        force=force,
+        report_dir=report_dir,
+        announce=lambda step, note: _announce(step, note, as_json),
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print(result.outcomes, result.report)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _exit_code(command: Callable[[], None], as_json: bool) -> Callable[[], int]:
+    """A step's command as the pipeline calls it: its exit code, its output on stderr when
+    stdout carries the JSON document."""
+
+    def call() -> int:
         with _stdout_to_stderr(as_json):
             try:
-                commands[step]()
+                command()
             except typer.Exit as exit_:
-                code = exit_.exit_code
-            except MlreadyError as error:
-                code, reason = error.exit_code, str(error)
-                _print_error(reason)
-            except KeyboardInterrupt:
-                code, reason, interrupted = 130, "interrupted", True
-        seconds = time.perf_counter() - started
-        new = [r for r in read_run_log(plan.artifacts, step) if r.run_id not in before]
-        run_id = new[-1].run_id if new else None
-        if code == 0 and new:
-            plan.remember(step, key, new[-1])
-            outcomes.append(StepOutcome(step, "ran", 0, run_id, seconds))
-        elif code == 1 and step in ("check-drift", "checklist-report"):
-            plan.forget(step)
-            # a finding, not a breakdown: the report is still worth writing
-            outcomes.append(StepOutcome(step, "failed", 1, run_id, seconds, _finding(step)))
-            final = 1
-        else:
-            plan.forget(step)
-            outcomes.append(
-                StepOutcome(step, "failed", code, run_id, seconds, reason or _finding(step))
-            )
-            final, stopped = code or 1, True
-            if interrupted:
-                _print_error("interrupted")
-    reported = any(
-        o.step == "checklist-report" and (o.status == "skipped" or o.run_id) for o in outcomes
-    )
-    report = _report(plan) if reported else None
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "passed": final == 0,
-                    "exit_code": final,
-                    "steps": [o.to_dict() for o in outcomes],
-                    "report": str(report) if report else None,
-                },
-                indent=2,
-            )
-        )
-    else:
-        _print(outcomes, report)
-    if final:
-        raise typer.Exit(final)
+                return int(exit_.exit_code)
+        return 0
 
-
-def _finding(step: str) -> str:
-    return {
-        "validate-data": "the training data broke the contract (see its report)",
-        "train": "the model missed its checks (see the training report)",
-        "register": "the new version did not pass the promotion gate; production is unchanged",
-        "serve-batch": "the batch could not be scored in full (see its run.log)",
-        "check-drift": "drift or an error-severity alert (see the drift report)",
-        "checklist-report": "readiness is under the pass bar",
-    }[step]
-
-
-def _copy_report(plan: Any, run_id: str, target: Path) -> None:
-    """A skipped checklist-report still delivers its report where CI looks for it."""
-    import shutil
-
-    from mlready.checklist.report import FILES
-
-    folder = plan.artifacts / "runs" / "checklist-report" / run_id
-    target.mkdir(parents=True, exist_ok=True)
-    for name in FILES:
-        if (folder / name).is_file():
-            shutil.copyfile(folder / name, target / name)
-
-
-def _report(plan: Any) -> Path | None:
-    remembered = (plan.state.get("checklist-report") or {}).get("run_id")
-    from mlready.runs import read_run_log
-
-    records = [
-        r
-        for r in read_run_log(plan.artifacts, "checklist-report")
-        if r.status != "error" and (remembered is None or r.run_id >= remembered)
-    ]
-    if not records:
-        return None
-    path = plan.artifacts / records[-1].run_dir / "checklist.html"
-    return path if path.exists() else None
+    return call
 
 
 @contextlib.contextmanager
@@ -205,12 +116,6 @@ def _announce(step: str, note: str, as_json: bool) -> None:
         return
     console = err() if as_json else out()
     console.rule(f"[bold]{step}[/]" + (f" [dim]{note}[/]" if note else ""), align="left")
-
-
-def _print_error(message: str) -> None:
-    from rich.markup import escape
-
-    err().print(f"[bold red]error[/]: {escape(message)}")
 
 
 def _print(outcomes: list[Any], report: Path | None) -> None:

@@ -1,0 +1,83 @@
+"""mlready.pipeline.run_pipeline with stand-in commands: the order, the stop rules, interrupts,
+and what a run leaves for the next one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlready.errors import DataError
+from mlready.pipeline import STEPS, Plan, run_pipeline
+from mlready.runs import start_run
+from mlready.spec import load_spec
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture
+def plan(tmp_path: Path) -> Plan:
+    shutil.copytree(
+        SAMPLE, tmp_path / "p", ignore=shutil.ignore_patterns(".mlready", "predictions")
+    )
+    return Plan(load_spec(tmp_path / "p"))
+
+
+def _recording(plan: Plan, step: str, code: int = 0):
+    """A stand-in command that records a run of ``step`` in the run log, like the real one."""
+
+    def command() -> int:
+        with start_run(plan.artifacts, step) as run:
+            if code:
+                run.fail(code)
+        return code
+
+    return command
+
+
+def test_steps_run_in_order_and_are_remembered(plan: Plan) -> None:
+    order: list[str] = []
+
+    def command(step: str):
+        def call() -> int:
+            order.append(step)
+            return _recording(plan, step)()
+
+        return call
+
+    steps = ["validate-data", "train"]
+    result = run_pipeline(plan, steps, {s: command(s) for s in steps})
+    assert (result.exit_code, order) == (0, steps)
+    assert [o.status for o in result.outcomes] == ["ran", "ran"]
+    assert set(json.loads(plan.path.read_text())) == set(steps)
+    again = run_pipeline(Plan(plan.loaded), steps, {s: command(s) for s in steps})
+    assert [o.status for o in again.outcomes] == ["skipped", "skipped"]
+    assert order == steps, "skipped steps do not run"
+
+
+def test_an_interrupt_stops_the_run_and_is_accounted_for(plan: Plan) -> None:
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    commands = {"validate-data": _recording(plan, "validate-data"), "train": interrupted}
+    result = run_pipeline(plan, list(STEPS[:4]), commands)
+    assert result.exit_code == 130
+    assert [o.status for o in result.outcomes] == ["ran", "failed", "not run", "not run"]
+    assert result.outcomes[1].reason == "interrupted"
+
+
+def test_an_error_is_kept_with_its_message_and_code(plan: Plan) -> None:
+    def broken() -> int:
+        raise DataError("no data at x.csv: check the path")
+
+    result = run_pipeline(plan, ["validate-data"], {"validate-data": broken})
+    assert result.exit_code == 4
+    assert result.outcomes[0].reason == "no data at x.csv: check the path"
+    assert "validate-data" not in json.loads(plan.path.read_text() if plan.path.exists() else "{}")
+
+
+def test_a_command_that_records_no_run_did_not_succeed(plan: Plan) -> None:
+    result = run_pipeline(plan, ["validate-data"], {"validate-data": lambda: 0})
+    assert result.exit_code == 1
+    assert result.outcomes[0].status == "failed"
