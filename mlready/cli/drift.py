@@ -68,7 +68,7 @@ def check_drift(
 
     loaded = load_spec(STATE.spec_path(spec))
     artifacts = loaded.spec.project.artifacts_dir
-    with start_run(artifacts, "check-drift") as run:
+    with start_run(artifacts, "check-drift", loaded) as run:
         result = run_check(
             loaded,
             run_dir=run.dir,
