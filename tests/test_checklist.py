@@ -333,6 +333,7 @@ def test_an_attestation_gives_half_a_point_until_the_evidence_is_repeated(
     assert alone.status == "attested"
     assert "attested by Dana" in alone.basis
     assert "not verified" in alone.basis
+    assert alone.passing_points == 0, "a command could check it: attesting it is a stop-gap"
 
 
 @pytest.mark.parametrize("key", BY_HAND)
