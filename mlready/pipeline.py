@@ -4,8 +4,9 @@ A step is skipped when its inputs are the same as when it last succeeded: the sp
 reads (hashed as written), the data it reads (sha256, remembered against each file's size and
 times), what the step before it produced (the model's sha256, the served batch), and the mlready
 version; in CI or on a schedule, also the git commit and the day, so that a check counted as
-repeated has run again. ``pipeline.json`` in the artifacts folder keeps, per step, the inputs' key and the run
-that succeeded with them; it is written only after a step succeeds, so a failed step runs again.
+repeated has run again. ``pipeline.json`` in the artifacts folder keeps, per step, the inputs'
+key and the run that succeeded with them; it is written only after a step succeeds, so a failed
+step runs again.
 
     plan = Plan(loaded)             # keys computed lazily, from what ran before
     plan.key("train")               # the inputs' key now
