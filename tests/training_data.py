@@ -81,3 +81,27 @@ def write_project(
     )
     (folder / "mlready.yaml").write_text(text, encoding="utf-8")
     return folder
+
+
+#: Zip codes of the coded frame: most start with a zero, as in the real data sets that broke.
+CODES = ["01234", "02139", "00501", "07030", "10001", "94105", "03301", "08540"]
+
+
+def coded_frame(rows: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Customers without an id column, with a zip code whose leading zeros matter and an
+    integer amount with gaps (pandas reads it as float): the shapes that public data sets
+    broke mlready with. Churn depends on the zip code, the tenure and the plan."""
+    rng = np.random.default_rng(seed)
+    tenure = rng.integers(0, 72, rows)
+    zips = rng.choice(CODES, rows)
+    plan = rng.choice(["basic", "pro"], rows)
+    amount = rng.integers(50, 200, rows) * 100
+    effect = {code: (1.5 if code.startswith("0") else -1.5) for code in CODES}
+    logit = 1.0 - 0.05 * tenure + np.array([effect[z] for z in zips]) + (plan == "basic") * 0.5
+    churn = np.where(rng.random(rows) < 1 / (1 + np.exp(-logit)), "Yes", "No")
+    frame = pd.DataFrame(
+        {"zip": zips, "tenure": tenure, "amount": amount, "plan": plan, "churn": churn}
+    )
+    frame["amount"] = frame["amount"].astype("Int64")
+    frame.loc[rng.random(rows) < 0.05, "amount"] = pd.NA
+    return frame
