@@ -359,7 +359,8 @@ def test_outcomes_of_a_model_without_ids_join_on_the_row_number(
     batch[["zip", "churn"]].to_csv(folder / "no_rows.csv", index=False)
     result, _ = _drift(run_cli, folder, "--outcomes", str(folder / "no_rows.csv"))
     assert result.exit_code == 4
-    assert "lacks column 'row'" in result.stderr and "data.id_columns" in result.stderr
+    assert "lacks column 'row'" in result.stderr
+    assert "data.id_columns" in result.stderr
     # with the row number (from 0, as serve-batch numbers them), outcomes join row by row
     batch.assign(row=range(len(batch)))[["row", "churn"]].iloc[::-1].to_csv(
         folder / "outcomes.csv", index=False

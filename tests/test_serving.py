@@ -743,7 +743,8 @@ def test_a_model_without_ids_numbers_its_answers_by_row(
     result, _ = _serve(run_cli, project, "-i", str(project / "bad.csv"), "-o", "none.parquet")
     assert result.exit_code == 0, result.stderr
     empty = pd.read_parquet(project / "none.parquet")
-    assert empty.empty and "row" in empty.columns
+    assert empty.empty
+    assert "row" in empty.columns
 
 
 def test_dask_engine_numbers_rows_without_ids(

@@ -440,7 +440,8 @@ def test_quarantine_writes_rejected_rows_as_they_were_read(
         rejected = rejected_path.read_text().splitlines()
         assert rejected[0] == lines[0] + ",_mlready_reasons"
         assert [r.rsplit(",", 1)[0] for r in rejected[1:]] == [lines[i + 1] for i in bad]
-        assert "10400" in rejected[1] and "10400.0" not in rejected[1]
+        assert "10400" in rejected[1]
+        assert "10400.0" not in rejected[1]
         clean = clean_path.read_text().splitlines()
         assert clean == [lines[0]] + [lines[i + 1] for i in range(300) if i not in bad]
     else:
