@@ -176,7 +176,7 @@ def _data_1(ev: Evidence) -> Check:
             runs,
             evidence,
             "Add a type and a range or allowed values for each of them under "
-            "expectations.columns (`mlready init --infer` drafts them from the data).",
+            "expectations.columns (`mlready validate-data --infer` drafts them from the data).",
         )
     if latest_training is not None and not latest_training.summary.get("passed", False):
         return Check(
