@@ -561,8 +561,9 @@ def _model_5(ev: Evidence) -> Check:
             detail,
             runs,
             evidence,
-            "Serve the linear model (it is as good and cheaper), or give the complex model "
-            "features or data that let it win.",
+            f"Serve the linear model (it is "
+            f"{'better' if base['verdict'] == 'baseline better' else 'as good'} and cheaper), "
+            "or give the complex model features or data that let it win.",
         )
     return Check(PASSING, detail, runs, evidence)
 
