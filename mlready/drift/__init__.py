@@ -456,13 +456,12 @@ def realized_performance(
     }
     dropped = False
     reasons = []
-    if (
-        value is not None
-        and primary in thresholds
-        and not meets(primary, value, thresholds[primary])
-    ):
-        dropped = True
-        reasons.append(f"{primary} {value:.4f} misses its threshold {thresholds[primary]}")
+    # training's thresholds hold for realized quality too, every metric that has one
+    for metric, bar in thresholds.items():
+        realized_value = realized.get(metric)
+        if realized_value is not None and not meets(metric, realized_value, bar):
+            dropped = True
+            reasons.append(f"{metric} {realized_value:.4f} misses its training threshold {bar}")
     if value is not None and training is not None:
         worse = (training - value) if higher_is_better(primary) else (value - training)
         if worse > max(0.05 * abs(training), 1e-12):
@@ -588,6 +587,14 @@ def _fire(loaded: LoadedSpec, result: DriftResult, run_id: str, log: logging.Log
         result.failures.append(
             f"dataset drift: {result.share_drifted:.0%} of the features drifted "
             f"(the bar is {result.dataset_drift_share:.0%})"
+        )
+    if result.performance and result.performance["dropped"]:
+        # a failure with or without a performance_drop rule: the model is no longer as good
+        # as it was when it was let into production
+        result.failures.append(
+            "realized performance dropped: "
+            + "; ".join(result.performance["reasons"])
+            + ": retrain on recent data, or roll back (`mlready registry rollback`)"
         )
     for sent in result.alerts:
         if sent["severity"] == "error":
