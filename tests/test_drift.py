@@ -369,3 +369,24 @@ def _latest_output(project: Path) -> Path:
 
     record = read_run_log(project / ".mlready", "serve-batch")[-1]
     return Path(record.summary["files"]["output"])
+
+
+def test_rows_set_aside_for_range_count_as_drift_and_the_correction_is_said(
+    run_cli: Run, project: Path
+) -> None:
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text() + "monitoring:\n  drift: {correction: benjamini_hochberg}\n")
+    batch = make_batch(1000, seed=5)
+    batch.loc[:59, "tenure"] = 150  # 6% of the rows outside the contract's 0-100
+    batch.to_csv(project / "b.csv", index=False)
+    served = run_cli("--spec", str(project), "serve-batch", "-i", str(project / "b.csv"))
+    assert served.exit_code == 0, served.stderr  # quarantined: the rest is scored
+    _result, out = _drift(run_cli, project)
+    tenure = next(f for f in out["features"] if f["column"] == "tenure")
+    assert tenure["out_of_range_share"] == pytest.approx(0.06)
+    assert tenure["drifted"]
+    assert "outside the range" in tenure["note"]
+    assert out["drifted"] == ["tenure"]
+    assert out["correction"]["method"] == "benjamini_hochberg"
+    plain = run_cli("--spec", str(project), "check-drift")
+    assert "out of range" in plain.stdout

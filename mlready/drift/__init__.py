@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.drift.stats import ColumnDrift, compare
+from mlready.drift.stats import ColumnDrift, compare, correct_p_values
 from mlready.errors import DataError, UsageError
 from mlready.spec import LoadedSpec
 
@@ -35,6 +35,8 @@ class DriftResult:
     share_drifted: float
     dataset_drift: bool
     dataset_drift_share: float
+    #: the multiple-testing correction of the features' p-values, and over how many tests
+    correction: dict[str, Any] = field(default_factory=dict)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     prediction_drift: bool = False
     performance: dict[str, Any] | None = None
@@ -323,6 +325,8 @@ def check_drift(
         warnings.append(
             f"{len(missing)} feature(s) missing from the current data: {', '.join(missing)}"
         )
+    corrected = correct_p_values(features, drift.correction)
+    _count_out_of_range(features, cur_profile, drift.out_of_range_share)
     judged = [f for f in features if f.test != "none"]
     drifted = [f.column for f in judged if f.drifted]
     share = len(drifted) / len(judged) if judged else 0.0
@@ -350,6 +354,7 @@ def check_drift(
         share_drifted=share,
         dataset_drift=dataset,
         dataset_drift_share=drift.dataset_drift_share,
+        correction={"method": drift.correction, "tests": corrected, "p_value": drift.p_value},
         predictions=[p.to_dict() for p in predictions],
         prediction_drift=any(p.drifted for p in predictions),
         warnings=warnings,
@@ -371,6 +376,29 @@ def check_drift(
     _fire(loaded, result, run_id, log)
     result.seconds = round(time.perf_counter() - clock, 4)
     return result
+
+
+def _count_out_of_range(features: list[ColumnDrift], current: dict[str, Any], bar: float) -> None:
+    """Rows serve-batch set aside for a value outside a feature's range are missing from its
+    counts, so the statistics understate drift: their share of the batch is reported per
+    feature, and from ``bar`` on it is drift by itself."""
+    batch = current.get("batch") or {}
+    rejected = batch.get("out_of_range") or {}
+    rows = int(batch.get("rows_in") or 0)
+    if not rows:
+        return
+    for column in features:
+        count = int(rejected.get(column.column) or 0)
+        column.out_of_range_share = count / rows
+        if count and column.out_of_range_share >= bar:
+            column.drifted = True
+            note = (
+                f"{column.out_of_range_share:.1%} of the batch's rows were outside the range "
+                "and set aside (not in the statistics)"
+            )
+            column.note = f"{column.note}; {note}" if column.note else note
+            if column.test == "none" and column.note.startswith("no values"):
+                column.test = "out_of_range"
 
 
 def _prediction_drift(ref: dict[str, Any], cur: dict[str, Any], drift: Any) -> list[ColumnDrift]:
