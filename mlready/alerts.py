@@ -101,7 +101,7 @@ def _attempt(channel: AlertChannel, body: bytes, cwd: Path) -> None:
         done = subprocess.run(
             str(channel.command),
             shell=True,
-            input=body,
+            input=body + b"\n",  # one JSON line: a command appending it keeps valid JSONL
             cwd=cwd,
             capture_output=True,
             timeout=timeout,

@@ -6,7 +6,8 @@ times), what the step before it produced (the model's sha256, the served batch),
 version; in CI or on a schedule, also the git commit and the day, so that a check counted as
 repeated has run again. ``pipeline.json`` in the artifacts folder keeps, per step, the inputs'
 key and the run that succeeded with them; it is written only after a step succeeds, so a failed
-step runs again.
+step runs again (but a drift finding stands for the same batch and model: check-drift is not
+rerun, nor its alerts sent, until they change).
 
     plan = Plan(loaded)             # keys computed lazily, from what ran before
     plan.key("train")               # the inputs' key now
@@ -206,8 +207,9 @@ class Plan:
             return (self.artifacts / record.run_dir / "checklist.html").is_file()
         return True
 
-    def remember(self, step: str, key: str | None, record: Any) -> None:
-        """Keep a step's success: its inputs' key, its run and what it produced."""
+    def remember(self, step: str, key: str | None, record: Any, *, finding: bool = False) -> None:
+        """Keep a step's success (or its finding, which stands until the inputs change): its
+        inputs' key, its run and what it produced."""
         from mlready.io import atomic_write_json
 
         self._memo.clear()  # a registration may have moved production
@@ -217,6 +219,8 @@ class Plan:
             "output": _output(step, record, self),
             "at": record.started_at,
         }
+        if finding:
+            self.state[step]["finding"] = True
         self.artifacts.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.path, self.state)
 
@@ -267,6 +271,9 @@ def _head(spec_path: Path) -> str | None:
 #: A failing exit of these steps is a finding, not a breakdown: the pipeline goes on to the
 #: readiness report, and ends with exit 1.
 FINDINGS = ("check-drift", "checklist-report")
+#: Findings kept against their inputs: an unchanged batch and model are not checked (and
+#: alerted on) again; the run still ends with exit 1.
+REMEMBERED_FINDINGS = ("check-drift",)
 
 _WHY = {
     "validate-data": "the training data broke the contract (see its report)",
@@ -334,6 +341,14 @@ def run_pipeline(
             final, stopped = error.exit_code, True
             continue
         previous = "" if force else plan.unchanged(step, key)
+        if previous and (plan.state.get(step) or {}).get("finding"):
+            # the same batch judged by the same model: the finding stands, its alerts went out
+            why = "unchanged; its drift finding stands (not alerted again)"
+            outcomes.append(StepOutcome(step, "skipped", 1, previous, reason=why))
+            final = 1
+            if announce:
+                announce(step, f"skipped: {why}, see run {previous}")
+            continue
         if previous:
             outcomes.append(StepOutcome(step, "skipped", run_id=previous, reason="unchanged"))
             if announce:
@@ -358,7 +373,10 @@ def run_pipeline(
             plan.remember(step, key, new[-1])
             outcomes.append(StepOutcome(step, "ran", 0, run_id, seconds))
             continue
-        plan.forget(step)  # whatever succeeded before, the next run tries it again
+        if code == 1 and step in REMEMBERED_FINDINGS and new:
+            plan.remember(step, key, new[-1], finding=True)
+        else:
+            plan.forget(step)  # whatever succeeded before, the next run tries it again
         outcomes.append(
             StepOutcome(step, "failed", code or 1, run_id, seconds, reason or _WHY[step])
         )

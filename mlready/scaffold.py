@@ -31,14 +31,21 @@ class ColumnRoles:
     timestamp_column: str | None = None
     numeric: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
+    #: columns kept out of the features, with why (they would fail train's proxy check)
+    forbidden: dict[str, str] = field(default_factory=dict)
+    #: the positive class's share of the sampled rows
+    positive_share: float | None = None
+    #: what was chosen and why, for the terminal
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ScaffoldResult:
-    """What init wrote."""
+    """What init wrote, and what it chose for you."""
 
     spec_path: Path
     written: list[Path]
+    notes: list[str] = field(default_factory=list)
 
 
 def _is_number(text: str) -> bool:
@@ -94,6 +101,55 @@ def _sample(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return names, rows
 
 
+#: A year in a date's text: 1800-2199, not part of a longer number.
+_YEAR = r"(?<!\d)(18|19|20|21)\d\d(?!\d)"
+
+
+def _dates_with_year(values: list[str]) -> bool:
+    """Every value reads as a date (the way train reads data.timestamp_column) and names its
+    year: 'Yes'/'No' or 'March' are not dates, '2025-03' and '03/14/2025' are."""
+    import re
+    import warnings
+
+    if not values or any(not v.strip() for v in values) or all(_is_number(v) for v in values):
+        return False
+    if not all(re.search(_YEAR, v) for v in values):
+        return False
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format": the NaT count says it
+        parsed = pd.to_datetime(pd.Series(values), errors="coerce", utc=True)
+    return not parsed.isna().any()
+
+
+def _proxies(
+    rows: list[dict[str, str]], target: str, task: str, numeric: list[str], categorical: list[str]
+) -> dict[str, str]:
+    """The features train's proxy check would fail, measured on init's sample."""
+    import pandas as pd
+
+    from mlready.training.leakage import find_proxies
+
+    frame = pd.DataFrame(rows, columns=[target, *numeric, *categorical]).replace("", None)
+    frame = frame[frame[target].notna()]
+    if len(frame) < 20 or not numeric + categorical:
+        return {}
+    for column in numeric:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    y = frame[target].to_numpy()
+    if task == "regression":
+        y = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype=float)
+    found = find_proxies(frame[numeric + categorical], y, task, numeric)
+    return {
+        item["feature"]: (
+            f"alone predicts the target ({item['measure']} {item['strength']:.4f} on init's "
+            f"sample of {len(frame):,} rows): most likely derived from the outcome"
+        )
+        for item in found
+    }
+
+
 def infer_roles(path: Path, target: str) -> ColumnRoles:
     """Guess ids, timestamp, numeric and categorical features from a sample of the data."""
     names, rows = _sample(path)
@@ -103,8 +159,7 @@ def infer_roles(path: Path, target: str) -> ColumnRoles:
         )
     if not rows:
         raise DataError(f"{path} has a header but no rows: init needs some data to look at")
-    numeric, categorical, ids = [], [], []
-    timestamp = None
+    numeric, categorical, ids, dates = [], [], [], []
     for name in names:
         values = [row.get(name) or "" for row in rows]
         present = [v for v in values if v.strip()]
@@ -113,28 +168,71 @@ def infer_roles(path: Path, target: str) -> ColumnRoles:
             continue
         if lowered.endswith(_ID_HINTS) and len(set(present)) == len(present) and present:
             ids.append(name)
-        elif (
-            timestamp is None
-            and any(h in lowered for h in _TIME_HINTS)
-            and not all(_is_number(v) for v in present)
-        ):
-            timestamp = name
+        elif len(present) == len(values) and _dates_with_year(present):
+            dates.append(name)
         elif present and all(_is_number(v) for v in present) and not any(map(_is_code, present)):
             numeric.append(name)
         else:
             categorical.append(name)
-    target_values = sorted({row.get(target) or "" for row in rows} - {""})
-    numeric_target = bool(target_values) and all(_is_number(v) for v in target_values)
-    task = "regression" if numeric_target and len(target_values) > 10 else "classification"
-    positive = None
-    if task == "classification" and len(target_values) == 2:
-        yes_like = [v for v in target_values if v.lower() in ("1", "yes", "true", "y", "positive")]
-        positive = yes_like[0] if yes_like else target_values[-1]
-    return ColumnRoles(target, task, positive, ids, timestamp, numeric, categorical)
+    notes = []
+    # a date column named like one comes first (an order date over a birth date)
+    hinted = [d for d in dates if any(h in d.lower() for h in _TIME_HINTS)]
+    timestamp = (hinted or dates or [None])[0]
+    if timestamp is not None:
+        notes.append(
+            f"timestamp column: {timestamp} (every sampled value is a date with a year); "
+            "validation is time-ordered"
+        )
+        others = [d for d in dates if d != timestamp]
+        if others:
+            notes.append(f"other date columns, not features: {', '.join(others)}")
+    else:
+        notes.append("no timestamp column: no column holds dates with a year on every row")
+    target_values = [row.get(target) or "" for row in rows]
+    counts: dict[str, int] = {}
+    for value in target_values:
+        if value:
+            counts[value] = counts.get(value, 0) + 1
+    distinct = sorted(counts)
+    numeric_target = bool(distinct) and all(_is_number(v) for v in distinct)
+    task = "regression" if numeric_target and len(distinct) > 10 else "classification"
+    positive, share = None, None
+    if task == "classification" and len(distinct) == 2:
+        # the rarer class is the event to detect (bad credit, churn, fraud); a tie falls to a
+        # yes-like value
+        yes_like = {"1", "yes", "true", "y", "positive"}
+        positive = min(distinct, key=lambda v: (counts[v], v.lower() not in yes_like, v))
+        share = counts[positive] / sum(counts.values())
+        notes.append(
+            f"positive class: {positive!r}, the minority class ({share:.0%} of the sampled rows); "
+            "set data.positive_class if the other class is the event to detect"
+        )
+    forbidden = _proxies(rows, target, task, numeric, categorical)
+    for column, why in forbidden.items():
+        notes.append(f"{column} kept out of the features: it {why}")
+    numeric = [c for c in numeric if c not in forbidden]
+    categorical = [c for c in categorical if c not in forbidden]
+    return ColumnRoles(
+        target,
+        task,
+        positive,
+        ids,
+        timestamp,
+        numeric,
+        categorical,
+        forbidden=forbidden,
+        positive_share=share,
+        notes=notes,
+    )
 
 
-def write_example_data(path: Path, rows: int = 600, seed: int = 7) -> None:
-    """A small synthetic churn table, so a fresh project runs end to end at once."""
+def write_example_data(
+    path: Path, rows: int = 600, seed: int = 7, batch: Path | None = None
+) -> None:
+    """A small synthetic churn table, so a fresh project runs end to end at once; with
+    ``batch``, a quarter as many later rows of the same customers' kind (no outcome yet) for
+    serve-batch to score: scoring the training rows themselves would show prediction drift
+    (the reference holds out-of-fold scores), a finding that is no finding."""
     rng = random.Random(seed)
     plans = {"basic": 19.0, "plus": 39.0, "pro": 69.0}
     lines = [
@@ -148,7 +246,8 @@ def write_example_data(path: Path, rows: int = 600, seed: int = 7) -> None:
             "churned",
         ]
     ]
-    for i in range(rows):
+    held = rows // 4 if batch is not None else 0
+    for i in range(rows + held):
         plan = rng.choice(list(plans))
         tenure = rng.randint(1, 72)
         fee = round(plans[plan] * rng.uniform(0.9, 1.2), 2)
@@ -160,9 +259,14 @@ def write_example_data(path: Path, rows: int = 600, seed: int = 7) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     import io
 
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(lines)
-    atomic_write_text(path, buffer.getvalue())
+    def text(table: list[list[str]]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(table)
+        return buffer.getvalue()
+
+    atomic_write_text(path, text(lines[: rows + 1]))
+    if batch is not None:
+        atomic_write_text(batch, text([row[:-1] for row in [lines[0], *lines[rows + 1 :]]]))
 
 
 def scaffold_project(
@@ -183,10 +287,12 @@ def scaffold_project(
         raise UsageError("--target goes with --data (the column to predict in that file)")
     written: list[Path] = []
     directory.mkdir(parents=True, exist_ok=True)
+    batch_path = None
     if data is None:
         data_path = directory / "data" / "example.csv"
-        write_example_data(data_path)
-        written.append(data_path)
+        batch_path = directory / "data" / "batch.csv"
+        write_example_data(data_path, batch=batch_path)
+        written += [data_path, batch_path]
         roles = infer_roles(data_path, "churned")
     else:
         if not data.is_file():
@@ -198,13 +304,18 @@ def scaffold_project(
             )
         data_path = data
         roles = infer_roles(data, target)
-    relative = Path(os.path.relpath(data_path.resolve(), directory.resolve())).as_posix()
+
+    def relative_to_spec(path: Path) -> str:
+        return Path(os.path.relpath(path.resolve(), directory.resolve())).as_posix()
+
+    relative = relative_to_spec(data_path)
     name = "".join(c if c.isalnum() or c in "-_." else "-" for c in directory.resolve().name)
     text = render(
         "init/mlready.yaml.j2",
         name=(name.strip("-._") or "my-model")[:60],
         owner=current_user(),
         data_path=relative,
+        batch_path=relative if batch_path is None else relative_to_spec(batch_path),
         roles=roles,
         classification=roles.task == "classification",
     )
@@ -218,7 +329,7 @@ def scaffold_project(
         load_spec(spec_path, check_files=True)
     except SpecError as exc:  # the starter must always pass its own check
         raise InternalError(f"the starter spec does not pass the check: {exc}") from exc
-    return ScaffoldResult(spec_path=spec_path, written=written)
+    return ScaffoldResult(spec_path=spec_path, written=written, notes=list(roles.notes))
 
 
 CI_SYSTEMS = ("github", "gitlab")

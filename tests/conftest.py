@@ -67,6 +67,51 @@ def cli_commands() -> list[str]:
     return names
 
 
+def wrong_commands(text: str) -> list[str]:
+    """What is wrong in the `mlready ...` commands quoted in ``text`` (a command or option
+    that does not exist); empty when each of them would run."""
+    import re
+
+    import typer
+
+    from mlready.cli.app import app
+
+    root = typer.main.get_command(app)
+    global_options = {o for p in root.params for o in p.opts} | {"--help"}
+    wrong = []
+    quoted = re.findall(r"`(mlready [^`]+)`", text) or (
+        [text] if text.startswith("mlready ") else []
+    )
+    for suggestion in quoted:
+        tokens = suggestion.split()[1:]
+        while tokens and tokens[0].startswith("-"):  # global options first
+            option = tokens.pop(0)
+            if option.split("=")[0] not in global_options:
+                wrong.append(f"`{suggestion}`: no global option {option}")
+            if option in ("--spec", "-s") and tokens:
+                tokens.pop(0)
+        if not tokens or not re.fullmatch(r"[a-z|-]+", tokens[0]):
+            continue
+        for name in tokens.pop(0).split("|"):
+            command = root.commands.get(name)  # type: ignore[attr-defined]
+            if command is None:
+                wrong.append(f"`{suggestion}`: no command {name}")
+                continue
+            rest = list(tokens)
+            if hasattr(command, "commands") and rest:
+                subs = rest.pop(0).split("|")
+                missing = [s for s in subs if s not in command.commands]
+                if missing:
+                    wrong.append(f"`{suggestion}`: no command {name} {' '.join(missing)}")
+                    continue
+                command = command.commands[subs[0]]
+            options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+            for token in rest:
+                if token.startswith("-") and token.split("=")[0] not in options | global_options:
+                    wrong.append(f"`{suggestion}`: {name} has no option {token}")
+    return wrong
+
+
 @dataclass
 class CliResult:
     """What a CLI call printed and returned."""

@@ -375,3 +375,60 @@ def test_outcomes_of_a_model_without_ids_join_on_the_row_number(
     assert out["performance"]["metrics"]["roc_auc"] == pytest.approx(
         roc_auc_score(truth, scored["probability"]), abs=1e-12
     )
+
+
+def test_a_realized_performance_drop_fails_without_any_alert_rule(
+    run_cli: Run, project: Path
+) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    labelled = toy_frame(800, seed=9)
+    labelled.drop(columns=["churn"]).to_csv(project / "b.csv", index=False)
+    # the world changed: the customers the model calls risky now stay, and the others leave
+    flipped = labelled["churn"].map({"Yes": "No", "No": "Yes"})
+    labelled.assign(churn=flipped)[["customer_id", "churn"]].to_csv(
+        project / "outcomes.csv", index=False
+    )
+    assert "performance_drop" not in (project / "mlready.yaml").read_text()
+    served = run_cli("--spec", str(project), "serve-batch", "-i", str(project / "b.csv"))
+    assert served.exit_code == 0, served.stderr
+    result, out = _drift(run_cli, project, "--outcomes", str(project / "outcomes.csv"))
+    assert result.exit_code == 1
+    performance = out["performance"]
+    scored = pd.read_parquet(_latest_output(project)).merge(
+        labelled.assign(churn=flipped), on="customer_id"
+    )
+    expected = roc_auc_score(scored["churn"] == "Yes", scored["probability"])
+    assert performance["metrics"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
+    assert expected < 0.7  # the training threshold in the spec
+    assert performance["dropped"]
+    assert any("roc_auc" in r and "training threshold 0.7" in r for r in performance["reasons"])
+    assert any(f.startswith("realized performance dropped") for f in out["failures"])
+
+
+def _latest_output(project: Path) -> Path:
+    from mlready.runs import read_run_log
+
+    record = read_run_log(project / ".mlready", "serve-batch")[-1]
+    return Path(record.summary["files"]["output"])
+
+
+def test_rows_set_aside_for_range_count_as_drift_and_the_correction_is_said(
+    run_cli: Run, project: Path
+) -> None:
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text() + "monitoring:\n  drift: {correction: benjamini_hochberg}\n")
+    batch = make_batch(1000, seed=5)
+    batch.loc[:59, "tenure"] = 150  # 6% of the rows outside the contract's 0-100
+    batch.to_csv(project / "b.csv", index=False)
+    served = run_cli("--spec", str(project), "serve-batch", "-i", str(project / "b.csv"))
+    assert served.exit_code == 0, served.stderr  # quarantined: the rest is scored
+    _result, out = _drift(run_cli, project)
+    tenure = next(f for f in out["features"] if f["column"] == "tenure")
+    assert tenure["out_of_range_share"] == pytest.approx(0.06)
+    assert tenure["drifted"]
+    assert "outside the range" in tenure["note"]
+    assert out["drifted"] == ["tenure"]
+    assert out["correction"]["method"] == "benjamini_hochberg"
+    plain = run_cli("--spec", str(project), "check-drift")
+    assert "out of range" in plain.stdout

@@ -147,3 +147,24 @@ def test_awkward_columns_get_a_clear_result() -> None:
     new = compare("c", *_categorical(["a"] * 900, ["zzz"] * 100), **SETTINGS)
     assert new.drifted
     assert "never seen" in new.note
+
+
+def test_benjamini_hochberg_keeps_chance_drift_out_of_many_unchanged_features() -> None:
+    from mlready.drift.stats import correct_p_values
+
+    rng = np.random.default_rng(12)
+    columns = []
+    for i in range(60):  # 60 features, none of them changed, tested on small samples
+        ref, cur = rng.normal(0, 1, 500), rng.normal(0, 1, 300)
+        verdict = compare(f"x{i}", *_numeric(ref, cur), **SETTINGS)
+        columns.append(verdict)
+    shifted_ref, shifted_cur = rng.normal(0, 1, 500), rng.normal(0.6, 1, 300)
+    columns.append(compare("moved", *_numeric(shifted_ref, shifted_cur), **SETTINGS))
+    raw = [c.p_value for c in columns]
+    by_chance = [c.column for c in columns[:-1] if c.drifted]
+    assert by_chance, "uncorrected, some unchanged features drift at p < 0.05 by chance"
+    assert correct_p_values(columns, "benjamini_hochberg") == len(columns)
+    expected = stats.false_discovery_control(raw, method="bh")
+    assert [c.p_adjusted for c in columns] == pytest.approx(list(expected), rel=1e-12)
+    assert [c.column for c in columns if c.drifted] == ["moved"]
+    assert correct_p_values(columns[:3], "none") == 0

@@ -81,3 +81,30 @@ def test_a_command_that_records_no_run_did_not_succeed(plan: Plan) -> None:
     result = run_pipeline(plan, ["validate-data"], {"validate-data": lambda: 0})
     assert result.exit_code == 1
     assert result.outcomes[0].status == "failed"
+
+
+def test_a_drift_finding_on_an_unchanged_batch_is_not_checked_or_alerted_again(
+    plan: Plan,
+) -> None:
+    calls: list[str] = []
+
+    def drifted() -> int:
+        calls.append("check-drift")
+        return _recording(plan, "check-drift", code=1)()
+
+    steps = ["check-drift"]
+    plan.key = lambda step: "same batch, same model"  # type: ignore[method-assign]
+    first = run_pipeline(plan, steps, {"check-drift": drifted})
+    assert (first.exit_code, first.outcomes[0].status) == (1, "failed")
+    again = Plan(plan.loaded)
+    again.key = plan.key  # type: ignore[method-assign]
+    second = run_pipeline(again, steps, {"check-drift": drifted})
+    assert calls == ["check-drift"], "the same batch is not checked (nor alerted on) twice"
+    assert second.exit_code == 1, "the finding still stands"
+    assert second.outcomes[0].status == "skipped"
+    assert "finding stands" in second.outcomes[0].reason
+    changed = Plan(plan.loaded)
+    changed.key = lambda step: "a new batch"  # type: ignore[method-assign]
+    third = run_pipeline(changed, steps, {"check-drift": drifted})
+    assert calls == ["check-drift", "check-drift"]
+    assert third.exit_code == 1

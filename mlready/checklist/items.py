@@ -176,7 +176,7 @@ def _data_1(ev: Evidence) -> Check:
             runs,
             evidence,
             "Add a type and a range or allowed values for each of them under "
-            "expectations.columns (`mlready init --infer` drafts them from the data).",
+            "expectations.columns (`mlready validate-data --infer` drafts them from the data).",
         )
     if latest_training is not None and not latest_training.summary.get("passed", False):
         return Check(
@@ -561,8 +561,9 @@ def _model_5(ev: Evidence) -> Check:
             detail,
             runs,
             evidence,
-            "Serve the linear model (it is as good and cheaper), or give the complex model "
-            "features or data that let it win.",
+            f"Serve the linear model (it is "
+            f"{'better' if base['verdict'] == 'baseline better' else 'as good'} and cheaper), "
+            "or give the complex model features or data that let it win.",
         )
     return Check(PASSING, detail, runs, evidence)
 

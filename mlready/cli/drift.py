@@ -142,6 +142,8 @@ def _print(result: DriftResult, folder: Any) -> None:
         shown = (
             "" if stat is None else (f"p={stat:.3g}" if f["p_value"] is not None else f"{stat:.4f}")
         )
+        if f.get("p_adjusted") is not None:
+            shown += f" (BH {f['p_adjusted']:.3g})"
         verdict = (
             "[bold red]drifted[/]"
             if f["drifted"]
@@ -156,6 +158,23 @@ def _print(result: DriftResult, folder: Any) -> None:
             verdict,
         )
     console.print(table)
+    outside = [f for f in result.features if f.get("out_of_range_share")]
+    if outside:
+        console.print(
+            "set aside by serve-batch for a value out of range (not in the statistics above): "
+            + ", ".join(f"{escape(f['column'])} {f['out_of_range_share']:.1%}" for f in outside)
+        )
+    correction = result.correction or {}
+    if correction.get("tests"):
+        console.print(
+            f"p-values corrected for {correction['tests']} tests (Benjamini-Hochberg): a "
+            f"feature drifts when its corrected p is under {correction['p_value']:g}"
+        )
+    elif sum(f["p_value"] is not None for f in result.features) > 1:
+        console.print(
+            "[dim]no multiple-testing correction: with many features some drift by chance "
+            "(monitoring.drift.correction: benjamini_hochberg)[/]"
+        )
     verdict = "[bold red]DATASET DRIFT[/]" if result.dataset_drift else "[green]no dataset drift[/]"
     console.print(
         f"{verdict}: {len(result.drifted)} of {len(result.features)} features drifted "

@@ -34,6 +34,8 @@ def init(
 ) -> None:
     """Write a commented starter mlready.yaml that passes `mlready spec check` (and, with --ci,
     a CI workflow for it)."""
+    from rich.markup import escape
+
     from mlready.scaffold import ScaffoldResult, scaffold_project, write_ci
     from mlready.spec.loading import find_spec_path
 
@@ -51,11 +53,17 @@ def init(
 
         typer.echo(
             json.dumps(
-                {"spec": str(result.spec_path), "written": [str(p) for p in result.written]},
+                {
+                    "spec": str(result.spec_path),
+                    "written": [str(p) for p in result.written],
+                    "notes": result.notes,
+                },
                 indent=2,
             )
         )
         return
+    for note in result.notes:
+        say(escape(note))
     for path in result.written:
         say(f"[green]wrote[/] {path}")
     say(f"next: edit {result.spec_path} then run `mlready --spec {result.spec_path} spec check`")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.drift.stats import ColumnDrift, compare
+from mlready.drift.stats import ColumnDrift, compare, correct_p_values
 from mlready.errors import DataError, UsageError
 from mlready.spec import LoadedSpec
 
@@ -35,6 +35,8 @@ class DriftResult:
     share_drifted: float
     dataset_drift: bool
     dataset_drift_share: float
+    #: the multiple-testing correction of the features' p-values, and over how many tests
+    correction: dict[str, Any] = field(default_factory=dict)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     prediction_drift: bool = False
     performance: dict[str, Any] | None = None
@@ -323,6 +325,8 @@ def check_drift(
         warnings.append(
             f"{len(missing)} feature(s) missing from the current data: {', '.join(missing)}"
         )
+    corrected = correct_p_values(features, drift.correction)
+    _count_out_of_range(features, cur_profile, drift.out_of_range_share)
     judged = [f for f in features if f.test != "none"]
     drifted = [f.column for f in judged if f.drifted]
     share = len(drifted) / len(judged) if judged else 0.0
@@ -350,6 +354,7 @@ def check_drift(
         share_drifted=share,
         dataset_drift=dataset,
         dataset_drift_share=drift.dataset_drift_share,
+        correction={"method": drift.correction, "tests": corrected, "p_value": drift.p_value},
         predictions=[p.to_dict() for p in predictions],
         prediction_drift=any(p.drifted for p in predictions),
         warnings=warnings,
@@ -371,6 +376,29 @@ def check_drift(
     _fire(loaded, result, run_id, log)
     result.seconds = round(time.perf_counter() - clock, 4)
     return result
+
+
+def _count_out_of_range(features: list[ColumnDrift], current: dict[str, Any], bar: float) -> None:
+    """Rows serve-batch set aside for a value outside a feature's range are missing from its
+    counts, so the statistics understate drift: their share of the batch is reported per
+    feature, and from ``bar`` on it is drift by itself."""
+    batch = current.get("batch") or {}
+    rejected = batch.get("out_of_range") or {}
+    rows = int(batch.get("rows_in") or 0)
+    if not rows:
+        return
+    for column in features:
+        count = int(rejected.get(column.column) or 0)
+        column.out_of_range_share = count / rows
+        if count and column.out_of_range_share >= bar:
+            column.drifted = True
+            note = (
+                f"{column.out_of_range_share:.1%} of the batch's rows were outside the range "
+                "and set aside (not in the statistics)"
+            )
+            column.note = f"{column.note}; {note}" if column.note else note
+            if column.test == "none" and column.note.startswith("no values"):
+                column.test = "out_of_range"
 
 
 def _prediction_drift(ref: dict[str, Any], cur: dict[str, Any], drift: Any) -> list[ColumnDrift]:
@@ -469,13 +497,12 @@ def realized_performance(
     }
     dropped = False
     reasons = []
-    if (
-        value is not None
-        and primary in thresholds
-        and not meets(primary, value, thresholds[primary])
-    ):
-        dropped = True
-        reasons.append(f"{primary} {value:.4f} misses its threshold {thresholds[primary]}")
+    # training's thresholds hold for realized quality too, every metric that has one
+    for metric, bar in thresholds.items():
+        realized_value = realized.get(metric)
+        if realized_value is not None and not meets(metric, realized_value, bar):
+            dropped = True
+            reasons.append(f"{metric} {realized_value:.4f} misses its training threshold {bar}")
     if value is not None and training is not None:
         worse = (training - value) if higher_is_better(primary) else (value - training)
         if worse > max(0.05 * abs(training), 1e-12):
@@ -604,6 +631,14 @@ def _fire(loaded: LoadedSpec, result: DriftResult, run_id: str, log: logging.Log
         result.failures.append(
             f"dataset drift: {result.share_drifted:.0%} of the features drifted "
             f"(the bar is {result.dataset_drift_share:.0%})"
+        )
+    if result.performance and result.performance["dropped"]:
+        # a failure with or without a performance_drop rule: the model is no longer as good
+        # as it was when it was let into production
+        result.failures.append(
+            "realized performance dropped: "
+            + "; ".join(result.performance["reasons"])
+            + ": retrain on recent data, or roll back (`mlready registry rollback`)"
         )
     for sent in result.alerts:
         if sent["severity"] == "error":

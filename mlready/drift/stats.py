@@ -25,6 +25,8 @@ from typing import Any
 
 #: PSI's stand-in for an empty bin's share (the usual choice; log(0) is undefined).
 PSI_EPSILON = 1e-4
+#: The tests that give a p-value (drift when it is under the threshold).
+P_VALUE_TESTS = ("ks", "chisquare", "ztest")
 #: Numeric columns with at most this many distinct values are tested as categories.
 FEW_VALUES = 5
 
@@ -48,6 +50,10 @@ class ColumnDrift:
     exact: bool = True
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the p-value after the multiple-testing correction in force (None: no correction)
+    p_adjusted: float | None = None
+    #: share of the batch's rows set aside for a value outside the column's range
+    out_of_range_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -328,3 +334,21 @@ def compare(
         extra={"infinite": not math.isfinite(statistic)} if not math.isfinite(statistic) else {},
         **base,
     )
+
+
+def correct_p_values(columns: list[ColumnDrift], method: str) -> int:
+    """Adjust the p-values of ``columns``' p-value tests for their number, and judge drift on
+    the adjusted ones (Benjamini-Hochberg: scipy.stats.false_discovery_control). Returns how
+    many tests were corrected together."""
+    if method == "none":
+        return 0
+    from scipy.stats import false_discovery_control
+
+    tested = [c for c in columns if c.p_value is not None and c.test in P_VALUE_TESTS]
+    if not tested:
+        return 0
+    adjusted = false_discovery_control([c.p_value for c in tested], method="bh")
+    for column, value in zip(tested, adjusted, strict=True):
+        column.p_adjusted = float(value)
+        column.drifted = bool(value < column.threshold)
+    return len(tested)

@@ -1166,6 +1166,13 @@ def batch_profile(
         "rows_in": result.rows_in,
         "rows_scored": result.rows_scored,
         "rows_rejected": result.rows_rejected,
+        # rows set aside for a value outside a feature's range are not in the feature counts
+        # above: check-drift counts them as drift of their own
+        "out_of_range": {
+            f["id"][: -len(".range")]: int(f["count"])
+            for f in result.findings
+            if f["id"].endswith(".range") and f["severity"] == "error" and f["count"]
+        },
         "model": info.describe(),
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -754,6 +754,18 @@ class DriftSpec(Section):
         1000, ge=1, description="Reference up to this size: p-value tests; larger: distances."
     )
     p_value: float = Field(0.05, gt=0, lt=1, description="Drift when p is below this.")
+    correction: Literal["none", "benjamini_hochberg"] = Field(
+        "none",
+        description="Multiple-testing correction of the features' p-values: "
+        "benjamini_hochberg keeps the expected share of chance findings under p_value.",
+    )
+    out_of_range_share: float = Field(
+        0.01,
+        gt=0,
+        le=1,
+        description="A feature drifts when this share of the batch's rows was set aside for "
+        "a value outside its expectations range.",
+    )
     distance: float = Field(0.1, ge=0, description="Drift when a distance reaches this.")
     psi: float = Field(0.1, ge=0, description="PSI at or above this is reported as drift.")
     bins: int = Field(30, ge=2, le=1000, description="Bins of the reference profile.")

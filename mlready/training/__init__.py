@@ -286,7 +286,7 @@ def _train_validated(
     proxies = leakage.target_proxies(data)
     shared = leakage.shared_rows(data, splits)
     order = leakage.time_order(data, splits)
-    warnings.extend(leakage.warnings_for(proxies, shared, order))
+    warnings.extend(leakage.warnings_for(shared, order))
 
     search_result = None
     if spec.model.search is not None:
@@ -407,6 +407,7 @@ def _train_validated(
         primary, judged, basis, cv_summary, baselines
     )
     failures.extend(baseline_failures)
+    failures.extend(leakage.proxy_failures(proxies))
     warnings.extend(baseline_warnings)
 
     reproducibility = None
@@ -559,7 +560,8 @@ def _compare_baselines(
     baselines: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """The model against each baseline on the primary metric: losing to the dummy fails;
-    a linear model within the noise of the folds is reported as just as good."""
+    a linear model better than the model, or within the folds' spread of it, is reported
+    (each case in its own words)."""
     from mlready.training.metrics import higher_is_better
 
     model_value = judged.get(primary)
@@ -590,16 +592,30 @@ def _compare_baselines(
             basis=basis,
         )
         out.append(entry)
-        if entry["kind"] == "dummy" and verdict in ("as good", "baseline better"):
+        if value is None or model_value is None:
+            continue
+        gap = abs(model_value - value)
+        versus = f"({value:.4f} against the model's {model_value:.4f}"
+        if entry["kind"] == "dummy" and verdict == "baseline better":
             failures.append(
-                f"the model is no better than a dummy model on {primary} "
-                f"({model_value:.4f} against {value:.4f}): it has not learned anything useful"
+                f"a dummy model is better than the model on {primary} by {gap:.4f} {versus}): "
+                "it has not learned anything useful; check the features and the target"
             )
-        elif entry["kind"] == "linear" and verdict in ("as good", "baseline better"):
+        elif entry["kind"] == "dummy" and verdict == "as good":
+            failures.append(
+                f"the model is no better than a dummy model on {primary} {versus}, within the "
+                f"folds' spread {noise:.4f}): it has not learned anything useful"
+            )
+        elif entry["kind"] == "linear" and verdict == "baseline better":
             warnings.append(
-                f"a simple linear model is as good on {primary} ({value:.4f} against "
-                f"{model_value:.4f}, within the folds' spread {noise:.4f}): prefer it, it is "
-                "cheaper to run and to explain"
+                f"a simple linear model is better than the model on {primary} by {gap:.4f} "
+                f"{versus}, beyond the folds' spread {noise:.4f}): prefer it, it is cheaper to "
+                "run and to explain"
+            )
+        elif entry["kind"] == "linear" and verdict == "as good":
+            warnings.append(
+                f"a simple linear model is as good as the model on {primary} {versus}, within "
+                f"the folds' spread {noise:.4f}): prefer it, it is cheaper to run and to explain"
             )
     return out, failures, warnings
 

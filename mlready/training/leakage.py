@@ -7,66 +7,140 @@ from typing import Any
 
 from mlready.training.data import TrainingData
 
-#: A single feature predicting the target this well (ROC AUC, |correlation| or purity) is
-#: almost certainly derived from it.
+#: A single feature predicting the target this well on rows it was not fitted on (cross-validated
+#: R^2 for regression, ROC AUC for two classes, accuracy for more) is almost certainly derived from
+#: it: training fails until the column is dropped or forbidden.
 PROXY_BAR = 0.99
 SAMPLE_ROWS = 200_000
+#: Numeric features are cut into at most this many quantile bins for their single-feature model.
+PROXY_BINS = 50
+PROXY_FOLDS = 5
 #: Shared rows are reported from this share of the validated rows on (below: the report lists
 #: them without a warning; a few identical records are normal in tabular data).
 SHARED_WARN_SHARE = 0.01
 
 
-def _purity(codes: Any, y: Any) -> float:
-    """Share of rows whose group's most frequent target value is their own."""
+def _groups(series: Any, numeric: bool) -> Any:
+    """Integer group codes of one feature: its values, or its quantile bins when numeric (the
+    bins use no target, so nothing leaks into the folds); missing values are a group too."""
+    import numpy as np
     import pandas as pd
 
-    table = pd.crosstab(codes, y)
-    return float(table.max(axis=1).sum() / table.to_numpy().sum())
+    if numeric:
+        values = pd.to_numeric(series, errors="coerce").astype(float)
+        if values.nunique() > PROXY_BINS:
+            values = pd.qcut(values, PROXY_BINS, labels=False, duplicates="drop")
+        codes, _ = pd.factorize(values, use_na_sentinel=True)
+    else:
+        codes, _ = pd.factorize(series.astype(str).where(series.notna(), None))
+    codes = np.asarray(codes)
+    return np.where(codes < 0, codes.max(initial=-1) + 1, codes)
+
+
+def _out_of_fold(codes: Any, targets: Any, folds: list[tuple[Any, Any]]) -> Any:
+    """Each row's group mean of ``targets`` (one column per class) from the other folds' rows;
+    a group a fold never saw gets that fold's overall mean."""
+    import numpy as np
+
+    size = int(codes.max()) + 1
+    out = np.empty(targets.shape, dtype=float)
+    for train, valid in folds:
+        counts = np.bincount(codes[train], minlength=size)
+        overall = targets[train].mean(axis=0)
+        for j in range(targets.shape[1]):
+            sums = np.bincount(codes[train], weights=targets[train, j], minlength=size)
+            means = np.where(counts > 0, sums / np.maximum(counts, 1), overall[j])
+            out[valid, j] = means[codes[valid]]
+    return out
+
+
+def proxy_strength(series: Any, y: Any, task: str, *, numeric: bool) -> tuple[float, str] | None:
+    """How well one feature predicts the target on its own, on rows its model did not see:
+    the per-value (or per-bin) target mean, cross-validated; for numeric features also the
+    rank (ROC AUC) or linear (R^2) fit. None when there is too little to judge."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+    from sklearn.model_selection import KFold
+
+    series = series.reset_index(drop=True)
+    rows = len(series)
+    if rows < 4 * PROXY_FOLDS or series.notna().sum() < 10:
+        return None
+    y = np.asarray(y)
+    codes = _groups(series, numeric)
+    folds = list(KFold(PROXY_FOLDS, shuffle=True, random_state=0).split(codes))
+    present = series.notna().to_numpy()
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float) if numeric else None
+    if task == "regression":
+        target = y.astype(float)
+        if np.ptp(target) == 0:
+            return None
+        predicted = _out_of_fold(codes, target[:, None], folds)[:, 0]
+        strength = float(r2_score(target, predicted))
+        if values is not None and present.sum() >= 10 and np.ptp(values[present]) > 0:
+            linear = float(np.corrcoef(values[present], target[present])[0, 1]) ** 2
+            strength = max(strength, linear)
+        return strength, "cross-validated R^2 on its own"
+    classes, labels = np.unique(y.astype(str), return_inverse=True)
+    if len(classes) < 2:
+        return None
+    if len(classes) == 2:
+        predicted = _out_of_fold(codes, labels[:, None].astype(float), folds)[:, 0]
+        strength = float(roc_auc_score(labels, predicted))
+        if (
+            values is not None
+            and present.sum() >= 10
+            and np.ptp(values[present]) > 0
+            and len(np.unique(labels[present])) == 2
+        ):
+            auc = float(roc_auc_score(labels[present], values[present]))
+            strength = max(strength, auc, 1 - auc)
+        return strength, "cross-validated ROC AUC on its own"
+    if float(np.bincount(labels).max() / rows) >= PROXY_BAR:
+        return None  # one class is almost every row: accuracy says nothing
+    onehot = np.eye(len(classes))[labels]
+    predicted = _out_of_fold(codes, onehot, folds).argmax(axis=1)
+    return float(accuracy_score(labels, predicted)), "cross-validated accuracy on its own"
+
+
+def find_proxies(
+    X: Any, y: Any, task: str, numeric: list[str], *, bar: float = PROXY_BAR
+) -> list[dict[str, Any]]:
+    """Columns of ``X`` that by themselves predict ``y`` at ``bar`` or better."""
+    import numpy as np
+
+    found = []
+    numeric_set = set(numeric)
+    for column in X.columns:
+        measured = proxy_strength(X[column], y, task, numeric=column in numeric_set)
+        if measured is None:
+            continue
+        strength, how = measured
+        if np.isfinite(strength) and strength >= bar:
+            found.append({"feature": str(column), "strength": round(strength, 4), "measure": how})
+    return found
 
 
 def target_proxies(data: TrainingData) -> list[dict[str, Any]]:
-    """Features that by themselves nearly determine the target."""
+    """Features that by themselves nearly determine the target (on at most SAMPLE_ROWS rows)."""
     import numpy as np
-    import pandas as pd
-    from sklearn.metrics import roc_auc_score
 
     rows = len(data.X)
     take = np.arange(rows)
     if rows > SAMPLE_ROWS:
         take = np.random.default_rng(0).choice(rows, SAMPLE_ROWS, replace=False)
-    X = data.X.iloc[take]
-    y = data.y[take]
-    found = []
-    baseline = None
-    if data.task == "classification":
-        baseline = float(pd.Series(y).value_counts(normalize=True).max())
-    for column in X.columns:
-        series = X[column]
-        present = series.notna().to_numpy()
-        if present.sum() < 10:
-            continue
-        strength = None
-        how = ""
-        if column in data.numeric:
-            values = series.to_numpy(dtype=float)[present]
-            target = y[present]
-            if np.ptp(values) == 0:
-                continue
-            if data.binary and len(np.unique(target)) == 2:
-                auc = float(roc_auc_score(target, values))
-                strength, how = max(auc, 1 - auc), "ROC AUC on its own"
-            elif data.task == "regression":
-                strength = abs(float(np.corrcoef(values, target.astype(float))[0, 1]))
-                how = "|correlation| with the target"
-        if strength is None and data.task == "classification":
-            codes = series.astype(str).where(series.notna(), "(missing)")
-            if codes.nunique() < max(2, 0.5 * len(codes)) and baseline is not None:
-                purity = _purity(codes.to_numpy(), y)
-                if baseline < PROXY_BAR:
-                    strength, how = purity, "share of rows its value alone classifies"
-        if strength is not None and np.isfinite(strength) and strength >= PROXY_BAR:
-            found.append({"feature": str(column), "strength": round(strength, 4), "measure": how})
-    return found
+    return find_proxies(data.X.iloc[take], np.asarray(data.y)[take], data.task, data.numeric)
+
+
+def proxy_failures(proxies: list[dict[str, Any]]) -> list[str]:
+    """One failure per proxy: the column, how strong, and the fix."""
+    return [
+        f"feature '{item['feature']}' alone predicts the target ({item['measure']} "
+        f"{item['strength']:.4f}, the bar is {PROXY_BAR}): it is most likely derived from the "
+        "outcome; drop it from data.features or add it to data.forbidden_columns"
+        for item in proxies
+    ]
 
 
 def shared_rows(data: TrainingData, splits: list[tuple[Any, Any]]) -> dict[str, Any]:
@@ -110,17 +184,9 @@ def time_order(data: TrainingData, splits: list[tuple[Any, Any]]) -> dict[str, A
     return {"per_fold": per_fold, "holdout": holdout, "total": int(np.sum(per_fold)) + holdout}
 
 
-def warnings_for(
-    proxies: list[dict[str, Any]], shared: dict[str, Any], order: dict[str, Any] | None
-) -> list[str]:
-    """The guards' findings as sentences for the terminal and the report."""
+def warnings_for(shared: dict[str, Any], order: dict[str, Any] | None) -> list[str]:
+    """The shared-rows and time-order findings as sentences (proxies fail: proxy_failures)."""
     out = []
-    for item in proxies:
-        out.append(
-            f"feature '{item['feature']}' almost equals the target ({item['measure']} "
-            f"{item['strength']:.3f}): is it computed from the outcome? If so, add it to "
-            "data.forbidden_columns"
-        )
     validated = max(shared.get("validated", 0), 1)
     if shared["total"] and shared["total"] / validated >= SHARED_WARN_SHARE:
         out.append(

@@ -84,3 +84,35 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert out.returncode == 0
     assert __version__ in out.stdout
+
+
+def _suggested_commands() -> list[tuple[str, str]]:
+    """Every `mlready ...` command that a message, a next action, a template or a doc page
+    suggests, with where it is written (quoted with backticks, across joined literals too)."""
+    import re
+
+    from tests.conftest import ROOT
+
+    found = []
+    paths = [ROOT / "README.md"]
+    for folder in ("mlready", "templates", "docs"):
+        paths += sorted((ROOT / folder).rglob("*"))
+    for path in paths:
+        if path.suffix not in (".py", ".j2", ".md"):
+            continue
+        # adjacent string literals ("...`mlready validate-data " "--infer`...") joined
+        text = re.sub(r'"\s*\n\s*f?"', "", path.read_text(encoding="utf-8"))
+        for match in re.finditer(r"`(mlready [^`]+)`", text):
+            found.append((match.group(1), f"{path.relative_to(ROOT)}"))
+    return found
+
+
+def test_every_suggested_command_and_option_exists() -> None:
+    """A message that sends the user to `mlready init --infer` (an option of validate-data)
+    is a false finding of its own: every suggested command and option must exist."""
+    from tests.conftest import wrong_commands
+
+    suggestions = _suggested_commands()
+    assert len(suggestions) > 30
+    wrong = [f"{where}: {problem}" for s, where in suggestions for problem in wrong_commands(s)]
+    assert not wrong, "\n".join(wrong)

@@ -46,7 +46,8 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path, run_cli) -> Non
 def test_init_from_the_users_csv(tmp_path: Path, run_cli) -> None:
     data = tmp_path / "houses.csv"
     rows = ["house_id,area,rooms,city,price"] + [
-        f"H{i},{50 + i},{1 + i % 5},{['Lyon', 'Nice', 'Paris'][i % 3]},{100000 + 1500 * i}"
+        f"H{i},{50 + i},{1 + i % 5},{['Lyon', 'Nice', 'Paris'][i % 3]},"
+        f"{100000 + 1500 * i + 20000 * (i % 5)}"
         for i in range(40)
     ]
     data.write_text("\n".join(rows) + "\n")
@@ -221,3 +222,122 @@ def test_init_takes_codes_with_leading_zeros_as_categories(tmp_path: Path, run_c
     assert spec.data.id_columns == []
     assert spec.data.features.categorical == ["zip", "plan"]
     assert spec.data.features.numeric == ["tenure", "amount"]
+
+
+def _write(path: Path, frame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_only_dates_with_a_year_make_the_timestamp_and_it_is_said(tmp_path: Path, run_cli) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = 300
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(rows)],
+            # not dates: a Yes/No flag and a month name without a year, both named like times
+            "paperless_date": rng.choice(["Yes", "No"], rows),
+            "contract_month": rng.choice(["January", "February", "March"], rows),
+            "opened": pd.date_range("2023-01-01", periods=rows, freq="D").strftime("%m/%d/%Y"),
+            "charges": rng.uniform(10, 100, rows).round(2),
+            "class": rng.choice(["good", "bad"], rows, p=[0.7, 0.3]),
+        }
+    )
+    data = _write(tmp_path / "credit.csv", frame)
+    result = run_cli("init", str(tmp_path / "p"), "--data", str(data), "--target", "class")
+    assert result.exit_code == 0, result.stderr
+    assert "timestamp column: opened" in result.stdout
+    spec = load_spec(tmp_path / "p", check_files=True).spec
+    assert spec.data.timestamp_column == "opened"
+    assert set(spec.data.features.categorical or []) == {"paperless_date", "contract_month"}
+    assert spec.validation.cv.strategy == "time_series"  # never shuffled folds over time
+    # the event of interest is the rarer class, and the spec says why it was chosen
+    assert spec.data.positive_class == "bad"
+    text = (tmp_path / "p" / "mlready.yaml").read_text()
+    assert "minority class" in text
+    assert "positive class: 'bad', the minority class" in " ".join(result.stdout.split())
+
+
+def test_without_a_timestamp_folds_are_shuffled_and_stratified(tmp_path: Path, run_cli) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"x": range(100), "when_month": ["May"] * 100, "y": ["yes"] * 80 + ["no"] * 20}
+    )
+    data = _write(tmp_path / "d.csv", frame)
+    result = run_cli("init", str(tmp_path / "p"), "--data", str(data), "--target", "y")
+    assert result.exit_code == 0, result.stderr
+    spec = load_spec(tmp_path / "p", check_files=True).spec
+    assert spec.data.timestamp_column is None
+    assert spec.validation.cv.strategy == "stratified_kfold"
+    assert spec.data.positive_class == "no"  # the minority class, even against a yes-like name
+    assert "no timestamp column" in result.stdout
+
+
+def test_init_keeps_a_target_proxy_out_of_the_features_and_says_why(
+    tmp_path: Path, run_cli
+) -> None:
+    from tests.test_training import loans_like
+
+    data = _write(tmp_path / "loans.csv", loans_like(rows=1500))
+    result = run_cli("init", str(tmp_path / "p"), "--data", str(data), "--target", "int_rate")
+    assert result.exit_code == 0, result.stderr
+    spec = load_spec(tmp_path / "p", check_files=True).spec
+    assert spec.data.forbidden_columns == ["sub_grade"]
+    features = set(spec.data.features.numeric or []) | set(spec.data.features.categorical or [])
+    assert "sub_grade" not in features
+    assert {"grade", "annual_inc", "loan_amnt", "purpose"} <= features
+    text = (tmp_path / "p" / "mlready.yaml").read_text()
+    assert "# sub_grade alone predicts the target (cross-validated R^2" in text
+    assert "sub_grade kept out of the features" in " ".join(result.stdout.split())
+
+
+def test_the_example_data_has_a_held_out_batch_to_score(tmp_path: Path, run_cli) -> None:
+    import pandas as pd
+
+    assert run_cli("init", str(tmp_path)).exit_code == 0
+    spec = load_spec(tmp_path, check_files=True).spec
+    train = pd.read_csv(tmp_path / "data" / "example.csv")
+    batch = pd.read_csv(tmp_path / "data" / "batch.csv")
+    assert Path(spec.serving.input.path).resolve() == (tmp_path / "data" / "batch.csv").resolve()
+    assert not set(train["customer_id"]) & set(batch["customer_id"])  # rows never trained on
+    assert "churned" not in batch.columns  # the outcome is not known yet when scoring
+    assert [r.when for r in spec.monitoring.alerts] == ["dataset_drift", "performance_drop"]
+
+
+def test_the_first_run_of_a_fresh_project_has_no_false_finding(tmp_path: Path, run_cli) -> None:
+    import json
+
+    from tests.conftest import wrong_commands
+
+    created = run_cli("init", str(tmp_path))
+    assert created.exit_code == 0
+    assert not wrong_commands(created.stdout)
+    result = run_cli("--spec", str(tmp_path), "run", "--json")
+    payload = json.loads(result.stdout)
+    steps = {s["step"]: s for s in payload["steps"]}
+    assert all(s["status"] == "ran" for s in steps.values()), steps
+    runs = tmp_path / ".mlready" / "runs"
+    drift = json.loads(
+        (runs / "check-drift" / steps["check-drift"]["run_id"] / "drift.json").read_text()
+    )
+    assert not drift["prediction_drift"], drift["predictions"]
+    assert not drift["drifted"]
+    train = json.loads((runs / "train" / steps["train"]["run_id"] / "metadata.json").read_text())
+    assert train["validation"]["strategy"] == "time_series"
+    assert not train["leakage"]["time_order"]["total"]  # no learning from the future
+    linear = next(b for b in train["validation"]["baselines"] if b["kind"] == "linear")
+    words = {"baseline better": "is better than the model", "as good": "is as good as the model"}
+    said = " ".join(train["warnings"])
+    for verdict, text in words.items():
+        assert (text in said) == (linear["verdict"] == verdict), said
+    checklist = json.loads(
+        (
+            runs / "checklist-report" / steps["checklist-report"]["run_id"] / "checklist.json"
+        ).read_text()
+    )
+    actions = json.dumps(checklist)
+    assert not wrong_commands(actions)

@@ -497,3 +497,20 @@ def test_nullable_integers_from_parquet_and_decision_function_threshold(
     assert result.exit_code == 0, result.stdout + result.stderr
     meta = json.loads((_run_dir(result) / "metadata.json").read_text())
     assert meta["decision_threshold"] == 0.0  # decision_function scores: sklearn cuts at 0
+
+
+def test_a_target_proxy_fails_training_and_names_the_fix(tmp_path: Path, run_cli: Run) -> None:
+    frame = toy_frame()
+    # a status recorded after the outcome: one category per class, a few rows the other way
+    status = frame["churn"].map({"Yes": "closed", "No": "open"})
+    status.iloc[:3] = "open"
+    frame["account_status"] = status
+    write_project(tmp_path, frame=frame, validation="  cv: {folds: 3}\n  metrics: [roc_auc]\n")
+    result = _train(run_cli, tmp_path, "--no-importance")
+    assert result.exit_code == 1
+    text = " ".join(result.stdout.split())
+    assert "feature 'account_status' alone predicts the target" in text
+    assert "data.forbidden_columns" in text
+    meta = json.loads((_run_dir(result) / "metadata.json").read_text())
+    assert [p["feature"] for p in meta["leakage"]["target_proxies"]] == ["account_status"]
+    assert meta["passed"] is False
