@@ -33,6 +33,7 @@ def test_no_step_command_is_registered_as_a_stub(run_cli) -> None:
         "check-drift",
         "checklist-report",
         "run",
+        "runs",
     }
 
 
