@@ -93,6 +93,8 @@ class RunRecord:
     mlready_version: str
     run_dir: str
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Where the run came from (git commit, spec committed, CI); {} in older records.
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON-ready dict."""

@@ -862,6 +862,23 @@ class ChecklistSection(Section):
         1.0, ge=0, le=7, description="checklist-report fails under this final score."
     )
     attestations: list[Attestation] = Field(default_factory=list, description="Items done by hand.")
+    test_command: str | None = Field(
+        None,
+        min_length=1,
+        description="The project's own tests as a shell command run from the spec's folder, "
+        "writing JUnit XML to {junit} (e.g. pytest tests --junitxml={junit}); `mlready test` "
+        "and `mlready run` run it.",
+    )
+
+    @field_validator("test_command")
+    @classmethod
+    def _junit_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and "{junit}" not in value:
+            raise ValueError(
+                "the command must write its JUnit XML to {junit}, e.g. "
+                "pytest tests --junitxml={junit}"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------------------------------
