@@ -6,7 +6,16 @@ Layout under the project's ``artifacts_dir`` (default ``.mlready/`` beside the s
     runs/<step>/<run_id>/           everything one execution wrote, with its own run.log
 
 The run log is what later steps and the readiness report read; each record says which step ran,
-when, for how long, how it ended, who ran it and whether it ran in CI.
+when, for how long, how it ended, and where it came from (its provenance: the project, the spec's
+hash, the git commit and whether the tree was modified, the user, the host and the CI system with
+its run id and URL).
+
+The log is tamper-evident: each record carries the sha256 of its own content (``hash``), the hash
+of the record before it (``prev``, a hash chain) and the sha256 of every file its run folder held
+when it ended (``artifacts``). :func:`verify_run_log` re-checks all three; an edited, duplicated,
+reordered, hand-written or foreign record is named and left out of what the readiness report
+scores. The chain detects changes; it is not a signature: someone who recomputes every hash after
+an edit is not detected by the chain, only by the CI run the record names.
 """
 
 from __future__ import annotations
@@ -15,11 +24,13 @@ import contextlib
 import datetime as dt
 import fcntl
 import getpass
+import hashlib
 import json
 import logging
 import os
 import platform
 import secrets
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -28,7 +39,23 @@ from typing import Any
 
 from mlready.errors import MlreadyError
 
-__all__ = ["Run", "RunRecord", "ci_name", "new_run_id", "read_run_log", "run_dir", "start_run"]
+__all__ = [
+    "LogProblem",
+    "LogVerification",
+    "Run",
+    "RunRecord",
+    "append_record",
+    "ci_name",
+    "ci_run",
+    "is_automated",
+    "new_run_id",
+    "project_identity",
+    "provenance",
+    "read_run_log",
+    "run_dir",
+    "start_run",
+    "verify_run_log",
+]
 
 RUN_LOG = "runs.jsonl"
 STEPS = ("validate-data", "train", "register", "serve-batch", "check-drift", "checklist-report")
@@ -53,6 +80,117 @@ def ci_name(environ: dict[str, str] | None = None) -> str | None:
         if value and value.lower() not in ("0", "false", "no"):
             return name
     return None
+
+
+#: Per CI system: the variables that hold its run id, the run's URL, and what triggered it.
+_CI_DETAILS: dict[str, tuple[str, str, str]] = {
+    "github": ("GITHUB_RUN_ID", "", "GITHUB_EVENT_NAME"),
+    "gitlab": ("CI_PIPELINE_ID", "CI_JOB_URL", "CI_PIPELINE_SOURCE"),
+    "jenkins": ("BUILD_NUMBER", "BUILD_URL", ""),
+    "buildkite": ("BUILDKITE_BUILD_NUMBER", "BUILDKITE_BUILD_URL", "BUILDKITE_SOURCE"),
+    "circleci": ("CIRCLE_BUILD_NUM", "CIRCLE_BUILD_URL", ""),
+    "azure": ("BUILD_BUILDID", "", "BUILD_REASON"),
+    "ci": ("", "", ""),
+}
+
+
+def ci_run(environ: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The CI run this process belongs to: its system, run id, URL and trigger (None outside
+    CI). A generic ``CI=true`` names no run."""
+    env = os.environ if environ is None else environ
+    system = ci_name(env)
+    if system is None:
+        return None
+    id_var, url_var, event_var = _CI_DETAILS[system]
+    run_id = env.get(id_var) if id_var else None
+    url = env.get(url_var) if url_var else None
+    if system == "github" and run_id and env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{run_id}"
+        if env.get("GITHUB_RUN_ATTEMPT"):
+            run_id = f"{run_id}.{env['GITHUB_RUN_ATTEMPT']}"
+    return {
+        "system": system,
+        "run_id": run_id or None,
+        "url": url or None,
+        "event": (env.get(event_var) if event_var else None) or None,
+    }
+
+
+def _scheduled(ci: dict[str, Any] | None, env: Any) -> bool:
+    """Whether the run was started by a schedule: a CI schedule event, or $MLREADY_SCHEDULE
+    (set it in the crontab line or the scheduler's job that runs mlready)."""
+    if env.get("MLREADY_SCHEDULE"):
+        return True
+    event = ((ci or {}).get("event") or "").lower()
+    return event in ("schedule", "scheduled", "cron")
+
+
+def project_identity(name: str, spec_path: Path | str, artifacts_dir: Path | str) -> str:
+    """A project's identity in its run log: its name and where its spec stands seen from its
+    artifacts folder. It survives moving or cloning the project (folder and artifacts together);
+    another project's spec pointed at the same artifacts folder has another identity."""
+    where = os.path.relpath(Path(spec_path).resolve(), Path(artifacts_dir).resolve())
+    return hashlib.sha256(f"{name}\0{Path(where).as_posix()}".encode()).hexdigest()[:16]
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _git_state(spec_path: Path) -> dict[str, Any]:
+    """The commit, whether tracked files were modified, and whether the spec is committed
+    unmodified; all None outside a git repository."""
+    folder = spec_path.parent
+    head = (_git(folder, "rev-parse", "HEAD") or "").strip()
+    if not head:
+        return {"git_commit": None, "git_dirty": None, "spec_committed": None}
+    status = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    tracked = _git(folder, "ls-files", "--error-unmatch", "--", spec_path.name) is not None
+    spec_status = _git(folder, "status", "--porcelain", "--", spec_path.name)
+    return {
+        "git_commit": head,
+        "git_dirty": None if status is None else bool(status.strip()),
+        "spec_committed": tracked and spec_status is not None and not spec_status.strip(),
+    }
+
+
+def provenance(loaded: Any, artifacts_dir: Path | str) -> dict[str, Any]:
+    """Where a run comes from: the project, the spec's hash, git, the user, the host, CI."""
+    from mlready.io import sha256_file
+
+    spec_path = Path(loaded.path).resolve()
+    ci = ci_run()
+    try:
+        spec_hash: str | None = sha256_file(spec_path)
+    except OSError:
+        spec_hash = None
+    return {
+        "project": loaded.spec.project.name,
+        "project_id": project_identity(loaded.spec.project.name, spec_path, artifacts_dir),
+        "spec_sha256": spec_hash,
+        **_git_state(spec_path),
+        "user": current_user(),
+        "host": platform.node(),
+        "ci": ci,
+        "scheduled": _scheduled(ci, os.environ),
+    }
+
+
+def is_automated(record: RunRecord) -> bool:
+    """Whether a run was started by a machine: in CI or on a schedule, by its provenance."""
+    found = record.provenance or {}
+    return bool(found.get("ci") or found.get("scheduled"))
 
 
 def current_user() -> str:
@@ -93,8 +231,14 @@ class RunRecord:
     mlready_version: str
     run_dir: str
     summary: dict[str, Any] = field(default_factory=dict)
-    #: Where the run came from (git commit, spec committed, CI); {} in older records.
+    #: Where the run came from (see :func:`provenance`); {} for records older than the chain.
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: sha256 of every file in the run's folder when it ended, by path inside the folder.
+    artifacts: dict[str, str] = field(default_factory=dict)
+    #: The hash of the record before this one in the log ("" for the first).
+    prev: str | None = None
+    #: sha256 of this record's content (every field but this one).
+    hash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a JSON-ready dict."""
@@ -127,17 +271,205 @@ def read_run_log(artifacts_dir: Path | str, step: str | None = None) -> list[Run
     return records
 
 
-def _append_record(artifacts_dir: Path, record: RunRecord) -> None:
-    artifacts_dir.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record.to_dict(), sort_keys=True, default=str) + "\n"
-    with open(artifacts_dir / RUN_LOG, "a", encoding="utf-8") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # several processes may finish at once
+def _canonical(payload: dict[str, Any]) -> bytes:
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True
+    ).encode("utf-8")
+
+
+def record_hash(payload: dict[str, Any]) -> str:
+    """sha256 of a record's content: every field but ``hash``, as canonical JSON."""
+    return hashlib.sha256(_canonical({k: v for k, v in payload.items() if k != "hash"})).hexdigest()
+
+
+def _last_line(handle: Any) -> str | None:
+    """The last non-empty line of an open file (read from its end)."""
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    block, data = 65536, b""
+    position = size
+    while position > 0:
+        step = min(block, position)
+        position -= step
+        handle.seek(position)
+        data = handle.read(step) + data
+        stripped = data.rstrip(b"\n")
+        if b"\n" in stripped or position == 0:
+            return stripped.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace") or None
+    return None
+
+
+def _link_of(line: str | None) -> str:
+    """What the next record's ``prev`` must hold: the line's recorded hash, or for a line that
+    has none (hand-written, older than the chain) the sha256 of its text."""
+    if line is None:
+        return ""
+    try:
+        payload = json.loads(line)
+        if isinstance(payload, dict) and isinstance(payload.get("hash"), str):
+            return str(payload["hash"])
+    except ValueError:
+        pass
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+
+
+def hash_folder(folder: Path) -> dict[str, str]:
+    """sha256 of every file below a folder, by its path inside it (links are not followed)."""
+    from mlready.io import sha256_file
+
+    found = {}
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                found[path.relative_to(folder).as_posix()] = sha256_file(path)
+    return found
+
+
+def append_record(artifacts_dir: Path | str, record: RunRecord | dict[str, Any]) -> RunRecord:
+    """Append a record to the run log, chained to the one before it and hashed; returns it as
+    written. Several processes may append at once: the file lock orders them."""
+    artifacts = Path(artifacts_dir)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    payload = record.to_dict() if isinstance(record, RunRecord) else dict(record)
+    payload = json.loads(json.dumps(payload, default=str))  # as it reads back
+    with open(artifacts / RUN_LOG, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            handle.write(line)
+            payload["prev"] = _link_of(_last_line(handle))
+            payload.pop("hash", None)
+            payload["hash"] = record_hash(payload)
+            handle.seek(0, os.SEEK_END)
+            handle.write(_canonical(payload) + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    known = set(RunRecord.__dataclass_fields__)
+    return RunRecord(**{k: v for k, v in payload.items() if k in known})
+
+
+@dataclass(frozen=True)
+class LogProblem:
+    """A line of the run log that is not trusted, and why."""
+
+    line: int
+    run_id: str | None
+    step: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        what = f"{self.step} run {self.run_id}" if self.run_id else "a line"
+        return f"runs.jsonl line {self.line} ({what}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class LogVerification:
+    """The run log, checked: the records that hold, and the lines that do not."""
+
+    path: Path
+    records: list[RunRecord]
+    problems: list[LogProblem]
+    #: Lines written before mlready chained its log (or by hand): not trusted, not an alteration.
+    unchained: int = 0
+
+    @property
+    def altered(self) -> bool:
+        """Whether any chained line was edited, moved, copied or its files changed."""
+        return any(p.reason != UNCHAINED for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "records": len(self.records),
+            "trusted": len(self.records),
+            "altered": self.altered,
+            "unchained": self.unchained,
+            "problems": [{**asdict(p), "text": str(p)} for p in self.problems],
+        }
+
+
+UNCHAINED = "has no hash: written by hand or by an mlready older than the hash chain"
+
+
+def verify_run_log(
+    artifacts_dir: Path | str, project_id: str | None = None, *, check_artifacts: bool = True
+) -> LogVerification:
+    """Check the run log's chain, each record's own hash, its run folder's files and (given a
+    project identity) that it belongs to this project. Only the records that hold are kept."""
+    from mlready.io import sha256_file
+
+    artifacts = Path(artifacts_dir)
+    log = artifacts / RUN_LOG
+    if not log.is_file():
+        return LogVerification(log, [], [])
+    known = set(RunRecord.__dataclass_fields__)
+    records: list[RunRecord] = []
+    problems: list[LogProblem] = []
+    seen: set[str] = set()
+    unchained = 0
+    previous: str | None = None
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        link, previous = _link_of(previous), line
+        try:
+            payload = json.loads(line)
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            problems.append(LogProblem(number, None, None, "cannot be read as a JSON record"))
+            continue
+        run_id = payload.get("run_id") if isinstance(payload.get("run_id"), str) else None
+        step = payload.get("step") if isinstance(payload.get("step"), str) else None
+
+        def problem(
+            reason: str, number: int = number, run_id: str | None = run_id, step: Any = step
+        ) -> None:
+            problems.append(LogProblem(number, run_id, step, reason))
+
+        if not isinstance(payload.get("hash"), str):
+            unchained += 1
+            problem(UNCHAINED)
+            continue
+        if record_hash(payload) != payload["hash"]:
+            problem("was edited after it was written (its content does not match its hash)")
+            continue
+        if payload["hash"] in seen:
+            problem("is a copy of an earlier record")
+            continue
+        seen.add(payload["hash"])
+        if payload.get("prev") != link:
+            problem(
+                "is out of place: the record before it is not the one it was written after "
+                "(lines were inserted, removed, copied or reordered)"
+            )
+            continue
+        try:
+            record = RunRecord(**{k: v for k, v in payload.items() if k in known})
+        except TypeError as error:
+            problem(f"is missing fields ({error})")
+            continue
+        if project_id is not None and (record.provenance or {}).get("project_id") != project_id:
+            other = (record.provenance or {}).get("project") or "another project"
+            problem(f"belongs to {other}, not this project (another spec wrote it)")
+            continue
+        if check_artifacts and isinstance(record.artifacts, dict):
+            folder = artifacts / str(record.run_dir)
+            changed = []
+            for name, digest in sorted(record.artifacts.items()):
+                path = folder / name
+                try:
+                    if sha256_file(path) != digest:
+                        changed.append(f"{name} changed")
+                except OSError:
+                    changed.append(f"{name} is missing")
+            if changed:
+                shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+                problem(f"its files no longer match what it recorded: {shown}")
+                continue
+        records.append(record)
+    return LogVerification(log, records, problems, unchained)
 
 
 @dataclass
@@ -161,8 +493,9 @@ class Run:
 
 
 @contextlib.contextmanager
-def start_run(artifacts_dir: Path | str, step: str) -> Iterator[Run]:
-    """Open a run folder with its own log file; on exit, append the run's record to the run log.
+def start_run(artifacts_dir: Path | str, step: str, loaded: Any = None) -> Iterator[Run]:
+    """Open a run folder with its own log file; on exit, append the run's record to the run log,
+    with its provenance (``loaded``: the project's LoadedSpec) and the hashes of its files.
 
     An exception inside the block is recorded as status ``error`` with its exit code, then raised.
     """
@@ -180,6 +513,16 @@ def start_run(artifacts_dir: Path | str, step: str) -> Iterator[Run]:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     run = Run(step, run_id, artifacts, folder, logger, started)
+    if loaded is not None:
+        origin = provenance(loaded, artifacts)
+    else:
+        ci = ci_run()
+        origin = {
+            "user": current_user(),
+            "host": platform.node(),
+            "ci": ci,
+            "scheduled": _scheduled(ci, os.environ),
+        }
     clock = time.perf_counter()
     logger.info("run %s of %s started by %s", run_id, step, current_user())
     try:
@@ -213,5 +556,7 @@ def start_run(artifacts_dir: Path | str, step: str) -> Iterator[Run]:
             mlready_version=__version__,
             run_dir=str(folder.relative_to(artifacts)),
             summary=run.summary,
+            provenance=origin,
+            artifacts=hash_folder(folder),
         )
-        _append_record(artifacts, record)
+        append_record(artifacts, record)

@@ -16,6 +16,7 @@ from mlready.checklist import readiness, score_item
 from mlready.checklist.evidence import Evidence, RegistryFacts, RepoFacts, gather
 from mlready.checklist.items import ALERT_EVENTS, CHECKS, _tested_rules
 from mlready.checklist.rubric import BANDS, ITEMS, SECTIONS, SEED_CHECKLIST, band_of
+from mlready.runs import append_record, hash_folder, project_identity
 from mlready.spec import load_spec
 from tests.conftest import SAMPLE
 
@@ -190,6 +191,7 @@ def write_run(
     if step == "check-drift":  # each round checks a new batch, a month later
         summary.setdefault("current", {"serve_run": f"serve-{n}"})
         summary["model_age_days"] = changes.get("model_age_days", 30.0 * n)
+    ci_run = None if ci is None else {"system": ci, "run_id": f"{n}", "url": None, "event": "push"}
     record = {
         "step": step,
         "run_id": run_id,
@@ -204,15 +206,28 @@ def write_run(
         "run_dir": f"runs/{step}/{run_id}",
         "summary": summary,
         "provenance": {
-            "git_commit": f"{n}" * 40,
+            **_identity(artifacts),
+            "git_commit": f"{n:040d}",
             "git_dirty": False,
             "spec_committed": True,
+            "user": "tester",
+            "host": "h",
+            "ci": ci_run,
+            "scheduled": False,
             **(provenance or {}),
         },
+        "artifacts": hash_folder(folder),
     }
-    with open(artifacts / "runs.jsonl", "a") as handle:
-        handle.write(json.dumps(record) + "\n")
+    append_record(artifacts, record)
     return run_id
+
+
+def _identity(artifacts: Path) -> dict[str, str]:
+    """The provenance fields that say which project wrote a record (the spec beside the
+    artifacts folder, as the sample lays it out)."""
+    spec = artifacts.parent / "mlready.yaml"
+    name = load_spec(spec).spec.project.name
+    return {"project": name, "project_id": project_identity(name, spec, artifacts)}
 
 
 def registry_facts(promotions: int) -> RegistryFacts:
@@ -253,7 +268,7 @@ def registry_facts(promotions: int) -> RegistryFacts:
     )
 
 
-def evidence_after(folder: Path, rounds: int, *, ci: str | None = None) -> Evidence:
+def evidence_after(folder: Path, rounds: int, *, ci: str | None = "github") -> Evidence:
     """The project's evidence after the whole pipeline ran `rounds` times."""
     loaded = load_spec(folder)
     artifacts = Path(loaded.spec.project.artifacts_dir)
@@ -347,8 +362,10 @@ def test_an_attestation_gives_half_a_point_until_the_evidence_is_repeated(
 ) -> None:
     alone = judge(evidence_after(spec_folder, 0), key, ATTESTED)
     assert alone.points == 0.5
-    assert alone.status == "passing"
+    assert alone.status == "attested"
     assert "attested by Dana" in alone.basis
+    assert "not verified" in alone.basis
+    assert alone.passing_points == 0, "a command could check it: attesting it is a stop-gap"
 
 
 @pytest.mark.parametrize("key", BY_HAND)
@@ -360,14 +377,15 @@ def test_items_no_command_can_check_are_worth_half_a_point_when_attested(
     assert judge(ev, key).status == "not done"
     assert "attest" in judge(ev, key).next_action
     attested = judge(ev, key, ATTESTED)
-    assert (attested.points, attested.status, attested.max_points) == (0.5, "passing", 0.5)
+    assert (attested.points, attested.status, attested.max_points) == (0.5, "attested", 0.5)
     assert attested.attestation["by"] == "Dana"
 
 
 def test_runs_in_ci_are_counted(spec_folder: Path) -> None:
     result = judge(evidence_after(spec_folder, 2, ci="github"), "monitor-5")
     assert (result.runs, result.ci_runs) == (2, 2)
-    assert "2 in CI" in result.basis
+    assert "2 runs in CI on 2 commits" in result.basis
+    assert [s["ci"] for s in result.sources] == ["github", "github"]
 
 
 # ---------------------------------------------------------------------- statuses, from evidence
@@ -494,7 +512,8 @@ def test_the_latest_evidence_decides_whether_an_item_passes_now(
     result = judge(_after(spec_folder, step, **changes), key)
     assert result.status == "failing", result.detail
     assert words in result.detail
-    assert result.points == 1.0, "a failing check still earns its points: it exists"
+    assert result.points == 1.0, "a failing check is in place: it exists"
+    assert result.passing_points == 0.0, "but it earns nothing in the passing-now score"
     assert result.next_action
 
 
@@ -502,14 +521,14 @@ def test_reproducibility_is_also_read_from_two_runs_on_the_same_inputs(spec_fold
     artifacts = Path(load_spec(spec_folder).spec.project.artifacts_dir)
     artifacts.mkdir(parents=True)
     no_check = {"reproducibility": None}
-    write_run(artifacts, "train", 1, metadata=no_check)
-    write_run(artifacts, "train", 2, metadata=no_check)
+    write_run(artifacts, "train", 1, metadata=no_check, ci="github")
+    write_run(artifacts, "train", 2, metadata=no_check, ci="github")
     result = judge(gather(load_spec(spec_folder)), "infra-1")
     assert (result.status, result.points) == ("passing", 0.5)
-    write_run(artifacts, "train", 3, metadata=no_check, model_sha256="9" * 64)
+    write_run(artifacts, "train", 3, metadata=no_check, model_sha256="9" * 64, ci="github")
     result = judge(gather(load_spec(spec_folder)), "infra-1")
     assert result.status == "failing"
-    assert result.points == 1.0
+    assert (result.points, result.passing_points) == (1.0, 0.0)
 
 
 def test_a_feature_that_adds_nothing_and_drifts_is_pure_cost(spec_folder: Path) -> None:
@@ -630,7 +649,7 @@ def test_a_project_with_no_runs_scores_zero_and_still_reports(spec_folder: Path)
     html = render_html(result)
     assert "0.00" in html
     assert "research project" in html.lower()
-    assert "| Data | 0 / 7 | 0.00 | 0 / 7 |" in render_markdown(result)
+    assert "| Data | 0.00 | 0.00 | 0 / 7 |" in render_markdown(result)
     assert not (Path(load_spec(spec_folder).spec.project.artifacts_dir) / "registry.db").exists()
 
 
@@ -648,16 +667,20 @@ def test_attestations_in_the_spec_count(spec_folder: Path) -> None:
     spec.write_text(
         spec.read_text()
         + "  attestations:\n"
-        + "    - {item: data-5, by: Dana, date: 2026-06-15, evidence: 'wiki/privacy'}\n"
+        + "    - {item: data-5, by: Dana, date: 2026-06-15, evidence: 'wiki/privacy.md'}\n"
     )
-    result = readiness(load_spec(spec_folder))
+    (spec_folder / "wiki").mkdir()
+    (spec_folder / "wiki" / "privacy.md").write_text("No personal data.\n")
+    now = __import__("datetime").datetime(2026, 7, 1, tzinfo=__import__("datetime").timezone.utc)
+    result = readiness(load_spec(spec_folder), now=now)
     item = next(i for i in result.items if i.id == "data-5")
-    assert (item.points, item.status) == (0.5, "passing")
+    assert (item.points, item.passing_points, item.status) == (0.5, 0.5, "attested")
     assert item.attestation == {
         "by": "Dana",
         "date": "2026-06-15",
-        "evidence": "wiki/privacy",
+        "evidence": "wiki/privacy.md",
         "note": "",
+        "evidence_sha256": __import__("hashlib").sha256(b"No personal data.\n").hexdigest(),
     }
 
 
@@ -1127,6 +1150,7 @@ def test_regression_business_value_reaches_the_report(spec_folder: Path) -> None
             metadata=regression,
             business_value=-500.0,
             decision_threshold=None,
+            ci="github",
         )
     result = judge(gather(load_spec(spec_folder)), "business-1")
     assert (result.status, result.points) == ("passing", 1.0)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.runs import RunRecord, read_run_log
+from mlready.runs import LogVerification, RunRecord, project_identity, verify_run_log
 
 __all__ = ["Evidence", "RegistryFacts", "RepoFacts", "gather", "registry_facts"]
 
@@ -70,6 +70,8 @@ class Evidence:
     train: list[tuple[RunRecord, dict[str, Any]]]  # train runs with their metadata.json
     registry: RegistryFacts
     repo: RepoFacts
+    #: The run log as checked: records left out (edited, out of place, foreign, unchained).
+    log: LogVerification | None = None
     _json: dict[Path, Any] = field(default_factory=dict)
 
     @property
@@ -123,7 +125,9 @@ def gather(loaded: Any) -> Evidence:
     artifacts = Path(loaded.spec.project.artifacts_dir)
     runs: dict[str, list[RunRecord]] = {}
     broken: dict[str, list[RunRecord]] = {}
-    for record in read_run_log(artifacts):
+    identity = project_identity(loaded.spec.project.name, loaded.path, artifacts)
+    checked = verify_run_log(artifacts, identity)
+    for record in checked.records:
         target = runs if record.status in ("passed", "failed") else broken
         target.setdefault(record.step, []).append(record)
     evidence = Evidence(
@@ -134,6 +138,7 @@ def gather(loaded: Any) -> Evidence:
         train=[],
         registry=registry_facts(loaded),
         repo=_repo(loaded.path),
+        log=checked,
     )
     for record in runs.get("train", [])[-MAX_TRAIN_METADATA:]:
         metadata = evidence.run_json(record, "metadata.json")

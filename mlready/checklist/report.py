@@ -27,7 +27,7 @@ def _charts(result: ReadinessResult) -> dict[str, Any]:
         "sections": Markup(
             charts.section_scores(
                 [s.title for s in result.sections],
-                [s.scaled for s in result.sections],
+                [s.passing_scaled for s in result.sections],
                 result.final_score,
                 result.pass_bar,
             )
@@ -101,7 +101,12 @@ def _md(text: Any) -> str:
     return value
 
 
-_ICON = {"passing": "✅ passing", "failing": "❌ failing", "not done": "⬜ not done"}
+_ICON = {
+    "passing": "✅ passing",
+    "failing": "❌ failing",
+    "not done": "⬜ not done",
+    "attested": "📝 attested, not verified",
+}
 
 
 def render_markdown(result: ReadinessResult, report_path: str | None = None) -> str:
@@ -110,10 +115,20 @@ def render_markdown(result: ReadinessResult, report_path: str | None = None) -> 
     lines = [
         f"## Production readiness: {_md(result.project)}",
         "",
-        f"**Score {result.final_score:.2f} / 7: {result.band}** "
-        f"({verdict} the bar of {result.pass_bar:g}). {_md(result.band_meaning)}",
+        f"**Passes now: {result.final_score:.2f} / 7, {result.band}**; in place: "
+        f"{result.in_place_score:.2f} ({result.in_place_band}). The "
+        f"{'passing-now' if result.judged == 'passing_now' else 'in-place'} score {verdict} "
+        f"the bar of {result.pass_bar:g}. {_md(result.band_meaning)}",
         "",
     ]
+    if result.log.get("altered") or result.log.get("foreign") or result.log.get("unchained"):
+        lines += [
+            f"> **The run log "
+            f"{'was altered' if result.log.get('altered') else 'has untrusted records'}**: "
+            f"{result.log['left_out']} record(s) are left out of the score "
+            "(`mlready runs verify` lists them).",
+            "",
+        ]
     if result.model:
         lines.append(f"Production model: {_md(result.model)}.")
     business = result.business
@@ -125,11 +140,14 @@ def render_markdown(result: ReadinessResult, report_path: str | None = None) -> 
                 f"{_md(business['currency'])}"
             )
         lines.append(text + ".")
-    lines += ["", "| section | score | on the 0-7 scale | passing |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "| section | passes now | in place | items passing |",
+        "|---|---:|---:|---:|",
+    ]
     for s in result.sections:
         lines.append(
-            f"| {s.title} | {s.score:g} / {s.max_score:g} | {s.scaled:.2f} | "
-            f"{s.passing} / {s.items} |"
+            f"| {s.title} | {s.passing_scaled:.2f} | {s.scaled:.2f} | {s.passing} / {s.items} |"
         )
     if result.gaps:
         lines += ["", "### Biggest gaps", ""]
@@ -142,13 +160,13 @@ def render_markdown(result: ReadinessResult, report_path: str | None = None) -> 
         "",
         "<details><summary>Every item</summary>",
         "",
-        "| item | status | points | basis |",
+        "| item | status | points now / in place | basis |",
         "|---|---|---:|---|",
     ]
     for item in result.items:
         lines.append(
-            f"| {item.id} {_md(item.title)} | {_ICON[item.status]} | {item.points:g} | "
-            f"{_md(item.basis)} |"
+            f"| {item.id} {_md(item.title)} | {_ICON[item.status]} | "
+            f"{item.passing_points:g} / {item.points:g} | {_md(item.basis)} |"
         )
     lines += ["", "</details>", ""]
     for warning in result.warnings:

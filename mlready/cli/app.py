@@ -17,6 +17,7 @@ from mlready.cli import init as init_cmd
 from mlready.cli import project_tests as test_cmd
 from mlready.cli import register as register_cmd
 from mlready.cli import run as run_cmd
+from mlready.cli import runs as runs_cmd
 from mlready.cli import serve as serve_cmd
 from mlready.cli import spec as spec_cmd
 from mlready.cli import train as train_cmd
@@ -85,6 +86,7 @@ app.command("check-drift")(drift_cmd.check_drift)
 app.command("checklist-report")(checklist_cmd.checklist_report)
 app.command("run")(run_cmd.run)
 app.add_typer(spec_cmd.app, name="spec")
+app.add_typer(runs_cmd.app, name="runs")
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

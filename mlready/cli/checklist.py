@@ -59,7 +59,7 @@ def checklist_report(
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
-    with start_run(loaded.spec.project.artifacts_dir, "checklist-report") as run:
+    with start_run(loaded.spec.project.artifacts_dir, "checklist-report", loaded) as run:
         result = readiness(loaded, pass_bar=fail_under)
         files = write_outputs(result, run.dir, output)
         run.summary.update(_summary(result))
@@ -82,7 +82,10 @@ def _summary(result: ReadinessResult) -> dict[str, Any]:
     return {
         "passed": result.passed,
         "score": result.final_score,
+        "in_place_score": result.in_place_score,
+        "judged": result.judged,
         "band": result.band,
+        "log_altered": bool(result.log.get("altered")),
         "pass_bar": result.pass_bar,
         "sections": {s.key: s.score for s in result.sections},
         "gaps": [g["id"] for g in result.gaps],
@@ -95,19 +98,21 @@ def _print(result: ReadinessResult, report: Path) -> None:
 
     console = out()
     verdict = "[green]meets[/]" if result.passed else "[bold red]is UNDER[/]"
+    judged = "passing now" if result.judged == "passing_now" else "in place"
     line = (
-        f"readiness {result.final_score:.2f} / 7: [bold]{result.band}[/] ({verdict} the bar of "
-        f"{result.pass_bar:g}); weakest: {', '.join(result.weakest)}"
+        f"readiness {result.final_score:.2f} / 7 passing now: [bold]{result.band}[/]; "
+        f"{result.in_place_score:.2f} in place ({result.in_place_band}); the {judged} score "
+        f"{verdict} the bar of {result.pass_bar:g}; weakest: {', '.join(result.weakest)}"
     )
     if STATE.quiet:
         console.print(line)
         return
     table = Table(title=f"Production readiness: {escape(result.project)}")
-    for name in ("section", "points", "0-7 scale", "passing now"):
+    for name in ("section", "passing now", "in place", "items passing"):
         table.add_column(name, justify="left" if name == "section" else "right")
     for s in result.sections:
         table.add_row(
-            s.title, f"{s.score:g} / {s.max_score:g}", f"{s.scaled:.2f}", f"{s.passing}/{s.items}"
+            s.title, f"{s.passing_scaled:.2f}", f"{s.scaled:.2f}", f"{s.passing}/{s.items}"
         )
     console.print(table)
     console.print(line)
@@ -116,6 +121,13 @@ def _print(result: ReadinessResult, report: Path) -> None:
         console.print(
             f"{n}. [bold]{escape(gap['id'])}[/] {escape(gap['title'])} "
             f"([{colour}]{gap['status']}[/]): {escape(gap['next_action'])}"
+        )
+    needs_ci = [i.id for i in result.items if i.needs_ci]
+    if needs_ci:
+        console.print(
+            f"[yellow]{len(needs_ci)} items ran by hand or once[/]: run them from CI on two "
+            f"commits or days for 1 point each ({', '.join(needs_ci[:8])}"
+            f"{' ...' if len(needs_ci) > 8 else ''})"
         )
     for warning in result.warnings:
         console.print(f"[yellow]warning[/]: {escape(warning)}")

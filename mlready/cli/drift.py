@@ -79,7 +79,7 @@ def check_drift(
     if test_alert:
         _test_alert(loaded, output_format is OutputFormat.json or STATE.json)
         return
-    with start_run(artifacts, "check-drift") as run:
+    with start_run(artifacts, "check-drift", loaded) as run:
         result = run_check(
             loaded,
             run_dir=run.dir,
@@ -118,7 +118,7 @@ def _test_alert(loaded: Any, as_json: bool) -> None:
             "monitoring.alerts has no rule to test: add rules with an owner, a runbook and "
             "channels first"
         )
-    with start_run(loaded.spec.project.artifacts_dir, "alert-test") as run:
+    with start_run(loaded.spec.project.artifacts_dir, "alert-test", loaded) as run:
         sent = send_test(loaded, run_id=run.run_id, logger=run.logger)
         alerts = [
             {

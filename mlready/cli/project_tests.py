@@ -19,7 +19,7 @@ def project_tests(as_json: JsonOption = False, spec: SpecOption = None) -> None:
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
-    with start_run(loaded.spec.project.artifacts_dir, "test") as run:
+    with start_run(loaded.spec.project.artifacts_dir, "test", loaded) as run:
         result = run_tests(loaded, run.dir, run.logger)
         run.summary.update(result.to_dict())
         if not result.passed:

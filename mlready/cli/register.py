@@ -107,7 +107,7 @@ def register(
     folder = _train_run(loaded, run)
     registry = open_registry(loaded)
     name = loaded.spec.model_name
-    with start_run(loaded.spec.project.artifacts_dir, "register") as record:
+    with start_run(loaded.spec.project.artifacts_dir, "register", loaded) as record:
         version, created = registry.register(
             name, folder, actor=_actor(), allow_failing_reason=reason if allow_failing else None
         )

@@ -105,7 +105,7 @@ def serve_batch(
 
     loaded = load_spec(STATE.spec_path(spec))
     sql = _sql_source(input_path, query, option="--input")
-    with start_run(loaded.spec.project.artifacts_dir, "serve-batch") as run:
+    with start_run(loaded.spec.project.artifacts_dir, "serve-batch", loaded) as run:
         with _progress() as on_progress:
             result = run_serving(
                 loaded,

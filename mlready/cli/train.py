@@ -57,7 +57,7 @@ def train(
     from mlready.training import train as run_training
 
     loaded = load_spec(STATE.spec_path(spec))
-    with start_run(loaded.spec.project.artifacts_dir, "train") as run:
+    with start_run(loaded.spec.project.artifacts_dir, "train", loaded) as run:
         with _progress() as on_progress:
             result = run_training(
                 loaded,

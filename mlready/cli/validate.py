@@ -139,7 +139,7 @@ def validate_data(
     from mlready.validation import validate_data as run_validation
     from mlready.validation.report import junit_xml, render_html
 
-    with start_run(loaded.spec.project.artifacts_dir, "validate-data") as run:
+    with start_run(loaded.spec.project.artifacts_dir, "validate-data", loaded) as run:
         with _progress(chunked=chunk_rows is not None) as on_progress:
             result = run_validation(
                 loaded,

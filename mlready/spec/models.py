@@ -851,7 +851,11 @@ class Attestation(Section):
     )
     by: str = Field(min_length=1, description="Who attests it.")
     date: dt.date = Field(description="When (YYYY-MM-DD).")
-    evidence: str = Field(min_length=1, description="A link or path to the evidence.")
+    evidence: str = Field(
+        min_length=1,
+        description="An http(s) URL, or a path (relative to the spec) to a file that must exist; "
+        "it is hashed when the report is made.",
+    )
     note: str = Field("", description="Anything a reader should know.")
 
 
@@ -861,7 +865,19 @@ class ChecklistSection(Section):
     pass_bar: float = Field(
         1.0, ge=0, le=7, description="checklist-report fails under this final score."
     )
-    attestations: list[Attestation] = Field(default_factory=list, description="Items done by hand.")
+    judge: Literal["passing_now", "in_place"] = Field(
+        "passing_now",
+        description="Which score the pass bar judges: what passes now (an item whose latest "
+        "evidence fails earns nothing), or what is in place (the ML Test Score's reading).",
+    )
+    attestation_max_age_days: int = Field(
+        180, ge=1, description="An attestation older than this many days no longer counts."
+    )
+    attestations: list[Attestation] = Field(
+        default_factory=list,
+        description="Items done by hand: 0.5 points at most each, shown as attested, never "
+        "over automated evidence that the item fails.",
+    )
     test_command: str | None = Field(
         None,
         min_length=1,

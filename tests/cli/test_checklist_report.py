@@ -93,12 +93,18 @@ def test_every_item_shows_its_evidence_or_what_is_missing(demo: Path) -> None:
 def test_the_score_recomputed_by_hand_from_the_json_matches_the_report(demo: Path) -> None:
     folder = _report(demo)
     payload = json.loads((folder / "checklist.json").read_text())
-    sections = {}
+    sections: dict[str, list[float]] = {}
+    in_place: dict[str, list[float]] = {}
     for item in payload["items"]:
-        sections.setdefault(item["section"], []).append(item["points"])
+        sections.setdefault(item["section"], []).append(item["passing_points"])
+        in_place.setdefault(item["section"], []).append(item["points"])
+        if item["status"] == "failing":
+            assert item["passing_points"] == 0
     scaled = {key: sum(points) * 7 / len(points) for key, points in sections.items()}
     final = min(scaled.values())
     assert final == pytest.approx(payload["final_score"])
+    placed = min(sum(points) * 7 / len(points) for points in in_place.values())
+    assert placed == pytest.approx(payload["in_place_score"])
     html = (folder / "checklist.html").read_text()
     shown = re.search(r'class="big [a-z]+">([0-9.]+)<', html)
     assert shown is not None
