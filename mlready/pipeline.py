@@ -3,8 +3,10 @@
 A step is skipped when its inputs are the same as when it last succeeded: the spec sections it
 reads (hashed as written), the data it reads (sha256, remembered against each file's size and
 times), what the step before it produced (the model's sha256, the served batch), and the mlready
-version. ``pipeline.json`` in the artifacts folder keeps, per step, the inputs' key and the run
-that succeeded with them; it is written only after a step succeeds, so a failed step runs again.
+version; in CI or on a schedule, also the git commit and the day, so that a check counted as
+repeated has run again. ``pipeline.json`` in the artifacts folder keeps, per step, the inputs'
+key and the run that succeeded with them; it is written only after a step succeeds, so a failed
+step runs again.
 
     plan = Plan(loaded)             # keys computed lazily, from what ran before
     plan.key("train")               # the inputs' key now
@@ -138,6 +140,15 @@ class Plan:
         digests = file_digests(files, self.artifacts / "cache" / "digests.json")
         return hashlib.sha256("".join(digests).encode()).hexdigest()
 
+    @property
+    def automated(self) -> bool:
+        """Whether this pipeline runs in CI or on a schedule (see mlready.runs.provenance)."""
+        import os
+
+        from mlready.runs import ci_run
+
+        return ci_run() is not None or bool(os.environ.get("MLREADY_SCHEDULE"))
+
     def key(self, step: str) -> str | None:
         """The key of a step's inputs now, or None when they cannot be known (always run)."""
         from mlready import __version__
@@ -167,6 +178,13 @@ class Plan:
         if step == "check-drift":
             # the model's age is judged too: a check is due again each day
             parts["day"] = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        if self.automated:
+            # in CI or on a schedule, each new commit and each new day runs every check again:
+            # a check that was skipped is no evidence that it is repeated
+            parts["automated"] = {
+                "commit": _head(self.loaded.path),
+                "day": dt.datetime.now(dt.timezone.utc).date().isoformat(),
+            }
         if step == "checklist-report":
             # the report reads the whole spec, the whole run log, the registry and git
             parts["spec"] = self.loaded.spec_hash

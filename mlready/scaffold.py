@@ -48,6 +48,12 @@ def _is_number(text: str) -> bool:
         return False
 
 
+def _is_code(text: str) -> bool:
+    """Digits with a leading zero (a zip or product code): text, never a number."""
+    text = text.strip().lstrip("+-")
+    return len(text) > 1 and text.isdigit() and text.startswith("0")
+
+
 def _sample(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """Column names and up to SAMPLE_ROWS rows as text, without pandas."""
     suffix = path.name.lower()
@@ -113,7 +119,7 @@ def infer_roles(path: Path, target: str) -> ColumnRoles:
             and not all(_is_number(v) for v in present)
         ):
             timestamp = name
-        elif present and all(_is_number(v) for v in present):
+        elif present and all(_is_number(v) for v in present) and not any(map(_is_code, present)):
             numeric.append(name)
         else:
             categorical.append(name)

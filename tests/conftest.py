@@ -33,6 +33,30 @@ MINIMAL_SPEC = textwrap.dedent(
 )
 
 
+#: What makes a run count as automated (in CI, on a schedule): tests set it when they mean it, so
+#: the suite gives the same results on a laptop and in CI.
+PROVENANCE_VARIABLES = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_REPOSITORY",
+    "GITHUB_EVENT_NAME",
+    "GITLAB_CI",
+    "JENKINS_URL",
+    "BUILDKITE",
+    "CIRCLECI",
+    "TF_BUILD",
+    "MLREADY_SCHEDULE",
+)
+
+
+@pytest.fixture(autouse=True)
+def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in PROVENANCE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+
 def cli_commands() -> list[str]:
     """Every command and sub-command of the CLI, as typed ("registry list")."""
     from mlready.cli.app import app

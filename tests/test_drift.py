@@ -333,3 +333,45 @@ def test_two_files_need_no_model(run_cli: Run, tmp_path: Path) -> None:
     alone = run_cli("--spec", str(folder), "check-drift", "--current", str(folder / "new.csv"))
     assert alone.exit_code == 2
     assert "no model 'toy' in the registry" in alone.stderr
+
+
+def test_outcomes_of_a_model_without_ids_join_on_the_row_number(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    from tests.training_data import coded_frame, write_coded_project
+
+    folder = write_coded_project(tmp_path)
+    for args in (["train", "--no-importance"], ["register", "--promote", "production"]):
+        assert run_cli("--quiet", "--spec", str(folder), *args).exit_code == 0
+    batch = coded_frame(300, seed=5)
+    batch.drop(columns=["churn"]).to_csv(folder / "b.csv", index=False)
+    served = run_cli(
+        "--spec",
+        str(folder),
+        "serve-batch",
+        "-i",
+        str(folder / "b.csv"),
+        "-o",
+        str(folder / "p.parquet"),
+    )
+    assert served.exit_code == 0, served.stderr
+    # outcomes without the row number cannot be joined: the message says what to add
+    batch[["zip", "churn"]].to_csv(folder / "no_rows.csv", index=False)
+    result, _ = _drift(run_cli, folder, "--outcomes", str(folder / "no_rows.csv"))
+    assert result.exit_code == 4
+    assert "lacks column 'row'" in result.stderr
+    assert "data.id_columns" in result.stderr
+    # with the row number (from 0, as serve-batch numbers them), outcomes join row by row
+    batch.assign(row=range(len(batch)))[["row", "churn"]].iloc[::-1].to_csv(
+        folder / "outcomes.csv", index=False
+    )
+    result, out = _drift(run_cli, folder, "--outcomes", str(folder / "outcomes.csv"))
+    assert result.exit_code in (0, 1), result.stderr
+    from sklearn.metrics import roc_auc_score
+
+    scored = pd.read_parquet(folder / "p.parquet")
+    truth = (batch.loc[scored["row"], "churn"] == "Yes").astype(int)
+    assert out["performance"]["rows"] == 300
+    assert out["performance"]["metrics"]["roc_auc"] == pytest.approx(
+        roc_auc_score(truth, scored["probability"]), abs=1e-12
+    )

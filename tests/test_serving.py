@@ -670,3 +670,177 @@ def test_finding_counts_are_every_failing_row(run_cli: Run, project: Path) -> No
     assert out["rows_rejected"] == 400
     assert {f["id"]: f["count"] for f in out["findings"]}["tenure.range"] == 400
     assert pd.read_parquet(project / "x.parquet").empty
+
+
+# ------------------------------------------------------ a model without ids, codes with zeros
+
+
+def _train_and_promote(folder: Path) -> Path:
+    from mlready.cli.app import main
+
+    for args in (["train", "--no-importance"], ["register", "--promote", "production"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--quiet", "--spec", str(folder), *args])
+        assert exit_info.value.code == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def coded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project without id columns whose zip codes have leading zeros, trained and promoted."""
+    from tests.training_data import write_coded_project
+
+    return _train_and_promote(
+        write_coded_project(
+            tmp_path_factory.mktemp("coded"), extra="serving:\n  on_invalid: quarantine\n"
+        )
+    )
+
+
+def _coded_batch(rows: int = 400) -> pd.DataFrame:
+    """A batch of the coded project's shape; rows 5 and 250 break the tenure range."""
+    from tests.training_data import coded_frame
+
+    batch = coded_frame(rows, seed=3).drop(columns=["churn"])
+    batch.loc[[5, 250], "tenure"] = -1
+    return batch
+
+
+def test_a_model_without_ids_numbers_its_answers_by_row(
+    run_cli: Run, coded: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(coded, project)
+    batch = _coded_batch()
+    batch.to_csv(project / "b.csv", index=False)
+    model = _model(project)
+    kept = [i for i in range(len(batch)) if i not in (5, 250)]
+    X = batch.loc[kept, ["tenure", "amount", "zip", "plan"]].astype(
+        {"tenure": "float64", "amount": "float64"}
+    )
+    expected = model.predict_proba(X)[:, 1]
+    runs = [
+        ("one.parquet", ("--no-cache",)),  # one process, one chunk
+        ("chunked.parquet", ("--chunk-rows", "64", "--no-cache")),
+        ("cached.parquet", ()),  # fills the caches
+        ("cached.parquet", ()),  # the same bytes: the batch cache answers
+        ("rows.csv", ("--chunk-rows", "64")),  # another output: the row cache answers
+    ]
+    for name, args in runs:
+        result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", name, *args)
+        assert result.exit_code == 0, (name, result.stderr)
+        scored = (pd.read_csv if name.endswith(".csv") else pd.read_parquet)(project / name)
+        assert scored["row"].tolist() == kept, name
+        np.testing.assert_allclose(scored["probability"], expected, rtol=0, atol=1e-9)
+        rejects = project / name.replace(".", ".rejected.")
+        rejected = (pd.read_csv if name.endswith(".csv") else pd.read_parquet)(rejects)
+        assert rejected["_mlready_row"].astype(int).tolist() == [5, 250]
+        # the zip codes are served as trained: "01234", not 1234 (an unseen category)
+        assert out["unseen"] == [], name
+    assert out["cache"]["hits"] == len(kept)
+    # a batch with every row rejected: the empty output is numbered by row too
+    batch.assign(tenure=-1).to_csv(project / "bad.csv", index=False)
+    result, _ = _serve(run_cli, project, "-i", str(project / "bad.csv"), "-o", "none.parquet")
+    assert result.exit_code == 0, result.stderr
+    empty = pd.read_parquet(project / "none.parquet")
+    assert empty.empty
+    assert "row" in empty.columns
+
+
+def test_dask_engine_numbers_rows_without_ids(
+    run_cli: Run, coded: Path, tmp_path: Path, dask_scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(coded, project)
+    _coded_batch(2000).to_csv(project / "b.csv", index=False)
+    result, _ = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "l.parquet")
+    assert result.exit_code == 0, result.stderr
+    from mlready.serving import distributed as engine
+
+    monkeypatch.setattr(engine, "BLOCK_BYTES", 10_000)  # several partitions from a small file
+    result, remote = _serve(
+        run_cli,
+        project,
+        "-i",
+        str(project / "b.csv"),
+        "-o",
+        "d",
+        "--engine",
+        "dask",
+        "--scheduler",
+        dask_scheduler,
+    )
+    assert result.exit_code == 0, result.stderr
+    parts = sorted((project / "d").glob("part-*.parquet"))
+    assert len(parts) > 2
+    theirs = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    ours = pd.read_parquet(project / "l.parquet")
+    assert theirs["row"].tolist() == ours["row"].tolist()
+    np.testing.assert_allclose(theirs["probability"], ours["probability"], rtol=0, atol=1e-12)
+    assert remote["unseen"] == []
+
+
+def test_serving_types_categories_as_the_model_was_trained(run_cli: Run, tmp_path: Path) -> None:
+    """A model trained on a Parquet file that stores the zip code as an integer learned the
+    category '1234': serving reads '01234' from a CSV batch and gives the model 1234."""
+    from tests.training_data import coded_frame, write_coded_project
+
+    frame = coded_frame().assign(
+        zip=lambda f: f["zip"].astype("int64"), amount=lambda f: f["amount"].astype("float64")
+    )
+    folder = write_coded_project(tmp_path, frame=frame, suffix="parquet")
+    spec = folder / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("zip: {type: string, regex: '^\\d{5}$', ", "zip: {"))
+    _train_and_promote(folder)
+    metadata = [json.loads(p.read_text()) for p in (folder / ".mlready").rglob("*.json")]
+    dtypes = next(m["features"]["dtypes"] for m in metadata if "dtypes" in m.get("features", {}))
+    assert dtypes["zip"] == "int64"
+    _coded_batch().to_csv(folder / "b.csv", index=False)
+    result, out = _serve(
+        run_cli, folder, "-i", str(folder / "b.csv"), "-o", "p.parquet", "--quarantine"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert out["unseen"] == []
+
+
+def test_table_level_rules_give_one_verdict_in_every_command(
+    run_cli: Run, coded: Path, tmp_path: Path
+) -> None:
+    """A missing share over the tolerance fails validate-data (even with --quarantine) and
+    serve-batch alike; under it both pass, and only rows breaking row rules are set aside."""
+    project = tmp_path / "p"
+    shutil.copytree(coded, project)
+    batch = _coded_batch(400)
+    assert 0.02 < batch["amount"].isna().mean() < 0.08  # natural gaps, under the 10% tolerated
+    for name, step in (("over.csv", 12), ("under.csv", None)):
+        gappy = batch.copy()
+        if step:
+            gappy.loc[1::step, "amount"] = pd.NA  # about 8% more: slightly over the tolerance
+        gappy.to_csv(project / name, index=False)
+        validated = run_cli(
+            "--spec",
+            str(project),
+            "validate-data",
+            "--data",
+            str(project / name),
+            "--quarantine",
+            str(project / f"q-{name}"),
+            "--format",
+            "json",
+        )
+        served, out = _serve(run_cli, project, "-i", str(project / name), "-o", f"{name}.parquet")
+        verdict = json.loads(validated.stdout)
+        if name == "over.csv":
+            assert validated.exit_code == served.exit_code == 1, served.stderr
+            assert "amount.not_null" in served.stderr
+            assert not (project / f"{name}.parquet").exists()
+        else:
+            assert validated.exit_code == served.exit_code == 0, served.stderr
+            assert out["rows_rejected"] == 2
+        # quarantine sets aside the rows that break row rules, never those with gaps
+        assert verdict["quarantine"]["rejected_by_check"] == {"tenure.range": 2}
+    # serve-batch's rejected rows keep the source's numbers: 10400, not 10400.0
+    rejected = pd.read_parquet(project / "under.csv.rejected.parquet")
+    source = pd.read_csv(project / "under.csv", dtype=str, keep_default_na=False)
+    for column in ("amount", "zip"):
+        assert rejected[column].fillna("").tolist() == source.loc[[5, 250], column].tolist()

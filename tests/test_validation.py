@@ -367,3 +367,111 @@ def test_real_world_types_from_parquet(tmp_path: Path, chunk_rows: int | None) -
     failed = validate_data(load_spec(tmp_path), chunk_rows=chunk_rows)
     assert [r.check.id for r in failed.failed_errors] == ["code.allowed_values"]
     assert failed.failed_errors[0].sample == ("3",)
+
+
+# ------------------------------------------------- codes with leading zeros, rows as stored
+
+
+def _coded(tmp_path: Path, frame: pd.DataFrame | None = None, suffix: str = "csv"):
+    from tests.training_data import write_coded_project
+
+    return load_spec(write_coded_project(tmp_path, frame=frame, suffix=suffix))
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 100])
+def test_codes_declared_as_text_keep_their_leading_zeros(
+    tmp_path: Path, chunk_rows: int | None
+) -> None:
+    result = validate_data(_coded(tmp_path), chunk_rows=chunk_rows)
+    failed = [(r.check.id, r.observed, r.sample) for r in result.results if not r.passed]
+    assert failed == []
+    assert result.passed
+
+
+def test_infer_reads_digit_strings_with_leading_zeros_as_text(tmp_path: Path) -> None:
+    import yaml
+
+    from mlready.validation.infer import infer_expectations
+    from tests.training_data import coded_frame
+
+    (tmp_path / "data").mkdir()
+    frame = coded_frame(400).assign(postcode=lambda f: f["zip"] + "-" + f["plan"].str[0])
+    frame["serial"] = [f"{i:06d}" for i in range(len(frame))]  # unique codes: a regex
+    frame.to_csv(tmp_path / "data" / "train.csv", index=False)
+    (tmp_path / "mlready.yaml").write_text(
+        "spec_version: 1\nproject: {name: p, owner: o}\n"
+        "data: {source: {path: data/train.csv}, target: churn}\n"
+        "model: {estimator: sklearn.linear_model.LogisticRegression}\n"
+    )
+    inferred = yaml.safe_load(infer_expectations(load_spec(tmp_path)))["expectations"]["columns"]
+    assert inferred["zip"]["type"] == "string"
+    assert "01234" in inferred["zip"]["allowed_values"]
+    assert inferred["serial"] == {
+        "max_null_fraction": 0.0,
+        "type": "string",
+        "regex": "^\\d{6}$",
+        "unique": True,
+    }
+    assert inferred["tenure"]["type"] == "integer"  # plain numbers stay numbers
+
+
+@pytest.mark.parametrize(
+    ("suffix", "chunk_rows"),
+    [("csv", None), ("csv", 100), ("parquet", None), ("parquet", 100)],
+)
+def test_quarantine_writes_rejected_rows_as_they_were_read(
+    tmp_path: Path, suffix: str, chunk_rows: int | None
+) -> None:
+    from tests.training_data import coded_frame
+
+    frame = coded_frame(300)
+    bad = [3, 150, 299]
+    frame.loc[bad, "tenure"] = -1
+    frame.loc[bad, "amount"] = [10400, pd.NA, 12300]
+    loaded = _coded(tmp_path, frame, suffix)
+    source = str(tmp_path / "data" / f"train.{suffix}")
+    result = validate_data(loaded, quarantine_dir=tmp_path / "q", chunk_rows=chunk_rows)
+    assert result.quarantine["rejected_rows"] == 3
+    rejected_path = Path(result.quarantine["rejected_path"])
+    clean_path = Path(result.quarantine["clean_path"])
+    if suffix == "csv":
+        # the rejected file holds the source's own lines, value for value
+        lines = Path(source).read_text().splitlines()
+        rejected = rejected_path.read_text().splitlines()
+        assert rejected[0] == lines[0] + ",_mlready_reasons"
+        assert [r.rsplit(",", 1)[0] for r in rejected[1:]] == [lines[i + 1] for i in bad]
+        assert "10400" in rejected[1]
+        assert "10400.0" not in rejected[1]
+        clean = clean_path.read_text().splitlines()
+        assert clean == [lines[0]] + [lines[i + 1] for i in range(300) if i not in bad]
+    else:
+        import pyarrow.parquet as pq
+
+        stored = pq.read_table(source)
+        table = pq.read_table(rejected_path)
+        assert table.schema.field("amount").type == stored.schema.field("amount").type
+        assert table.column("amount").to_pylist() == [10400, None, 12300]
+        assert table.column("zip").to_pylist() == [frame.loc[i, "zip"] for i in bad]
+        assert pq.read_table(clean_path).num_rows == 297
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 100])
+def test_a_tolerated_missing_share_is_judged_on_the_table(
+    tmp_path: Path, chunk_rows: int | None
+) -> None:
+    from tests.training_data import coded_frame
+
+    frame = coded_frame(300)
+    frame["amount"] = frame["amount"].astype("float64")
+    frame.loc[::8, "amount"] = None  # 12.7% missing, over the 10% the contract tolerates
+    frame.loc[5, "tenure"] = -1  # one row breaks a row-level rule
+    loaded = _coded(tmp_path, frame)
+    result = validate_data(loaded, quarantine_dir=tmp_path / "q", chunk_rows=chunk_rows)
+    status = {r.check.id: r.passed for r in result.results}
+    assert status["amount.not_null"] is False
+    # the table fails: setting rows aside cannot mend a share of the whole
+    assert not result.passed
+    assert [r.check.id for r in result.blocking] == ["amount.not_null"]
+    # and only the row that breaks a row-level rule is quarantined, not the rows with gaps
+    assert result.quarantine["rejected_rows"] == 1
+    assert result.quarantine["rejected_by_check"] == {"tenure.range": 1}

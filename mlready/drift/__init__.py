@@ -172,10 +172,10 @@ def reference_from_file(loaded: LoadedSpec, path: str) -> dict[str, Any]:
         if not isinstance(profile, dict) or "columns" not in profile:
             raise DataError(f"{path} is not a profile (no 'columns'): name a data file instead")
         return profile
-    from mlready.io import read_table
+    from mlready.columns import ColumnTypes
     from mlready.profiles import profile_frame
 
-    frame = read_table(path)
+    frame = ColumnTypes.of(loaded.spec).read(path)
     spec = loaded.spec
     data = spec.data
     skip = {data.target, *data.id_columns, *data.forbidden_columns, *data.features.exclude}
@@ -398,22 +398,35 @@ def realized_performance(
 ) -> dict[str, Any]:
     """Metrics (and business value) of the batch's predictions against the outcomes that came
     later, joined by the id columns, next to what training measured."""
+    from mlready.columns import ColumnTypes
     from mlready.io import read_table
     from mlready.training.artifacts import judged_metric
     from mlready.training.metrics import SCORE_METRICS, compute_metrics, higher_is_better, meets
 
     meta = version.metadata
+    from mlready.serving import ROW_COLUMN
+
     ids = list(meta.get("id_columns") or [])
     target = meta.get("target")
     output = (summary.get("files") or {}).get("output")
-    if not ids or not output:
+    if not output:
         raise UsageError(
-            "--outcomes needs the predictions of a serve-batch run (with --batch, or the latest) "
-            "and a model with id columns to join them"
+            "--outcomes needs the predictions of a serve-batch run (with --batch, or the latest)"
         )
     from mlready.training.pipeline import to_text
 
-    labels = read_table(outcomes)
+    types = ColumnTypes.of(loaded.spec)
+    types = ColumnTypes(types.text | set(ids), types.numeric - set(ids))
+    labels = types.read(outcomes)
+    if not ids:
+        # a model without id columns: its predictions are numbered by the batch's rows
+        ids = [ROW_COLUMN]
+        if ROW_COLUMN not in labels.columns:
+            raise DataError(
+                f"{outcomes} lacks column '{ROW_COLUMN}': the model has no id columns, so its "
+                f"predictions are joined to outcomes by '{ROW_COLUMN}', the row number in the "
+                f"scored batch (from 0); add that column, or set data.id_columns and retrain"
+            )
     for column in [*ids, target]:
         if column not in labels.columns:
             raise DataError(f"{outcomes} lacks column '{column}': it needs the ids and {target}")
@@ -481,7 +494,10 @@ def realized_performance(
         ]
         needed = list(dict.fromkeys(c for c in columns if c and c not in frame.columns))
         if needed and source and Path(source).exists():
-            extra = read_table(source)[[*ids, *needed]].drop_duplicates(ids)
+            extra = types.read(source)
+            if ids == [ROW_COLUMN] and ROW_COLUMN not in extra.columns:
+                extra[ROW_COLUMN] = range(len(extra))  # the batch's own row numbers
+            extra = extra[[*ids, *needed]].drop_duplicates(ids)
             frame = frame.merge(extra, on=ids, how="left")
         if all(c in frame.columns for c in columns if c):
             amounts = outcome_amounts(spec.business, frame)

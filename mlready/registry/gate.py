@@ -30,7 +30,7 @@ def _holdout_scores(
 ) -> dict[int, float | None] | None:
     """Each version's metric on the holdout rows of the spec's training data; None when the
     spec has no holdout."""
-    from mlready.io import read_table
+    from mlready.columns import ColumnTypes
     from mlready.training.data import load_training_data
     from mlready.training.evaluate import predict
     from mlready.training.metrics import compute_metrics
@@ -40,7 +40,7 @@ def _holdout_scores(
         return None
     source = spec.data.source
     sql = (source.sql.url, source.sql.query) if source.sql is not None else None
-    data = load_training_data(spec, read_table(source.path, sql=sql))
+    data = load_training_data(spec, ColumnTypes.of(spec).read(source.path, sql=sql))
     rows = data.holdout_index
     out: dict[int, float | None] = {}
     for version in versions:

@@ -160,6 +160,8 @@ class ModelInfo:
     metadata: dict[str, Any]
     registry: Any = None
     handle: Any = None  # the registry Version
+    #: each feature's pandas dtype in training (serving types the features the same way)
+    dtypes: dict[str, str] = field(default_factory=dict)
 
     @property
     def binary(self) -> bool:
@@ -203,6 +205,7 @@ def resolve_model(loaded: LoadedSpec, ref: str | None) -> ModelInfo:
         metadata=meta,
         registry=registry,
         handle=version,
+        dtypes={str(k): str(v) for k, v in (features.get("dtypes") or {}).items()},
     )
 
 
@@ -826,7 +829,9 @@ def _serve_local(
     model_future = loading.submit(info.registry.load, info.handle)
     loading.shutdown(wait=False)
     duplicates = find_duplicates(batch.path, batch.sql, checks, chunk_rows)
-    contract = Contract(checks, info.numeric, info.categorical, _known_categories(info), duplicates)
+    contract = Contract(
+        checks, info.numeric, info.categorical, _known_categories(info), duplicates, info.dtypes
+    )
     t = lap("duplicates", t)
     read_columns = list(dict.fromkeys(info.id_columns + contract.columns()))
     reader = prefetch(
@@ -844,7 +849,7 @@ def _serve_local(
         raise DataError(f"{batch.label} holds no rows: nothing to score (check the export)")
     if on_invalid == "stop":
         # the first chunk before the model is used: an invalid batch stops here
-        probe = Contract(checks, info.numeric, info.categorical, {}, duplicates)
+        probe = Contract(checks, info.numeric, info.categorical, {}, duplicates, info.dtypes)
         _stop_if_invalid(probe, probe.prepare(first), batch, 0)
 
     model = model_future.result()  # sha256-verified
@@ -939,7 +944,7 @@ def _serve_local(
         X = prepared.X
         profile_chunk(features_profile, prepared, info)
         result.rows_rejected += int((~prepared.accepted).sum())
-        ids = chunk.loc[prepared.accepted, info.id_columns].reset_index(drop=True)
+        ids = row_keys_of(chunk, prepared.accepted, info.id_columns, offset)
         job: dict[str, Any] = {"ids": ids, "rows": len(chunk), "cached": {}}
         hit = np.zeros(len(X), dtype=bool)
         if cache is not None:
@@ -1056,6 +1061,21 @@ def as_text(frame: Any) -> Any:
     return out
 
 
+#: The output column that numbers the rows when the model has no id columns.
+ROW_COLUMN = "row"
+
+
+def row_keys_of(chunk: Any, accepted: Any, id_columns: list[str], offset: int) -> Any:
+    """What joins the accepted rows' answers back to the batch: the id columns, or, for a model
+    without ids, each row's position in the batch (``row``, from 0, as in the rejects file)."""
+    import numpy as np
+    import pandas as pd
+
+    if id_columns:
+        return chunk.reset_index(drop=True).loc[accepted, id_columns].reset_index(drop=True)
+    return pd.DataFrame({ROW_COLUMN: np.flatnonzero(accepted).astype("int64") + offset})
+
+
 def output_table(ids: Any, raw: dict[str, Any], scorer: Scorer, run_id: str) -> Any:
     """The output rows as an Arrow table: ids, prediction (and probability or score), model
     and run. Built column by column in Arrow: no Python object per row."""
@@ -1064,7 +1084,11 @@ def output_table(ids: Any, raw: dict[str, Any], scorer: Scorer, run_id: str) -> 
     import pyarrow.compute as pc
 
     info = scorer.info
-    table = pa.Table.from_pandas(as_text(ids.reset_index(drop=True)), preserve_index=False)
+    keys = ids.reset_index(drop=True)
+    # ids are text (their type must not depend on the chunk); row numbers stay integers
+    table = pa.Table.from_pandas(
+        as_text(keys) if info.id_columns else keys.astype("int64"), preserve_index=False
+    )
     rows = len(ids)
     if info.binary:
         name = scorer.payload[0]
@@ -1166,6 +1190,8 @@ def _empty_output(info: ModelInfo, scorer: Scorer, run_id: str) -> Any:
     import pandas as pd
 
     columns = {c: pd.Series([], dtype="str") for c in info.id_columns}
+    if not info.id_columns:
+        columns[ROW_COLUMN] = pd.Series([], dtype="int64")
     columns["prediction"] = pd.Series([], dtype="str" if info.task != "regression" else "float64")
     for name in scorer.payload:
         if name != "prediction":

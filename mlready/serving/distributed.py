@@ -97,8 +97,12 @@ def score_partition(
     keep_values: int,
     folders: tuple[str, str],
     run_id: str,
+    offset: int = 0,
 ) -> dict[str, Any]:
-    """Check, score and write one partition; return what it found (runs on a worker)."""
+    """Check, score and write one partition; return what it found (runs on a worker).
+
+    ``offset`` is the batch row number of the partition's first row (its rows are numbered
+    from there when the model has no id columns)."""
     import numpy as np
     import pandas as pd
     import pyarrow.parquet as pq
@@ -111,10 +115,11 @@ def score_partition(
         output_table,
         profile_chunk,
         profile_predictions,
+        row_keys_of,
     )
     from mlready.serving.prepare import Contract
 
-    contract = Contract(checks, info.numeric, info.categorical, known, duplicates)
+    contract = Contract(checks, info.numeric, info.categorical, known, duplicates, info.dtypes)
     prepared = contract.prepare(frame)
     scorer = Scorer(model, info)
     raw = scorer.raw(prepared.X) if len(prepared.X) else scorer.empty()
@@ -123,7 +128,7 @@ def score_partition(
     profile_chunk(features, prepared, info)
     predictions = ProfileBuilder(references[1], keep_values=keep_values)
     profile_predictions(predictions, raw, scorer)
-    ids = frame.reset_index(drop=True).loc[prepared.accepted, info.id_columns]
+    ids = row_keys_of(frame, prepared.accepted, info.id_columns, offset)
     out = output_table(ids, raw, scorer, run_id)
     pq.write_table(out, Path(folders[0]) / f"part-{index:05d}.parquet")
     rejected = int((~prepared.accepted).sum())
@@ -222,6 +227,13 @@ def serve_with_dask(
             start = time.perf_counter()
             frame = _frame(batch.path, read_columns)
             parts = frame.to_delayed()
+            offsets = [0] * len(parts)
+            if not info.id_columns:
+                # no ids: answers carry the batch row number, so each partition needs its start
+                import itertools
+
+                sizes = dask.compute(*[dask.delayed(len)(p) for p in parts])
+                offsets = [0, *itertools.accumulate(sizes)][: len(parts)]
             duplicates: dict[str, Any] = {}
             if unique:
                 import numpy as np
@@ -245,6 +257,7 @@ def serve_with_dask(
                     keep,
                     (str(tmp_out), str(tmp_rej)),
                     run_id,
+                    offsets[i],
                 )
                 for i, part in enumerate(parts)
             ]

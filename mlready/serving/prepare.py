@@ -88,8 +88,15 @@ class Contract:
         categorical: list[str],
         known_categories: dict[str, set[str]],
         duplicates: dict[str, Any] | None = None,
+        dtypes: dict[str, str] | None = None,
     ) -> None:
         self.numeric = list(numeric)
+        # categorical features the model was trained on as numbers (a Parquet integer column,
+        # or a model trained before codes were read as text): served as numbers too, so the
+        # model sees the categories it learned ("1234", not "01234")
+        self.numeric_categories = [
+            c for c in categorical if _numeric_dtype_name((dtypes or {}).get(c, ""))
+        ]
         self.categorical = list(categorical)
         self.features = self.numeric + self.categorical
         self.known = known_categories
@@ -194,6 +201,8 @@ class Contract:
         X = chunk.loc[accepted, self.features].reset_index(drop=True)
         for column in self.numeric:
             X[column] = numbers[column][accepted]
+        for column in self.numeric_categories:
+            X[column] = to_number(X[column])[0]
         categories = {c: category_counts(X[c]) for c in self.categorical}
         self._count_unseen(categories)
         return Prepared(X=X, accepted=accepted, reasons=dict(reasons), categories=categories)
@@ -332,6 +341,11 @@ class Contract:
                     finding.sample.append(f"{missing / self.rows:.2%} missing")
                     out.append(finding)
         return out
+
+
+def _numeric_dtype_name(name: str) -> bool:
+    """Whether a recorded pandas dtype name is a number type (int64, Float64, uint8...)."""
+    return name.lower().startswith(("int", "uint", "float"))
 
 
 def _text_of(value: Any) -> str:

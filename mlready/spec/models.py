@@ -275,7 +275,8 @@ class DataSection(Section):
     )
     id_columns: Annotated[list[ColumnName], BeforeValidator(_as_list)] = Field(
         default_factory=list,
-        description="Column(s) identifying a row; kept in predictions, never features.",
+        description="Column(s) identifying a row, read as text; kept in predictions, never "
+        "features. None: predictions carry `row`, the row number in the batch.",
     )
     timestamp_column: ColumnName | None = Field(
         None, description="When each row was observed; enables time-ordered validation."

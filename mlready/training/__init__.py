@@ -68,7 +68,7 @@ def train(
     day already checked these exact bytes against this contract with this mlready version
     (``revalidate`` checks again anyway).
     """
-    from mlready.io import read_table
+    from mlready.columns import ColumnTypes
     from mlready.validation import validate_data
 
     log = logger or logging.getLogger("mlready.train")
@@ -81,7 +81,7 @@ def train(
     sql = (source.sql.url, source.sql.query) if source.sql is not None else None
     progress("Reading and validating the training data", 0, 1)
     start = time.perf_counter()
-    frame = read_table(source.path, sql=sql)
+    frame = ColumnTypes.of(spec).read(source.path, sql=sql)
     timings["read"] = time.perf_counter() - start
     from mlready.training.data import check_roles
 

@@ -114,11 +114,11 @@ def _validate(
         return validate_in_chunks(
             spec, path, sql, env, chunk_rows, quarantine_dir, on_chunk=on_progress
         )
-    from mlready.io import read_table
+    from mlready.columns import ColumnTypes
     from mlready.validation.engine import run_checks
 
     if frame is None:
-        frame = read_table(path, sql=sql)
+        frame = ColumnTypes.of(spec).read(path, sql=sql)
     columns = [str(c) for c in frame.columns]
     _check_column_names(frame, label)
     checks = build_checks(spec, columns, env)
@@ -127,7 +127,7 @@ def _validate(
     if quarantine_dir is not None:
         from mlready.validation.quarantine import write_quarantine
 
-        quarantine = write_quarantine(frame, results, quarantine_dir, path or "query")
+        quarantine = write_quarantine(frame, results, quarantine_dir, path, sql)
     return len(frame), columns, results, quarantine
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlready.columns import ColumnTypes
 from mlready.errors import DataError
 from mlready.spec import ProjectSpec
 from mlready.validation.checks import Check, CheckResult, build_checks
@@ -70,10 +71,11 @@ def _chunks(
     sql: tuple[str, str] | None,
     chunk_rows: int,
     columns: list[str] | None = None,
+    types: ColumnTypes | None = None,
 ) -> Iterator[Any]:
-    from mlready.io import iter_table
-
-    yield from iter_table(path, sql=sql, chunk_rows=chunk_rows, columns=columns)
+    yield from (types or ColumnTypes()).chunks(
+        path, sql=sql, chunk_rows=chunk_rows, columns=columns
+    )
 
 
 def validate_in_chunks(
@@ -99,7 +101,8 @@ def validate_in_chunks(
     newest: dict[str, Any] = {}
     rows = 0
     want_rows = quarantine_dir is not None
-    for chunk in _chunks(path, sql, chunk_rows):
+    types = ColumnTypes.of(spec)
+    for chunk in _chunks(path, sql, chunk_rows, types=types):
         chunk = chunk.reset_index(drop=True)
         if columns is None:
             columns = [str(c) for c in chunk.columns]
@@ -172,7 +175,7 @@ def validate_in_chunks(
             found = _duplicates(hashes.get(column, []))
             dupes, sample, where = 0, tuple[str, ...](), set[int]()
             if found.size:
-                dupes, sample, where = _find_duplicates(path, sql, chunk_rows, column, found)
+                dupes, sample, where = _find_duplicates(path, sql, chunk_rows, column, found, types)
             duplicate_rows[check.id] = where
             results.append(
                 CheckResult(
@@ -211,7 +214,12 @@ def _duplicates(parts: list[Any]) -> Any:
 
 
 def _find_duplicates(
-    path: str | None, sql: tuple[str, str] | None, chunk_rows: int, column: str, found: Any
+    path: str | None,
+    sql: tuple[str, str] | None,
+    chunk_rows: int,
+    column: str,
+    found: Any,
+    types: ColumnTypes,
 ) -> tuple[int, tuple[str, ...], set[int]]:
     """Second pass over one column: the rows and a sample of the values that repeat."""
     import numpy as np
@@ -220,7 +228,7 @@ def _find_duplicates(
     offset, count = 0, 0
     sample: list[str] = []
     rows: set[int] = set()
-    for chunk in _chunks(path, sql, chunk_rows, [column] if sql is None else None):
+    for chunk in _chunks(path, sql, chunk_rows, [column] if sql is None else None, types):
         series = chunk[column].reset_index(drop=True)
         present = series.dropna()
         keys = pd.util.hash_pandas_object(present, index=False).to_numpy(dtype=np.uint64)
@@ -241,52 +249,11 @@ def _write_quarantine(
     results: list[CheckResult],
     folder: Path,
 ) -> dict[str, Any]:
-    """Second pass: stream every row to the clean or the rejected file."""
-    from mlready.io import atomic_path
-    from mlready.validation.quarantine import (
-        REASON_COLUMN,
-        output_paths,
-        rejected_reasons,
-        summary,
-    )
+    """Second pass: stream every row, as stored, to the clean or the rejected file."""
+    from mlready.validation.quarantine import rejected_reasons, split_source, summary
 
     reasons = rejected_reasons(results)
-    clean_path, rejected_path = output_paths(Path(folder), path or "query")
-    parquet = clean_path.suffix == ".parquet"
-    clean_rows = rejected_rows = 0
-    with atomic_path(clean_path) as clean_tmp, atomic_path(rejected_path) as rejected_tmp:
-        writers: dict[str, Any] = {}
-        offset = 0
-        for chunk in _chunks(path, sql, chunk_rows):
-            chunk = chunk.reset_index(drop=True)
-            positions = chunk.index + offset
-            mask = positions.isin(list(reasons))
-            bad = chunk[mask].copy()
-            bad[REASON_COLUMN] = ["; ".join(reasons[i + offset]) for i in bad.index]
-            for name, part, tmp in (
-                ("clean", chunk[~mask], clean_tmp),
-                ("rejected", bad, rejected_tmp),
-            ):
-                _append(writers, name, part, tmp, parquet)
-            clean_rows += int((~mask).sum())
-            rejected_rows += int(mask.sum())
-            offset += len(chunk)
-        for writer in writers.values():
-            if writer is not None:
-                writer.close()
-    return summary(clean_rows, rejected_rows, clean_path, rejected_path, reasons)
-
-
-def _append(writers: dict[str, Any], name: str, part: Any, tmp: Path, parquet: bool) -> None:
-    if parquet:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(part, preserve_index=False)
-        if name not in writers:
-            writers[name] = pq.ParquetWriter(tmp, table.schema)
-        writers[name].write_table(table.cast(writers[name].schema))
-    else:
-        header = name not in writers
-        part.to_csv(tmp, mode="w" if header else "a", header=header, index=False)
-        writers[name] = None
+    clean, rejected, clean_path, rejected_path = split_source(
+        path, sql, reasons, folder, chunk_rows
+    )
+    return summary(clean, rejected, clean_path, rejected_path, reasons)

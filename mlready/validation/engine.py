@@ -319,6 +319,16 @@ def run_checks(checks: list[Check], frame: Any, *, want_rows: bool = False) -> l
     return [_translate(check, by_id.get(check.id), len(frame)) for check, _ in planned]
 
 
+def _is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas' NA (a nullable column's gap, which no comparison can judge)."""
+    import pandas as pd
+
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array value
+        return False
+
+
 def _translate(check: Check, result: Any, rows: int) -> CheckResult:
     if result is None:  # pragma: no cover - GX returns one result per expectation
         return CheckResult(check, False, error="Great Expectations returned no result")
@@ -335,7 +345,7 @@ def _translate(check: Check, result: Any, rows: int) -> CheckResult:
     raw = detail.get("partial_unexpected_list") or []
     sample: list[str] = []
     for value in raw:
-        shown = "(missing)" if value is None or value != value else _text(value)
+        shown = "(missing)" if _is_missing(value) else _text(value)
         if shown not in sample:
             sample.append(shown)
         if len(sample) == SAMPLE_SIZE:

@@ -133,15 +133,17 @@ def infer_expectations(
 ) -> str:
     """The contract inferred from ``source`` (a file, a glob, or ``sql``; default the training
     data), as reviewable YAML."""
-    from mlready.io import read_table
+    from mlready.columns import ColumnTypes
 
+    # the spec's typed reading: declared text stays text, and codes (leading zeros) are text
+    types = ColumnTypes.of(loaded.spec)
     spec_source = loaded.spec.data.source
     if sql is None and source is None and spec_source.sql is not None:
         sql = (spec_source.sql.url, spec_source.sql.query)
     if sql is not None:
-        frame, label = read_table(sql=sql), f"the query on {sql[0]}"
+        frame, label = types.read(sql=sql), f"the query on {sql[0]}"
     else:
         label = source or spec_source.path or ""
-        frame = read_table(label)
+        frame = types.read(label)
     contract = infer_contract(frame, target=loaded.spec.data.target, margin=margin)
     return contract_yaml(contract, str(label))

@@ -110,7 +110,7 @@ def test_the_score_recomputed_by_hand_from_the_json_matches_the_report(demo: Pat
     assert shown is not None
     assert float(shown.group(1)) == pytest.approx(final, abs=0.005)
     markdown = (folder / "checklist.md").read_text()
-    assert f"**Score {final:.2f} / 7: {payload['band']}**" in markdown
+    assert f"**Passes now: {final:.2f} / 7, {payload['band']}**" in markdown
     [record] = read_run_log(demo / ".mlready", "checklist-report")[-1:]
     assert record.summary["score"] == pytest.approx(final)
     assert record.summary["passed"] is (final >= payload["pass_bar"])
@@ -136,7 +136,7 @@ def test_json_and_markdown_on_stdout_and_copies_for_ci(demo: Path, tmp_path: Pat
     ]
     markdown = _mlready(demo, "checklist-report", "--format", "markdown")
     assert markdown.stdout.startswith("## Production readiness: telco-churn")
-    assert "| section | score | on the 0-7 scale | passing |" in markdown.stdout
+    assert "| section | passes now | in place | items passing |" in markdown.stdout
 
 
 def test_a_missing_spec_exits_3(tmp_path: Path) -> None:

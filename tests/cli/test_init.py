@@ -208,3 +208,16 @@ def test_ci_for_an_existing_project_named_by_the_global_spec(tmp_path: Path, run
     assert result.exit_code == 0, result.stderr
     assert not (root / "mlready.yaml").exists(), "no second starter project"
     assert "mlready --spec sub/mlready.yaml run" in (root / ".gitlab-ci.yml").read_text()
+
+
+def test_init_takes_codes_with_leading_zeros_as_categories(tmp_path: Path, run_cli) -> None:
+    from tests.training_data import coded_frame
+
+    data = tmp_path / "d.csv"
+    coded_frame(100).to_csv(data, index=False)
+    result = run_cli("init", str(tmp_path / "p"), "--data", str(data), "--target", "churn")
+    assert result.exit_code == 0, result.stderr
+    spec = load_spec(tmp_path / "p", check_files=True).spec
+    assert spec.data.id_columns == []
+    assert spec.data.features.categorical == ["zip", "plan"]
+    assert spec.data.features.numeric == ["tenure", "amount"]

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import typer
 
@@ -380,3 +381,52 @@ def test_infer_in_json(project: Path, run_cli) -> None:
     result = run_cli("--spec", str(project), "validate-data", "--infer", "--json")
     assert result.exit_code == 0
     assert "columns:" in json.loads(result.stdout)["expectations"]
+
+
+def test_init_and_run_on_a_table_without_ids_keep_the_codes_leading_zeros(
+    tmp_path: Path, run_cli
+) -> None:
+    """`init --data` on a table without an id column and with zip codes like 01234, then
+    `mlready run`: every step passes, and validation, training and serving all see 01234."""
+    from tests.training_data import coded_frame
+
+    data = tmp_path / "customers.csv"
+    coded_frame(600).to_csv(data, index=False)
+    zips = set(pd.read_csv(data, dtype=str)["zip"])
+    assert any(z.startswith("0") for z in zips)
+    folder = tmp_path / "project"
+    made = run_cli("init", str(folder), "--data", str(data), "--target", "churn")
+    assert made.exit_code == 0, made.stderr
+    spec = folder / "mlready.yaml"
+    text = spec.read_text()
+    assert "id_columns: []" in text
+    assert '"zip"' in text.split("categorical:")[1].split("\n")[0]  # a code, not a number
+    # the contract's word on the codes: five digits, as text
+    spec.write_text(
+        text.replace(
+            '    "churn": {max_null_fraction: 0}\n',
+            '    "churn": {max_null_fraction: 0}\n'
+            "    zip: {type: string, regex: '^\\d{5}$', max_null_fraction: 0}\n",
+        )
+    )
+    result = run_cli("--spec", str(folder), "run", "--json")
+    assert result.exit_code == 0, result.stderr
+    runs = folder / ".mlready" / "runs"
+    # validation: the codes passed as five-digit text
+    validation = json.loads(next((runs / "validate-data").glob("*/validation.json")).read_text())
+    status = {r["id"]: r["status"] for r in validation["results"]}
+    assert status["zip.type"] == status["zip.regex"] == "passed"
+    # training: the model learned the categories with their zeros, and records them as text
+    train = next((runs / "train").glob("*"))
+    metadata = json.loads((train / "metadata.json").read_text())
+    assert metadata["features"]["dtypes"]["zip"] in ("str", "object", "string")
+    reference = json.loads((train / "reference_profile.json").read_text())
+    assert set(reference["columns"]["zip"]["categories"]) == zips
+    # serving: the batch's codes are the model's, none unseen, and rows numbered for joins
+    served = next((runs / "serve-batch").glob("*"))
+    profile = json.loads((served / "predictions.profile.json").read_text())
+    assert set(profile["columns"]["zip"]["categories"]) == zips
+    predictions = pd.read_parquet(served / "predictions.parquet")
+    assert predictions["row"].tolist() == list(range(600))
+    steps = {s["step"]: s for s in json.loads(result.stdout)["steps"]}
+    assert all(s["status"] == "ran" for s in steps.values()), steps
