@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlready.checklist.rubric import RUBRIC_BEGIN, RUBRIC_END, rubric_markdown
+from mlready.checklist.rubric import (
+    EARNS_BEGIN,
+    EARNS_END,
+    RUBRIC_BEGIN,
+    RUBRIC_END,
+    earns_markdown,
+    rubric_markdown,
+)
 from mlready.cli import reference
 from mlready.spec.docs import BEGIN, END, reference_markdown
 
@@ -23,10 +30,13 @@ def updated(text: str) -> str:
 
 
 def updated_rubric(text: str) -> str:
-    """docs/readiness.md with its generated rubric replaced by the current one."""
+    """docs/readiness.md with its generated rubric and points table replaced by the current."""
     head, _, rest = text.partition(RUBRIC_BEGIN)
     _, _, tail = rest.partition(RUBRIC_END)
-    return head + rubric_markdown() + tail
+    text = head + rubric_markdown() + tail
+    head, found, rest = text.partition(EARNS_BEGIN)
+    _, _, tail = rest.partition(EARNS_END)
+    return head + earns_markdown() + tail if found else text
 
 
 def updated_commands(text: str) -> str:

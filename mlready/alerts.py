@@ -25,7 +25,7 @@ from typing import Any
 from mlready.spec import LoadedSpec
 from mlready.spec.models import AlertChannel, AlertRule
 
-__all__ = ["ALERT_LOG", "fire", "read_alerts"]
+__all__ = ["ALERT_LOG", "fire", "read_alerts", "send_test"]
 
 ALERT_LOG = "alerts.jsonl"
 #: First retry delay in seconds; it doubles each retry, up to MAX_BACKOFF.
@@ -141,17 +141,21 @@ def fire(
     step: str,
     run_id: str,
     logger: logging.Logger | None = None,
+    test: bool = False,
 ) -> list[dict[str, Any]]:
-    """Fire every rule for ``event``: log each alert, deliver it, log how delivery went."""
+    """Fire every rule for ``event`` (every rule with ``test``): log each alert, deliver it,
+    log how delivery went."""
     log = logger or logging.getLogger("mlready.alerts")
     monitoring = loaded.spec.monitoring
     store = Path(loaded.spec.project.artifacts_dir) / ALERT_LOG
     sent = []
     for rule in monitoring.alerts:
-        if rule.when != event:
+        if rule.when != event and not test:
             continue
-        message = payload(rule, loaded, summary, details, step=step, run_id=run_id)
+        text = f"TEST of alert rule '{rule.name}' ({rule.when}): no action needed" if test else ""
+        message = payload(rule, loaded, text or summary, details, step=step, run_id=run_id)
         alert = message["alert"]
+        alert["test"] = test
         _append(store, {"kind": "alert", **alert})
         body = json.dumps(message, default=str).encode()
         deliveries = {}
@@ -174,6 +178,7 @@ def fire(
         sent.append(
             {
                 "rule": rule.name,
+                "event": rule.when,
                 "severity": rule.severity,
                 "id": alert["id"],
                 "runbook": rule.runbook,
@@ -183,6 +188,23 @@ def fire(
             }
         )
     return sent
+
+
+def send_test(
+    loaded: LoadedSpec, *, run_id: str, logger: logging.Logger | None = None
+) -> list[dict[str, Any]]:
+    """Send a test alert through every rule to each of its channels: proof that an alert
+    reaches its owner before a real one has to."""
+    return fire(
+        loaded,
+        "test",
+        "test alert",
+        {"test": True},
+        step="alert-test",
+        run_id=run_id,
+        logger=logger,
+        test=True,
+    )
 
 
 def read_alerts(artifacts_dir: Path | str) -> list[dict[str, Any]]:

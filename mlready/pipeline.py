@@ -25,10 +25,19 @@ from typing import Any
 
 __all__ = ["SECTIONS", "STEPS", "Plan", "StepOutcome", "select_steps"]
 
-STEPS = ("validate-data", "train", "register", "serve-batch", "check-drift", "checklist-report")
+STEPS = (
+    "test",
+    "validate-data",
+    "train",
+    "register",
+    "serve-batch",
+    "check-drift",
+    "checklist-report",
+)
 
 #: The spec sections each step reads: a change to one of them reruns the step.
 SECTIONS: dict[str, tuple[str, ...]] = {
+    "test": ("checklist",),
     "validate-data": ("data", "expectations"),
     "train": ("data", "expectations", "model", "validation", "business"),
     "register": ("registry",),
@@ -38,12 +47,20 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 }
 #: What else each step depends on: the output of these earlier steps.
 UPSTREAM: dict[str, tuple[str, ...]] = {
+    "test": (),
     "validate-data": (),
     "train": (),
     "register": ("train",),
     "serve-batch": ("register",),
     "check-drift": ("serve-batch",),
-    "checklist-report": ("validate-data", "train", "register", "serve-batch", "check-drift"),
+    "checklist-report": (
+        "test",
+        "validate-data",
+        "train",
+        "register",
+        "serve-batch",
+        "check-drift",
+    ),
 }
 STATE_FILE = "pipeline.json"
 
@@ -105,6 +122,8 @@ class Plan:
 
     def configured(self, step: str) -> str:
         """Why a step cannot run from the spec alone ('' when it can)."""
+        if step == "test" and self.loaded.spec.checklist.test_command is None:
+            return "checklist.test_command is not set in the spec"
         serving = self.loaded.spec.serving
         if step in ("serve-batch", "check-drift") and (serving is None or serving.input is None):
             return "serving.input is not set in the spec"
@@ -140,6 +159,11 @@ class Plan:
             "sections": self.loaded.section_hash(*SECTIONS[step]),
         }
         spec = self.loaded.spec
+        if step == "test":
+            # the tests read the code: the same commit with no local change is the same input
+            parts["repository"] = _head(self.loaded.path, clean=True)
+            if parts["repository"] is None:
+                return None
         if step in ("validate-data", "train"):
             parts["data"] = self._data_digest(spec.data.source)
             if parts["data"] is None:
@@ -252,9 +276,24 @@ def _last_record(artifacts: Path) -> str | None:
     return records[-1].run_id if records else None
 
 
-def _head(spec_path: Path) -> str | None:
+def _head(spec_path: Path, *, clean: bool = False) -> str | None:
+    """The repository's HEAD; with ``clean``, None when the work tree has changes or new files
+    (code that is not committed is not the same input twice)."""
     import subprocess
 
+    if clean:
+        try:
+            status = subprocess.run(
+                ["git", "-C", str(spec_path.resolve().parent), "status", "--porcelain"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if status.returncode != 0 or status.stdout.strip():
+            return None
     try:
         done = subprocess.run(
             ["git", "-C", str(spec_path.resolve().parent), "rev-parse", "HEAD"],
@@ -276,6 +315,7 @@ FINDINGS = ("check-drift", "checklist-report")
 REMEMBERED_FINDINGS = ("check-drift",)
 
 _WHY = {
+    "test": "the project's tests failed or none ran (see its junit.xml)",
     "validate-data": "the training data broke the contract (see its report)",
     "train": "the model missed its checks (see the training report)",
     "register": "the new version did not pass the promotion gate; production is unchanged",

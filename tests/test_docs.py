@@ -88,6 +88,18 @@ def test_readiness_rubric_is_up_to_date() -> None:
         assert f"| `{key}` |" in page
 
 
+def test_what_earns_each_point_is_generated_from_the_rubric() -> None:
+    from mlready.checklist.rubric import EARNS, ITEMS, earns_markdown
+
+    assert set(EARNS) == set(ITEMS)
+    for key, earns in EARNS.items():
+        assert all((earns.half, earns.full, earns.guard)), key
+    page = (DOCS / "readiness.md").read_text(encoding="utf-8")
+    assert "## What earns each point" in page
+    assert earns_markdown() in page
+    assert page.count("| `data-7` |") == 2, "in the rubric and in the points table"
+
+
 def test_command_reference_is_generated_from_the_cli() -> None:
     from mlready.cli.reference import reference_markdown
 

@@ -61,7 +61,7 @@ def test_an_interrupt_stops_the_run_and_is_accounted_for(plan: Plan) -> None:
         raise KeyboardInterrupt
 
     commands = {"validate-data": _recording(plan, "validate-data"), "train": interrupted}
-    result = run_pipeline(plan, list(STEPS[:4]), commands)
+    result = run_pipeline(plan, list(STEPS[1:5]), commands)
     assert result.exit_code == 130
     assert [o.status for o in result.outcomes] == ["ran", "failed", "not run", "not run"]
     assert result.outcomes[1].reason == "interrupted"
@@ -108,3 +108,31 @@ def test_a_drift_finding_on_an_unchanged_batch_is_not_checked_or_alerted_again(
     third = run_pipeline(changed, steps, {"check-drift": drifted})
     assert calls == ["check-drift", "check-drift"]
     assert third.exit_code == 1
+
+
+def test_the_projects_tests_run_first_when_a_test_command_is_set(plan: Plan) -> None:
+    import subprocess
+
+    assert STEPS[0] == "test"
+    assert "checklist.test_command" in plan.configured("test")
+    spec = plan.loaded.path
+    spec.write_text(
+        spec.read_text().replace(
+            "checklist:\n", "checklist:\n  test_command: pytest --junitxml={junit}\n", 1
+        )
+    )
+    plan = Plan(load_spec(spec))
+    assert plan.configured("test") == ""
+    assert plan.key("test") is None, "outside git, the code cannot be known: always run"
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(spec.parent), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init")
+    key = plan.key("test")
+    assert key is not None
+    assert Plan(load_spec(spec)).key("test") == key
+    (spec.parent / "features.py").write_text("x = 1\n")  # code not committed yet
+    assert plan.key("test") is None

@@ -241,7 +241,7 @@ def score_item(item: Item, check: Any, attestation: Any | None) -> ItemResult:
     if status in (FAILING, NOT_DONE) and check.action:
         action = check.action
     elif needs_ci and status != FAILING:
-        action = (
+        action = check.action or (
             "Run it from CI on every change (`mlready init --ci github` writes the workflow): "
             "automated runs on two commits or two days earn 1 point."
         )

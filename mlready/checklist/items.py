@@ -77,6 +77,68 @@ def _cold(runs: list[RunRecord]) -> list[RunRecord]:
     return [r for r in runs if not (r.summary.get("cache") or {}).get("batch_hit")]
 
 
+def _provenance(record: RunRecord) -> dict[str, Any]:
+    """Where a run came from; records written before provenance existed say nothing."""
+    value = getattr(record, "provenance", None)
+    return value if isinstance(value, dict) else {}
+
+
+def _tested_rules(ev: Evidence) -> dict[str, set[str]]:
+    """Per alert rule, the channels a test alert (or a real one) was delivered to."""
+    reached: dict[str, set[str]] = {}
+    for record in ev.step("alert-test"):
+        for sent in record.summary.get("alerts") or []:
+            channels = sent.get("channels") or {}
+            reached.setdefault(str(sent.get("rule")), set()).update(
+                name for name, delivered in channels.items() if delivered is True
+            )
+    return reached
+
+
+def _alerting(ev: Evidence, *events: str) -> tuple[bool, str]:
+    """Whether someone is told when the check fails: an alert rule for one of ``events`` (with
+    its owner, runbook and channels) whose every channel took a test alert. Without it, a check
+    that runs is worth half a point: it finds the problem and nobody hears of it."""
+    rules = [r for r in ev.spec.monitoring.alerts if r.when in events]
+    if not rules:
+        return False, (
+            f" No alert rule fires on {' or '.join(events)}, so nobody is told: add one "
+            "(owner, runbook, channels) under monitoring.alerts."
+        )
+    reached = _tested_rules(ev)
+    for rule in rules:
+        if set(rule.channels) <= reached.get(rule.name, set()):
+            return True, (
+                f" Alert rule '{rule.name}' ({rule.severity}, owner {rule.owner}) fires on "
+                f"{rule.when}; a test alert reached {', '.join(rule.channels)}."
+            )
+    rule = rules[0]
+    return False, (
+        f" Alert rule '{rule.name}' (owner {rule.owner}) fires on {rule.when}, but no test "
+        f"alert has reached all of its channels ({', '.join(rule.channels)})."
+    )
+
+
+_ALERT_ACTION = (
+    "Make sure someone is told: an alert rule for it under monitoring.alerts, then "
+    "`mlready check-drift --test-alert` to prove the alert arrives."
+)
+
+
+def _alerted(ev: Evidence, check: Check, *events: str) -> Check:
+    """A passing or failing monitoring check, capped at half a point when no tested alert
+    rule tells anyone."""
+    if check.status == NOT_DONE:
+        return check
+    ok, sentence = _alerting(ev, *events)
+    check.detail += sentence
+    if not ok and check.runs:
+        check.level = "once"
+        if not check.action:
+            check.action = _ALERT_ACTION
+    return check
+
+
 def _rule_for(ev: Evidence, event: str) -> str:
     """A sentence about the alert rule that fires on an event (or that there is none)."""
     rules = [r for r in ev.spec.monitoring.alerts if r.when == event]
@@ -120,34 +182,48 @@ def check(item_id: str) -> Callable[[Callable[[Evidence], Check]], Callable[[Evi
 # ---------------------------------------------------------------------------------------- data
 
 
-def _features(ev: Evidence) -> list[str]:
+def _features(ev: Evidence) -> tuple[list[str], list[str]]:
+    """The model's (numeric, categorical) features: as trained, else as declared."""
     latest, _ = _latest_train(ev, lambda m: m.get("features"))
     if latest is not None:
         feats = latest[1]["features"]
-        return [*feats.get("numeric", []), *feats.get("categorical", [])]
+        return list(feats.get("numeric", [])), list(feats.get("categorical", []))
     declared = ev.spec.data.features
-    return [*(declared.numeric or []), *(declared.categorical or [])]
+    return list(declared.numeric or []), list(declared.categorical or [])
+
+
+def _constrained(expectation: Any, numeric: bool) -> bool:
+    """An expectation that limits a feature's values: a range or allowed values for a number,
+    allowed values or a pattern for a category (a type alone lets any value through)."""
+    if expectation is None:
+        return False
+    keys = ("min", "max", "allowed_values") if numeric else ("allowed_values", "regex")
+    return any(getattr(expectation, key, None) is not None for key in keys)
 
 
 @check("data-1")
 def _data_1(ev: Evidence) -> Check:
     columns = ev.spec.expectations.columns
-    features = _features(ev)
-    uncovered = [
-        f
-        for f in features
-        if f not in columns
-        or not any(
-            getattr(columns[f], a) is not None
-            for a in ("type", "min", "max", "allowed_values", "regex")
+    numeric, categorical = _features(ev)
+    features = [*numeric, *categorical]
+    uncovered = [f for f in features if not _constrained(columns.get(f), numeric=f in set(numeric))]
+    covered = len(features) - len(uncovered)
+    detail = (
+        f"{covered} of {len(features)} features have expectations that limit their values "
+        "(a range or allowed values for numbers, allowed values or a pattern for categories)."
+    )
+    draft = "`mlready validate-data --infer` drafts them from the data"
+    if features and not covered:
+        return _not_done(
+            detail + " No feature is under a schema.",
+            f"Add a range or allowed values for each feature under expectations.columns ({draft}).",
         )
-    ]
     validations = ev.step("validate-data")
     trained = [r for r, m in ev.train if (m.get("data", {}).get("validation") or {}).get("checks")]
     runs = validations or trained  # train validates its data too; one command's runs count
     if not runs:
         return _not_done(
-            "No validation has run yet.",
+            detail + " No validation has run yet.",
             "Run `mlready validate-data` on the training data (train also validates it).",
         )
     on_training = [r for r in validations if r.summary.get("environment") == "training"]
@@ -160,8 +236,6 @@ def _data_1(ev: Evidence) -> Check:
         for r in [*on_training[-2:], *others[-1:]]
     ]
     evidence += [_run_ev(ev, r, "validated by train", "metadata.json") for r in trained[-1:]]
-    covered = len(features) - len(uncovered)
-    detail = f"{covered} of {len(features)} features have a type, range or allowed values."
     if latest_training is not None:
         s = latest_training.summary
         detail += (
@@ -172,11 +246,10 @@ def _data_1(ev: Evidence) -> Check:
         shown = ", ".join(uncovered[:8]) + (" ..." if len(uncovered) > 8 else "")
         return Check(
             FAILING,
-            detail + f" Without expectations: {shown}.",
+            detail + f" Every feature needs one; without: {shown}.",
             runs,
             evidence,
-            "Add a type and a range or allowed values for each of them under "
-            "expectations.columns (`mlready validate-data --infer` drafts them from the data).",
+            f"Add a range or allowed values for each of them under expectations.columns ({draft}).",
         )
     if latest_training is not None and not latest_training.summary.get("passed", False):
         return Check(
@@ -282,38 +355,59 @@ def _data_3(ev: Evidence) -> Check:
     return Check(PASSING, detail, runs, evidence)
 
 
+def _forbidden_kept_out(metadata: dict[str, Any]) -> bool:
+    """A training run that found a forbidden column in its data and used none as a feature."""
+    facts = (metadata.get("leakage") or {}).get("forbidden") or {}
+    return bool(facts.get("present")) and not facts.get("used")
+
+
 @check("data-4")
 def _data_4(ev: Evidence) -> Check:
     forbidden = ev.spec.data.forbidden_columns
-    latest, runs = _latest_train(ev, lambda m: m.get("leakage") is not None)
     if not forbidden:
         return _not_done(
             "data.forbidden_columns is empty: no column is declared off limits.",
             "List identifiers, personal data and outcome proxies under data.forbidden_columns.",
         )
+    latest, _ = _latest_train(ev, lambda m: (m.get("leakage") or {}).get("forbidden") is not None)
     if latest is None:
         return _not_done(
-            f"{len(forbidden)} forbidden columns declared; no training run has checked them yet.",
-            "Run `mlready train`: it refuses forbidden columns and looks for target proxies.",
+            f"{len(forbidden)} forbidden columns declared; no training run has looked for them "
+            "in the data yet.",
+            "Run `mlready train`: it finds the forbidden columns in the data, keeps them out "
+            "of the features and looks for target proxies.",
         )
     record, metadata = latest
     leakage = metadata["leakage"]
+    facts = leakage["forbidden"]
+    present, used = facts.get("present") or [], facts.get("used") or []
+    absent = [c for c in facts.get("declared") or forbidden if c not in present]
+    evidence = [_run_ev(ev, record, "leakage checks", "metadata.json")]
+    runs = [r for r, m in ev.train if _forbidden_kept_out(m)]
+    if not present:
+        return _not_done(
+            f"None of the forbidden columns ({', '.join(absent[:5])}) is in the training data "
+            f"(train {record.run_id}): a rule about columns that do not exist keeps nothing out.",
+            "Name under data.forbidden_columns the identifiers, personal data or outcome "
+            "proxies the data really holds (the training report lists its columns).",
+        )
     proxies = leakage.get("target_proxies") or []
     disorder = (leakage.get("time_order") or {}).get("total", 0)
-    evidence = [_run_ev(ev, record, "leakage checks", "metadata.json")]
     detail = (
-        f"{len(forbidden)} forbidden columns ({', '.join(forbidden[:5])}) kept out of the "
-        f"features; {len(proxies)} target proxies, {disorder} time-order breaks "
-        f"(train {record.run_id})."
+        f"{len(present)} forbidden columns found in the data ({', '.join(present[:5])}), "
+        f"{len(used)} used as features; {len(proxies)} target proxies, {disorder} time-order "
+        f"breaks (train {record.run_id})."
     )
-    if proxies or disorder:
+    if absent:
+        detail += f" Declared but not in the data: {', '.join(absent[:5])}."
+    if used or proxies or disorder:
         return Check(
             FAILING,
             detail,
             runs,
             evidence,
-            "Open the training report's leakage section: drop the proxy columns, or fix the "
-            "time order of the folds.",
+            "Open the training report's leakage section: drop the forbidden and proxy columns "
+            "from the features, or fix the time order of the folds.",
         )
     return Check(PASSING, detail, runs, evidence)
 
@@ -339,40 +433,71 @@ def _data_6(ev: Evidence) -> Check:
     )
 
 
+def _tests_passed(summary: dict[str, Any]) -> bool:
+    """A test run that ran at least one test, none failing or in error."""
+    tests = summary.get("tests")
+    return (
+        isinstance(tests, int)
+        and tests - int(summary.get("skipped") or 0) >= 1
+        and not summary.get("failures")
+        and not summary.get("errors")
+        and not summary.get("exit_code")
+    )
+
+
 @check("data-7")
 def _data_7(ev: Evidence) -> Check:
-    repo = ev.repo
-    folder = str(ev.loaded.base_dir)
-    if repo.root is None:
+    from mlready.io import sha256_file
+
+    command = ev.spec.checklist.test_command
+    runs = [r for r in ev.step("test") if isinstance(r.summary.get("tests"), int)]
+    if not runs:
+        if command is None:
+            return _not_done(
+                "checklist.test_command is not set: mlready does not run the project's tests, "
+                "so nothing shows that the feature code is tested (test files or a CI file "
+                "alone prove nothing).",
+                "Set checklist.test_command to a command that writes JUnit XML to {junit} "
+                "(e.g. `pytest tests --junitxml={junit}`), then run `mlready test`.",
+            )
         return _not_done(
-            (repo.note or "The project is not in a git repository") + ".",
-            "Put the project under git with its tests, and run them in CI.",
+            f"checklist.test_command is `{command}`; it has not run yet.",
+            "Run `mlready test` (`mlready run` starts with it).",
         )
-    if not repo.test_files:
-        return _not_done(
-            f"No test files (test_*.py, *_test.py, tests/) tracked by git under {folder}.",
-            "Add tests for any code that builds the input data (tests/test_*.py) and run them "
-            "in CI (`mlready init --ci github`).",
-        )
-    detail = f"{_n(repo.test_files, 'test file')} under the project's folder"
-    evidence = [{"label": "tests", "path": folder, "files": repo.test_files}]
-    if repo.test_ci_files:
-        evidence.append({"label": "CI configuration", "path": ", ".join(repo.test_ci_files[:4])})
-        return Check(
-            PASSING,
-            detail + f"; CI runs tests ({', '.join(repo.test_ci_files[:3])}).",
-            [],
-            evidence,
-            level="repeated",
-        )
-    return Check(
-        PASSING,
-        detail + "; no CI configuration runs tests.",
-        [],
-        evidence,
-        "Run the tests on every change: add a CI workflow (`mlready init --ci github`).",
-        level="once",
+    latest = runs[-1]
+    s = latest.summary
+    evidence = [_run_ev(ev, latest, "JUnit report", "junit.xml")]
+    detail = (
+        f"{_n(len(runs), 'test run')}; the latest (test {latest.run_id}): "
+        f"{_n(s['tests'], 'test')}, {s.get('failures', 0)} failed, {s.get('errors', 0)} in "
+        f"error, {s.get('skipped', 0)} skipped."
     )
+    junit = ev.path_of(latest, "junit.xml")
+    proved = [r for r in runs if _tests_passed(r.summary)]
+    if not junit.is_file() or sha256_file(junit) != s.get("junit_sha256"):
+        return Check(
+            FAILING,
+            detail + f" Its JUnit report {ev.shown(junit)} is missing or changed since the run.",
+            proved,
+            evidence,
+            "Run `mlready test` again.",
+        )
+    if not _tests_passed(s):
+        why = (
+            "It ran no test: an empty test file proves nothing."
+            if s["tests"] - int(s.get("skipped") or 0) < 1
+            else "Tests failed."
+        )
+        return Check(
+            FAILING,
+            detail + f" {why}",
+            proved,
+            evidence,
+            "Fix the failing tests (the JUnit report names them)"
+            if why == "Tests failed."
+            else "Write tests that exercise the code that builds the input data.",
+        )
+    return Check(PASSING, detail, proved, evidence)
 
 
 # --------------------------------------------------------------------------------------- model
@@ -388,37 +513,52 @@ def _model_1(ev: Evidence) -> Check:
             f"The spec {spec_path} {where}." + (f" ({repo.note})" if repo.note else ""),
             f"Commit {spec_path} and review changes to it through pull requests.",
         )
+    # the proof is in the runs: a model trained from the spec as committed, not a CI file
+    runs = [r for r in ev.step("train") if _provenance(r).get("spec_committed") is True]
+    chosen = ev.model_run
+    if chosen is None:
+        return _not_done(
+            f"{spec_path} is under git; no model has been trained from it yet.",
+            "Run `mlready train` from the committed spec.",
+        )
+    record = chosen[0]
+    said = _provenance(record)
+    commit = str(said.get("git_commit") or "")[:12]
     evidence = [
         {"label": "spec under git", "path": spec_path, "commit": (repo.commit or "")[:12]},
-        *({"label": "CI configuration", "path": f} for f in repo.ci_files[:2]),
+        _run_ev(ev, record, "model trained from", "metadata.json"),
     ]
-    level = "repeated" if repo.ci_files else "once"
     if not repo.spec_clean:
         return Check(
             FAILING,
-            f"{spec_path} has changes that are not committed.",
-            [],
+            f"{spec_path} has changes that are not committed: the next model would be trained "
+            "from a spec nobody reviewed.",
+            runs,
             evidence,
-            "Commit the spec (through a reviewed pull request) before training from it.",
-            level=level,
+            "Commit the spec (through a reviewed pull request), then `mlready train` again.",
         )
-    detail = f"{spec_path} is committed (HEAD {(repo.commit or '')[:12]}) with no local changes"
-    if repo.ci_files:
-        return Check(
-            PASSING,
-            detail + f"; CI runs mlready on every change ({', '.join(repo.ci_files[:2])}).",
-            [],
+    if said.get("spec_committed") is not True:
+        why = (
+            "was trained from a spec with uncommitted changes"
+            if said.get("spec_committed") is False
+            else "does not record whether its spec was committed (an older run record)"
+        )
+        result = Check(
+            FAILING,
+            f"The model (train {record.run_id}) {why}.",
+            runs,
             evidence,
-            level=level,
+            "Train again from the committed spec (`mlready train`).",
         )
+        if not runs:
+            result.status = NOT_DONE
+        return result
     return Check(
         PASSING,
-        detail + "; no CI configuration runs mlready on changes to it.",
-        [],
+        f"The model (train {record.run_id}) was trained from {spec_path} as committed "
+        f"({commit or 'commit unknown'}); it has no local changes now.",
+        runs,
         evidence,
-        "Add a CI workflow that runs the pipeline's checks on every change "
-        "(`mlready init --ci github`).",
-        level=level,
     )
 
 
@@ -471,9 +611,24 @@ def _model_2(ev: Evidence) -> Check:
     return Check(PASSING, detail, runs, evidence)
 
 
+#: A search over fewer distinct configurations than this is a fixed choice, not tuning.
+MIN_SEARCH_CANDIDATES = 2
+
+
+def _evaluated(metadata: dict[str, Any]) -> int:
+    """How many distinct configurations a training run's search scored."""
+    import json
+
+    search = (metadata.get("model") or {}).get("search") or {}
+    if isinstance(search.get("evaluated"), int):
+        return int(search["evaluated"])
+    results = search.get("results") or []
+    return len({json.dumps(c.get("params"), sort_keys=True, default=str) for c in results})
+
+
 @check("model-3")
 def _model_3(ev: Evidence) -> Check:
-    latest, runs = _latest_train(ev, lambda m: (m.get("model") or {}).get("search"))
+    latest, _ = _latest_train(ev, lambda m: (m.get("model") or {}).get("search"))
     if latest is None:
         if not ev.train:
             return _not_done("No training run yet.", "Add model.search to the spec and train.")
@@ -483,12 +638,21 @@ def _model_3(ev: Evidence) -> Check:
         )
     record, metadata = latest
     search = metadata["model"]["search"]
+    evaluated = _evaluated(metadata)
+    runs = [r for r, m in ev.train if _evaluated(m) >= MIN_SEARCH_CANDIDATES]
+    evidence = [_run_ev(ev, record, "search", "metadata.json")]
     detail = (
-        f"{search.get('method')} search over {search.get('candidates')} candidates; best "
-        f"{search.get('metric')} {_fmt(search.get('best_score'))} with "
+        f"{search.get('method')} search scored {_n(evaluated, 'distinct configuration')}; "
+        f"best {search.get('metric')} {_fmt(search.get('best_score'))} with "
         f"{search.get('best_params')} (train {record.run_id})."
     )
-    return Check(PASSING, detail, runs, [_run_ev(ev, record, "search", "metadata.json")])
+    if evaluated < MIN_SEARCH_CANDIDATES:
+        return _not_done(
+            detail + " One configuration is a fixed choice, not a search.",
+            "Give model.search a space with several values and n_iter of 2 or more, then "
+            "train again.",
+        )
+    return Check(PASSING, detail, runs, evidence)
 
 
 @check("model-4")
@@ -737,9 +901,11 @@ def _infra_3(ev: Evidence) -> Check:
         )
     rounds = min(counts.values())
     in_ci = min(sum(1 for r in ev.step(step) if r.ci) for step in PIPELINE)
-    runs = [ev.step(step)[-1] for step in PIPELINE]
+    # every round counts towards "repeated"; the level below caps it at the rounds complete
+    runs = sorted((r for step in PIPELINE for r in ev.step(step)), key=lambda r: r.started_at)
+    latest = [ev.step(step)[-1] for step in PIPELINE]
     level = "repeated" if rounds >= 2 else "once"
-    evidence = [_run_ev(ev, r, f"latest {r.step}") for r in runs]
+    evidence = [_run_ev(ev, r, f"latest {r.step}") for r in latest]
     detail = (
         f"The whole pipeline ran {_n(rounds, 'time')} ({in_ci} in CI): "
         + ", ".join(f"{step} {n}" for step, n in counts.items())
@@ -883,20 +1049,32 @@ def _infra_7(ev: Evidence) -> Check:
     moves = [h for h in reg.history if h["alias"] == "production" and h["accepted"]]
     rollbacks = [h for h in moves if h.get("action") == "rollback"]
     evidence = [{"label": "production history", "moves": len(moves), "rollbacks": len(rollbacks)}]
-    level = "repeated" if len(moves) >= 2 else "once"
     detail = (
         f"Production moved {_n(len(moves), 'time')} ({_n(len(rollbacks), 'rollback')}); it is "
         f"{reg.model_name}:{reg.production.version}."
     )
     if reg.previous is None:
+        # a re-promotion of the same version moves nothing: there is still nothing to go back to
+        return _not_done(
+            detail + " No earlier production version to roll back to.",
+            "Promote a second version through the gate (`mlready register --promote "
+            "production`); then `mlready registry rollback` can restore the first.",
+        )
+    earlier = next((v for v in reg.versions if v.version == reg.previous), None)
+    gated = [
+        h
+        for h in moves
+        if h["to_version"] == reg.previous and h.get("action") != "rollback" and not h["forced"]
+    ]
+    if earlier is None or not earlier.passed or not gated:
         return Check(
             FAILING,
-            detail + " No earlier production version to roll back to.",
+            detail + f" Version {reg.previous}, the one a rollback would restore, never passed "
+            "the promotion gate: rolling back would serve a model nobody vetted.",
             [],
             evidence,
-            "Promote a second version through the gate; then `mlready registry rollback` can "
-            "restore the first.",
-            level=level,
+            "Promote a version that passes the gate before the current one, so that a "
+            "rollback restores a vetted model.",
         )
     if not reg.previous_artifact_ok:
         return Check(
@@ -905,13 +1083,24 @@ def _infra_7(ev: Evidence) -> Check:
             [],
             evidence,
             "Restore the artifact store: a rollback would fail to load it.",
-            level=level,
         )
+    detail += f" A rollback would restore version {reg.previous} (gated, artifact verified)."
+    if not rollbacks:
+        return _not_done(
+            detail + " No rollback has ever been done, so nobody knows it works.",
+            "Run a rollback drill: `mlready registry rollback`, check the old model serves, "
+            "then promote the current one again (`mlready registry promote VERSION`).",
+        )
+    days = {str(h.get("at") or "")[:10] for h in rollbacks}
+    level = "repeated" if len(days) >= 2 else "once"
     return Check(
         PASSING,
-        detail + f" A rollback would restore version {reg.previous} (artifact verified).",
+        detail + f" Rollbacks done on {_n(len(days), 'day')}.",
         [],
         evidence,
+        ""
+        if level == "repeated"
+        else "Drill the rollback again on another day (or on a schedule) so that it is repeated.",
         level=level,
     )
 
@@ -930,7 +1119,7 @@ def _monitor_1(ev: Evidence) -> Check:
     latest = runs[-1]
     evidence = [_run_ev(ev, latest, "environment check", "drift.json")]
     changed = "environment" in (latest.summary.get("events") or [])
-    detail = f"{_n(len(runs), 'check')} compared the packages." + _rule_for(ev, "environment")
+    detail = f"{_n(len(runs), 'check')} compared the packages."
     if changed:
         return Check(
             FAILING,
@@ -966,10 +1155,7 @@ def _monitor_2(ev: Evidence) -> Check:
         if r.summary.get("rows_rejected")
         or (r.step == "validate-data" and not r.summary.get("passed", True))
     ]
-    detail = (
-        f"{_n(len(runs), 'serving input')} checked; {len(bad)} broke the contract."
-        + _rule_for(ev, "data_invalid")
-    )
+    detail = f"{_n(len(runs), 'serving input')} checked; {len(bad)} broke the contract."
     s = latest.summary
     broken = bool(s.get("rows_rejected")) or (
         latest.step == "validate-data" and not s.get("passed", True)
@@ -1004,7 +1190,7 @@ def _monitor_3(ev: Evidence) -> Check:
     detail = (
         f"Served features are scored by the pipeline train fitted; check-drift {latest.run_id} "
         f"found {len(s.get('drifted') or [])} of {s.get('features', 0)} features drifted "
-        f"({s.get('share_drifted', 0):.0%})." + _rule_for(ev, "dataset_drift")
+        f"({s.get('share_drifted', 0):.0%})."
     )
     if s["dataset_drift"]:
         return Check(
@@ -1035,8 +1221,7 @@ def _monitor_4(ev: Evidence) -> Check:
     age = latest.summary["model_age_days"]
     evidence = [_run_ev(ev, latest, "model age", "drift.json")]
     detail = (
-        f"The model was {age:.1f} days old at check-drift {latest.run_id}; the limit is "
-        f"{limit:g}." + _rule_for(ev, "model_age")
+        f"The model was {age:.1f} days old at check-drift {latest.run_id}; the limit is {limit:g}."
     )
     if age > limit:
         return Check(
@@ -1141,7 +1326,6 @@ def _monitor_7(ev: Evidence) -> Check:
         + ("a prediction drift" if s.get("prediction_drift") else "no prediction drift")
         + (" and a performance drop" if "performance_drop" in events else "")
         + "."
-        + _rule_for(ev, "performance_drop")
     )
     if s.get("prediction_drift") or "performance_drop" in events:
         return Check(
@@ -1155,16 +1339,50 @@ def _monitor_7(ev: Evidence) -> Check:
     return Check(PASSING, detail, runs, evidence)
 
 
+#: The events whose alert rules tell someone that a monitoring check failed (monitor-5 needs
+#: none: serve-batch itself fails and writes nothing).
+ALERT_EVENTS: dict[str, tuple[str, ...]] = {
+    "monitor-1": ("environment",),
+    "monitor-2": ("data_invalid",),
+    "monitor-3": ("dataset_drift", "feature_drift"),
+    "monitor-4": ("model_age",),
+    "monitor-6": ("sla_breach",),
+    "monitor-7": ("performance_drop", "prediction_drift"),
+}
+
+
+def _told(key: str, events: tuple[str, ...]) -> None:
+    inner = CHECKS[key]
+
+    def judged(ev: Evidence) -> Check:
+        return _alerted(ev, inner(ev), *events)
+
+    judged.__name__ = inner.__name__
+    CHECKS[key] = judged
+
+
+for _key, _events in ALERT_EVENTS.items():
+    _told(_key, _events)
+
+
 # ------------------------------------------------------------------------------------ business
 
 
 def trained_value(record: RunRecord, metadata: dict[str, Any]) -> float | None:
-    """The business value training reported (cross-validated, at the chosen threshold)."""
+    """The business value training reported: a classifier's at the chosen threshold, a
+    regressor's as minus the cost of its errors (both cross-validated)."""
     value = record.summary.get("business_value")
+    business = metadata.get("business") or {}
     if value is None:
-        best = ((metadata.get("business") or {}).get("cv") or {}).get("best_threshold") or {}
-        value = best.get("value")
+        best = (business.get("cv") or {}).get("best_threshold") or {}
+        value = best.get("value", business.get("cv_value"))
     return float(value) if isinstance(value, (int, float)) else None
+
+
+def _measured(metadata: dict[str, Any]) -> bool:
+    """A training run that priced its predictions (a threshold, or a regressor's error cost)."""
+    business = metadata.get("business") or {}
+    return business.get("decision_threshold") is not None or business.get("cv_value") is not None
 
 
 def realized_business(ev: Evidence) -> tuple[RunRecord, dict[str, Any]] | None:
@@ -1182,35 +1400,43 @@ def _business_1(ev: Evidence) -> Check:
     if ev.spec.business is None:
         return _not_done(
             "The spec has no business section: no one knows what a prediction is worth.",
-            "Price each outcome (true/false positive/negative) under business; train then "
-            "reports the value at the best decision threshold.",
+            "Price each outcome (true/false positive/negative) under business, or the cost of "
+            "a unit of error (business.cost_per_unit_error) for a regressor; train then "
+            "reports the value.",
         )
-    latest, runs = _latest_train(
-        ev, lambda m: (m.get("business") or {}).get("decision_threshold") is not None
-    )
+    latest, runs = _latest_train(ev, _measured)
     if latest is None:
         return _not_done(
             "The business metric is defined but no training run has measured it.",
             "Run `mlready train`.",
         )
-    record = latest[0]
-    value = trained_value(*latest)
+    record, metadata = latest
+    business = metadata.get("business") or {}
+    value = trained_value(record, metadata)
     currency = ev.spec.business.currency
     evidence = [_run_ev(ev, record, "business value", "metadata.json")]
-    detail = f"Value at the chosen threshold: {value or 0:,.0f} {currency} (train {record.run_id})"
+    regression = business.get("decision_threshold") is None
+    gain = business.get("gain_over_baseline") if regression else value
+    if regression:
+        detail = (
+            f"Cost of the errors: {_fmt(value, 0)} {currency}, against "
+            f"{_fmt(business.get('baseline_value'), 0)} {currency} with no model (every row "
+            f"the median): the model saves {_fmt(gain, 0)} {currency} (train {record.run_id})"
+        )
+    else:
+        detail = (
+            f"Value at the chosen threshold: {value or 0:,.0f} {currency} (train {record.run_id})"
+        )
     realized = realized_business(ev)
     if realized is not None:
-        drift_run, business = realized
+        drift_run, realized_value = realized
         detail += (
-            f"; realized on served data: {business['value']:,.0f} {currency} "
+            f"; realized on served data: {realized_value['value']:,.0f} {currency} "
             f"(check-drift {drift_run.run_id})"
         )
         evidence.append(_run_ev(ev, drift_run, "realized value", "drift.json"))
     detail += "."
-    negative = (value is not None and value <= 0) or (
-        realized is not None and realized[1]["value"] <= 0
-    )
-    if value is None:
+    if value is None or gain is None:
         return Check(
             FAILING,
             detail.replace(f"{0:,.0f} {currency}", "not recorded"),
@@ -1218,6 +1444,7 @@ def _business_1(ev: Evidence) -> Check:
             evidence,
             "Train again: the training run recorded no business value.",
         )
+    negative = gain <= 0 or (realized is not None and realized[1]["value"] <= 0)
     if negative:
         return Check(
             FAILING,
@@ -1225,7 +1452,9 @@ def _business_1(ev: Evidence) -> Check:
             runs,
             evidence,
             "The model loses money as used: revisit the decision threshold and the business "
-            "amounts with the stakeholder, or do not serve it.",
+            "amounts with the stakeholder, or do not serve it."
+            if not regression
+            else "The model's errors cost as much as no model: improve it or do not serve it.",
         )
     return Check(PASSING, detail, runs, evidence)
 

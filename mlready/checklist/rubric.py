@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BANDS", "ITEMS", "SECTIONS", "SEED_CHECKLIST", "Item", "band_of"]
+__all__ = ["BANDS", "EARNS", "ITEMS", "SECTIONS", "SEED_CHECKLIST", "Earns", "Item", "band_of"]
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,9 @@ _ITEMS = [
         "data",
         "Features meet meta-level requirements",
         "Identifiers and outcome proxies in the features leak the answer or a person's identity.",
-        "data.forbidden_columns can never be features; train looks for target proxies and for "
-        "rows that break time order between training and validation.",
+        "data.forbidden_columns that the data holds can never be features; train finds them, "
+        "looks for target proxies and for rows that break time order between training and "
+        "validation.",
         (5,),
     ),
     Item(
@@ -117,7 +118,8 @@ _ITEMS = [
         "data",
         "All input feature code is tested",
         "Feature code is code: untested, it fails silently.",
-        "The repository holds tests, and a CI configuration runs them on every change.",
+        "`mlready test` runs the project's own tests (checklist.test_command) and keeps their "
+        "JUnit XML; at least one test must run and none fail.",
         (8,),
     ),
     # ----------------------------------------------------------------------------------- model
@@ -126,8 +128,8 @@ _ITEMS = [
         "model",
         "The model spec is reviewed and checked in",
         "A model nobody can rebuild from reviewed, versioned inputs cannot be audited or fixed.",
-        "The spec file is tracked by git with no uncommitted changes; with CI configured, every "
-        "change to it is checked.",
+        "The spec file is tracked by git with no uncommitted changes, and the model was trained "
+        "from the spec as committed (the training run's provenance).",
         (2, 9),
     ),
     Item(
@@ -144,7 +146,8 @@ _ITEMS = [
         "model",
         "Hyperparameters are tuned",
         "Untuned defaults leave accuracy (and money) on the table.",
-        "train runs the search in model.search on the same folds as the validation.",
+        "train runs the search in model.search on the same folds as the validation, over two "
+        "distinct configurations or more.",
         (13,),
     ),
     Item(
@@ -244,8 +247,8 @@ _ITEMS = [
         "infra",
         "Serving models can be rolled back",
         "When a new model misbehaves, the fix is the previous one, in minutes.",
-        "The registry holds an earlier production version with its artifact intact; "
-        "`mlready registry rollback` moves the alias back.",
+        "The registry holds an earlier production version that passed the gate, its artifact "
+        "intact, and a recorded rollback (a drill with `mlready registry rollback`).",
         (9,),
     ),
     # -------------------------------------------------------------------------------- monitoring
@@ -333,6 +336,205 @@ _ITEMS = [
 
 ITEMS: dict[str, Item] = {item.id: item for item in _ITEMS}
 
+
+@dataclass(frozen=True)
+class Earns:
+    """What earns an item half a point, what earns the full point, and why a placeholder
+    (a file, a setting or a run that checks nothing) earns neither."""
+
+    half: str
+    full: str
+    guard: str
+
+
+#: "Repeated" below is the general rule of the Points section: runs made automatically (CI or a
+#: schedule) on two distinct commits or days or more, the latest passing now.
+_REPEATED = "The same, repeated automatically, the latest passing."
+
+EARNS: dict[str, Earns] = {
+    "data-1": Earns(
+        "Every feature has an expectation that limits its values (numbers: `min`/`max` or "
+        "`allowed_values`; categories: `allowed_values` or `regex`) and a validation of the "
+        "training data ran and passed.",
+        _REPEATED,
+        "A bare `type` limits nothing; one uncovered feature fails the item, none covered is "
+        "not done.",
+    ),
+    "data-2": Earns(
+        "A training run measured every feature's permutation importance on held-out rows and "
+        "none adds nothing.",
+        _REPEATED,
+        "Measured by train on the model's own data; a flagged feature fails the item.",
+    ),
+    "data-3": Earns(
+        "Contributions measured, and a batch served or checked since, with no useless feature "
+        "that drifted or brought unseen categories.",
+        _REPEATED,
+        "Not done until a batch was served after the model was trained: no cost is known before.",
+    ),
+    "data-4": Earns(
+        "A training run found at least one of `data.forbidden_columns` in the data, used none "
+        "as a feature, and found no target proxy or time-order break.",
+        _REPEATED,
+        "Forbidden columns the data does not hold keep nothing out: not done.",
+    ),
+    "data-5": Earns(
+        "An attestation (who, when, evidence).",
+        "Never: attested items are worth 0.5 at most.",
+        "Only a named person's attestation counts.",
+    ),
+    "data-6": Earns(
+        "An attestation (who, when, evidence).",
+        "Never: attested items are worth 0.5 at most.",
+        "Only a named person's attestation counts.",
+    ),
+    "data-7": Earns(
+        "`mlready test` ran `checklist.test_command`; its JUnit XML (kept in the run, sha256 "
+        "checked) holds at least one test that ran, no failure and no error, and the command "
+        "exited 0.",
+        _REPEATED,
+        "Test files or a CI file that mentions tests prove nothing; an empty suite fails.",
+    ),
+    "model-1": Earns(
+        "The spec is tracked and has no local change, and the model judged was trained from "
+        "the spec as committed (its run's provenance: `spec_committed`).",
+        "The same, from training runs repeated automatically.",
+        "A CI file proves nothing; a modified spec, or a model trained from one, fails.",
+    ),
+    "model-2": Earns(
+        "`check-drift --outcomes` measured the primary metric on a labelled served batch with "
+        "no performance drop.",
+        "The same on two distinct batches or more, repeated automatically.",
+        "The same batch checked again counts once.",
+    ),
+    "model-3": Earns(
+        "The model judged came from a search that scored at least 2 distinct configurations "
+        "on the validation folds.",
+        _REPEATED,
+        "A search over one configuration is a fixed choice: not done.",
+    ),
+    "model-4": Earns(
+        "Realized performance measured at one model age, with `monitoring.max_model_age_days` set.",
+        "Measured at two ages or more.",
+        "One batch checked twice is one measurement; no age limit fails.",
+    ),
+    "model-5": Earns(
+        "Train's linear baseline, on the same folds, is beaten by more than the folds' spread.",
+        _REPEATED,
+        "A baseline as good as the model fails the item.",
+    ),
+    "model-6": Earns(
+        "Every slice group with 30 rows or more meets `validation.thresholds`.",
+        _REPEATED,
+        "A group below a bar fails the item.",
+    ),
+    "model-7": Earns(
+        "An attestation (who, when, evidence) after reading the per-slice metrics.",
+        "Never: attested items are worth 0.5 at most.",
+        "Only a named person's attestation counts.",
+    ),
+    "infra-1": Earns(
+        "`train --check-reproducible`, or two training runs on the same data, spec and mlready "
+        "version, gave the same model.",
+        _REPEATED,
+        "Compared by sha256 of the artifacts; a different model fails.",
+    ),
+    "infra-2": Earns(
+        "A training run checked the spec and the estimator's parameters before reading data, "
+        "with no later attempt in error.",
+        _REPEATED,
+        "A later training attempt that ended in an error fails the item.",
+    ),
+    "infra-3": Earns(
+        "validate-data, train, register, serve-batch and check-drift have each run, none "
+        "ending in an error since.",
+        "Every step has run twice or more, automatically.",
+        "Rounds are the smallest count over the steps: one step run often does not count.",
+    ),
+    "infra-4": Earns(
+        "The production version went through register's gate without `--force` and meets its "
+        "thresholds.",
+        _REPEATED,
+        "A forced promotion fails the item.",
+    ),
+    "infra-5": Earns(
+        "The model's metadata and training report are on disk and production's artifact "
+        "matches its sha256.",
+        _REPEATED,
+        "A missing file or a changed artifact fails the item.",
+    ),
+    "infra-6": Earns(
+        "serve-batch loaded the verified artifact and predicted its input example before "
+        "scoring, and the latest canary passed.",
+        _REPEATED,
+        "A batch answered from the cache checked nothing and does not count.",
+    ),
+    "infra-7": Earns(
+        "An earlier production version that passed the gate (not forced), its artifact "
+        "verified, and a rollback recorded in the registry (a drill: `mlready registry "
+        "rollback`, then promote again).",
+        "Rollbacks recorded on two days or more.",
+        "A re-promotion of the same version leaves nothing to roll back to: not done; no "
+        "recorded rollback is not done.",
+    ),
+    "monitor-1": Earns(
+        "check-drift compared the installed packages with training's and found no change.",
+        "Repeated automatically, and an alert rule on `environment` whose every channel "
+        "received a test alert.",
+        "Without a tested alert rule nobody is told: 0.5 at most.",
+    ),
+    "monitor-2": Earns(
+        "Serving inputs were checked (serve-batch or validate-data on serving data) and the "
+        "latest kept the contract.",
+        "Repeated automatically, and an alert rule on `data_invalid` whose every channel "
+        "received a test alert.",
+        "Without a tested alert rule nobody is told: 0.5 at most; cached batches do not count.",
+    ),
+    "monitor-3": Earns(
+        "check-drift compared the served features with training's and found no dataset drift.",
+        "Repeated automatically, and an alert rule on `dataset_drift` or `feature_drift` whose "
+        "every channel received a test alert.",
+        "Without a tested alert rule nobody is told: 0.5 at most.",
+    ),
+    "monitor-4": Earns(
+        "check-drift measured the model's age within `monitoring.max_model_age_days`.",
+        "Repeated automatically, and an alert rule on `model_age` whose every channel received "
+        "a test alert.",
+        "Without a limit it is not done; without a tested alert rule, 0.5 at most.",
+    ),
+    "monitor-5": Earns(
+        "serve-batch checked every prediction for NaN or infinity and found none.",
+        _REPEATED,
+        "serve-batch itself fails and writes nothing, so no alert rule is needed; cached "
+        "batches do not count.",
+    ),
+    "monitor-6": Earns(
+        "serve-batch measured run time against the SLA budget, within budget and throughput.",
+        "Repeated automatically, and an alert rule on `sla_breach` whose every channel received "
+        "a test alert.",
+        "Without a tested alert rule nobody is told: 0.5 at most.",
+    ),
+    "monitor-7": Earns(
+        "check-drift compared served scores with training's, with no prediction drift or "
+        "performance drop.",
+        "Repeated automatically, and an alert rule on `performance_drop` or `prediction_drift` "
+        "whose every channel received a test alert.",
+        "Without a tested alert rule nobody is told: 0.5 at most.",
+    ),
+    "business-1": Earns(
+        "A training run priced the predictions and the value is positive: a classifier's at "
+        "its chosen threshold, a regressor's saving against no model (every row the median); "
+        "the realized value, when measured, positive too.",
+        _REPEATED,
+        "A regressor's cost of errors is always negative: it is judged by what it saves.",
+    ),
+    "business-2": Earns(
+        "`serving.sla` declared and the latest scoring run within its budget.",
+        _REPEATED,
+        "An SLA nobody measured is not done; a missed budget fails.",
+    ),
+}
+
 #: (upper bound, name, meaning) in the ML Test Score's words, read on the 0-7 scale.
 BANDS: tuple[tuple[float, str, str], ...] = (
     (0.0, "research project", "Nothing is checked automatically yet: treat it as an experiment."),
@@ -354,6 +556,32 @@ def band_of(score: float) -> tuple[str, str]:
 
 RUBRIC_BEGIN = "<!-- BEGIN GENERATED RUBRIC: make docs -->"
 RUBRIC_END = "<!-- END GENERATED RUBRIC -->"
+
+
+EARNS_BEGIN = "<!-- BEGIN GENERATED POINTS: make docs -->"
+EARNS_END = "<!-- END GENERATED POINTS -->"
+
+
+def earns_markdown() -> str:
+    """What earns each item 0.5 and 1, and why a placeholder cannot (for docs/readiness.md)."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        EARNS_BEGIN,
+        "",
+        "| id | item | 0.5 | 1 | why a placeholder cannot |",
+        "|---|---|---|---|---|",
+    ]
+    for key, item in ITEMS.items():
+        earns = EARNS[key]
+        lines.append(
+            f"| `{key}` | {item.title} | {cell(earns.half)} | {cell(earns.full)} | "
+            f"{cell(earns.guard)} |"
+        )
+    lines += ["", EARNS_END]
+    return "\n".join(lines)
 
 
 def rubric_markdown() -> str:

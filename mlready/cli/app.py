@@ -14,6 +14,7 @@ from mlready import __version__
 from mlready.cli import checklist as checklist_cmd
 from mlready.cli import drift as drift_cmd
 from mlready.cli import init as init_cmd
+from mlready.cli import project_tests as test_cmd
 from mlready.cli import register as register_cmd
 from mlready.cli import run as run_cmd
 from mlready.cli import runs as runs_cmd
@@ -75,6 +76,7 @@ def _global_options(
 
 
 app.command("init", help=init_cmd.__doc__)(init_cmd.init)
+app.command("test")(test_cmd.project_tests)
 app.command("validate-data")(validate_cmd.validate_data)
 app.command("train")(train_cmd.train)
 app.command("register")(register_cmd.register)

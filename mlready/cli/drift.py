@@ -56,6 +56,14 @@ def check_drift(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
+    test_alert: Annotated[
+        bool,
+        typer.Option(
+            "--test-alert",
+            help="Check nothing: send a test alert through every rule in monitoring.alerts to "
+            "each of its channels, and record the deliveries (exit 1 when one fails).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
@@ -68,6 +76,9 @@ def check_drift(
 
     loaded = load_spec(STATE.spec_path(spec))
     artifacts = loaded.spec.project.artifacts_dir
+    if test_alert:
+        _test_alert(loaded, output_format is OutputFormat.json or STATE.json)
+        return
     with start_run(artifacts, "check-drift", loaded) as run:
         result = run_check(
             loaded,
@@ -91,6 +102,47 @@ def check_drift(
     else:
         _print(result, run.dir)
     if not result.passed:
+        raise typer.Exit(1)
+
+
+def _test_alert(loaded: Any, as_json: bool) -> None:
+    """Send and record a test alert through every rule (the readiness report reads it)."""
+    from rich.markup import escape
+
+    from mlready.alerts import send_test
+    from mlready.errors import UsageError
+    from mlready.runs import start_run
+
+    if not loaded.spec.monitoring.alerts:
+        raise UsageError(
+            "monitoring.alerts has no rule to test: add rules with an owner, a runbook and "
+            "channels first"
+        )
+    with start_run(loaded.spec.project.artifacts_dir, "alert-test", loaded) as run:
+        sent = send_test(loaded, run_id=run.run_id, logger=run.logger)
+        alerts = [
+            {
+                "rule": a["rule"],
+                "event": a["event"],
+                "channels": {name: d["delivered"] for name, d in a["deliveries"].items()},
+            }
+            for a in sent
+        ]
+        failed = [
+            f"{a['rule']} -> {n}" for a in alerts for n, ok in a["channels"].items() if not ok
+        ]
+        run.summary.update(passed=not failed, alerts=alerts, undelivered=failed)
+        if failed:
+            run.fail(1)
+    if as_json:
+        typer.echo(json.dumps({"run_id": run.run_id, **run.summary}, indent=2))
+    else:
+        for a in alerts:
+            where = ", ".join(
+                f"{n} ({'sent' if ok else 'NOT delivered'})" for n, ok in a["channels"].items()
+            )
+            out().print(f"test alert [bold]{escape(a['rule'])}[/] ({a['event']}): {escape(where)}")
+    if failed:
         raise typer.Exit(1)
 
 

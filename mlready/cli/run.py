@@ -13,18 +13,19 @@ import typer
 
 from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
 
-_STEP_HELP = "validate-data, train, register, serve-batch, check-drift or checklist-report"
+_STEP_HELP = "test, validate-data, train, register, serve-batch, check-drift or checklist-report"
 
 
 def _steps(spec: Path, report_dir: Path | None, plan: Any) -> dict[str, Callable[[], None]]:
     """Each step as the command a person would type, with the pipeline's choices: register the
     model this pipeline trained, check the batch this pipeline scored."""
-    from mlready.cli import checklist, drift, register, serve, train, validate
+    from mlready.cli import checklist, drift, project_tests, register, serve, train, validate
 
     def produced(step: str) -> str | None:
         return (plan.state.get(step) or {}).get("run_id")
 
     return {
+        "test": lambda: project_tests.project_tests(spec=spec),
         "validate-data": lambda: validate.validate_data(spec=spec),
         "train": lambda: train.train(spec=spec),
         "register": lambda: register.register(
@@ -56,8 +57,9 @@ def run(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Run the pipeline: validate-data, train, register (through the gate), serve-batch,
-    check-drift, checklist-report. Unchanged steps are skipped; the first hard failure stops it."""
+    """Run the pipeline: test (checklist.test_command), validate-data, train, register (through
+    the gate), serve-batch, check-drift, checklist-report. Unchanged steps are skipped; the first
+    hard failure stops it."""
     from mlready.pipeline import Plan, run_pipeline, select_steps
     from mlready.spec import load_spec
     from mlready.spec.loading import find_spec_path

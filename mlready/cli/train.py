@@ -107,7 +107,10 @@ def _summary(result: TrainResult) -> dict[str, Any]:
         "primary_value": v["judged_metrics"].get(primary),
         "judged_on": v["judged_on"],
         "decision_threshold": m.get("decision_threshold"),
-        "business_value": (business.get("cv") or {}).get("best_threshold", {}).get("value"),
+        "business_value": (business.get("cv") or {}).get("best_threshold", {}).get("value")
+        if "cv" in business
+        else business.get("cv_value"),  # regression: minus the cost of the errors
+        "business_gain": business.get("gain_over_baseline"),
         "data_fingerprint": m["data"]["fingerprint"],
         "spec_hash": m["spec"]["hash"],
         "spec_sections": m["spec"]["sections"],
@@ -230,6 +233,13 @@ def _print(result: TrainResult, folder: Any) -> None:
             f"{best['threshold']:.3f} (the value-maximising one) against "
             f"{default['value']:,.0f} {currency} at the default {default['threshold']:g}, "
             f"on {business['cv']['rows']:,} validated rows"
+        )
+    if "cv_value" in business:
+        currency = business["currency"]
+        console.print(
+            f"business value: {business['cv_value']:,.0f} {currency} (cost of the errors) "
+            f"against {business['baseline_value']:,.0f} {currency} with no model: the model "
+            f"saves {business['gain_over_baseline']:,.0f} {currency}"
         )
     for warning in result.warnings:
         console.print(f"[yellow]warning[/]: {escape(warning)}")

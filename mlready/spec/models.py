@@ -891,6 +891,23 @@ class ChecklistSection(Section):
         description="Items done by hand: 0.5 points at most each, shown as attested, never "
         "over automated evidence that the item fails.",
     )
+    test_command: str | None = Field(
+        None,
+        min_length=1,
+        description="The project's own tests as a shell command run from the spec's folder, "
+        "writing JUnit XML to {junit} (e.g. pytest tests --junitxml={junit}); `mlready test` "
+        "and `mlready run` run it.",
+    )
+
+    @field_validator("test_command")
+    @classmethod
+    def _junit_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and "{junit}" not in value:
+            raise ValueError(
+                "the command must write its JUnit XML to {junit}, e.g. "
+                "pytest tests --junitxml={junit}"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------------------------------

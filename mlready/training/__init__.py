@@ -456,7 +456,12 @@ def _train_validated(
         search=search_result,
         business=business,
         contribution=contribution,
-        leakage={"target_proxies": proxies, "shared_rows": shared, "time_order": order},
+        leakage={
+            "target_proxies": proxies,
+            "shared_rows": shared,
+            "time_order": order,
+            "forbidden": leakage.forbidden_facts(spec, data),
+        },
         notes=data.notes,
         reproducibility=reproducibility,
         timings=timings,
@@ -638,6 +643,10 @@ def _business(
             return None
         cost = spec.business.cost_per_unit_error
         out["cv_value"] = bz.regression_value(data.y[oof], cv.scores[oof], cost)
+        # the cost of errors is always negative: what the model is worth is what it saves
+        # against no model at all (every row predicted as the median)
+        out["baseline_value"] = bz.regression_baseline_value(data.y[oof], cost)
+        out["gain_over_baseline"] = out["cv_value"] - out["baseline_value"]
         if len(hold):
             out["holdout_value"] = bz.regression_value(data.y[hold], holdout_scores, cost)
         return out

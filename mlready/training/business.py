@@ -159,3 +159,13 @@ def regression_value(y: Any, predictions: Any, cost_per_unit: float) -> float:
     import numpy as np
 
     return -float(cost_per_unit * np.abs(np.asarray(y) - np.asarray(predictions)).sum())
+
+
+def regression_baseline_value(y: Any, cost_per_unit: float) -> float:
+    """The value of predicting every row as the median: what no model earns."""
+    import numpy as np
+
+    values = np.asarray(y, dtype=float)
+    if not len(values):
+        return 0.0
+    return regression_value(values, np.full(len(values), float(np.median(values))), cost_per_unit)

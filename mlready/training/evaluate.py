@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -323,10 +324,15 @@ def search(
         if last is None or rounds[i] == last
     ]
     best = {k: jsonable(v) for k, v in searcher.best_params_.items()}
+    evaluated = {
+        json.dumps({spec_key(k): jsonable(v) for k, v in p.items()}, sort_keys=True, default=str)
+        for p in results["params"]
+    }
     summary = {
         "method": settings.method,
         "metric": metric,
         "candidates": len(candidates),
+        "evaluated": len(evaluated),  # distinct configurations scored, in every round
         "best_params": {spec_key(k): v for k, v in best.items()},
         "best_score": sign * float(searcher.best_score_),
         "results": sorted(candidates, key=lambda c: -c["score"] if sign > 0 else c["score"])[:50],

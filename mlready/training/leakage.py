@@ -184,6 +184,19 @@ def time_order(data: TrainingData, splits: list[tuple[Any, Any]]) -> dict[str, A
     return {"per_fold": per_fold, "holdout": holdout, "total": int(np.sum(per_fold)) + holdout}
 
 
+def forbidden_facts(spec: Any, data: Any) -> dict[str, Any]:
+    """Which forbidden columns the training data holds, and that none of them is a feature
+    (a declared column that is not in the data keeps nothing out)."""
+    declared = list(spec.data.forbidden_columns)
+    columns = {str(c) for c in data.frame.columns}
+    features = {*data.numeric, *data.categorical}
+    return {
+        "declared": declared,
+        "present": [c for c in declared if c in columns],
+        "used": sorted(set(declared) & features),
+    }
+
+
 def warnings_for(shared: dict[str, Any], order: dict[str, Any] | None) -> list[str]:
     """The shared-rows and time-order findings as sentences (proxies fail: proxy_failures)."""
     out = []

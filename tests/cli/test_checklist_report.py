@@ -84,7 +84,7 @@ def test_every_item_shows_its_evidence_or_what_is_missing(demo: Path) -> None:
     assert "realized roc_auc" in by_id["model-2"]["detail"].lower()
     assert by_id["data-5"]["attestation"]["by"] == "Dana Privacy (DPO)"
     assert by_id["data-5"]["points"] == 0.5
-    assert by_id["infra-7"]["status"] == "failing"  # one production version: no rollback yet
+    assert by_id["infra-7"]["status"] == "not done"  # one production version: nothing to go back to
     assert payload["model"] == "telco-churn:1"
     assert payload["business"]["value"] > 0
     assert payload["business"]["realized"]["value"] > 0

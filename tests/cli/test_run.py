@@ -32,6 +32,8 @@ monitoring:
 checklist:
   pass_bar: 0
 """
+#: The toy project sets no checklist.test_command: its "test" step is "not configured".
+RUN_STEPS = STEPS[1:]
 
 
 @pytest.fixture(scope="module")
@@ -66,23 +68,30 @@ def _run(run_cli, project: Path, *args: str) -> tuple[int, dict]:
 
 
 def _statuses(steps: dict) -> dict[str, str]:
-    return {k: v["status"] for k, v in steps.items() if k != "_"}
+    """Each step's status; the toy project's unconfigured "test" step is checked once, below."""
+    return {
+        k: v["status"]
+        for k, v in steps.items()
+        if k != "_" and (k, v["status"]) != ("test", "not configured")
+    }
 
 
 def test_the_first_run_runs_every_step_and_writes_the_readiness_report(first: Path) -> None:
-    for step in STEPS:
+    for step in RUN_STEPS:
         records = read_run_log(first / ".mlready", step)
         assert [r.status for r in records] == ["passed"], step
     state = json.loads((first / ".mlready" / "pipeline.json").read_text())
-    assert set(state) == set(STEPS)
+    assert set(state) == set(RUN_STEPS)
 
 
 def test_running_again_skips_every_unchanged_step(project: Path, run_cli) -> None:
     code, steps = _run(run_cli, project)
     assert code == 0
+    assert steps["test"]["status"] == "not configured"
+    assert "checklist.test_command" in steps["test"]["reason"]
     assert set(_statuses(steps).values()) == {"skipped"}
     assert steps["_"]["report"].endswith("checklist.html")
-    for step in STEPS:  # a skipped step leaves no record: it is no evidence of a repeat
+    for step in RUN_STEPS:  # a skipped step leaves no record: it is no evidence of a repeat
         assert len(read_run_log(project / ".mlready", step)) == 1
 
 
@@ -166,7 +175,7 @@ def test_from_and_until_choose_the_steps(project: Path, run_cli) -> None:
     assert "unknown step 'deploy'" in result.stderr
 
 
-@pytest.mark.parametrize("failing", STEPS)
+@pytest.mark.parametrize("failing", RUN_STEPS)
 def test_run_stops_at_a_steps_hard_failure_and_says_what_ran(
     project: Path, run_cli, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
@@ -187,10 +196,12 @@ def test_run_stops_at_a_steps_hard_failure_and_says_what_ran(
     code, result = _run(run_cli, project, "--force")
     assert code == 4
     statuses = _statuses(result)
-    index = STEPS.index(failing)
-    assert [statuses[s] for s in STEPS[:index]] == ["ran"] * index
+    index = RUN_STEPS.index(failing)
+    assert [statuses[s] for s in RUN_STEPS[:index]] == ["ran"] * index
     assert statuses[failing] == "failed"
-    assert [statuses[s] for s in STEPS[index + 1 :]] == ["not run"] * (len(STEPS) - index - 1)
+    assert [statuses[s] for s in RUN_STEPS[index + 1 :]] == ["not run"] * (
+        len(RUN_STEPS) - index - 1
+    )
     # the failed step is not remembered: the next run tries it again
     monkeypatch.setattr(run_module, "_steps", real)
     _, again = _run(run_cli, project)

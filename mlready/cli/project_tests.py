@@ -1,0 +1,42 @@
+"""``mlready test``: the project's own tests (checklist.test_command), recorded as evidence."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from mlready.cli.state import STATE, JsonOption, SpecOption, out
+
+
+def project_tests(as_json: JsonOption = False, spec: SpecOption = None) -> None:
+    """Run the project's tests (checklist.test_command) and keep their JUnit XML as evidence
+    that the feature code is tested (exit 1 when a test fails or none ran)."""
+    from rich.markup import escape
+
+    from mlready.project_tests import run_tests
+    from mlready.runs import start_run
+    from mlready.spec import load_spec
+
+    loaded = load_spec(STATE.spec_path(spec))
+    with start_run(loaded.spec.project.artifacts_dir, "test", loaded) as run:
+        result = run_tests(loaded, run.dir, run.logger)
+        run.summary.update(result.to_dict())
+        if not result.passed:
+            run.fail(1)
+    if STATE.json or as_json:
+        payload = {**result.to_dict(), "run_id": run.run_id, "run_dir": str(run.dir)}
+        typer.echo(json.dumps(payload, indent=2))
+    elif not STATE.quiet or not result.passed:
+        verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+        out().print(
+            f"{verdict}: {result.tests} tests, {result.failures} failed, {result.errors} in "
+            f"error, {result.skipped} skipped (exit {result.exit_code}); JUnit report: "
+            f"{escape(str(run.dir / 'junit.xml'))}"
+        )
+        for name in result.failed:
+            out().print(f"  - {escape(name)}")
+        if result.tests - result.skipped < 1:
+            out().print("no test ran: an empty test suite proves nothing")
+    if not result.passed:
+        raise typer.Exit(1)
