@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +51,13 @@ PROVENANCE_VARIABLES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in PROVENANCE_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
+@pytest.fixture(autouse=True, scope="session")
+def _not_in_ci() -> Iterator[None]:
+    # session scope: module-scoped fixtures (a pipeline run once per module) see it too
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in PROVENANCE_VARIABLES:
+            patch.delenv(variable, raising=False)
+        yield
 
 
 def cli_commands() -> list[str]:

@@ -198,3 +198,45 @@ def test_a_reader_sees_the_summary_sections_and_charts_in_a_real_browser(demo: P
             assert pdf.startswith(b"%PDF")
         finally:
             browser.close()
+
+
+def test_a_reader_sees_both_scores_provenance_attestations_and_an_altered_log(
+    demo: Path, tmp_path: Path
+) -> None:
+    sync_playwright = _browser()
+    project = tmp_path / "sample_project"
+    shutil.copytree(demo, project)
+    log = project / ".mlready" / "runs.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([*lines, lines[2]]) + "\n")  # a record copied by hand
+    done = _mlready(project, "checklist-report", "--fail-under", "0")
+    assert done.returncode == 0, done.stderr
+    folder = _report(project)
+    payload = json.loads((folder / "checklist.json").read_text())
+    assert payload["log"]["altered"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto((folder / "checklist.html").as_uri())
+            warning = page.locator("#log-warning")
+            assert warning.is_visible()
+            assert warning.bounding_box()["y"] < 250, "the first thing a reader sees"
+            assert "The run log was altered" in warning.inner_text()
+            assert "copy of an earlier record" in warning.inner_text()
+            now = page.locator("#passing-now").inner_text()
+            placed = page.locator("#in-place").inner_text()
+            assert f"{payload['final_score']:.2f}" in now
+            assert f"{payload['in_place_score']:.2f}" in placed
+            assert page.locator("#passing-now").bounding_box()["y"] < 400
+            # per point, where it came from: the runs, by hand (this copy ran outside CI)
+            data_1 = page.locator("table.item tr", has_text="data-1").first
+            assert "validate-data" in data_1.inner_text()
+            assert "by hand" in data_1.inner_text()
+            attested = page.locator("table.item tr", has_text="data-5").first
+            assert "attested" in attested.inner_text()
+            assert "not verified" in attested.inner_text()
+            assert "Points that need CI" in page.content()
+            assert "highest score possible is 6.0" in page.locator("#summary").inner_text()
+        finally:
+            browser.close()
