@@ -40,6 +40,7 @@ class Shape:
     leading_zeros: bool = False  # a zip-code feature and a zero-padded account number as id
     two_value_text: bool = False  # Yes/No, Y/N and F/M features
     overtime: bool = False  # a Yes/No feature whose name holds "time" (OverTime)
+    booleans: bool = False  # a true/false feature, with gaps
     dates: str | None = None  # "iso": a date with a year; "month": month names (no year)
     missing: float = 0.0  # share of missing values in some features
     high_cardinality: bool = False  # a free-text-like string with hundreds of values
@@ -109,6 +110,10 @@ def _rows(shape: Shape, n: int, rng: np.random.Generator, shift: float, start: i
         overtime = rng.choice(["Yes", "No"], n, p=[0.3, 0.7])
         frame["OverTime"] = overtime
         z = z + np.where(overtime == "Yes", 0.7, 0.0)
+    if shape.booleans:
+        active = rng.choice(["true", "false"], n)
+        frame["active"] = np.where(rng.random(n) < 0.05, "", active)
+        z = z + np.where(active == "true", -0.3, 0.0)
     if shape.dates == "iso":
         day0 = np.datetime64("2024-01-01") + (start // 10)
         days = day0 + rng.integers(0, 365, n).astype("timedelta64[D]")
