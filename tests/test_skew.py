@@ -174,3 +174,14 @@ def test_train_records_skew_warns_and_monitor_3_fails(
     assert check.status == "failing"
     assert "300 gave other feature values" in check.detail
     assert check.action
+
+
+def test_a_float_category_is_written_as_the_whole_column_decides(tmp_path: Path) -> None:
+    # 1.5 in the column makes every value text with its decimals ("2.0"), in training and
+    # serving alike; a sample of whole numbers alone must not read "2"
+    path = tmp_path / "t.csv"
+    values = ["2.0"] * 5 + ["1.5"] + ["3.0"] * 5
+    path.write_text("size,y\n" + "".join(f"{v},No\n" for v in values))
+    result = check_skew(_spec(path), read_table(path), [], ["size"], rows=2)
+    assert result.rows == 2  # rows 0 and 10: 2.0 and 3.0
+    assert result.passed, result.examples

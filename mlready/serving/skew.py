@@ -91,12 +91,16 @@ def _training_values(frame: Any, positions: Any, numeric: list[str], categorical
     from mlready.training.data import prepare_features
     from mlready.training.pipeline import to_float, to_text
 
-    # text conversion is decided per column over the rows it is given: as the model was fitted,
-    # on the whole column, not on the sample
-    text = to_text(frame[categorical]).iloc[positions] if categorical else None
-    numbers = to_float(prepare_features(frame.iloc[positions], numeric, []))
-    parts = [p.reset_index(drop=True) for p in (numbers, text) if p is not None]
-    return pd.concat(parts, axis=1)
+    sample = prepare_features(frame.iloc[positions], numeric, categorical)
+    parts = [to_float(sample[numeric])] if numeric else []
+    if categorical:
+        text = to_text(sample[categorical])
+        # a float column's text ("1" or "1.0") depends on the whole column, as in fitting
+        for column in categorical:
+            if pd.api.types.is_float_dtype(frame[column]):
+                text[column] = to_text(frame[[column]])[column].iloc[positions].to_numpy()
+        parts.append(text)
+    return pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
 
 
 def _serving_sample(spec: ProjectSpec, positions: Any, contract: Any) -> tuple[Any, Any]:
@@ -185,7 +189,8 @@ def check_skew(
     trained = trained.reset_index(drop=True)
     kept = positions[accepted]
     mismatched = np.zeros(len(trained), dtype=bool)
-    columns, examples = [], []
+    columns: list[str] = []
+    examples: list[dict[str, Any]] = []
     for column in [*numeric, *categorical]:
         bad = _differ(trained[column], served[column], column in numeric)
         if not bad.any():
