@@ -195,6 +195,8 @@ def _run_shape(shape: Shape, folder: Path) -> ShapeRun:
             run.calls["wrong_outcomes"] = cli(
                 "--spec", spec, "check-drift", "--outcomes", str(wrong), "--json"
             )
+    if shape.leading_zeros:
+        run.calls["infer"] = cli("--spec", spec, "validate-data", "--infer", "--json")
     drifted_output = str(folder / "drifted.parquet")
     run.calls["serve_drifted"] = cli(
         "--spec", spec, "serve-batch", "--input", str(paths["drifted"]), "--output", drifted_output
@@ -263,7 +265,12 @@ def test_served_ids_are_the_batch_ids(shape_run, name: str) -> None:
 
 @pytest.mark.parametrize("name", cases("codes_keep_their_leading_zeros", ["leading_zeros"]))
 def test_codes_keep_their_leading_zeros(shape_run, name: str) -> None:
+    import yaml
+
     run = shape_run(name)
+    inferred = yaml.safe_load(run.calls["infer"].json()["expectations"])["expectations"]
+    for column in ("account_id", "zip"):
+        assert inferred["columns"][column]["type"] == "string", inferred["columns"][column]
     metadata = run.metadata()
     assert "zip" in metadata["features"]["categorical"], metadata["features"]
     example = [row["zip"] for row in metadata["input_example"]]

@@ -185,3 +185,27 @@ def test_a_float_category_is_written_as_the_whole_column_decides(tmp_path: Path)
     result = check_skew(_spec(path), read_table(path), [], ["size"], rows=2)
     assert result.rows == 2  # rows 0 and 10: 2.0 and 3.0
     assert result.passed, result.examples
+
+
+def test_a_glob_and_a_query_are_read_both_ways(table: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    frame = pd.read_csv(table)
+    frame.iloc[:25].to_csv(tmp_path / "part-1.csv", index=False)
+    frame.iloc[25:].to_csv(tmp_path / "part-2.csv", index=False)
+    glob = _spec(tmp_path / "part-*.csv")
+    result = check_skew(glob, read_table(glob.data.source.path), ["amount"], ["code"], rows=7)
+    assert (result.rows, result.passed) == (7, True)
+
+    db = tmp_path / "w.db"
+    with sqlite3.connect(db) as connection:
+        frame.to_sql("t", connection, index=False)
+    query = ("sqlite:///" + str(db), "SELECT * FROM t")
+    spec = ProjectSpec.model_validate(
+        {
+            **glob.model_dump(exclude_none=True, mode="json"),
+            "data": {"source": {"sql": {"url": query[0], "query": query[1]}}, "target": "y"},
+        }
+    )
+    result = check_skew(spec, read_table(sql=query), ["amount", "count"], ["plan", "code"])
+    assert (result.rows, result.passed) == (60, True), result.examples
