@@ -83,6 +83,7 @@ def _metadata(n: int) -> dict[str, Any]:
             }
         },
         "reproducibility": {"identical": True, "max_abs_prediction_diff": 0.0},
+        "skew": {"rows": 120, "mismatched_rows": 0, "columns": [], "passed": True, "error": None},
         "input_example": [{"tenure": 3}],
         "validation": {
             "metrics": ["roc_auc"],
@@ -488,6 +489,22 @@ def _after(folder: Path, step: str, **changes: Any) -> Evidence:
         ("monitor-1", "check-drift", {"events": ["environment"]}, "differ"),
         ("monitor-2", "serve-batch", {"rows_rejected": 7}, "7 rows rejected"),
         ("monitor-3", "check-drift", {"dataset_drift": True, "share_drifted": 0.7}, "70%"),
+        (
+            "monitor-3",
+            "train",
+            {
+                "metadata": {
+                    "skew": {
+                        "rows": 120,
+                        "mismatched_rows": 7,
+                        "columns": ["zip"],
+                        "passed": False,
+                        "error": None,
+                    }
+                }
+            },
+            "7 gave other feature values (zip)",
+        ),
         ("monitor-4", "check-drift", {"model_age_days": 400.0}, "400.0 days old"),
         ("monitor-5", "serve-batch", {"nan_predictions": 3}, "found 3"),
         (

@@ -1178,21 +1178,43 @@ def _monitor_2(ev: Evidence) -> Check:
 
 @check("monitor-3")
 def _monitor_3(ev: Evidence) -> Check:
-    runs = [r for r in ev.step("check-drift") if "dataset_drift" in r.summary]
-    if not runs:
+    latest, runs = _latest_train(ev, lambda m: m.get("skew") is not None)
+    if latest is None:
         return _not_done(
-            "Served inputs have not been compared with the training data.",
-            "Run `mlready check-drift` after each scored batch.",
+            "No training run has put its rows through serving's reader and contract.",
+            "Run `mlready train`: it compares the feature values training and serving compute "
+            "for a sample of the training rows.",
         )
-    latest = runs[-1]
-    s = latest.summary
-    evidence = [_run_ev(ev, latest, "drift report", "drift.html")]
+    record, metadata = latest
+    skew = metadata["skew"]
+    evidence = [_run_ev(ev, record, "training/serving skew", "metadata.json")]
     detail = (
-        f"Served features are scored by the pipeline train fitted; check-drift {latest.run_id} "
-        f"found {len(s.get('drifted') or [])} of {s.get('features', 0)} features drifted "
-        f"({s.get('share_drifted', 0):.0%})."
+        f"train {record.run_id} put {skew['rows']:,} training rows through serving's reader: "
+        f"{skew['mismatched_rows']:,} gave other feature values"
+        + (f" ({', '.join(skew['columns'][:5])})" if skew["columns"] else "")
+        + "."
     )
-    if s["dataset_drift"]:
+    if skew.get("error"):
+        detail = f"train {record.run_id}: serving cannot read the training data ({skew['error']})."
+    drifts = [r for r in ev.step("check-drift") if "dataset_drift" in r.summary]
+    if drifts:
+        s = drifts[-1].summary
+        evidence.append(_run_ev(ev, drifts[-1], "drift report", "drift.html"))
+        detail += (
+            f" check-drift {drifts[-1].run_id} found {len(s.get('drifted') or [])} of "
+            f"{s.get('features', 0)} served features drifted ({s.get('share_drifted', 0):.0%})."
+            + _rule_for(ev, "dataset_drift")
+        )
+    if not skew["passed"]:
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Make both readers see the same values: quote codes with leading zeros, write "
+            "booleans and numbers consistently, or store the training data as Parquet.",
+        )
+    if drifts and drifts[-1].summary["dataset_drift"]:
         return Check(
             FAILING,
             detail,

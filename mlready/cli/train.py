@@ -116,6 +116,7 @@ def _summary(result: TrainResult) -> dict[str, Any]:
         "spec_sections": m["spec"]["sections"],
         "reproducible": (m.get("reproducibility") or {}).get("identical"),
         "warnings": len(result.warnings),
+        "skew": None if result.skew is None else result.skew.to_dict(),
     }
 
 

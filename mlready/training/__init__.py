@@ -41,6 +41,7 @@ class TrainResult:
     metadata: dict[str, Any]
     files: dict[str, Path] = field(default_factory=dict)
     validation: Any = None  # the ValidationResult of the training data
+    skew: Any = None  # the SkewResult: training rows through serving's reader (monitor-3)
 
     @property
     def validation_failed(self) -> bool:
@@ -423,6 +424,12 @@ def _train_validated(
                 f"{reproducibility['max_abs_prediction_diff']:.3g}): fix every random_state"
             )
 
+    start = time.perf_counter()
+    skew = _skew(spec, frame, data, log)
+    timings["skew"] = time.perf_counter() - start
+    if not skew.passed:
+        warnings.append(skew.message())
+
     # artifacts
     from mlready.training import artifacts
 
@@ -471,9 +478,20 @@ def _train_validated(
         failures=failures,
         warnings=warnings,
     )
+    metadata["skew"] = skew.to_dict()
     files = artifacts.write_all(run_dir, model, metadata, profile)
     metadata = files.pop("_metadata")  # type: ignore[assignment]
-    return TrainResult(passed, failures, warnings, metadata, files)
+    return TrainResult(passed, failures, warnings, metadata, files, skew=skew)
+
+
+def _skew(spec: Any, frame: Any, data: Any, log: logging.Logger) -> Any:
+    """A sample of the training rows through serving's reader and contract: the model must
+    get the same feature values both ways."""
+    from mlready.serving.skew import check_skew
+
+    result = check_skew(spec, frame, data.numeric, data.categorical)
+    log.info("%s", result.message())
+    return result
 
 
 def _fit(pipeline: Any, data: Any, rows: Any) -> Any:

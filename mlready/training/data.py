@@ -232,6 +232,13 @@ def _numeric_columns(frame: Any, numeric: list[str]) -> None:
         frame[column] = converted
 
 
+def prepare_features(frame: Any, numeric: list[str], categorical: list[str]) -> Any:
+    """The feature columns as training gives them to the model: numeric ones as float64."""
+    features = frame[numeric + categorical].copy()
+    _numeric_columns(features, numeric)
+    return features
+
+
 def check_roles(spec: ProjectSpec, frame: Any) -> None:
     """The columns the spec gives a role must be in the data (before anything else runs)."""
     columns = [str(c) for c in frame.columns]
