@@ -41,47 +41,10 @@ SHAPES = [
 ]
 BY_NAME = {s.name: s for s in SHAPES}
 
-D1 = "issue 16 defect 1: serve-batch crashes without id_columns (fixed on another branch)"
-D2 = (
-    "issue 16 defect 2: the training reader types text columns (zip '01234' -> 1234, 'true' -> "
-    "True) while serving keeps the text (fixed on another branch)"
-)
-D3 = "issue 16 defect 3: a categorical proxy of the target is not flagged (another branch)"
-D5_TIME = "issue 16 defect 5: init takes a Yes/No or month-name column as the timestamp"
-D5_POSITIVE = "issue 16 defect 5: init picks the majority class as the positive one"
-D7 = "issue 16 defect 7: a realized performance drop exits 0 without a performance_drop rule"
-D8 = "issue 16 defect 8: drift tests without multiple-testing correction (another branch)"
 
-#: (test, shape) -> why it fails today
-XFAIL: dict[tuple[str, str], str] = {
-    **{
-        (test, "no_id_column"): D1
-        for test in ("runs_end_to_end", "no_drift_when_none_was_planted", "planted_drift_found")
-    },
-    **{
-        (test, "overtime_yes_no"): D5_TIME
-        for test in (
-            "runs_end_to_end",
-            "served_ids_are_the_batch_ids",
-            "training_and_serving_see_the_same_values",
-            "no_drift_when_none_was_planted",
-            "planted_drift_found",
-        )
-    },
-    ("timestamp_is_a_date", "overtime_yes_no"): D5_TIME,
-    ("timestamp_is_a_date", "month_names"): D5_TIME,
-    ("positive_class_is_the_minority", "text_labels"): D5_POSITIVE,
-    ("training_and_serving_see_the_same_values", "booleans"): D2,
-    # serving's "true" is a category training (which read True) never saw: it looks like drift
-    ("no_drift_when_none_was_planted", "booleans"): D2,
-    ("codes_keep_their_leading_zeros", "leading_zeros"): D2,
-    ("leakage_is_flagged", "target_proxy"): D3,
-    # one feature of 4-5 at p 0.016-0.04: no drift once corrected for the number of tests
-    ("no_drift_when_none_was_planted", "leading_zeros"): D8,
-    ("no_drift_when_none_was_planted", "multiclass"): D8,
-    ("no_drift_when_none_was_planted", "regression"): D8,
-    ("performance_drop_fails_the_check", "binary_yes_no"): D7,
-}
+#: (test, shape) -> why it fails today: every defect this suite was written for is fixed, so
+#: none; a shape a new defect breaks goes here with its reason, as a strict xfail.
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 def cases(test: str, names: list[str] | None = None) -> list[Any]:
@@ -238,6 +201,7 @@ def test_runs_end_to_end(shape_run, name: str) -> None:
     result = run.calls["run"]
     payload = result.json()
     statuses = {s["step"]: s["status"] for s in payload["steps"]}
+    assert statuses.pop("test") == "not configured", "init writes no test command"
     assert statuses == dict.fromkeys(statuses, "ran"), payload
     assert result.exit_code == 0, payload
     assert run.calls["serve_drifted"].exit_code == 0, run.calls["serve_drifted"].stderr
@@ -311,9 +275,21 @@ def test_positive_class_is_the_minority(shape_run, name: str) -> None:
 def test_leakage_is_flagged(shape_run, name: str) -> None:
     run = shape_run(name)
     column = "agency_code" if name == "target_proxy" else "reminders_sent"
-    proxies = run.metadata()["leakage"]["target_proxies"]
-    assert column in [p["feature"] for p in proxies], proxies
-    assert any(column in w for w in run.metadata()["warnings"])
+    # init measures each column's own predictive power as train does, and keeps a proxy out
+    # of the features with the reason in the spec; train would fail on it otherwise
+    data = run.spec_data()
+    features = [
+        *(data["features"].get("numeric") or []),
+        *(data["features"].get("categorical") or []),
+    ]
+    assert column not in features
+    assert column in (data.get("forbidden_columns") or [])
+    assert "alone predicts the target" in run.spec.read_text()
+    assert f"forbidden: {column}" in " ".join(run.calls["init"].stdout.split()) or column in (
+        run.calls["init"].stdout
+    )
+    assert run.metadata()["leakage"]["forbidden"]["present"] == [column]
+    assert run.metadata()["leakage"]["forbidden"]["used"] == []
 
 
 @pytest.mark.parametrize("name", cases("no_leakage_where_none_was_planted", ["binary_yes_no"]))
