@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 RUN_LOG = "runs.jsonl"
+#: The log's head: how many chained records it holds and the newest one's hash, rewritten
+#: (atomically, under the log's lock) with every record, so that records cut from the end show.
+RUN_LOG_HEAD = "runs.head.json"
 STEPS = ("validate-data", "train", "register", "serve-batch", "check-drift", "checklist-report")
 
 #: Environment variables that CI systems set, and the system each one names.
@@ -126,12 +129,24 @@ def _scheduled(ci: dict[str, Any] | None, env: Any) -> bool:
     return event in ("schedule", "scheduled", "cron")
 
 
-def project_identity(name: str, spec_path: Path | str, artifacts_dir: Path | str) -> str:
-    """A project's identity in its run log: its name and where its spec stands seen from its
-    artifacts folder. It survives moving or cloning the project (folder and artifacts together);
-    another project's spec pointed at the same artifacts folder has another identity."""
+def project_identity(
+    name: str, spec_path: Path | str, artifacts_dir: Path | str, project_id: str | None = None
+) -> str:
+    """A project's identity in its run log: its name, its ``project.id`` (the random one
+    ``mlready init`` writes) and where its spec stands seen from its artifacts folder. It
+    survives moving or cloning the project (folder and artifacts together); another project's
+    spec pointed at the same artifacts folder, or its log copied here, has another identity."""
     where = os.path.relpath(Path(spec_path).resolve(), Path(artifacts_dir).resolve())
-    return hashlib.sha256(f"{name}\0{Path(where).as_posix()}".encode()).hexdigest()[:16]
+    key = f"{name}\0{Path(where).as_posix()}" + (f"\0{project_id}" if project_id else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def identity_of(loaded: Any) -> str:
+    """The identity of a loaded spec's project (see :func:`project_identity`)."""
+    project = loaded.spec.project
+    return project_identity(
+        project.name, loaded.path, project.artifacts_dir, getattr(project, "id", None)
+    )
 
 
 def _git(folder: Path, *args: str) -> str | None:
@@ -154,12 +169,14 @@ def _git_state(spec_path: Path) -> dict[str, Any]:
     folder = spec_path.parent
     head = (_git(folder, "rev-parse", "HEAD") or "").strip()
     if not head:
-        return {"git_commit": None, "git_dirty": None, "spec_committed": None}
+        return {"git_commit": None, "git_tree": None, "git_dirty": None, "spec_committed": None}
+    tree = (_git(folder, "rev-parse", "HEAD^{tree}") or "").strip() or None
     status = _git(folder, "status", "--porcelain", "--untracked-files=no")
     tracked = _git(folder, "ls-files", "--error-unmatch", "--", spec_path.name) is not None
     spec_status = _git(folder, "status", "--porcelain", "--", spec_path.name)
     return {
         "git_commit": head,
+        "git_tree": tree,  # an empty commit changes the commit, not the tree
         "git_dirty": None if status is None else bool(status.strip()),
         "spec_committed": tracked and spec_status is not None and not spec_status.strip(),
     }
@@ -177,7 +194,7 @@ def provenance(loaded: Any, artifacts_dir: Path | str) -> dict[str, Any]:
         spec_hash = None
     return {
         "project": loaded.spec.project.name,
-        "project_id": project_identity(loaded.spec.project.name, spec_path, artifacts_dir),
+        "project_id": identity_of(loaded),
         "spec_sha256": spec_hash,
         **_git_state(spec_path),
         "user": current_user(),
@@ -313,6 +330,34 @@ def _link_of(line: str | None) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()
 
 
+def _ends_with_newline(handle: Any) -> bool:
+    handle.seek(-1, os.SEEK_END)
+    ends = handle.read(1) == b"\n"
+    handle.seek(0, os.SEEK_END)
+    return ends
+
+
+def _read_head(artifacts: Path) -> dict[str, Any] | None:
+    try:
+        head = json.loads((artifacts / RUN_LOG_HEAD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    valid = isinstance(head, dict) and isinstance(head.get("last"), str)
+    return head if valid and isinstance(head.get("count"), int) else None
+
+
+def _chained_count(log: Path) -> int:
+    """How many lines of a log carry a hash (for a log written before the head existed)."""
+    count = 0
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            payload = json.loads(line)
+        except ValueError:
+            continue
+        count += isinstance(payload, dict) and isinstance(payload.get("hash"), str)
+    return count
+
+
 def hash_folder(folder: Path) -> dict[str, str]:
     """sha256 of every file below a folder, by its path inside it (links are not followed)."""
     from mlready.io import sha256_file
@@ -332,16 +377,26 @@ def append_record(artifacts_dir: Path | str, record: RunRecord | dict[str, Any])
     artifacts.mkdir(parents=True, exist_ok=True)
     payload = record.to_dict() if isinstance(record, RunRecord) else dict(record)
     payload = json.loads(json.dumps(payload, default=str))  # as it reads back
+    from mlready.io import atomic_write_json
+
     with open(artifacts / RUN_LOG, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            payload["prev"] = _link_of(_last_line(handle))
+            head = _read_head(artifacts)
+            last = _last_line(handle)
+            # the head names the newest record even when lines were cut from the end: chaining
+            # to it keeps the cut visible
+            payload["prev"] = head["last"] if head else _link_of(last)
             payload.pop("hash", None)
             payload["hash"] = record_hash(payload)
             handle.seek(0, os.SEEK_END)
+            if handle.tell() and not _ends_with_newline(handle):
+                handle.write(b"\n")  # a torn last line: the record starts on a line of its own
             handle.write(_canonical(payload) + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
+            count = (head["count"] if head else _chained_count(artifacts / RUN_LOG) - 1) + 1
+            atomic_write_json(artifacts / RUN_LOG_HEAD, {"count": count, "last": payload["hash"]})
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     known = set(RunRecord.__dataclass_fields__)
@@ -406,6 +461,8 @@ def verify_run_log(
     records: list[RunRecord] = []
     problems: list[LogProblem] = []
     seen: set[str] = set()
+    run_ids: set[str] = set()
+    chained, last_hash = 0, None
     unchained = 0
     previous: str | None = None
     lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -432,6 +489,7 @@ def verify_run_log(
             unchained += 1
             problem(UNCHAINED)
             continue
+        chained, last_hash = chained + 1, payload["hash"]
         if record_hash(payload) != payload["hash"]:
             problem("was edited after it was written (its content does not match its hash)")
             continue
@@ -450,6 +508,13 @@ def verify_run_log(
         except TypeError as error:
             problem(f"is missing fields ({error})")
             continue
+        if record.run_dir != f"runs/{record.step}/{record.run_id}":
+            problem(f"points at {record.run_dir!r}, not its own run folder")
+            continue
+        if record.run_id in run_ids:
+            problem("repeats the run id of an earlier record")
+            continue
+        run_ids.add(record.run_id)
         if project_id is not None and (record.provenance or {}).get("project_id") != project_id:
             other = (record.provenance or {}).get("project") or "another project"
             problem(f"belongs to {other}, not this project (another spec wrote it)")
@@ -469,6 +534,24 @@ def verify_run_log(
                 problem(f"its files no longer match what it recorded: {shown}")
                 continue
         records.append(record)
+    head = _read_head(artifacts)
+    end = len(lines) + 1
+    if head is None and chained:
+        problems.append(
+            LogProblem(end, None, None, f"the log's head ({RUN_LOG_HEAD}) is missing or unreadable")
+        )
+    elif head is not None and (head["last"] != last_hash or head["count"] != chained):
+        cut = head["count"] > chained
+        problems.append(
+            LogProblem(
+                end,
+                None,
+                None,
+                f"the log does not end where its head says: the head names {head['count']} "
+                f"chained records ending with {head['last'][:12]}, the log holds {chained}"
+                + (" (records were cut from its end)" if cut else ""),
+            )
+        )
     return LogVerification(log, records, problems, unchained)
 
 

@@ -6,6 +6,7 @@ import csv
 import math
 import os
 import random
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,7 @@ def scaffold_project(
         "init/mlready.yaml.j2",
         name=(name.strip("-._") or "my-model")[:60],
         owner=current_user(),
+        project_id=secrets.token_hex(8),
         data_path=relative,
         batch_path=relative if batch_path is None else relative_to_spec(batch_path),
         roles=roles,

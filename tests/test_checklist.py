@@ -16,7 +16,7 @@ from mlready.checklist import readiness, score_item
 from mlready.checklist.evidence import Evidence, RegistryFacts, RepoFacts, gather
 from mlready.checklist.items import ALERT_EVENTS, CHECKS, _tested_rules
 from mlready.checklist.rubric import BANDS, ITEMS, SECTIONS, SEED_CHECKLIST, band_of
-from mlready.runs import append_record, hash_folder, project_identity
+from mlready.runs import append_record, hash_folder, identity_of
 from mlready.spec import load_spec
 from tests.conftest import SAMPLE
 
@@ -227,8 +227,8 @@ def _identity(artifacts: Path) -> dict[str, str]:
     """The provenance fields that say which project wrote a record (the spec beside the
     artifacts folder, as the sample lays it out)."""
     spec = artifacts.parent / "mlready.yaml"
-    name = load_spec(spec).spec.project.name
-    return {"project": name, "project_id": project_identity(name, spec, artifacts)}
+    loaded = load_spec(spec)
+    return {"project": loaded.spec.project.name, "project_id": identity_of(loaded)}
 
 
 def registry_facts(promotions: int) -> RegistryFacts:
@@ -605,7 +605,7 @@ def test_the_real_repository_is_read(tmp_path: Path) -> None:
 
     folder = tmp_path / "repo"
     shutil.copytree(SAMPLE, folder, ignore=shutil.ignore_patterns(".mlready", "predictions"))
-    (folder / "tests").mkdir()
+    (folder / "tests").mkdir(exist_ok=True)
     (folder / "tests" / "test_features.py").write_text("def test_x():\n    pass\n")
     (folder / ".gitlab-ci.yml").write_text("test: {script: [make test]}\n")
 
@@ -620,7 +620,7 @@ def test_the_real_repository_is_read(tmp_path: Path) -> None:
     assert repo.spec_clean
     assert repo.ci_files == ()  # it runs tests, not mlready
     assert repo.test_ci_files == (".gitlab-ci.yml",)
-    assert repo.test_files == 1
+    assert repo.test_files == 2  # the sample's own and this one
     with open(folder / "mlready.yaml", "a") as handle:
         handle.write("# changed\n")
     assert not gather(load_spec(folder)).repo.spec_clean
@@ -870,7 +870,7 @@ def test_a_placeholder_ci_file_and_an_empty_test_file_earn_nothing(spec_folder: 
     spec.write_text(spec.read_text().replace(TEST_COMMAND, ""))
     (spec_folder / ".ci").mkdir()
     (spec_folder / ".ci" / "pipeline").write_text("mlready test\n")
-    (spec_folder / "tests").mkdir()
+    (spec_folder / "tests").mkdir(exist_ok=True)
     (spec_folder / "tests" / "test_features.py").write_text("")
     _git_repo(spec_folder)
     before = readiness(load_spec(spec_folder))

@@ -10,6 +10,7 @@ import itertools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -317,3 +318,118 @@ def test_the_headline_is_coloured_by_band_not_by_the_pass_bar(project: Path) -> 
     html = render_html(result)
     headline = html[html.index('id="passing-now"') :][:300]
     assert 'class="big fail"' in headline  # ... and is still drawn as the research project it is
+
+
+# ------------------------------------------------------------------ what a review still found
+
+
+def _rewrite(project: Path, change: Any) -> None:
+    """Write the log anew through the library, each record changed first (so it holds)."""
+    from mlready.runs import append_record
+
+    artifacts = project / ".mlready"
+    records = [json.loads(line) for line in _lines(project)]
+    (artifacts / "runs.jsonl").unlink()
+    (artifacts / "runs.head.json").unlink()
+    for number, record in enumerate(records):
+        change(number, record)
+        append_record(artifacts, {k: v for k, v in record.items() if k not in ("hash", "prev")})
+
+
+def test_records_cut_from_the_end_of_the_log_are_noticed(project: Path) -> None:
+    _pipeline(project, 1, ci="github")
+    write_run(project / ".mlready", "serve-batch", 2, ci="github", nan_predictions=4)
+    failing = readiness(load_spec(project), now=NOW)
+    assert next(i for i in failing.items if i.id == "monitor-5").status == "failing"
+    _write_lines(project, _lines(project)[:-1])  # the failing run, cut off
+    checked = verify_run_log(project / ".mlready")
+    assert checked.altered
+    assert "cut from its end" in checked.problems[-1].reason
+    result = readiness(load_spec(project), now=NOW)
+    assert result.log["altered"]
+    # and the next record chains to the one that was cut, so the cut stays visible
+    write_run(project / ".mlready", "validate-data", 3, ci="github")
+    assert verify_run_log(project / ".mlready").altered
+
+
+def test_a_record_with_a_borrowed_run_folder_or_a_repeated_run_id_is_left_out(
+    project: Path,
+) -> None:
+    from mlready.runs import append_record
+
+    _pipeline(project, 1, ci="github")
+    [record] = [json.loads(line) for line in _lines(project) if '"validate-data"' in line][:1]
+    for change in ({"run_id": "20261109T000000Z-aaaaaa"}, {}):  # folder of another run; same id
+        forged = {k: v for k, v in record.items() if k not in ("hash", "prev")}
+        forged.update(change, started_at="2026-11-09T00:00:00+00:00")
+        append_record(project / ".mlready", forged)
+    reasons = [p.reason for p in verify_run_log(project / ".mlready").problems]
+    assert any("not its own run folder" in r for r in reasons), reasons
+    assert any("repeats the run id" in r for r in reasons), reasons
+
+
+def test_a_copied_log_of_another_project_with_the_same_name_is_foreign(project: Path) -> None:
+    spec = project / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("project:\n", "project:\n  id: 0123456789abcdef\n", 1))
+    _pipeline(project, 2, ci="github")
+    other = project.parent / "other"
+    shutil.copytree(project, other)  # the whole folder, log included ...
+    text = (other / "mlready.yaml").read_text()
+    (other / "mlready.yaml").write_text(text.replace("0123456789abcdef", "fedcba9876543210"))
+    result = readiness(load_spec(other), now=NOW)  # ... under another project id
+    assert result.in_place_score == 0.0
+    assert result.log["foreign"] > 0
+
+
+def test_an_empty_commit_is_no_repetition(project: Path) -> None:
+    artifacts = project / ".mlready"
+    for _ in (1, 2):
+        for step in SUMMARIES:
+            write_run(artifacts, step, 1, ci="github")  # one day ...
+
+    def one_tree(number: int, record: dict) -> None:  # ... two commits, one tree
+        record["provenance"]["git_commit"] = f"{number % 2:040d}"
+        record["provenance"]["git_tree"] = "t" * 40
+
+    _rewrite(project, one_tree)
+    result = readiness(load_spec(project), now=NOW)
+    assert not result.log["altered"]
+    assert max(i.points for i in result.items if i.automated) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("evidence", "words"),
+    [("empty.md", "an empty file"), ("/etc/hostname", "outside the project")],
+)
+def test_placeholder_attestation_evidence_is_refused(
+    project: Path, evidence: str, words: str
+) -> None:
+    (project / "empty.md").write_text("  \n")
+    _attest(project, ["data-6"], evidence=evidence)
+    result = readiness(load_spec(project), now=NOW)
+    item = next(i for i in result.items if i.id == "data-6")
+    assert item.points == 0
+    assert any(words in w for w in result.warnings), result.warnings
+
+
+def test_a_bare_ci_claim_is_shown_as_a_claim(project: Path) -> None:
+    _pipeline(project, 1, ci="ci")
+
+    def bare(number: int, record: dict) -> None:  # CI=true names no run
+        record["provenance"]["ci"]["run_id"] = None
+
+    _rewrite(project, bare)
+    result = readiness(load_spec(project), now=NOW)
+    html = render_html(result)
+    data_1 = next(i for i in result.items if i.id == "data-1")
+    assert data_1.sources
+    assert "claimed: no run id to check" in html
+
+
+def test_gaps_never_name_an_item_with_nothing_to_gain(project: Path) -> None:
+    (project / "review.md").write_text("reviewed\n")
+    _attest(project, ["data-5", "data-6", "model-7"], evidence="review.md")
+    _pipeline(project, 2, ci="github")
+    result = readiness(load_spec(project), now=NOW)
+    assert result.gaps
+    assert all(g["gain"] > 0 or g["status"] == "failing" for g in result.gaps), result.gaps

@@ -128,9 +128,13 @@ def _day(record: Any) -> str:
 
 def repetitions(runs: list[Any]) -> tuple[int, int]:
     """Distinct commits and distinct days among runs: rerunning a command a minute later on
-    the same commit is not a repetition."""
-    commits = {(r.provenance or {}).get("git_commit") for r in runs} - {None}
-    return len(commits), len({_day(r) for r in runs})
+    the same commit is not a repetition, nor is an empty commit (commits are told apart by
+    their tree, the files they hold)."""
+    commits = set()
+    for record in runs:
+        found = record.provenance or {}
+        commits.add(found.get("git_tree") or found.get("git_commit"))
+    return len(commits - {None}), len({_day(r) for r in runs})
 
 
 def source_of(record: Any) -> dict[str, Any]:
@@ -144,6 +148,8 @@ def source_of(record: Any) -> dict[str, Any]:
         "day": _day(record),
         "by": f"{found.get('user') or record.user}@{found.get('host') or record.host}",
         "ci": ci.get("system"),
+        # a CI that names no run (a bare CI=true) cannot be looked up: a claim, shown as such
+        "ci_verifiable": bool(ci.get("run_id") or ci.get("url")),
         "ci_run": ci.get("run_id"),
         "ci_url": ci.get("url"),
         "scheduled": bool(found.get("scheduled")),
@@ -302,7 +308,10 @@ def _gaps(items: list[ItemResult], sections: list[SectionResult], count: int = 3
     scaled = {s.key: s.passing_scaled for s in sections}
     rank = {FAILING: 0, NOT_DONE: 1, ATTESTED: 2, PASSING: 2}
     order = {key: n for n, key in enumerate(ITEMS)}
-    open_items = [i for i in items if i.status != PASSING or i.points < i.max_points]
+    # an attested item at its maximum (what only a person can vouch for) has nothing to gain
+    open_items = [
+        i for i in items if i.points < i.max_points or i.status not in (PASSING, ATTESTED)
+    ]
     open_items.sort(
         key=lambda i: (rank[i.status], scaled[i.section], i.points - i.max_points, order[i.id])
     )
@@ -464,11 +473,19 @@ def _attestations(spec: Any, base_dir: Path, now: dt.datetime, warnings: list[st
         else:
             path = Path(attestation.evidence.split("#", 1)[0])
             path = path if path.is_absolute() else base_dir / path
+            inside = path.resolve().is_relative_to(base_dir.resolve())
             if not path.is_file():
                 problem = (
                     f"names evidence {attestation.evidence!r}, which is not a file (give a path "
                     "to a document in the project, or an http(s) URL)"
                 )
+            elif not inside:
+                problem = (
+                    f"names evidence {attestation.evidence!r} outside the project's folder "
+                    f"({base_dir}): keep the document with the project, or give its URL"
+                )
+            elif not path.read_bytes().strip():
+                problem = f"names evidence {attestation.evidence!r}, an empty file"
             else:
                 digest = sha256_file(path)
         if problem is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.runs import LogVerification, RunRecord, project_identity, verify_run_log
+from mlready.runs import LogVerification, RunRecord, identity_of, verify_run_log
 
 __all__ = ["Evidence", "RegistryFacts", "RepoFacts", "gather", "registry_facts"]
 
@@ -125,7 +125,7 @@ def gather(loaded: Any) -> Evidence:
     artifacts = Path(loaded.spec.project.artifacts_dir)
     runs: dict[str, list[RunRecord]] = {}
     broken: dict[str, list[RunRecord]] = {}
-    identity = project_identity(loaded.spec.project.name, loaded.path, artifacts)
+    identity = identity_of(loaded)
     checked = verify_run_log(artifacts, identity)
     for record in checked.records:
         target = runs if record.status in ("passed", "failed") else broken

@@ -28,12 +28,12 @@ def verify(
     from rich.markup import escape
 
     from mlready.errors import DataError
-    from mlready.runs import project_identity, verify_run_log
+    from mlready.runs import identity_of, verify_run_log
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
     artifacts = loaded.spec.project.artifacts_dir
-    identity = project_identity(loaded.spec.project.name, loaded.path, artifacts)
+    identity = identity_of(loaded)
     result = verify_run_log(artifacts, identity, check_artifacts=not no_files)
     trusted = len(result.records)
     say(f"{result.path}: {trusted} record{'' if trusted == 1 else 's'} hold")

@@ -178,6 +178,13 @@ class ProjectSection(Section):
     name: Name = Field(description="The project's name; also the registered model's default name.")
     owner: str = Field(min_length=1, description="The person or team answerable for the model.")
     description: str = Field("", description="What the model is for, in a sentence or two.")
+    id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="A random identity `mlready init` writes: the run log's records carry it, so "
+        "another project's records (a copied or borrowed artifacts folder) are told apart even "
+        "under the same name. A copy of the spec that starts a new project needs a new one.",
+    )
     artifacts_dir: str = Field(
         ".mlready",
         min_length=1,
@@ -884,7 +891,10 @@ class ChecklistSection(Section):
         "evidence fails earns nothing), or what is in place (the ML Test Score's reading).",
     )
     attestation_max_age_days: int = Field(
-        180, ge=1, description="An attestation older than this many days no longer counts."
+        180,
+        ge=1,
+        le=366,
+        description="An attestation older than this many days no longer counts (a year at most).",
     )
     attestations: list[Attestation] = Field(
         default_factory=list,
