@@ -411,8 +411,12 @@ class LogProblem:
     run_id: str | None
     step: str | None
     reason: str
+    #: A problem of the log as a whole (its end), not of one record.
+    whole_log: bool = False
 
     def __str__(self) -> str:
+        if self.whole_log:
+            return f"runs.jsonl: {self.reason}"
         what = f"{self.step} run {self.run_id}" if self.run_id else "a line"
         return f"runs.jsonl line {self.line} ({what}): {self.reason}"
 
@@ -538,7 +542,9 @@ def verify_run_log(
     end = len(lines) + 1
     if head is None and chained:
         problems.append(
-            LogProblem(end, None, None, f"the log's head ({RUN_LOG_HEAD}) is missing or unreadable")
+            LogProblem(
+                end, None, None, f"the log's head ({RUN_LOG_HEAD}) is missing or unreadable", True
+            )
         )
     elif head is not None and (head["last"] != last_hash or head["count"] != chained):
         cut = head["count"] > chained
@@ -550,6 +556,7 @@ def verify_run_log(
                 f"the log does not end where its head says: the head names {head['count']} "
                 f"chained records ending with {head['last'][:12]}, the log holds {chained}"
                 + (" (records were cut from its end)" if cut else ""),
+                True,
             )
         )
     return LogVerification(log, records, problems, unchained)

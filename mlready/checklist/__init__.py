@@ -511,9 +511,11 @@ def _log_warnings(log: Any, warnings: list[str]) -> dict[str, Any]:
     altered = [p for p in problems if p not in foreign and "has no hash" not in p.reason]
     if altered:
         shown = "; ".join(str(p) for p in altered[:3]) + (" ..." if len(altered) > 3 else "")
+        records = [p for p in altered if not p.whole_log]
         warnings.append(
-            f"the run log was altered: {_n(len(altered), 'record')} left out of the score "
-            f"({shown}); `mlready runs verify` lists them all"
+            f"the run log was altered ({shown}); "
+            + (f"{_n(len(records), 'record')} left out of the score; " if records else "")
+            + "`mlready runs verify` lists every problem"
         )
     if foreign:
         warnings.append(
@@ -529,7 +531,7 @@ def _log_warnings(log: Any, warnings: list[str]) -> dict[str, Any]:
         "path": str(log.path),
         "trusted": len(log.records),
         "altered": bool(altered),
-        "left_out": len(problems),
+        "left_out": sum(1 for p in problems if not p.whole_log),
         "foreign": len(foreign),
         "unchained": log.unchained,
         "problems": [str(p) for p in problems[:20]],

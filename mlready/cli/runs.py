@@ -45,9 +45,9 @@ def verify(
     if result.problems:
         if result.altered:
             error = DataError(
-                f"the run log {result.path} was altered: {len(result.problems)} record(s) do not "
-                "hold and are left out of every report; restore it from a backup, or move it "
-                "aside and run the pipeline again"
+                f"the run log {result.path} was altered ({len(result.problems)} problem(s) above): "
+                "records that do not hold are left out of every report; restore the log from a "
+                "backup, or move it aside and run the pipeline again"
             )
         else:
             error = DataError(
