@@ -8,9 +8,13 @@ supports a person's attestation.
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mlready.checklist.evidence import Evidence
@@ -22,6 +26,11 @@ PASSING, FAILING, NOT_DONE = "passing", "failing", "not done"
 
 #: A slice group needs at least this many rows before its metrics are held to the thresholds.
 MIN_SLICE_ROWS = 30
+#: A bound this far from zero (or infinite) is no bound: ``min: -1e308`` lets every value in.
+ABSURD_BOUND = 1e12
+#: Strings a pattern that limits a category rejects at least one of (validation, like GX,
+#: accepts a value when the pattern matches anywhere in it).
+_ANY_TEXT = ("", "x", "any text 123 !", "Ω-7\t.")
 #: A batch slower than this share of the earlier cold runs' median throughput is a regression.
 THROUGHPUT_FLOOR = 0.5
 
@@ -149,8 +158,11 @@ def _rule_for(ev: Evidence, event: str) -> str:
 
 
 def _n(count: int, word: str) -> str:
-    """'1 run', '2 runs'."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+    """'1 run', '2 runs', '2 batches'."""
+    if count == 1:
+        return f"{count:,} {word}"
+    plural = "es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s"
+    return f"{count:,} {word}{plural}"
 
 
 def _duration(value: Any) -> str:
@@ -192,13 +204,34 @@ def _features(ev: Evidence) -> tuple[list[str], list[str]]:
     return list(declared.numeric or []), list(declared.categorical or [])
 
 
+def _real_bound(value: Any) -> bool:
+    """A range bound that keeps some number out: finite and under ABSURD_BOUND in size."""
+    return isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < ABSURD_BOUND
+
+
+def _limiting_pattern(pattern: Any) -> bool:
+    """A pattern that rejects some text: it fails to match (anywhere, as validation applies it)
+    at least one of a few unrelated strings, the empty one included. ``.*`` matches them all."""
+    if not isinstance(pattern, str):
+        return False
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return False
+    return not all(compiled.search(text) for text in _ANY_TEXT)
+
+
 def _constrained(expectation: Any, numeric: bool) -> bool:
     """An expectation that limits a feature's values: a range or allowed values for a number,
-    allowed values or a pattern for a category (a type alone lets any value through)."""
+    allowed values or a pattern for a category (a type alone lets any value through, and so
+    do a range whose bounds are infinite or absurd and a pattern that matches any text)."""
     if expectation is None:
         return False
-    keys = ("min", "max", "allowed_values") if numeric else ("allowed_values", "regex")
-    return any(getattr(expectation, key, None) is not None for key in keys)
+    if getattr(expectation, "allowed_values", None) is not None:
+        return True
+    if numeric:
+        return any(_real_bound(getattr(expectation, key, None)) for key in ("min", "max"))
+    return _limiting_pattern(getattr(expectation, "regex", None))
 
 
 @check("data-1")
@@ -210,7 +243,9 @@ def _data_1(ev: Evidence) -> Check:
     covered = len(features) - len(uncovered)
     detail = (
         f"{covered} of {len(features)} features have expectations that limit their values "
-        "(a range or allowed values for numbers, allowed values or a pattern for categories)."
+        "(a range or allowed values for numbers, allowed values or a pattern for categories; "
+        f"a bound of {ABSURD_BOUND:g} or more in size, or a pattern that matches any text, "
+        "limits nothing)."
     )
     draft = "`mlready validate-data --infer` drafts them from the data"
     if features and not covered:
@@ -355,10 +390,28 @@ def _data_3(ev: Evidence) -> Check:
     return Check(PASSING, detail, runs, evidence)
 
 
-def _forbidden_kept_out(metadata: dict[str, Any]) -> bool:
-    """A training run that found a forbidden column in its data and used none as a feature."""
+def _never_features(ev: Evidence, metadata: dict[str, Any]) -> set[str]:
+    """The target and the id columns: never features, so forbidding them keeps nothing out."""
+    target = metadata.get("target") or ev.spec.data.target
+    ids = metadata.get("id_columns")
+    ids = ev.spec.data.id_columns if ids is None else ids
+    return {str(target), *(str(c) for c in ids or [])}
+
+
+def _forbidden_present(ev: Evidence, metadata: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The forbidden columns a training run found in its data that could have been features,
+    and those it found that are the target or an id column (which count for nothing)."""
     facts = (metadata.get("leakage") or {}).get("forbidden") or {}
-    return bool(facts.get("present")) and not facts.get("used")
+    never = _never_features(ev, metadata)
+    present = [str(c) for c in facts.get("present") or []]
+    return [c for c in present if c not in never], [c for c in present if c in never]
+
+
+def _forbidden_kept_out(ev: Evidence, metadata: dict[str, Any]) -> bool:
+    """A training run that found a forbidden column in its data (not the target or an id
+    column) and used none as a feature."""
+    facts = (metadata.get("leakage") or {}).get("forbidden") or {}
+    return bool(_forbidden_present(ev, metadata)[0]) and not facts.get("used")
 
 
 @check("data-4")
@@ -380,16 +433,32 @@ def _data_4(ev: Evidence) -> Check:
     record, metadata = latest
     leakage = metadata["leakage"]
     facts = leakage["forbidden"]
-    present, used = facts.get("present") or [], facts.get("used") or []
-    absent = [c for c in facts.get("declared") or forbidden if c not in present]
+    present, never = _forbidden_present(ev, metadata)
+    used = facts.get("used") or []
+    found = {*present, *never}
+    absent = [c for c in facts.get("declared") or forbidden if c not in found]
     evidence = [_run_ev(ev, record, "leakage checks", "metadata.json")]
-    runs = [r for r, m in ev.train if _forbidden_kept_out(m)]
+    runs = [r for r, m in ev.train if _forbidden_kept_out(ev, m)]
+    aside = (
+        f" {', '.join(never[:5])}: the target or an id column, never a feature anyway, so "
+        "forbidding it keeps nothing out."
+        if never
+        else ""
+    )
     if not present:
+        what = (
+            f"None of the other forbidden columns ({', '.join(absent[:5])}) is"
+            if never and absent
+            else "No other forbidden column is"
+            if never
+            else f"None of the forbidden columns ({', '.join(absent[:5])}) is"
+        )
         return _not_done(
-            f"None of the forbidden columns ({', '.join(absent[:5])}) is in the training data "
-            f"(train {record.run_id}): a rule about columns that do not exist keeps nothing out.",
+            f"{what} in the training data (train {record.run_id}): a rule about columns that "
+            "do not exist keeps nothing out." + aside,
             "Name under data.forbidden_columns the identifiers, personal data or outcome "
-            "proxies the data really holds (the training report lists its columns).",
+            "proxies the data really holds, other than the target and data.id_columns (the "
+            "training report lists its columns).",
         )
     proxies = leakage.get("target_proxies") or []
     disorder = (leakage.get("time_order") or {}).get("total", 0)
@@ -400,6 +469,8 @@ def _data_4(ev: Evidence) -> Check:
     )
     if absent:
         detail += f" Declared but not in the data: {', '.join(absent[:5])}."
+    if never:
+        detail += f" Not counted:{aside}"
     if used or proxies or disorder:
         return Check(
             FAILING,
@@ -570,6 +641,19 @@ def _with_outcomes(ev: Evidence) -> list[RunRecord]:
     ]
 
 
+def _labelled_rows(ev: Evidence, record: RunRecord) -> int | None:
+    """How many served rows had a known outcome in a check-drift --outcomes run (its
+    drift.json), or None when the run does not say."""
+    rows = ((ev.run_json(record, "drift.json") or {}).get("performance") or {}).get("rows")
+    return rows if isinstance(rows, int) else None
+
+
+def _enough_outcomes(ev: Evidence) -> list[RunRecord]:
+    """check-drift --outcomes runs with MIN_SLICE_ROWS labelled rows or more: on two rows a
+    metric (roc_auc 1.0) or a business value says nothing."""
+    return [r for r in _with_outcomes(ev) if (_labelled_rows(ev, r) or 0) >= MIN_SLICE_ROWS]
+
+
 def _distinct_batches(runs: list[RunRecord]) -> list[RunRecord]:
     """One run per checked batch (the newest): the same batch checked again measures nothing new."""
     newest: dict[Any, RunRecord] = {}
@@ -586,8 +670,19 @@ def _version(record: RunRecord) -> Any:
 
 @check("model-2")
 def _model_2(ev: Evidence) -> Check:
-    runs = _distinct_batches(_with_outcomes(ev))
+    runs = _distinct_batches(_enough_outcomes(ev))
     if not runs:
+        small = _with_outcomes(ev)
+        if small:
+            rows = _labelled_rows(ev, small[-1])
+            return _not_done(
+                f"check-drift {small[-1].run_id} scored the served predictions against "
+                f"{'an unrecorded number of' if rows is None else f'{rows:,}'} labelled rows; "
+                f"realized performance counts from {MIN_SLICE_ROWS} rows (on fewer, a metric "
+                "says nothing).",
+                f"Run `mlready check-drift --outcomes FILE` once {MIN_SLICE_ROWS} or more of "
+                "the batch's outcomes are known.",
+            )
         return _not_done(
             "No served batch has been scored against its true outcomes.",
             "When a batch's outcomes are known, run `mlready check-drift --outcomes FILE`.",
@@ -598,7 +693,8 @@ def _model_2(ev: Evidence) -> Check:
     evidence = [_run_ev(ev, r, "realized performance", "drift.json") for r in runs[-3:]]
     detail = (
         f"Realized {metric} {_fmt(value)} on served data against {_fmt(offline)} offline "
-        f"(check-drift {latest.run_id}; {_n(len(runs), 'labelled batch')} checked)."
+        f"(check-drift {latest.run_id}, {_labelled_rows(ev, latest):,} labelled rows; "
+        f"{_n(len(runs), 'labelled batch')} of {MIN_SLICE_ROWS} rows or more checked)."
     )
     if "performance_drop" in (latest.summary.get("events") or []):
         return Check(
@@ -660,13 +756,14 @@ def _model_4(ev: Evidence) -> Check:
     limit = ev.spec.monitoring.max_model_age_days
     runs = [
         r
-        for r in _distinct_batches(_with_outcomes(ev))
+        for r in _distinct_batches(_enough_outcomes(ev))
         if isinstance(r.summary.get("model_age_days"), (int, float))
     ]
     ages = {round(r.summary["model_age_days"]) for r in runs}
     if not runs:
         return _not_done(
-            "Realized performance has not been measured at any model age.",
+            f"Realized performance has not been measured at any model age (on {MIN_SLICE_ROWS} "
+            "labelled rows or more).",
             "Run `mlready check-drift --outcomes FILE` on each batch whose outcomes are known: "
             "performance by model age shows how fast the model goes stale.",
         )
@@ -732,7 +829,9 @@ def _model_5(ev: Evidence) -> Check:
     return Check(PASSING, detail, runs, evidence)
 
 
-def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, list[str]]:
+def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, int, list[str]]:
+    """Slice groups of MIN_SLICE_ROWS or more, how many (group, threshold) comparisons were
+    made, and the groups below a bar."""
     validation = metadata.get("validation") or {}
     slices = validation.get("slices") or {}
     basis = "holdout" if slices.get("holdout") else "cv"
@@ -748,7 +847,7 @@ def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, list[str
             }
             for name, bar in ev.spec.validation.thresholds.items()
         }
-    groups, misses = 0, []
+    groups, compared, misses = 0, 0, []
     for entry in slices.get(basis) or []:
         for group in entry.get("groups") or []:
             if group.get("rows", 0) < MIN_SLICE_ROWS:
@@ -758,6 +857,7 @@ def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, list[str
                 value = (group.get("metrics") or {}).get(name)
                 if value is None:
                     continue
+                compared += 1
                 at_least = bar.get("direction", "at least") == "at least"
                 worse = value < bar["bar"] if at_least else value > bar["bar"]
                 if worse:
@@ -765,7 +865,7 @@ def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, list[str
                         f"{entry['name']} = {group['group']}: {name} {value:.3f} against "
                         f"{bar['bar']:g} ({group['rows']} rows)"
                     )
-    return groups, misses
+    return groups, compared, misses
 
 
 @check("model-6")
@@ -779,12 +879,29 @@ def _model_6(ev: Evidence) -> Check:
             "List the groups that matter (region, customer type, ...) under validation.slices.",
         )
     record, metadata = latest
-    groups, misses = _slice_misses(metadata, ev)
+    runs = [r for r, m in ev.train if r in runs and _slice_misses(m, ev)[1]]
+    groups, compared, misses = _slice_misses(metadata, ev)
     evidence = [_run_ev(ev, record, "slice metrics", "training.html")]
     detail = (
         f"{groups} slice groups with at least {MIN_SLICE_ROWS} rows held to "
         f"validation.thresholds (train {record.run_id})."
     )
+    if not compared:
+        why = (
+            "validation.thresholds sets no bar, so no group was held to one"
+            if not (
+                ev.spec.validation.thresholds
+                or (metadata.get("validation") or {}).get("thresholds")
+            )
+            else f"no slice group has {MIN_SLICE_ROWS} rows and a metric that has a bar"
+            if groups == 0
+            else "no slice group has a metric that validation.thresholds sets a bar for"
+        )
+        return _not_done(
+            detail + f" Nothing was compared: {why}.",
+            "Set validation.thresholds (the bar each metric must meet, e.g. roc_auc: 0.8) and "
+            f"slices whose groups have {MIN_SLICE_ROWS} rows or more, then train again.",
+        )
     if misses:
         shown = "; ".join(misses[:4]) + (f"; and {len(misses) - 4} more" if len(misses) > 4 else "")
         return Check(
@@ -795,7 +912,9 @@ def _model_6(ev: Evidence) -> Check:
             "Look at the slices below the bar in the training report: more data or features "
             "for those groups, or a separate model for them.",
         )
-    return Check(PASSING, detail + " All meet the bars.", runs, evidence)
+    return Check(
+        PASSING, detail + f" All meet the bars ({_n(compared, 'comparison')}).", runs, evidence
+    )
 
 
 @check("model-7")
@@ -897,7 +1016,7 @@ def _infra_3(ev: Evidence) -> Check:
     if missing:
         return _not_done(
             "The pipeline has not run end to end: no run of " + ", ".join(missing) + ".",
-            "Run every step (`make demo` shows the order), then make CI run them.",
+            "Run every step (`mlready run` runs them in order), then make CI run them.",
         )
     rounds = min(counts.values())
     in_ci = min(sum(1 for r in ev.step(step) if r.ci) for step in PIPELINE)
@@ -1092,20 +1211,69 @@ def _infra_7(ev: Evidence) -> Check:
             "then promote the current one again (`mlready registry promote VERSION`).",
         )
     days = {str(h.get("at") or "")[:10] for h in rollbacks}
-    level = "repeated" if len(days) >= 2 else "once"
+    # the drills live in the registry database, outside the run log: nothing records who ran
+    # them, from which commit, or whether a person typed them, so they count as done by hand
     return Check(
         PASSING,
-        detail + f" Rollbacks done on {_n(len(days), 'day')}.",
+        detail + f" Rollbacks done on {_n(len(days), 'day')}. Rollback drills are not yet "
+        "recorded with provenance (they live in the registry database, outside the run log), "
+        "so they count as done by hand: 0.5 at most.",
         [],
         evidence,
-        ""
-        if level == "repeated"
-        else "Drill the rollback again on another day (or on a schedule) so that it is repeated.",
-        level=level,
+        "Keep drilling the rollback (`mlready registry rollback`, then promote again); it "
+        "earns the full point once drills are recorded in the run log.",
+        level="once",
     )
 
 
 # ---------------------------------------------------------------------------------- monitoring
+
+
+def _input_key(ev: Evidence, source: Any) -> str | None:
+    """A batch's input as one name: its path made absolute against the spec's folder (a SQL
+    query as written), so that the same file read by two commands is one batch."""
+    if not source:
+        return None
+    text = str(source)
+    if text.startswith("SQL:"):
+        return text
+    path = Path(text)
+    if not path.is_absolute():
+        path = Path(ev.loaded.base_dir) / path
+    return os.path.normpath(path)
+
+
+def _newest_batch(
+    ev: Evidence, runs: list[RunRecord], key_of: Callable[[RunRecord], str | None]
+) -> RunRecord:
+    """The run whose verdict stands: the latest check of the newest batch. A batch is as new as
+    the first time it was served or checked, so checking an earlier batch again (or serving it
+    again) never replaces the verdict on a newer one; a run that names no input is its own
+    batch."""
+    first: dict[str, Any] = {}
+    for record in ev.step("serve-batch"):
+        key = _input_key(ev, record.summary.get("source"))
+        if key is not None and (key not in first or record.started_at < first[key]):
+            first[key] = record.started_at
+    latest: dict[str, RunRecord] = {}
+    for record in runs:
+        key = key_of(record) or f"run {record.run_id}"
+        if key not in first or record.started_at < first[key]:
+            first[key] = record.started_at
+        if key not in latest or record.started_at >= latest[key].started_at:
+            latest[key] = record
+    newest = max(latest, key=lambda k: (first[k], latest[k].started_at))
+    return latest[newest]
+
+
+def _stale_note(judged: RunRecord, latest: RunRecord, what: str) -> str:
+    """A sentence saying the newest run re-checked an earlier batch and so decides nothing."""
+    if judged is latest:
+        return ""
+    return (
+        f" The newest {what} ({latest.step} {latest.run_id}) is of a batch seen before the one "
+        f"{judged.step} {judged.run_id} checked, so it does not replace that verdict."
+    )
 
 
 @check("monitor-1")
@@ -1144,7 +1312,8 @@ def _monitor_2(ev: Evidence) -> Check:
             "Run `mlready validate-data --data BATCH` or `mlready serve-batch`: both check the "
             "serving expectations.",
         )
-    latest = runs[-1]
+    latest = _newest_batch(ev, runs, lambda r: _input_key(ev, r.summary.get("source")))
+    stale = _stale_note(latest, runs[-1], "check")
     evidence = [
         _run_ev(ev, r, "serving checks", "validation.json" if r.step == "validate-data" else "")
         for r in runs[-3:]
@@ -1155,7 +1324,11 @@ def _monitor_2(ev: Evidence) -> Check:
         if r.summary.get("rows_rejected")
         or (r.step == "validate-data" and not r.summary.get("passed", True))
     ]
-    detail = f"{_n(len(runs), 'serving input')} checked; {len(bad)} broke the contract."
+    detail = (
+        f"{_n(len(runs), 'serving input')} checked; {len(bad)} broke the contract. The "
+        "newest batch decides (a batch is as new as the first time it was served or checked)."
+        + stale
+    )
     s = latest.summary
     broken = bool(s.get("rows_rejected")) or (
         latest.step == "validate-data" and not s.get("passed", True)
@@ -1168,7 +1341,7 @@ def _monitor_2(ev: Evidence) -> Check:
         )
         return Check(
             FAILING,
-            f"The latest input ({latest.step} {latest.run_id}): {what}. " + detail,
+            f"The newest batch ({latest.step} {latest.run_id}): {what}. " + detail,
             runs,
             evidence,
             "Read the rejected rows' reasons and fix the data at its source.",
@@ -1197,12 +1370,27 @@ def _monitor_3(ev: Evidence) -> Check:
     if skew.get("error"):
         detail = f"train {record.run_id}: serving cannot read the training data ({skew['error']})."
     drifts = [r for r in ev.step("check-drift") if "dataset_drift" in r.summary]
+    judged = None
     if drifts:
-        s = drifts[-1].summary
-        evidence.append(_run_ev(ev, drifts[-1], "drift report", "drift.html"))
+        served = {r.run_id: r for r in ev.step("serve-batch")}
+
+        def batch(r: RunRecord) -> str | None:
+            current = r.summary.get("current") or {}
+            run = served.get(str(current.get("serve_run")))
+            if run is not None:
+                return _input_key(ev, run.summary.get("source")) or f"run {run.run_id}"
+            if current.get("serve_run"):
+                return f"run {current['serve_run']}"
+            return _input_key(ev, current.get("source"))
+
+        judged = _newest_batch(ev, drifts, batch)
+        s = judged.summary
+        evidence.append(_run_ev(ev, judged, "drift report", "drift.html"))
         detail += (
-            f" check-drift {drifts[-1].run_id} found {len(s.get('drifted') or [])} of "
-            f"{s.get('features', 0)} served features drifted ({s.get('share_drifted', 0):.0%})."
+            f" check-drift {judged.run_id}, on the newest batch checked, found "
+            f"{len(s.get('drifted') or [])} of {s.get('features', 0)} served features drifted "
+            f"({s.get('share_drifted', 0):.0%})."
+            + _stale_note(judged, drifts[-1], "drift check")
             + _rule_for(ev, "dataset_drift")
         )
     if not skew["passed"]:
@@ -1214,7 +1402,7 @@ def _monitor_3(ev: Evidence) -> Check:
             "Make both readers see the same values: quote codes with leading zeros, write "
             "booleans and numbers consistently, or store the training data as Parquet.",
         )
-    if drifts and drifts[-1].summary["dataset_drift"]:
+    if judged is not None and judged.summary["dataset_drift"]:
         return Check(
             FAILING,
             detail,
@@ -1279,7 +1467,10 @@ def _monitor_5(ev: Evidence) -> Check:
 
 
 def _sla_runs(ev: Evidence) -> list[RunRecord]:
-    return [r for r in ev.step("serve-batch") if (r.summary.get("sla") or {}).get("budget_s")]
+    """Scoring runs timed against a budget; a batch answered from the cache timed nothing."""
+    return [
+        r for r in _cold(ev.step("serve-batch")) if (r.summary.get("sla") or {}).get("budget_s")
+    ]
 
 
 @check("monitor-6")
@@ -1287,7 +1478,8 @@ def _monitor_6(ev: Evidence) -> Check:
     runs = _sla_runs(ev)
     if not runs:
         return _not_done(
-            "No scoring run has been measured against a budget.",
+            "No scoring run has been measured against a budget (a batch answered from the "
+            "cache measures nothing).",
             "Set serving.sla and run `mlready serve-batch`: every run records its time, "
             "throughput and memory.",
         )
@@ -1295,7 +1487,8 @@ def _monitor_6(ev: Evidence) -> Check:
     sla = latest.summary["sla"]
     evidence = [_run_ev(ev, r, "run time") for r in runs[-3:]]
     detail = (
-        f"{_n(len(runs), 'run')} measured; the latest took {sla['wall_s']:.1f} s of a "
+        f"{_n(len(runs), 'run')} measured (cached batches left out); the latest took "
+        f"{sla['wall_s']:.1f} s of a "
         f"{sla['budget_s']:.0f} s budget ({sla.get('rows_per_s') or 0:,.0f} rows/s, "
         f"{sla.get('peak_memory_mb') or 0:,.0f} MB)."
     )
@@ -1308,13 +1501,11 @@ def _monitor_6(ev: Evidence) -> Check:
             "Find the slow chunks in the run.log; raise serving.chunk_rows or use --engine dask.",
         )
 
-    def cold(r: RunRecord) -> bool:
-        return not (r.summary.get("cache") or {}).get("batch_hit") and bool(
-            (r.summary.get("sla") or {}).get("rows_per_s")
-        )
+    def timed(r: RunRecord) -> bool:
+        return bool((r.summary.get("sla") or {}).get("rows_per_s"))
 
-    earlier = [r.summary["sla"]["rows_per_s"] for r in runs[:-1] if cold(r)]
-    if cold(latest) and len(earlier) >= 3:
+    earlier = [r.summary["sla"]["rows_per_s"] for r in runs[:-1] if timed(r)]
+    if timed(latest) and len(earlier) >= 3:
         median = statistics.median(earlier)
         now = sla["rows_per_s"]
         if now < THROUGHPUT_FLOOR * median:
@@ -1408,8 +1599,9 @@ def _measured(metadata: dict[str, Any]) -> bool:
 
 
 def realized_business(ev: Evidence) -> tuple[RunRecord, dict[str, Any]] | None:
-    """The newest business value realized on served data (check-drift --outcomes)."""
-    for record in reversed(_with_outcomes(ev)):
+    """The newest business value realized on served data (check-drift --outcomes on
+    MIN_SLICE_ROWS labelled rows or more)."""
+    for record in reversed(_enough_outcomes(ev)):
         report = ev.run_json(record, "drift.json") or {}
         business = (report.get("performance") or {}).get("business")
         if business and business.get("value") is not None:
@@ -1494,7 +1686,7 @@ def _business_2(ev: Evidence) -> Check:
     if not runs:
         return _not_done(
             f"The SLA (every {_duration(sla.output_period)}, budget {_duration(sla.budget)}) has "
-            "not been measured.",
+            "not been measured (a batch answered from the cache measures nothing).",
             "Run `mlready serve-batch`.",
         )
     met = sum(1 for r in runs if r.summary["sla"].get("met", True))
@@ -1503,7 +1695,7 @@ def _business_2(ev: Evidence) -> Check:
     detail = (
         f"Output every {_duration(sla.output_period)}, budget {_duration(sla.budget)}; {met} of "
         f"{_n(len(runs), 'run')} "
-        "met it." + _rule_for(ev, "sla_breach")
+        "met it (batches answered from the cache left out)." + _rule_for(ev, "sla_breach")
     )
     if not latest.summary["sla"].get("met", True):
         return Check(

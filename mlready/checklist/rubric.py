@@ -357,8 +357,10 @@ EARNS: dict[str, Earns] = {
         "`allowed_values`; categories: `allowed_values` or `regex`) and a validation of the "
         "training data ran and passed.",
         _REPEATED,
-        "A bare `type` limits nothing; one uncovered feature fails the item, none covered is "
-        "not done.",
+        "A bare `type` limits nothing, nor does a range whose bounds are infinite or 1e12 or "
+        "more in size, nor a `regex` that matches any text (it matches the empty string, `x` "
+        "and `any text 123 !`); one uncovered feature fails the item, none covered is not "
+        "done.",
     ),
     "data-2": Earns(
         "A training run measured every feature's permutation importance on held-out rows and "
@@ -376,7 +378,8 @@ EARNS: dict[str, Earns] = {
         "A training run found at least one of `data.forbidden_columns` in the data, used none "
         "as a feature, and found no target proxy or time-order break.",
         _REPEATED,
-        "Forbidden columns the data does not hold keep nothing out: not done.",
+        "Forbidden columns the data does not hold keep nothing out, nor do the target and "
+        "`data.id_columns` (never features anyway): not done.",
     ),
     "data-5": Earns(
         "An attestation (who, when, evidence).",
@@ -402,10 +405,11 @@ EARNS: dict[str, Earns] = {
         "A CI file proves nothing; a modified spec, or a model trained from one, fails.",
     ),
     "model-2": Earns(
-        "`check-drift --outcomes` measured the primary metric on a labelled served batch with "
-        "no performance drop.",
+        "`check-drift --outcomes` measured the primary metric on a labelled served batch (30 "
+        "labelled rows or more) with no performance drop.",
         "The same on two distinct batches or more, repeated automatically.",
-        "The same batch checked again counts once.",
+        "The same batch checked again counts once; under 30 labelled rows is not done (so is "
+        "the realized business value).",
     ),
     "model-3": Earns(
         "The model judged came from a search that scored at least 2 distinct configurations "
@@ -414,7 +418,8 @@ EARNS: dict[str, Earns] = {
         "A search over one configuration is a fixed choice: not done.",
     ),
     "model-4": Earns(
-        "Realized performance measured at one model age, with `monitoring.max_model_age_days` set.",
+        "Realized performance measured (on 30 labelled rows or more) at one model age, with "
+        "`monitoring.max_model_age_days` set.",
         "Measured at two ages or more.",
         "One batch checked twice is one measurement; no age limit fails.",
     ),
@@ -424,9 +429,10 @@ EARNS: dict[str, Earns] = {
         "A baseline as good as the model fails the item.",
     ),
     "model-6": Earns(
-        "Every slice group with 30 rows or more meets `validation.thresholds`.",
+        "Every slice group with 30 rows or more meets `validation.thresholds`, and at least "
+        "one group was compared with a bar.",
         _REPEATED,
-        "A group below a bar fails the item.",
+        "A group below a bar fails the item; no threshold (or no group compared) is not done.",
     ),
     "model-7": Earns(
         "An attestation (who, when, evidence) after reading the per-slice metrics.",
@@ -473,7 +479,8 @@ EARNS: dict[str, Earns] = {
         "An earlier production version that passed the gate (not forced), its artifact "
         "verified, and a rollback recorded in the registry (a drill: `mlready registry "
         "rollback`, then promote again).",
-        "Rollbacks recorded on two days or more.",
+        "Never yet: rollback drills live in the registry database, outside the run log, with no "
+        "provenance, so they count as done by hand (0.5 at most).",
         "A re-promotion of the same version leaves nothing to roll back to: not done; no "
         "recorded rollback is not done.",
     ),
@@ -485,16 +492,20 @@ EARNS: dict[str, Earns] = {
     ),
     "monitor-2": Earns(
         "Serving inputs were checked (serve-batch or validate-data on serving data) and the "
-        "latest kept the contract.",
+        "newest batch kept the contract.",
         "Repeated automatically, and an alert rule on `data_invalid` whose every channel "
         "received a test alert.",
-        "Without a tested alert rule nobody is told: 0.5 at most; cached batches do not count.",
+        "Without a tested alert rule nobody is told: 0.5 at most; cached batches do not count; "
+        "a batch is as new as the first time it was served or checked (by its input path), so "
+        "checking an earlier batch again does not replace a newer one's verdict.",
     ),
     "monitor-3": Earns(
-        "check-drift compared the served features with training's and found no dataset drift.",
+        "check-drift compared the newest batch's features with training's and found no dataset "
+        "drift.",
         "Repeated automatically, and an alert rule on `dataset_drift` or `feature_drift` whose "
         "every channel received a test alert.",
-        "Without a tested alert rule nobody is told: 0.5 at most.",
+        "Without a tested alert rule nobody is told: 0.5 at most; the newest batch is the one "
+        "first served or checked last, so checking an earlier batch again clears nothing.",
     ),
     "monitor-4": Earns(
         "check-drift measured the model's age within `monitoring.max_model_age_days`.",
@@ -512,7 +523,8 @@ EARNS: dict[str, Earns] = {
         "serve-batch measured run time against the SLA budget, within budget and throughput.",
         "Repeated automatically, and an alert rule on `sla_breach` whose every channel received "
         "a test alert.",
-        "Without a tested alert rule nobody is told: 0.5 at most.",
+        "Without a tested alert rule nobody is told: 0.5 at most; a batch answered from the "
+        "cache measured nothing and does not count.",
     ),
     "monitor-7": Earns(
         "check-drift compared served scores with training's, with no prediction drift or "
@@ -531,7 +543,8 @@ EARNS: dict[str, Earns] = {
     "business-2": Earns(
         "`serving.sla` declared and the latest scoring run within its budget.",
         _REPEATED,
-        "An SLA nobody measured is not done; a missed budget fails.",
+        "An SLA nobody measured is not done; a missed budget fails; a batch answered from the "
+        "cache measured nothing and does not count.",
     ),
 }
 
