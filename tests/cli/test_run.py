@@ -429,4 +429,5 @@ def test_init_and_run_on_a_table_without_ids_keep_the_codes_leading_zeros(
     predictions = pd.read_parquet(served / "predictions.parquet")
     assert predictions["row"].tolist() == list(range(600))
     steps = {s["step"]: s for s in json.loads(result.stdout)["steps"]}
+    assert steps.pop("test")["status"] == "not configured"
     assert all(s["status"] == "ran" for s in steps.values()), steps
