@@ -32,7 +32,7 @@ import platform
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ _CI_VARIABLES = {
 }
 
 
-def ci_name(environ: dict[str, str] | None = None) -> str | None:
+def ci_name(environ: Mapping[str, str] | None = None) -> str | None:
     """The CI system this process runs in, or None on a person's machine."""
     env = os.environ if environ is None else environ
     for variable, name in _CI_VARIABLES.items():
@@ -97,7 +97,7 @@ _CI_DETAILS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def ci_run(environ: dict[str, str] | None = None) -> dict[str, Any] | None:
+def ci_run(environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """The CI run this process belongs to: its system, run id, URL and trigger (None outside
     CI). A generic ``CI=true`` names no run."""
     env = os.environ if environ is None else environ

@@ -178,7 +178,7 @@ def infer_roles(path: Path, target: str) -> ColumnRoles:
     notes = []
     # a date column named like one comes first (an order date over a birth date)
     hinted = [d for d in dates if any(h in d.lower() for h in _TIME_HINTS)]
-    timestamp = (hinted or dates or [None])[0]
+    timestamp: str | None = (hinted or dates or [None])[0]  # type: ignore[list-item]
     if timestamp is not None:
         notes.append(
             f"timestamp column: {timestamp} (every sampled value is a date with a year); "
