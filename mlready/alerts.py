@@ -142,20 +142,54 @@ def fire(
     run_id: str,
     logger: logging.Logger | None = None,
     test: bool = False,
+    finding: str | None = None,
 ) -> list[dict[str, Any]]:
     """Fire every rule for ``event`` (every rule with ``test``): log each alert, deliver it,
-    log how delivery went."""
+    log how delivery went.
+
+    ``finding`` names what was found (a hash of the model and the statistics): a rule that
+    already delivered an alert for the same finding is not sent again (the same batch checked
+    again, by a rerun or by CI on a new commit, tells its owner nothing new)."""
     log = logger or logging.getLogger("mlready.alerts")
     monitoring = loaded.spec.monitoring
     store = Path(loaded.spec.project.artifacts_dir) / ALERT_LOG
-    sent = []
+    earlier = {}
+    if finding is not None and not test:
+        for old in read_alerts(loaded.spec.project.artifacts_dir):
+            if old.get("finding") == finding and old["delivered"]:
+                earlier[old.get("rule")] = old
+    sent: list[dict[str, Any]] = []
     for rule in monitoring.alerts:
         if rule.when != event and not test:
+            continue
+        if rule.name in earlier:
+            first = earlier[rule.name]
+            log.info(
+                "alert %s not sent again: the same finding was sent as %s on %s",
+                rule.name,
+                first.get("id"),
+                first.get("created_at"),
+            )
+            sent.append(
+                {
+                    "rule": rule.name,
+                    "event": rule.when,
+                    "severity": rule.severity,
+                    "id": first.get("id"),
+                    "runbook": rule.runbook,
+                    "action": rule.action,
+                    "owner": rule.owner,
+                    "deliveries": {},
+                    "repeat_of": first.get("id"),
+                }
+            )
             continue
         text = f"TEST of alert rule '{rule.name}' ({rule.when}): no action needed" if test else ""
         message = payload(rule, loaded, text or summary, details, step=step, run_id=run_id)
         alert = message["alert"]
         alert["test"] = test
+        if finding is not None:
+            alert["finding"] = finding
         _append(store, {"kind": "alert", **alert})
         body = json.dumps(message, default=str).encode()
         deliveries = {}

@@ -98,6 +98,12 @@ def test_clean_batch_no_drift_and_shifted_batch_alerts_with_its_runbook(
         assert "Retrain on the last 12 months" in message["text"]
         assert message["alert"]["action"] == "retrain"
         assert sorted(message["alert"]["details"]["drifted"]) == ["plan", "tenure"]
+        # the same batch checked again (a rerun, CI on a new commit): still a finding, exit 1,
+        # but its owner is not told the same thing twice
+        again, out_again = _drift(run_cli, project)
+        assert again.exit_code == 1
+        assert out_again["alerts"][0]["repeat_of"] == out["alerts"][0]["id"]
+        assert len(hook.received) == 1
         report = Path(out["report"]).read_text()
         assert report.count("<svg") >= 3  # tenure, plan, the scores
         assert "Retrain on the last 12 months" in report

@@ -611,6 +611,9 @@ def _fire(loaded: LoadedSpec, result: DriftResult, run_id: str, log: logging.Log
         if result.model["version"] is not None
         else "no model"
     )
+    import hashlib
+    import json
+
     for event in result.events:
         details = {
             "model": model,
@@ -618,6 +621,18 @@ def _fire(loaded: LoadedSpec, result: DriftResult, run_id: str, log: logging.Log
             "drifted": result.drifted,
             "share_drifted": result.share_drifted,
         }
+        # the same model on a batch of the same content gives the same statistics: one finding
+        found = {
+            "event": event["event"],
+            "model": result.model.get("sha256"),
+            "features": result.features,
+            "predictions": result.predictions,
+            "performance": result.performance,
+            "environment": result.environment,
+        }
+        finding = hashlib.sha256(
+            json.dumps(found, sort_keys=True, default=str).encode()
+        ).hexdigest()
         result.alerts += fire(
             loaded,
             event["event"],
@@ -626,6 +641,7 @@ def _fire(loaded: LoadedSpec, result: DriftResult, run_id: str, log: logging.Log
             step="check-drift",
             run_id=run_id,
             logger=log,
+            finding=finding,
         )
     if result.dataset_drift:
         result.failures.append(
