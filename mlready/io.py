@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,6 +16,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "guard_outputs",
+    "record_outputs",
     "sha256_bytes",
     "sha256_file",
     "table_columns",
@@ -123,6 +125,74 @@ def table_columns(path: Path | str) -> list[str]:
     if not header:
         raise DataError(f"{path} is empty: the first line must name the columns")
     return header
+
+
+# --------------------------------------------------------------------------------------------------
+# Guarding user-named outputs: never overwrite a file mlready did not write
+# --------------------------------------------------------------------------------------------------
+
+#: In the artifacts folder: every file mlready wrote at a user-named path, with its sha256, so a
+#: later run may replace it (its own earlier output) but nothing else without --force.
+OUTPUTS_MANIFEST = "outputs.json"
+
+
+def _key(path: Path | str) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+def _manifest(artifacts_dir: Path | str) -> dict[str, str | None]:
+    try:
+        data = json.loads((Path(artifacts_dir) / OUTPUTS_MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _digest(path: Path) -> str | None:
+    """A file's sha256; None for a folder (a partitioned output is known by its path)."""
+    return None if path.is_dir() else sha256_file(path)
+
+
+def guard_outputs(
+    targets: list[Path],
+    *,
+    artifacts_dir: Path | str,
+    protected: Iterable[Path | str] = (),
+    force: bool = False,
+    option: str = "--output",
+) -> None:
+    """Refuse (UsageError) to write over an input, the spec or a spec-named data file, ever, and
+    over any other existing file mlready did not write itself (unless ``force``)."""
+    from mlready.errors import UsageError
+
+    guarded = {_key(p) for p in protected}
+    known = _manifest(artifacts_dir)
+    for target in targets:
+        key = _key(target)
+        if key in guarded:
+            raise UsageError(
+                f"{option} {target} would overwrite an input, the spec or a data file it names: "
+                "write the output to another path"
+            )
+        path = Path(key)
+        if force or not path.exists():
+            continue
+        if key in known and known[key] == _digest(path):
+            continue
+        raise UsageError(
+            f"{option} {target} exists and was not written by mlready: choose another path, "
+            "or pass --force to overwrite it"
+        )
+
+
+def record_outputs(targets: list[Path], *, artifacts_dir: Path | str) -> None:
+    """Remember the files just written at user-named paths (see :func:`guard_outputs`)."""
+    known = _manifest(artifacts_dir)
+    for target in targets:
+        path = Path(_key(target))
+        if path.exists():
+            known[str(path)] = _digest(path)
+    atomic_write_json(Path(artifacts_dir) / OUTPUTS_MANIFEST, known)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -666,7 +666,7 @@ def test_finding_counts_are_every_failing_row(run_cli: Run, project: Path) -> No
     result, out = _serve(
         run_cli, project, "-i", str(project / "b.csv"), "-o", "x.parquet", "--chunk-rows", "150"
     )
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # no row scored: the run fails
     assert out["rows_rejected"] == 400
     assert {f["id"]: f["count"] for f in out["findings"]}["tenure.range"] == 400
     assert pd.read_parquet(project / "x.parquet").empty
@@ -741,7 +741,7 @@ def test_a_model_without_ids_numbers_its_answers_by_row(
     # a batch with every row rejected: the empty output is numbered by row too
     batch.assign(tenure=-1).to_csv(project / "bad.csv", index=False)
     result, _ = _serve(run_cli, project, "-i", str(project / "bad.csv"), "-o", "none.parquet")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # no row scored
     empty = pd.read_parquet(project / "none.parquet")
     assert empty.empty
     assert "row" in empty.columns
@@ -844,3 +844,71 @@ def test_table_level_rules_give_one_verdict_in_every_command(
     source = pd.read_csv(project / "under.csv", dtype=str, keep_default_na=False)
     for column in ("amount", "zip"):
         assert rejected[column].fillna("").tolist() == source.loc[[5, 250], column].tolist()
+
+
+# ------------------------------------------------------------ guarded outputs, too many rejects
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("batch.csv", "would overwrite an input, the spec or a data file it names"),
+        ("data/train.csv", "would overwrite an input, the spec or a data file it names"),
+        ("mine.csv", "exists and was not written by mlready"),
+    ],
+)
+def test_output_never_overwrites_a_file_it_did_not_write(
+    run_cli: Run, project: Path, output: str, message: str
+) -> None:
+    make_batch(200).to_csv(project / "batch.csv", index=False)
+    (project / "mine.csv").write_text("precious\n")
+    before = {p: (project / p).read_bytes() for p in ("batch.csv", "data/train.csv", "mine.csv")}
+    result, _ = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", output)
+    assert result.exit_code == 2, result.stderr
+    assert message in result.stderr
+    assert f"{project / output}" in result.stderr
+    assert {p: (project / p).read_bytes() for p in before} == before
+    forced, _ = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", output, "--force")
+    if output == "mine.csv":  # --force overwrites a stranger's file, never the inputs
+        assert forced.exit_code == 0, forced.stderr
+        assert "prediction" in (project / "mine.csv").read_text()
+    else:
+        assert forced.exit_code == 2, forced.stderr
+        assert {p: (project / p).read_bytes() for p in before} == before
+
+
+def test_output_may_replace_its_own_earlier_output(run_cli: Run, project: Path) -> None:
+    make_batch(200).to_csv(project / "batch.csv", index=False)
+    for _ in range(2):
+        result, _ = _serve(
+            run_cli, project, "-i", str(project / "batch.csv"), "-o", "p.csv", "--no-cache"
+        )
+        assert result.exit_code == 0, result.stderr
+    (project / "p.csv").write_text("edited by hand\n")  # no longer what mlready wrote
+    result, _ = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", "p.csv")
+    assert result.exit_code == 2
+    assert "--force" in result.stderr
+
+
+def test_a_run_that_scores_no_row_or_rejects_too_many_fails(run_cli: Run, project: Path) -> None:
+    make_batch(100).assign(tenure=-1).to_csv(project / "all_bad.csv", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "all_bad.csv"), "-o", "a.parquet")
+    assert result.exit_code == 1, result.stderr
+    assert out["rows_scored"] == 0
+    assert not out["passed"]
+    assert any("no row scored: 100 rows in, 100 rejected" in f for f in out["failures"])
+    batch = make_batch(100)
+    batch.loc[:59, "tenure"] = -1  # 60% rejected, over the default 50%
+    batch.to_csv(project / "most_bad.csv", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "most_bad.csv"), "-o", "m.parquet")
+    assert result.exit_code == 1, result.stderr
+    assert any("60 of 100 rows rejected (60%)" in f for f in out["failures"])
+    spec = project / "mlready.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "on_invalid: quarantine", "on_invalid: quarantine\n  max_reject_share: 0.7"
+        )
+    )
+    result, out = _serve(run_cli, project, "-i", str(project / "most_bad.csv"), "-o", "n.parquet")
+    assert result.exit_code == 0, result.stderr
+    assert out["rows_scored"] == 40

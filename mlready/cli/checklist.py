@@ -48,6 +48,12 @@ def checklist_report(
             "(for $GITHUB_STEP_SUMMARY).",
         ),
     ] = OutputFormat.text,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Let --output overwrite checklist files mlready did not write."
+        ),
+    ] = False,
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
@@ -55,13 +61,18 @@ def checklist_report(
     a Markdown summary and JSON (exit 1 under the pass bar)."""
     from mlready.checklist import readiness
     from mlready.checklist.report import render_markdown, write_outputs
+    from mlready.io import guard_outputs, record_outputs
     from mlready.runs import start_run
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
-    with start_run(loaded.spec.project.artifacts_dir, "checklist-report", loaded) as run:
+    copies = [output / f"checklist.{ext}" for ext in ("json", "md", "html")] if output else []
+    artifacts = loaded.spec.project.artifacts_dir
+    guard_outputs(copies, artifacts_dir=artifacts, protected=loaded.protected_paths(), force=force)
+    with start_run(artifacts, "checklist-report", loaded) as run:
         result = readiness(loaded, pass_bar=fail_under)
         files = write_outputs(result, run.dir, output)
+        record_outputs(copies, artifacts_dir=artifacts)
         run.summary.update(_summary(result))
         if not result.passed:
             run.fail(1)

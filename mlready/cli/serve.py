@@ -64,6 +64,14 @@ def serve_batch(
             show_default=False,
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite an existing output mlready did not write (never the input, the "
+            "spec or its data).",
+        ),
+    ] = False,
     quarantine: Annotated[
         bool | None,
         typer.Option(
@@ -97,7 +105,8 @@ def serve_batch(
     spec: SpecOption = None,
 ) -> None:
     """Score a batch with a registered model, in chunks, within the SLA (exit 1 when rows are
-    invalid and --stop, predictions are NaN, or the run is over its time budget)."""
+    invalid and --stop, no row is scored or too many are rejected, predictions are NaN, or the
+    run is over its time budget)."""
     from mlready.cli.validate import _sql_source
     from mlready.runs import start_run
     from mlready.serving import serve_batch as run_serving
@@ -122,6 +131,7 @@ def serve_batch(
                 scheduler=scheduler,
                 on_progress=on_progress,
                 logger=run.logger,
+                force=force,
             )
         run.summary.update(_summary(result))
         for warning in result.warnings:

@@ -90,6 +90,14 @@ def validate_data(
     margin: Annotated[
         float, typer.Option(help="With --infer: widen numeric ranges by this share.", min=0)
     ] = DEFAULT_MARGIN,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Let --output or --quarantine overwrite files mlready did not write (never "
+            "the data read, the spec or its data).",
+        ),
+    ] = False,
     spec: SpecOption = None,
 ) -> None:
     """Check data against the spec's expectations with Great Expectations (exit 1 on failure)."""
@@ -98,7 +106,7 @@ def validate_data(
     loaded = load_spec(STATE.spec_path(spec))
     source = _sql_source(data, query)
     if infer:
-        from mlready.io import atomic_write_text
+        from mlready.io import atomic_write_text, guard_outputs, record_outputs
         from mlready.validation.infer import infer_expectations
 
         _refuse_options_of_the_other_mode(
@@ -111,6 +119,14 @@ def validate_data(
                 "--environment": environment,
             },
         )
+        reference = infer_from or (None if source else data)
+        if output is not None:
+            guard_outputs(
+                [output],
+                artifacts_dir=loaded.spec.project.artifacts_dir,
+                protected=[*_files(reference), *loaded.protected_paths()],
+                force=force,
+            )
         text = infer_expectations(
             loaded,
             source=infer_from or (None if source else data),
@@ -119,6 +135,7 @@ def validate_data(
         )
         if output is not None:
             atomic_write_text(output, text)
+            record_outputs([output], artifacts_dir=loaded.spec.project.artifacts_dir)
             say(f"[green]wrote[/] {output}: review it, then paste it into {loaded.path.name}")
         if STATE.json:
             typer.echo(json.dumps({"expectations": text, "output": output and str(output)}))
@@ -149,6 +166,7 @@ def validate_data(
                 quarantine_dir=quarantine,
                 chunk_rows=chunk_rows,
                 on_progress=on_progress,
+                force=force,
             )
         atomic_write_json(run.dir / "validation.json", result.to_dict())
         atomic_write_text(run.dir / "junit.xml", junit_xml(result))
@@ -179,6 +197,15 @@ def validate_data(
         say(f"run folder: {run.dir}")
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _files(path: str | None) -> list[str]:
+    """The files a path or glob names (none for a database URL)."""
+    import glob
+
+    if path is None or "://" in path:
+        return []
+    return glob.glob(path) if glob.has_magic(path) else [path]
 
 
 def _sql_source(

@@ -134,6 +134,34 @@ def _batch(
     )
 
 
+def _published(batch: _Batch, run_dir: Path) -> list[Path]:
+    """The files this batch writes outside its run folder (at a user- or spec-named path)."""
+    inside = run_dir.resolve()
+    return [
+        p
+        for p in (batch.output, batch.rejects, batch.profile)
+        if not p.resolve().is_relative_to(inside)
+    ]
+
+
+def _guard(loaded: LoadedSpec, batch: _Batch, run_dir: Path, force: bool) -> None:
+    """Refuse to write over the batch itself, the spec, its data, or a file mlready did not
+    write (unless ``force``)."""
+    import glob
+
+    from mlready.io import guard_outputs
+
+    inputs: list[Path | str] = []
+    if batch.path is not None:
+        inputs += glob.glob(batch.path) if glob.has_magic(batch.path) else [batch.path]
+    guard_outputs(
+        _published(batch, run_dir),
+        artifacts_dir=loaded.spec.project.artifacts_dir,
+        protected=[*inputs, *loaded.protected_paths()],
+        force=force,
+    )
+
+
 def peak_memory_mb() -> float:
     """This process's peak resident memory so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -456,7 +484,14 @@ def batch_key(
 def serve_batch(loaded: LoadedSpec, *, run_dir: Path, run_id: str, **options: Any) -> ServeResult:
     """Score a batch with a registered model, then fire the spec's alert rules for a missed
     SLA (``sla_breach``) and for rows set aside (``data_invalid``)."""
+    from mlready.io import record_outputs
+
     result = _serve(loaded, run_dir=run_dir, run_id=run_id, **options)
+    inside = run_dir.resolve()
+    record_outputs(
+        [Path(p) for p in result.files.values() if not Path(p).resolve().is_relative_to(inside)],
+        artifacts_dir=loaded.spec.project.artifacts_dir,
+    )
     alert(loaded, result, run_id, options.get("logger"))
     return result
 
@@ -509,6 +544,7 @@ def _serve(
     scheduler: str | None = None,
     on_progress: Progress | None = None,
     logger: logging.Logger | None = None,
+    force: bool = False,
 ) -> ServeResult:
     """Score a batch with a registered model (see the module's docstring for the order)."""
     clock = time.perf_counter()
@@ -527,6 +563,7 @@ def _serve(
     if quarantine is not None:
         on_invalid = "quarantine" if quarantine else "stop"
     batch = _batch(loaded, input_path, sql, output, run_dir, engine)
+    _guard(loaded, batch, run_dir, force)
     timings: dict[str, float] = {}
 
     def lap(name: str, since: float) -> float:
@@ -685,6 +722,7 @@ def _finish(
             "peak_memory_mb": result.peak_memory_mb,
             "met": None,
         }
+    _check_rejects(result, serving)
     result.passed = not result.failures
     log.info(
         "scored %s of %s rows in %.2f s (%s rows rejected, cache hits %s)",
@@ -695,6 +733,26 @@ def _finish(
         result.cache.get("hits"),
     )
     return result
+
+
+def _check_rejects(result: ServeResult, serving: ServingSection) -> None:
+    """A run that scores nothing, or sets aside more than serving.max_reject_share of its rows,
+    did not do its job: it fails (a run stopped at invalid rows has said so already)."""
+    if result.failures:
+        return
+    if result.rows_scored == 0:
+        result.failures.append(
+            f"no row scored: {result.rows_in:,} rows in, {result.rows_rejected:,} rejected; "
+            "check the batch against the contract (mlready validate-data --data FILE)"
+        )
+        return
+    share = result.rows_rejected / result.rows_in if result.rows_in else 0.0
+    if share > serving.max_reject_share:
+        result.failures.append(
+            f"{result.rows_rejected:,} of {result.rows_in:,} rows rejected ({share:.0%}), over "
+            f"serving.max_reject_share ({serving.max_reject_share:.0%}): fix the batch, or "
+            "raise the share in the spec"
+        )
 
 
 # ------------------------------------------------------------------------------ local engine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import glob
 import hashlib
 import json
 import re
@@ -55,6 +56,29 @@ class LoadedSpec:
         chosen = {name: self.raw.get(name) for name in sorted(sections)}
         text = json.dumps(chosen, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def protected_paths(self) -> list[Path]:
+        """The spec file and every data file it names as a source: never an output's path."""
+        from mlready.spec.models import DataSource
+
+        found: list[Path] = [self.path]
+
+        def walk(node: Any) -> None:
+            if isinstance(node, DataSource) and node.path:
+                files = glob.glob(node.path) if glob.has_magic(node.path) else [node.path]
+                found.extend(Path(f) for f in files)
+            elif isinstance(node, BaseModel):
+                for name in type(node).model_fields:
+                    walk(getattr(node, name))
+            elif isinstance(node, list | tuple):
+                for item in node:
+                    walk(item)
+            elif isinstance(node, dict):
+                for item in node.values():
+                    walk(item)
+
+        walk(self.spec)
+        return found
 
     @property
     def spec_hash(self) -> str:

@@ -293,6 +293,13 @@ class DataSection(Section):
         default_factory=list,
         description="Columns that must never be features (leaks, personal data); an error if used.",
     )
+    max_dropped_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="train fails (exit 4) when more than this share of rows has no target "
+        "value; fewer are left out with a warning.",
+    )
 
     @field_validator("positive_class", mode="before")
     @classmethod
@@ -726,6 +733,13 @@ class ServingSection(Section):
     chunk_rows: int = Field(100_000, ge=1, description="Rows scored per chunk.")
     on_invalid: Literal["stop", "quarantine"] = Field(
         "stop", description="stop: exit 1 on invalid rows; quarantine: set them aside, go on."
+    )
+    max_reject_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="With quarantine: the run fails when more than this share of rows is set "
+        "aside (a run that scores no row always fails).",
     )
     cache: CacheSpec = Field(default_factory=CacheSpec, description="The prediction cache.")
     sla: SlaSpec | None = Field(None, description="Output period and run-time budget.")

@@ -61,6 +61,7 @@ def validate_data(
     chunk_rows: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     frame: Any = None,
+    force: bool = False,
 ) -> ValidationResult:
     """Validate the spec's training data, or the table at ``data``, against the contract.
 
@@ -75,6 +76,7 @@ def validate_data(
     env = environment or ("serving" if sql else default_environment(loaded, data))
     path, sql = (None, sql) if sql is not None else _source(loaded, data)
     label = path if path is not None else f"SQL: {sql[1] if sql else ''}"
+    quarantine_files = _guard_quarantine(loaded, path, quarantine_dir, force)
     start = time.perf_counter()
     # hashing releases the GIL: the fingerprint is computed while the data is read and checked
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -84,6 +86,10 @@ def validate_data(
         )
         rows, columns, results, quarantine = result
         data_fingerprint = digest.result()
+    if quarantine_files:
+        from mlready.io import record_outputs
+
+        record_outputs(quarantine_files, artifacts_dir=loaded.spec.project.artifacts_dir)
     return ValidationResult(
         source=str(label),
         environment=env,
@@ -95,6 +101,29 @@ def validate_data(
         chunk_rows=chunk_rows,
         quarantine=quarantine,
     )
+
+
+def _guard_quarantine(
+    loaded: LoadedSpec, path: str | None, folder: Path | None, force: bool
+) -> list[Path]:
+    """The quarantine files, once it is sure they overwrite nothing they must not."""
+    if folder is None:
+        return []
+    import glob
+
+    from mlready.io import guard_outputs
+    from mlready.validation.quarantine import output_paths
+
+    targets = list(output_paths(Path(folder), path or "query"))
+    inputs = [] if path is None else glob.glob(path) if glob.has_magic(path) else [path]
+    guard_outputs(
+        targets,
+        artifacts_dir=loaded.spec.project.artifacts_dir,
+        protected=[*inputs, *loaded.protected_paths()],
+        force=force,
+        option="--quarantine",
+    )
+    return targets
 
 
 def _validate(

@@ -218,3 +218,42 @@ def test_hostile_names_and_values_are_escaped_in_the_report(tmp_path: Path, run_
     assert "<b>gold</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;gold&lt;/b&gt;" in html
+
+
+def test_infer_output_never_overwrites_the_spec_or_data(
+    sample_copy: Path, tmp_path: Path, validate
+) -> None:
+    train = sample_copy / "data" / "train.csv"
+    spec = sample_copy / "mlready.yaml"
+    before = spec.read_bytes(), train.read_bytes()
+    for target in (spec, train):
+        for extra in ([], ["--force"]):
+            result = validate("--infer", "--from", str(train), "-o", str(target), *extra)
+            assert result.exit_code == 2, result.stderr
+            assert f"--output {target} would overwrite" in result.stderr
+    assert (spec.read_bytes(), train.read_bytes()) == before
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("mine\n")
+    refused = validate("--infer", "-o", str(notes))
+    assert refused.exit_code == 2
+    assert f"--output {notes} exists and was not written by mlready" in refused.stderr
+    assert "--force" in refused.stderr
+    assert notes.read_text() == "mine\n"
+    assert validate("--infer", "-o", str(notes), "--force").exit_code == 0
+    assert validate("--infer", "-o", str(notes)).exit_code == 0  # its own earlier output
+
+
+def test_quarantine_never_overwrites_a_file_it_did_not_write(
+    sample_copy: Path, tmp_path: Path, validate
+) -> None:
+    batch = str(sample_copy / "data" / "batch_2026_08.csv")
+    folder = tmp_path / "q"
+    folder.mkdir()
+    (folder / "batch_2026_08.clean.csv").write_text("mine\n")
+    result = validate("--data", batch, "--quarantine", str(folder))
+    assert result.exit_code == 2, result.stdout
+    assert "--quarantine" in result.stderr
+    assert "--force" in result.stderr
+    assert (folder / "batch_2026_08.clean.csv").read_text() == "mine\n"
+    assert validate("--data", batch, "--quarantine", str(folder), "--force").exit_code == 0
+    assert validate("--data", batch, "--quarantine", str(folder)).exit_code == 0
