@@ -132,11 +132,6 @@ def test_awkward_batches_get_clear_results(run_cli: Run, project: Path) -> None:
     assert verdicts["monthly_charges"]["test"] == "none"
     assert "no values in the current batch" in verdicts["monthly_charges"]["note"]
     assert any("missing from the current data: region" in w for w in out["warnings"])
-    frame.iloc[:0].to_csv(project / "empty.csv", index=False)
-    result, out = _drift(run_cli, project, "--current", str(project / "empty.csv"))
-    assert result.exit_code == 0
-    assert out["drifted"] == []
-    assert any("no feature could be compared" in w for w in out["warnings"])
     new = frame.assign(plan="enterprise")
     new.to_csv(project / "new.csv", index=False)
     _, out = _drift(run_cli, project, "--current", str(project / "new.csv"))
@@ -438,3 +433,61 @@ def test_rows_set_aside_for_range_count_as_drift_and_the_correction_is_said(
     assert out["correction"]["method"] == "benjamini_hochberg"
     plain = run_cli("--spec", str(project), "check-drift")
     assert "out of range" in plain.stdout
+
+
+def test_nothing_compared_is_a_data_error_never_a_clean_verdict(
+    run_cli: Run, project: Path
+) -> None:
+    frame = make_batch(300)
+    frame.iloc[:0].to_csv(project / "empty.csv", index=False)
+    result, out = _drift(run_cli, project, "--current", str(project / "empty.csv"))
+    assert result.exit_code == 4, result.stderr
+    assert f"{project / 'empty.csv'} has no rows: there is nothing to compare" in result.stderr
+    assert out == {}
+    (project / "semi.csv").write_text(frame.to_csv(index=False, sep=";"))
+    result, _ = _drift(run_cli, project, "--current", str(project / "semi.csv"))
+    assert result.exit_code == 4, result.stderr
+    assert "semi.csv" in result.stderr
+    assert "no dataset drift" not in result.stdout + result.stderr
+    frame[["customer_id"]].assign(other=1).to_csv(project / "none.csv", index=False)
+    result, _ = _drift(run_cli, project, "--current", str(project / "none.csv"))
+    assert result.exit_code == 4, result.stderr
+    assert "none of the" in result.stderr
+    assert "features has a value to compare in its 300 rows (missing: " in result.stderr
+
+
+def test_outcomes_count_each_id_once_and_refuse_conflicts_and_unknown_labels(
+    run_cli: Run, project: Path
+) -> None:
+    labelled = toy_frame(400, seed=9)
+    labelled.drop(columns=["churn"]).to_csv(project / "b.csv", index=False)
+    served = run_cli(
+        "--spec", str(project), "serve-batch", "-i", str(project / "b.csv"), "-o",
+        str(project / "p.parquet"),
+    )  # fmt: skip
+    assert served.exit_code == 0, served.stderr
+    outcomes = labelled[["customer_id", "churn"]]
+    pd.concat([outcomes] * 3).to_csv(project / "tripled.csv", index=False)
+    result, out = _drift(run_cli, project, "--outcomes", str(project / "tripled.csv"))
+    assert result.exit_code in (0, 1), result.stderr
+    assert out["performance"]["rows"] == 400
+    assert out["performance"]["duplicate_rows_dropped"] == 800
+    assert any("800 repeated outcome row(s)" in w for w in out["warnings"])
+    conflicting = pd.concat(
+        [
+            outcomes,
+            outcomes.head(2)
+            .assign(churn="No")
+            .assign(churn=lambda f: np.where(outcomes.head(2)["churn"] == "Yes", "No", "Yes")),
+        ]
+    )
+    conflicting.to_csv(project / "conflicting.csv", index=False)
+    result, _ = _drift(run_cli, project, "--outcomes", str(project / "conflicting.csv"))
+    assert result.exit_code == 4, result.stderr
+    assert "gives 2 id(s) more than one label (e.g. customer_id=" in result.stderr
+    unknown = outcomes.copy()
+    unknown.loc[:4, "churn"] = "Maybe"
+    unknown.to_csv(project / "unknown.csv", index=False)
+    result, _ = _drift(run_cli, project, "--outcomes", str(project / "unknown.csv"))
+    assert result.exit_code == 4, result.stderr
+    assert "has labels the model never saw in training: 'Maybe'" in result.stderr

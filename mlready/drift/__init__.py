@@ -332,7 +332,7 @@ def check_drift(
     share = len(drifted) / len(judged) if judged else 0.0
     dataset = bool(judged) and share >= drift.dataset_drift_share
     if not judged:
-        warnings.append("no feature could be compared (the current data has no values)")
+        _nothing_compared(cur_label, cur_profile, missing, len(features))
 
     predictions = _prediction_drift(ref_profile, cur_profile, drift)
     result = DriftResult(
@@ -363,6 +363,11 @@ def check_drift(
         if version is None:
             raise UsageError("--outcomes needs a registered model and its serve-batch run")
         result.performance = realized_performance(loaded, version, summary, outcomes)
+        if result.performance.get("duplicate_rows_dropped"):
+            result.warnings.append(
+                f"{outcomes}: {result.performance['duplicate_rows_dropped']:,} repeated outcome "
+                "row(s) (same id, same label) counted once"
+            )
     if version is not None:
         moment = now or dt.datetime.now(dt.timezone.utc)
         created = dt.datetime.fromisoformat(version.created_at)
@@ -376,6 +381,24 @@ def check_drift(
     _fire(loaded, result, run_id, log)
     result.seconds = round(time.perf_counter() - clock, 4)
     return result
+
+
+def _nothing_compared(
+    label: str, profile: dict[str, Any], missing: list[str], features: int
+) -> None:
+    """No feature compared is no verdict: a data error, never a clean "no drift"."""
+    rows = int(profile.get("rows") or 0)
+    if not rows:
+        raise DataError(
+            f"{label} has no rows: there is nothing to compare with the reference; check that "
+            "the batch was exported whole"
+        )
+    named = f" (missing: {', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})"
+    raise DataError(
+        f"{label}: none of the {features} features has a value to compare in its {rows:,} "
+        f"rows{named if missing else ''}; check that it is a comma-separated file with the "
+        "training data's columns"
+    )
 
 
 def _count_out_of_range(features: list[ColumnDrift], current: dict[str, Any], bar: float) -> None:
@@ -465,12 +488,21 @@ def realized_performance(
     predicted[ids] = to_text(predicted[ids])
     if meta.get("task") == "classification":
         labels[target] = to_text(labels[[target]])[target]
+    labels, duplicates = _one_outcome_per_id(labels, ids, target, outcomes)
+    classes = [str(c) for c in meta.get("classes") or []]
+    if meta.get("task") == "classification" and classes:
+        unknown = sorted(set(labels[target].dropna().astype(str)) - set(classes))
+        if unknown:
+            raise DataError(
+                f"{outcomes} has labels the model never saw in training: "
+                f"{', '.join(map(repr, unknown[:5]))}{', ...' if len(unknown) > 5 else ''} "
+                f"(its classes: {', '.join(map(repr, classes))}); fix or map them"
+            )
     joined = predicted.merge(labels, on=ids, how="inner")
     missing_labels = int(joined[target].isna().sum())
     joined = joined[joined[target].notna()]
     if joined.empty:
         raise DataError(f"no row of {outcomes} matches a prediction by {', '.join(ids)}")
-    classes = [str(c) for c in meta.get("classes") or []]
     names = list((meta.get("validation") or {}).get("metrics") or [])
     task = meta.get("task")
     if task == "classification" and len(classes) == 2:
@@ -543,6 +575,7 @@ def realized_performance(
     return {
         "rows": len(joined),
         "rows_without_outcome": missing_labels,
+        "duplicate_rows_dropped": duplicates,
         "metrics": realized,
         "primary_metric": primary,
         "training_value": training,
@@ -551,6 +584,30 @@ def realized_performance(
         "reasons": reasons,
         "business": business,
     }
+
+
+def _one_outcome_per_id(labels: Any, ids: list[str], target: str, outcomes: str) -> tuple[Any, int]:
+    """The outcomes with one row per id: repeated identical rows are dropped (and counted), an
+    id with two different labels is refused; a missing label gives way to a known one."""
+    import pandas as pd
+
+    before = len(labels)
+    labels = labels.drop_duplicates()
+    known = labels[labels[target].notna()]
+    conflicting = known[known.duplicated(ids, keep=False)]
+    if len(conflicting):
+        first = conflicting.iloc[0]
+        example = ", ".join(f"{c}={first[c]}" for c in ids)
+        said = conflicting[(conflicting[ids] == first[ids]).all(axis=1)][target]
+        count = len(conflicting.drop_duplicates(ids))
+        raise DataError(
+            f"{outcomes} gives {count:,} id(s) more than one label (e.g. {example}: "
+            f"{', '.join(map(repr, said))}); keep one outcome per id"
+        )
+    pending = labels[labels[target].isna()]
+    pending = pending[~pending.set_index(ids).index.isin(known.set_index(ids).index)]
+    labels = pd.concat([known, pending.drop_duplicates(ids)], ignore_index=True)
+    return labels, before - len(labels)
 
 
 def _events(result: DriftResult) -> list[dict[str, Any]]:
