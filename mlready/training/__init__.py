@@ -283,7 +283,7 @@ def _train_validated(
         jobs,
     )
 
-    warnings: list[str] = []
+    warnings: list[str] = list(data.warnings)
     proxies = leakage.target_proxies(data)
     shared = leakage.shared_rows(data, splits)
     order = leakage.time_order(data, splits)

@@ -37,6 +37,7 @@ class TrainingData:
     holdout: Any = None  # boolean numpy array: True for held-out rows, or None
     dropped_rows: int = 0  # rows without a target value
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # data left out: on the terminal too
 
     @property
     def binary(self) -> bool:
@@ -279,10 +280,21 @@ def load_training_data(spec: ProjectSpec, frame: Any) -> TrainingData:
     frame = frame.copy()
     missing_target = frame[data.target].isna()
     dropped = int(missing_target.sum())
-    notes = []
+    notes: list[str] = []
+    warnings: list[str] = []
     if dropped:
+        share = dropped / len(frame)
+        if share > data.max_dropped_share:
+            raise DataError(
+                f"{dropped:,} of {len(frame):,} training rows ({share:.0%}) have no value of "
+                f"'{data.target}', over data.max_dropped_share ({data.max_dropped_share:.0%}): "
+                "fill in the target, or raise the share in the spec"
+            )
         frame = frame.loc[~missing_target]
-        notes.append(f"{dropped:,} rows without a value of '{data.target}' were left out")
+        warnings.append(
+            f"{dropped:,} of {dropped + len(frame):,} rows ({share:.1%}) without a value of "
+            f"'{data.target}' were left out of training"
+        )
     if len(frame) == 0:
         raise DataError(f"the training data has no row with a value of '{data.target}'")
     numeric, categorical, feature_notes = _features(spec, frame)
@@ -292,7 +304,7 @@ def load_training_data(spec: ProjectSpec, frame: Any) -> TrainingData:
     if empty:
         numeric = [c for c in numeric if c not in empty]
         categorical = [c for c in categorical if c not in empty]
-        notes.append(f"features without any value are left out: {', '.join(empty)}")
+        warnings.append(f"features without any value are left out: {', '.join(empty)}")
         if not numeric and not categorical:
             raise DataError("every feature is empty in the training data: nothing to learn from")
     constant = [c for c in numeric + categorical if frame[c].nunique(dropna=False) <= 1]
@@ -380,6 +392,7 @@ def load_training_data(spec: ProjectSpec, frame: Any) -> TrainingData:
         holdout=holdout,
         dropped_rows=dropped,
         notes=notes,
+        warnings=warnings,
     )
 
 

@@ -514,3 +514,27 @@ def test_a_target_proxy_fails_training_and_names_the_fix(tmp_path: Path, run_cli
     meta = json.loads((_run_dir(result) / "metadata.json").read_text())
     assert [p["feature"] for p in meta["leakage"]["target_proxies"]] == ["account_status"]
     assert meta["passed"] is False
+
+
+def test_rows_left_out_are_said_and_too_many_fail(tmp_path: Path, run_cli: Run) -> None:
+    frame = toy_frame()  # 600 rows
+    frame.loc[:17, "churn"] = None  # 18 rows, 3%: under the default 5%
+    folder = write_project(tmp_path / "few", frame=frame, validation=CV3)
+    result = _train(run_cli, folder, "--no-importance")
+    assert result.exit_code == 0, result.stderr
+    said = "18 of 600 rows (3.0%) without a value of 'churn' were left out of training"
+    assert said in result.stdout
+    assert said.replace("'", "&#39;") in (_run_dir(result) / "training.html").read_text()
+    frame.loc[:99, "churn"] = None  # 100 rows, 17%
+    folder = write_project(tmp_path / "many", frame=frame, validation=CV3)
+    result = _train(run_cli, folder, "--no-importance")
+    assert result.exit_code == 4
+    assert (
+        "100 of 600 training rows (17%) have no value of 'churn', over data.max_dropped_share (5%)"
+        in result.stderr
+    )
+    spec = folder / "mlready.yaml"
+    spec.write_text(
+        spec.read_text().replace("target: churn", "target: churn\n  max_dropped_share: 0.2")
+    )
+    assert _train(run_cli, folder, "--no-importance").exit_code == 0
