@@ -388,3 +388,39 @@ def test_relative_sqlite_url_is_relative_to_the_spec(tmp_path: Path, run_cli: Ru
     result = run_cli("--spec", str(tmp_path), "registry", "list")
     assert result.exit_code == 0
     assert (tmp_path / "shared" / "registry.db").is_file()
+
+
+def test_user_text_is_printed_literally(tmp_path: Path, run_cli: Run) -> None:
+    write_project(tmp_path, validation=GATE_VALIDATION)
+    _trained(run_cli, tmp_path, ["tenure"], ["plan"])
+    spec = str(tmp_path)
+    assert run_cli("--spec", spec, "register").exit_code == 0
+    reason = "\x1b[2J\x07:x: [bold]ok[/bold]"
+    moved = run_cli(
+        "--spec", spec, "registry", "promote", "toy:1", "--to", "staging", "--force",
+        "--reason", reason,
+    )  # fmt: skip
+    assert moved.exit_code == 0, moved.stderr
+    assert "\\x1b[2J\\x07:x: [bold]ok[/bold]" in moved.stdout
+    history = run_cli("--spec", spec, "registry", "history").stdout
+    assert "\\x1b" in history  # the table wraps the rest
+    for shown in (moved.stdout, history):
+        assert "\x1b" not in shown
+        assert "\x07" not in shown
+        assert "\u274c" not in shown  # the :x: emoji
+
+
+def test_verify_without_the_registry_database_exits_4(tmp_path: Path, run_cli: Run) -> None:
+    write_project(tmp_path, validation=GATE_VALIDATION)
+    _trained(run_cli, tmp_path, ["tenure"], ["plan"])
+    assert run_cli("--spec", str(tmp_path), "register").exit_code == 0
+    (tmp_path / ".mlready" / "registry.db").unlink()
+    result = run_cli("--spec", str(tmp_path), "registry", "verify")
+    assert result.exit_code == 4, result.stdout
+    assert "the registry is missing or was deleted" in result.stderr
+    assert "no versions to verify" not in result.stdout
+    empty = tmp_path / "empty"
+    write_project(empty)
+    result = run_cli("--spec", str(empty), "registry", "verify")
+    assert result.exit_code == 0
+    assert "no versions to verify" in result.stdout

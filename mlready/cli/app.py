@@ -158,6 +158,6 @@ def _json_error(message: str, code: int) -> None:
 
 
 def _print_error(message: str) -> None:
-    from rich.markup import escape
+    from mlready.cli.state import literal
 
-    err().print(f"[bold red]error:[/] {escape(message)}")
+    err().print(f"[bold red]error:[/] {literal(message)}")

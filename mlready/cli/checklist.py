@@ -104,8 +104,9 @@ def _summary(result: ReadinessResult) -> dict[str, Any]:
 
 
 def _print(result: ReadinessResult, report: Path) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from mlready.cli.state import literal
 
     console = out()
     verdict = "[green]meets[/]" if result.passed else "[bold red]is UNDER[/]"
@@ -118,7 +119,7 @@ def _print(result: ReadinessResult, report: Path) -> None:
     if STATE.quiet:
         console.print(line)
         return
-    table = Table(title=f"Production readiness: {escape(result.project)}")
+    table = Table(title=f"Production readiness: {literal(result.project)}")
     for name in ("section", "passing now", "in place", "items passing"):
         table.add_column(name, justify="left" if name == "section" else "right")
     for s in result.sections:
@@ -130,8 +131,8 @@ def _print(result: ReadinessResult, report: Path) -> None:
     for n, gap in enumerate(result.gaps, 1):
         colour = "red" if gap["status"] == "failing" else "yellow"
         console.print(
-            f"{n}. [bold]{escape(gap['id'])}[/] {escape(gap['title'])} "
-            f"([{colour}]{gap['status']}[/]): {escape(gap['next_action'])}"
+            f"{n}. [bold]{literal(gap['id'])}[/] {literal(gap['title'])} "
+            f"([{colour}]{gap['status']}[/]): {literal(gap['next_action'])}"
         )
     needs_ci = [i.id for i in result.items if i.needs_ci]
     if needs_ci:
@@ -141,5 +142,5 @@ def _print(result: ReadinessResult, report: Path) -> None:
             f"{' ...' if len(needs_ci) > 8 else ''})"
         )
     for warning in result.warnings:
-        console.print(f"[yellow]warning[/]: {escape(warning)}")
+        console.print(f"[yellow]warning[/]: {literal(warning)}")
     console.print(f"report: {report}")

@@ -107,9 +107,8 @@ def check_drift(
 
 def _test_alert(loaded: Any, as_json: bool) -> None:
     """Send and record a test alert through every rule (the readiness report reads it)."""
-    from rich.markup import escape
-
     from mlready.alerts import send_test
+    from mlready.cli.state import literal
     from mlready.errors import UsageError
     from mlready.runs import start_run
 
@@ -141,7 +140,9 @@ def _test_alert(loaded: Any, as_json: bool) -> None:
             where = ", ".join(
                 f"{n} ({'sent' if ok else 'NOT delivered'})" for n, ok in a["channels"].items()
             )
-            out().print(f"test alert [bold]{escape(a['rule'])}[/] ({a['event']}): {escape(where)}")
+            out().print(
+                f"test alert [bold]{literal(a['rule'])}[/] ({a['event']}): {literal(where)}"
+            )
     if failed:
         raise typer.Exit(1)
 
@@ -174,16 +175,17 @@ def _summary(result: DriftResult) -> dict[str, Any]:
 
 
 def _print(result: DriftResult, folder: Any) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from mlready.cli.state import literal
 
     if STATE.quiet:
         for failure in result.failures:
-            err().print(f"[bold red]FAILED[/]: {escape(failure)}")
+            err().print(f"[bold red]FAILED[/]: {literal(failure)}")
         return
     console = out()
     table = Table(
-        title=f"{escape(result.current['source'])} against {escape(result.reference['source'])}"
+        title=f"{literal(result.current['source'])} against {literal(result.reference['source'])}"
     )
     for name in ("feature", "test", "statistic", "threshold", "PSI", "drift"):
         table.add_column(
@@ -199,10 +201,10 @@ def _print(result: DriftResult, folder: Any) -> None:
         verdict = (
             "[bold red]drifted[/]"
             if f["drifted"]
-            else (f"[dim]{escape(f['note'])}[/]" if f["test"] == "none" else "no")
+            else (f"[dim]{literal(f['note'])}[/]" if f["test"] == "none" else "no")
         )
         table.add_row(
-            escape(f["column"]),
+            literal(f["column"]),
             f["test"],
             shown,
             f"{f['threshold']:g}",
@@ -214,7 +216,7 @@ def _print(result: DriftResult, folder: Any) -> None:
     if outside:
         console.print(
             "set aside by serve-batch for a value out of range (not in the statistics above): "
-            + ", ".join(f"{escape(f['column'])} {f['out_of_range_share']:.1%}" for f in outside)
+            + ", ".join(f"{literal(f['column'])} {f['out_of_range_share']:.1%}" for f in outside)
         )
     correction = result.correction or {}
     if correction.get("tests"):
@@ -254,16 +256,16 @@ def _print(result: DriftResult, folder: Any) -> None:
                 )
             )
     for warning in [*result.warnings, *result.environment]:
-        console.print(f"[yellow]warning[/]: {escape(warning)}")
+        console.print(f"[yellow]warning[/]: {literal(warning)}")
     for sent in result.alerts:
         where = ", ".join(
             f"{name} ({'sent' if d['delivered'] else 'NOT delivered'})"
             for name, d in sent["deliveries"].items()
         )
         console.print(
-            f"alert [bold]{escape(sent['rule'])}[/] ({sent['severity']}): {sent['action']}, owner "
-            f"{escape(sent['owner'])}, to {escape(where)}\n  runbook: {escape(sent['runbook'])}"
+            f"alert [bold]{literal(sent['rule'])}[/] ({sent['severity']}): {sent['action']}, owner "
+            f"{literal(sent['owner'])}, to {literal(where)}\n  runbook: {literal(sent['runbook'])}"
         )
     for failure in result.failures:
-        console.print(f"[bold red]FAILED[/]: {escape(failure)}")
+        console.print(f"[bold red]FAILED[/]: {literal(failure)}")
     console.print(f"report: {folder / 'drift.html'}")

@@ -34,8 +34,7 @@ def init(
 ) -> None:
     """Write a commented starter mlready.yaml that passes `mlready spec check` (and, with --ci,
     a CI workflow for it)."""
-    from rich.markup import escape
-
+    from mlready.cli.state import literal
     from mlready.scaffold import ScaffoldResult, scaffold_project, write_ci
     from mlready.spec.loading import find_spec_path
 
@@ -63,7 +62,7 @@ def init(
         )
         return
     for note in result.notes:
-        say(escape(note))
+        say(literal(note))
     for path in result.written:
         say(f"[green]wrote[/] {path}")
     say(f"next: edit {result.spec_path} then run `mlready --spec {result.spec_path} spec check`")

@@ -12,8 +12,7 @@ from mlready.cli.state import STATE, JsonOption, SpecOption, out
 def project_tests(as_json: JsonOption = False, spec: SpecOption = None) -> None:
     """Run the project's tests (checklist.test_command) and keep their JUnit XML as evidence
     that the feature code is tested (exit 1 when a test fails or none ran)."""
-    from rich.markup import escape
-
+    from mlready.cli.state import literal
     from mlready.project_tests import run_tests
     from mlready.runs import start_run
     from mlready.spec import load_spec
@@ -32,10 +31,10 @@ def project_tests(as_json: JsonOption = False, spec: SpecOption = None) -> None:
         out().print(
             f"{verdict}: {result.tests} tests, {result.failures} failed, {result.errors} in "
             f"error, {result.skipped} skipped (exit {result.exit_code}); JUnit report: "
-            f"{escape(str(run.dir / 'junit.xml'))}"
+            f"{literal(str(run.dir / 'junit.xml'))}"
         )
         for name in result.failed:
-            out().print(f"  - {escape(name)}")
+            out().print(f"  - {literal(name)}")
         if result.tests - result.skipped < 1:
             out().print("no test ran: an empty test suite proves nothing")
     if not result.passed:

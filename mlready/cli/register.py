@@ -165,15 +165,15 @@ def _promote(
 
 
 def _print_decision(decision: dict[str, Any]) -> None:
-    from rich.markup import escape
+    from mlready.cli.state import literal
 
     if decision["accepted"]:
         mark = "[yellow]forced[/]" if decision["forced"] else "[green]promoted[/]"
-        say(f"{mark}: {decision['alias']} -> {decision['version']}: {escape(decision['reason'])}")
+        say(f"{mark}: {decision['alias']} -> {decision['version']}: {literal(decision['reason'])}")
     else:
         out().print(
             f"[bold red]refused[/]: {decision['alias']} stays where it was: "
-            f"{escape(decision['reason'])} (override with --force --reason TEXT)"
+            f"{literal(decision['reason'])} (override with --force --reason TEXT)"
         )
 
 
@@ -183,6 +183,21 @@ def _open(spec: Path | None) -> tuple[LoadedSpec, Registry]:
 
     loaded = load_spec(STATE.spec_path(spec))
     return loaded, open_registry(loaded)
+
+
+def _no_registry_for_the_store(loaded: LoadedSpec) -> None:
+    """An empty registry over a store that holds models: the database was lost (exit 4)."""
+    from mlready.errors import DataError
+    from mlready.registry import registry_location
+
+    url, store = registry_location(loaded)
+    files = [p for p in store.rglob("*") if p.is_file()] if store.is_dir() else []
+    if files:
+        raise DataError(
+            f"the registry ({url}) lists no version of {loaded.spec.model_name}, but the artifact "
+            f"store {store} holds {len(files):,} file(s): the registry is missing or was deleted; "
+            "restore it from a backup, or register the train runs again"
+        )
 
 
 def _ref(text: str | None, loaded: LoadedSpec, default_alias: str = "production") -> Any:
@@ -429,9 +444,9 @@ def history(
     spec: SpecOption = None,
 ) -> None:
     """Every alias change and gate decision, oldest first (the audit history)."""
-    from rich.markup import escape
     from rich.table import Table
 
+    from mlready.cli.state import literal
     from mlready.registry import check_name
 
     loaded, registry = _open(spec)
@@ -453,8 +468,8 @@ def history(
             f"{h['from_version'] or '-'} -> {h['to_version']}",
             h["action"],
             decision,
-            escape(h["actor"]),
-            escape(h["reason"]),
+            literal(h["actor"]),
+            literal(h["reason"]),
         )
     out().print(table)
 
@@ -476,6 +491,8 @@ def verify(
         versions = [registry.resolve(_ref(ref, loaded))]
     else:
         versions = registry.list_versions(loaded.spec.model_name)
+        if not versions:
+            _no_registry_for_the_store(loaded)
     checked = []
     for version in versions:
         registry.load(version)  # raises DataError (exit 4) on a mismatch

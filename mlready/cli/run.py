@@ -121,8 +121,9 @@ def _announce(step: str, note: str, as_json: bool) -> None:
 
 
 def _print(outcomes: list[Any], report: Path | None) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from mlready.cli.state import literal
 
     console = out()
     colours = {
@@ -148,14 +149,14 @@ def _print(outcomes: list[Any], report: Path | None) -> None:
                 f"[{colours[o.status]}]{o.status}[/]",
                 o.run_id or "",
                 f"{o.seconds:.1f}" if o.status in ("ran", "failed") else "",
-                escape(note),
+                literal(note),
             )
         console.print(table)
     hard = [o for o in outcomes if o.status == "failed" and o.step != "checklist-report"]
     for o in hard:
         stopped = any(later.status == "not run" for later in outcomes)
         console.print(
-            f"[bold red]{'stopped at' if stopped else 'failed'}[/] {o.step}: {escape(o.reason)}"
+            f"[bold red]{'stopped at' if stopped else 'failed'}[/] {o.step}: {literal(o.reason)}"
         )
     if report is not None:
         console.print(f"readiness report: {report}")

@@ -25,8 +25,7 @@ def verify(
 ) -> None:
     """Check the run log: every record's hash, the chain that links it to the one before, the
     files its run wrote, and that this project wrote it (exit 4 when anything was altered)."""
-    from rich.markup import escape
-
+    from mlready.cli.state import literal
     from mlready.errors import DataError
     from mlready.runs import identity_of, verify_run_log
     from mlready.spec import load_spec
@@ -38,7 +37,7 @@ def verify(
     trusted = len(result.records)
     say(f"{result.path}: {trusted} record{'' if trusted == 1 else 's'} hold")
     for problem in result.problems[:20]:
-        say(f"  [red]✗[/] {escape(str(problem))}")
+        say(f"  [red]✗[/] {literal(str(problem))}")
     if len(result.problems) > 20:
         say(f"  ... and {len(result.problems) - 20} more")
     error = None
@@ -61,7 +60,7 @@ def verify(
             payload.update(error=str(error), exit_code=error.exit_code)
         typer.echo(json.dumps(payload, indent=2))
         if error is not None:
-            err().print(f"[bold red]error:[/] {escape(str(error))}")
+            err().print(f"[bold red]error:[/] {literal(str(error))}")
             raise typer.Exit(error.exit_code)
     elif error is not None:
         raise error

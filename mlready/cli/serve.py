@@ -196,16 +196,17 @@ def _progress() -> Iterator[Progress | None]:
 
 
 def _print(result: ServeResult, folder: Any) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from mlready.cli.state import literal
 
     if STATE.quiet:
         for failure in result.failures:
-            err().print(f"[bold red]FAILED[/]: {escape(failure)}")
+            err().print(f"[bold red]FAILED[/]: {literal(failure)}")
         return
     console = out()
     m = result.model
-    table = Table(title=f"{escape(m['name'])}:{m['version']} on {escape(result.source)}")
+    table = Table(title=f"{literal(m['name'])}:{m['version']} on {literal(result.source)}")
     table.add_column("")
     table.add_column("value", justify="right")
     cache = result.cache
@@ -237,26 +238,26 @@ def _print(result: ServeResult, folder: Any) -> None:
         colour = "red" if finding["severity"] == "error" else "yellow"
         count = finding["count"]
         console.print(
-            f"[{colour}]{escape(finding['id'])}[/] ({escape(finding['description'])}): "
+            f"[{colour}]{literal(finding['id'])}[/] ({literal(finding['description'])}): "
             f"{count:,} row{'s' if count != 1 else ''}, e.g. "
-            f"{escape(', '.join(finding['sample'][:4]))}"
+            f"{literal(', '.join(finding['sample'][:4]))}"
         )
     for warning in result.warnings:
         if not any(warning.startswith(f["id"]) for f in result.findings):
-            console.print(f"[yellow]warning[/]: {escape(warning)}")
+            console.print(f"[yellow]warning[/]: {literal(warning)}")
     for sent in result.alerts:
         where = ", ".join(
             f"{name} ({'sent' if d['delivered'] else 'NOT delivered: ' + str(d.get('error'))})"
             for name, d in sent["deliveries"].items()
         )
         console.print(
-            f"alert [bold]{escape(sent['rule'])}[/] ({sent['severity']}, {sent['action']}) "
-            f"to {escape(where)}; runbook: {escape(sent['runbook'])}"
+            f"alert [bold]{literal(sent['rule'])}[/] ({sent['severity']}, {sent['action']}) "
+            f"to {literal(where)}; runbook: {literal(sent['runbook'])}"
         )
     verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
     console.print(verdict)
     for failure in result.failures:
-        console.print(f"  - {escape(failure)}")
+        console.print(f"  - {literal(failure)}")
     for name, path in result.files.items():
-        console.print(f"{name}: {escape(path)}")
+        console.print(f"{name}: {literal(path)}")
     console.print(f"run folder: {folder}")

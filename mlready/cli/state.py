@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,12 +65,25 @@ JsonOption = Annotated[
 
 def out() -> Console:
     """Console for results (stdout; stderr when --json keeps stdout for the JSON document)."""
-    return Console(stderr=STATE.json, highlight=False, soft_wrap=True)
+    # emoji=False: a ':x:' in the data is two colons and an x, not an emoji
+    return Console(stderr=STATE.json, highlight=False, soft_wrap=True, emoji=False)
 
 
 def err() -> Console:
     """Console for messages and errors (stderr)."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def literal(value: Any) -> str:
+    """A value from the data (or a user's text) printed as written: Rich markup escaped and
+    control characters (an escape sequence, a bell) shown as \\xNN instead of acted on."""
+    from rich.markup import escape
+
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    return escape(text)
 
 
 def say(message: Any) -> None:

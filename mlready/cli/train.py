@@ -175,8 +175,9 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _print(result: TrainResult, folder: Any) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from mlready.cli.state import literal
 
     console = out()
     if result.validation_failed:
@@ -185,14 +186,14 @@ def _print(result: TrainResult, folder: Any) -> None:
             "validation checks; nothing was fitted"
         )
         for failure in result.failures[:10]:
-            console.print(f"  - {escape(failure)}")
+            console.print(f"  - {literal(failure)}")
         say(f"validation report: {folder / 'validation.html'}")
         return
     if STATE.quiet:
         return
     m = result.metadata
     v = m["validation"]
-    table = Table(title=f"{escape(m['model_name'])}: {escape(m['model']['type'])}")
+    table = Table(title=f"{literal(m['model_name'])}: {literal(m['model']['type'])}")
     table.add_column("metric")
     table.add_column("threshold")
     table.add_column("CV mean ± std", justify="right")
@@ -243,7 +244,7 @@ def _print(result: TrainResult, folder: Any) -> None:
             f"saves {business['gain_over_baseline']:,.0f} {currency}"
         )
     for warning in result.warnings:
-        console.print(f"[yellow]warning[/]: {escape(warning)}")
+        console.print(f"[yellow]warning[/]: {literal(warning)}")
     reused = m["data"]["validation"].get("validated_by_run")
     if reused:
         console.print(
@@ -253,7 +254,7 @@ def _print(result: TrainResult, folder: Any) -> None:
     verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
     console.print(f"{verdict} in {m['training_seconds']:.1f} s")
     for failure in result.failures:
-        console.print(f"  - {escape(failure)}")
+        console.print(f"  - {literal(failure)}")
     if not result.passed:
         console.print("The artifacts are written but marked as failing: register refuses them.")
     console.print(f"report: {result.files['report']}")

@@ -256,13 +256,14 @@ def _refuse_options_of_the_other_mode(infer: bool, options: dict[str, object]) -
 
 
 def _print_table(result: ValidationResult) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from mlready.cli.state import literal
 
     if STATE.quiet:
         return
     table = Table(
-        title=f"{escape(result.source)} ({result.environment}, {result.rows:,} rows)",
+        title=f"{literal(result.source)} ({result.environment}, {result.rows:,} rows)",
         show_lines=False,
     )
     table.add_column("result")
@@ -282,10 +283,10 @@ def _print_table(result: ValidationResult) -> None:
             detail = f"observed {row['observed']}"
         table.add_row(
             f"[{styles[row['status']]}]{row['status']}[/]",
-            escape(row["id"]),
-            escape(row["description"]),
+            literal(row["id"]),
+            literal(row["description"]),
             unexpected,
-            escape(detail),
+            literal(detail),
         )
     console = out()
     if shown:
@@ -304,6 +305,6 @@ def _print_table(result: ValidationResult) -> None:
     if result.quarantine:
         q = result.quarantine
         console.print(
-            f"quarantined {q['rejected_rows']:,} rows -> {escape(q['rejected_path'])}; "
-            f"clean rows -> {escape(q['clean_path'])}"
+            f"quarantined {q['rejected_rows']:,} rows -> {literal(q['rejected_path'])}; "
+            f"clean rows -> {literal(q['clean_path'])}"
         )
