@@ -139,6 +139,21 @@ def test_json_and_markdown_on_stdout_and_copies_for_ci(demo: Path, tmp_path: Pat
     assert "| section | passes now | in place | items passing |" in markdown.stdout
 
 
+def test_output_never_overwrites_files_it_did_not_write(demo: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ci"
+    folder.mkdir()
+    (folder / "checklist.md").write_text("the team's own notes\n")
+    refused = _mlready(demo, "checklist-report", "--output", str(folder))
+    assert refused.returncode == 2
+    assert f"--output {folder / 'checklist.md'} exists and was not written by mlready" in (
+        refused.stderr
+    )
+    assert (folder / "checklist.md").read_text() == "the team's own notes\n"
+    assert _mlready(demo, "checklist-report", "--output", str(folder), "--force").returncode == 0
+    again = _mlready(demo, "checklist-report", "--output", str(folder))  # its own output now
+    assert again.returncode == 0, again.stderr
+
+
 def test_a_missing_spec_exits_3(tmp_path: Path) -> None:
     done = _mlready(tmp_path / "nowhere", "checklist-report")
     assert done.returncode == 3
