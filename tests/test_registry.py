@@ -20,7 +20,7 @@ import joblib
 import pytest
 
 from mlready.errors import DataError, UsageError
-from mlready.registry import ModelRef, Registry, parse_ref
+from mlready.registry import ModelRef, Registry, TrainedRun, parse_ref
 from tests.conftest import ROOT, CliResult
 from tests.training_data import write_project
 
@@ -59,7 +59,13 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
-def fake_run(folder: Path, payload: object, passed: bool = True) -> Path:
+def recorded(folder: Path) -> TrainedRun:
+    """A run folder with the hashes its record in the run log would hold."""
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    return TrainedRun(folder, folder.name, files["model.joblib"], files)
+
+
+def fake_run(folder: Path, payload: object, passed: bool = True) -> TrainedRun:
     """A train run folder: a small joblib file and the metadata train would write for it."""
     folder.mkdir(parents=True)
     joblib.dump(payload, folder / "model.joblib")
@@ -82,7 +88,7 @@ def fake_run(folder: Path, payload: object, passed: bool = True) -> Path:
         "artifact": {"file": "model.joblib", "sha256": digest},
     }
     (folder / "metadata.json").write_text(json.dumps(metadata))
-    return folder
+    return recorded(folder)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -94,7 +100,7 @@ def test_register_is_idempotent_and_loading_is_verified(registry_url: str, tmp_p
     registry = Registry(registry_url, tmp_path / "store")
     first, created = registry.register("churn", fake_run(tmp_path / "r1", {"m": 1}), actor="t")
     assert (first.version, created) == (1, True)
-    again, created = registry.register("churn", tmp_path / "r1", actor="t")
+    again, created = registry.register("churn", recorded(tmp_path / "r1"), actor="t")
     assert (again.version, created) == (1, False)
     second, _ = registry.register("churn", fake_run(tmp_path / "r2", {"m": 2}), actor="t")
     assert second.version == 2
@@ -121,7 +127,7 @@ def test_failing_runs_need_a_reason(registry_url: str, tmp_path: Path) -> None:
 
 def _register_worker(url: str, store: str, run: str, barrier: object) -> None:
     barrier.wait()  # type: ignore[attr-defined]
-    Registry(url, Path(store)).register("churn", Path(run), actor=f"p{os.getpid()}")
+    Registry(url, Path(store)).register("churn", recorded(Path(run)), actor=f"p{os.getpid()}")
 
 
 def test_eight_processes_get_eight_consecutive_versions(registry_url: str, tmp_path: Path) -> None:
@@ -131,7 +137,8 @@ def test_eight_processes_get_eight_consecutive_versions(registry_url: str, tmp_p
     barrier = context.Barrier(8)
     processes = [
         context.Process(
-            target=_register_worker, args=(registry_url, str(tmp_path / "store"), str(r), barrier)
+            target=_register_worker,
+            args=(registry_url, str(tmp_path / "store"), str(r.folder), barrier),
         )
         for r in runs
     ]
@@ -165,7 +172,9 @@ if point == "in-transaction":
     r.Registry._move = pause        # called inside the version's transaction, after its INSERT
 else:
     r.Registry._insert = pause      # the artifact is stored; the transaction has not begun
-r.Registry(sys.argv[1], Path(sys.argv[2])).register("churn", Path(sys.argv[3]), actor="victim")
+from tests.test_registry import recorded
+run = recorded(Path(sys.argv[3]))
+r.Registry(sys.argv[1], Path(sys.argv[2])).register("churn", run, actor="victim")
 """
 
 
@@ -177,7 +186,7 @@ def test_sigkill_mid_register_leaves_all_or_nothing(
     run = fake_run(tmp_path / "r1", {"m": 1})
     Registry(registry_url, store)
     child = subprocess.Popen(
-        [sys.executable, "-c", _KILL_CHILD, registry_url, str(store), str(run), point],
+        [sys.executable, "-c", _KILL_CHILD, registry_url, str(store), str(run.folder), point],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -359,7 +368,7 @@ def test_bad_input_exits_clearly_and_changes_nothing(tmp_path: Path, run_cli: Ru
     runs.mkdir(parents=True)
     result = run_cli("--spec", spec, "register", "--run", "20260101T000000Z-abcdef")
     assert result.exit_code == 4
-    assert "holds no trained model" in result.stderr
+    assert "holds no record that train wrote it" in result.stderr
     listed = json.loads(run_cli("--spec", spec, "registry", "list", "--format", "json").stdout)
     assert [v["version"] for v in listed["versions"]] == [1]
 
