@@ -397,3 +397,144 @@ def test_relative_sqlite_url_is_relative_to_the_spec(tmp_path: Path, run_cli: Ru
     result = run_cli("--spec", str(tmp_path), "registry", "list")
     assert result.exit_code == 0
     assert (tmp_path / "shared" / "registry.db").is_file()
+
+
+# --------------------------------------------------------------------------------------------------
+# what is unpickled: only bytes whose sha256 was recorded when they were written
+# --------------------------------------------------------------------------------------------------
+
+
+class Marker:
+    """A harmless pickle that makes a folder when it is loaded: proof that it was unpickled."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.path),))
+
+
+def _craft(folder: Path, marker: Path) -> None:
+    """Put a crafted model into a run folder, with metadata.json that agrees with it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(Marker(marker), folder / "model.joblib")
+    metadata_path = folder / "metadata.json"
+    metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
+    metadata.update(passed=True, run_id=folder.name)
+    metadata["artifact"] = {
+        "file": "model.joblib",
+        "sha256": hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest(),
+    }
+    metadata_path.write_text(json.dumps(metadata))
+
+
+def test_the_marker_runs_when_unpickled(tmp_path: Path) -> None:
+    joblib.dump(Marker(tmp_path / "marker"), tmp_path / "m.joblib")
+    joblib.load(tmp_path / "m.joblib")
+    assert (tmp_path / "marker").is_dir()  # so the tests below can fail
+
+
+def test_a_crafted_model_in_a_train_run_is_refused_without_unpickling(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    write_project(tmp_path / "p", validation=GATE_VALIDATION)
+    spec = str(tmp_path / "p")
+    run_id = _trained(run_cli, tmp_path / "p", ["tenure"], ["plan"])
+    marker = tmp_path / "marker"
+    _craft(tmp_path / "p" / ".mlready" / "runs" / "train" / run_id, marker)
+    result = run_cli("--spec", spec, "register", "--run", run_id, "--promote", "production")
+    assert result.exit_code == 4
+    assert f"refusing to register train run {run_id}" in result.stderr
+    assert "model.joblib changed" in result.stderr
+    # a run folder that train never wrote (no record in the run log)
+    forged = "20260101T000000Z-abcdef"
+    _craft(tmp_path / "p" / ".mlready" / "runs" / "train" / forged, marker)
+    result = run_cli("--spec", spec, "register", "--run", forged, "--promote", "production")
+    assert result.exit_code == 4
+    assert "holds no record that train wrote it" in result.stderr
+    assert not marker.exists()
+    listed = json.loads(run_cli("--spec", spec, "registry", "list", "--format", "json").stdout)
+    assert listed["versions"] == []
+
+
+def test_bytes_that_differ_from_the_recorded_sha256_are_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    run = fake_run(tmp_path / "r1", {"m": 1})
+    _craft(run.folder, marker)  # after the run was recorded: its record keeps the old hashes
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path / "store")
+    with pytest.raises(DataError, match=r"train recorded .* in the run log"):
+        registry.register("churn", run, actor="t")
+    assert not marker.exists()
+    assert registry.list_versions("churn") == []
+    assert not list((tmp_path / "store").rglob("*.joblib"))
+
+
+def _forge_train_record(project: Path, run_dir: str, folder: Path) -> str:
+    """A train record as an attacker who can write .mlready/ would append it: chained, hashed,
+    with this project's identity and the hashes of the crafted folder."""
+    from mlready.runs import RunRecord, append_record, hash_folder, new_run_id, provenance
+    from mlready.spec import load_spec
+
+    loaded = load_spec(project)
+    run_id = new_run_id()
+    files = hash_folder(folder)
+    artifacts = project / ".mlready"
+    record = RunRecord(
+        step="train",
+        run_id=run_id,
+        started_at="2026-01-01T00:00:00+00:00",
+        duration_s=1.0,
+        status="passed",
+        exit_code=0,
+        user="mallory",
+        ci=None,
+        host="h",
+        mlready_version="0",
+        run_dir=run_dir.replace("{id}", run_id),
+        summary={"model_sha256": files["model.joblib"]},
+        provenance=provenance(loaded, artifacts),
+        artifacts=files,
+    )
+    append_record(artifacts, record)
+    return run_id
+
+
+def test_a_run_folder_outside_the_project_is_refused(tmp_path: Path, run_cli: Run) -> None:
+    project = write_project(tmp_path / "p", validation=GATE_VALIDATION)
+    _trained(run_cli, project, ["tenure"], ["plan"])
+    marker = tmp_path / "marker"
+    outside = tmp_path / "outside"
+    _craft(outside, marker)
+    # an absolute run_dir in the run log, the newest passing train run
+    _forge_train_record(project, str(outside), outside)
+    result = run_cli("--spec", str(project), "register", "--promote", "production")
+    assert result.exit_code == 4
+    assert "not its own run folder" in result.stderr
+    # a run folder inside runs/train that is a link to a folder outside the project
+    run_id = _forge_train_record(project, "runs/train/{id}", outside)
+    (project / ".mlready" / "runs" / "train" / run_id).symlink_to(outside)
+    result = run_cli("--spec", str(project), "register", "--run", run_id)
+    assert result.exit_code == 4
+    assert "must lie inside the project's artifacts folder" in result.stderr
+    assert not marker.exists()
+    listed = json.loads(
+        run_cli("--spec", str(project), "registry", "list", "--format", "json").stdout
+    )
+    assert listed["versions"] == []
+
+
+def test_registry_verify_does_not_unpickle(tmp_path: Path, run_cli: Run) -> None:
+    from mlready.registry import open_registry
+    from mlready.spec import load_spec
+
+    project = write_project(tmp_path / "p")
+    marker = tmp_path / "marker"
+    run = fake_run(tmp_path / "r1", Marker(marker))  # registered through the library
+    registry = open_registry(load_spec(project))
+    version, _ = registry.register("toy", run, actor="t")
+    result = run_cli("--spec", str(project), "registry", "verify", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["verified"][0]["sha256"] == version.sha256
+    assert not marker.exists()
+    registry.load(version)  # loading is what unpickles
+    assert marker.is_dir()
