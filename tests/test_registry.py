@@ -538,3 +538,30 @@ def test_registry_verify_does_not_unpickle(tmp_path: Path, run_cli: Run) -> None
     assert not marker.exists()
     registry.load(version)  # loading is what unpickles
     assert marker.is_dir()
+
+
+def test_rows_with_absolute_paths_are_read_against_the_current_store(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    registry = Registry(url, tmp_path / "store")
+    version, _ = registry.register("churn", fake_run(tmp_path / "r1", {"m": 1}), actor="t")
+    name = Path(version.artifact_uri).relative_to(tmp_path / "store").as_posix()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # as an older mlready wrote it, in a project since moved
+        conn.execute(
+            sa.text(
+                "UPDATE mlready_versions "
+                "SET artifact_uri = :p, metadata_uri = '/x/' || metadata_uri"
+            ),
+            {"p": f"/old/project/.mlready/registry/artifacts/{name}"},
+        )
+    moved = registry.resolve(ModelRef("churn", version=1))
+    assert moved.artifact_uri == str(tmp_path / "store" / name)
+    registry.check(moved)
+    assert registry.load(moved) == {"m": 1}
+    with engine.begin() as conn:  # a path that is no name inside a store is not loaded
+        conn.execute(sa.text("UPDATE mlready_versions SET artifact_uri = :p"), {"p": "/etc/x"})
+    engine.dispose()
+    with pytest.raises(DataError, match="is not in the registry's artifact store"):
+        registry.load(registry.resolve(ModelRef("churn", version=1)))
