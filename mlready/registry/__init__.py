@@ -259,10 +259,11 @@ class Registry:
     @staticmethod
     def _check_recorded(run: TrainedRun, name: str, digest: str) -> None:
         recorded = run.recorded.get(name)
-        if recorded is not None and recorded != digest:
+        if recorded != digest:
+            found = f"train recorded {recorded[:12]}…" if recorded else "train recorded none"
             raise DataError(
                 f"refusing to register run {run.run_id}: its {name} has sha256 {digest[:12]}…, "
-                f"train recorded {recorded[:12]}… in the run log: train again"
+                f"{found} in the run log: train again"
             )
 
     def _insert(self, row: dict[str, Any], actor: str) -> tuple[Version, bool]:

@@ -4,8 +4,8 @@ A run folder can be written by anyone who can write ``.mlready/``, and ``model.j
 So the bytes that go into the registry are checked against the hashes train recorded in the
 hash-chained run log when it wrote them, never against ``metadata.json`` beside them: the record
 must hold under :func:`mlready.runs.verify_run_log` (its own hash, its place in the chain, this
-project's identity, its folder's files), and the folder must lie inside the project's artifacts
-folder.
+project's identity), its folder must lie inside the project's artifacts folder, and the folder's
+files must still have the sha256 the record holds.
 """
 
 from __future__ import annotations
@@ -64,6 +64,25 @@ def _inside(folder: Path, artifacts: Path) -> Path:
     return resolved
 
 
+def _unchanged(record: Any, folder: Path, log: Path) -> None:
+    """DataError unless every file the record names still has the sha256 it recorded."""
+    from mlready.io import sha256_file
+
+    changed = []
+    for name, digest in sorted((record.artifacts or {}).items()):
+        try:
+            if sha256_file(folder / name) != digest:
+                changed.append(f"{name} changed")
+        except OSError:
+            changed.append(f"{name} is missing")
+    if changed:
+        raise DataError(
+            f"refusing to register train run {record.run_id}: its files no longer match what "
+            f"its record in {log.name} holds ({', '.join(changed[:3])}): they were changed after "
+            "training; train again (and find out who changed the run folder)"
+        )
+
+
 def trained_run(loaded: Any, run_id: str | None = None) -> TrainedRun:
     """The train run ``run_id`` (default: the newest passing one) with the hashes its record
     in the run log holds; DataError (exit 4) when that record does not hold."""
@@ -83,7 +102,9 @@ def trained_run(loaded: Any, run_id: str | None = None) -> TrainedRun:
                 "no passing train run to register: run `mlready train`, or name a run with --run"
             )
         run_id = passing[-1].run_id
-    checked = verify_run_log(artifacts, identity_of(loaded))
+    # the chain and the records only: hashing every run folder of a long history is not needed
+    # to register one run; this run's files are checked below
+    checked = verify_run_log(artifacts, identity_of(loaded), check_artifacts=False)
     trusted = [r for r in checked.records if r.step == "train" and r.run_id == run_id]
     if not trusted:
         problems = [p for p in checked.problems if p.run_id == run_id and p.step == "train"]
@@ -101,6 +122,7 @@ def trained_run(loaded: Any, run_id: str | None = None) -> TrainedRun:
         raise UsageError(f"no train run {run_id} in {folder.parent}")
     record = trusted[-1]
     folder = _inside(artifacts / record.run_dir, artifacts)
+    _unchanged(record, folder, checked.path)
     return TrainedRun(
         folder=folder,
         run_id=record.run_id,
