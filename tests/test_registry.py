@@ -20,7 +20,7 @@ import joblib
 import pytest
 
 from mlready.errors import DataError, UsageError
-from mlready.registry import ModelRef, Registry, parse_ref
+from mlready.registry import ModelRef, Registry, TrainedRun, parse_ref
 from tests.conftest import ROOT, CliResult
 from tests.training_data import write_project
 
@@ -59,7 +59,13 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
-def fake_run(folder: Path, payload: object, passed: bool = True) -> Path:
+def recorded(folder: Path) -> TrainedRun:
+    """A run folder with the hashes its record in the run log would hold."""
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+    return TrainedRun(folder, folder.name, files["model.joblib"], files)
+
+
+def fake_run(folder: Path, payload: object, passed: bool = True) -> TrainedRun:
     """A train run folder: a small joblib file and the metadata train would write for it."""
     folder.mkdir(parents=True)
     joblib.dump(payload, folder / "model.joblib")
@@ -82,7 +88,7 @@ def fake_run(folder: Path, payload: object, passed: bool = True) -> Path:
         "artifact": {"file": "model.joblib", "sha256": digest},
     }
     (folder / "metadata.json").write_text(json.dumps(metadata))
-    return folder
+    return recorded(folder)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -94,7 +100,7 @@ def test_register_is_idempotent_and_loading_is_verified(registry_url: str, tmp_p
     registry = Registry(registry_url, tmp_path / "store")
     first, created = registry.register("churn", fake_run(tmp_path / "r1", {"m": 1}), actor="t")
     assert (first.version, created) == (1, True)
-    again, created = registry.register("churn", tmp_path / "r1", actor="t")
+    again, created = registry.register("churn", recorded(tmp_path / "r1"), actor="t")
     assert (again.version, created) == (1, False)
     second, _ = registry.register("churn", fake_run(tmp_path / "r2", {"m": 2}), actor="t")
     assert second.version == 2
@@ -121,7 +127,7 @@ def test_failing_runs_need_a_reason(registry_url: str, tmp_path: Path) -> None:
 
 def _register_worker(url: str, store: str, run: str, barrier: object) -> None:
     barrier.wait()  # type: ignore[attr-defined]
-    Registry(url, Path(store)).register("churn", Path(run), actor=f"p{os.getpid()}")
+    Registry(url, Path(store)).register("churn", recorded(Path(run)), actor=f"p{os.getpid()}")
 
 
 def test_eight_processes_get_eight_consecutive_versions(registry_url: str, tmp_path: Path) -> None:
@@ -131,7 +137,8 @@ def test_eight_processes_get_eight_consecutive_versions(registry_url: str, tmp_p
     barrier = context.Barrier(8)
     processes = [
         context.Process(
-            target=_register_worker, args=(registry_url, str(tmp_path / "store"), str(r), barrier)
+            target=_register_worker,
+            args=(registry_url, str(tmp_path / "store"), str(r.folder), barrier),
         )
         for r in runs
     ]
@@ -165,7 +172,9 @@ if point == "in-transaction":
     r.Registry._move = pause        # called inside the version's transaction, after its INSERT
 else:
     r.Registry._insert = pause      # the artifact is stored; the transaction has not begun
-r.Registry(sys.argv[1], Path(sys.argv[2])).register("churn", Path(sys.argv[3]), actor="victim")
+from tests.test_registry import recorded
+run = recorded(Path(sys.argv[3]))
+r.Registry(sys.argv[1], Path(sys.argv[2])).register("churn", run, actor="victim")
 """
 
 
@@ -177,7 +186,7 @@ def test_sigkill_mid_register_leaves_all_or_nothing(
     run = fake_run(tmp_path / "r1", {"m": 1})
     Registry(registry_url, store)
     child = subprocess.Popen(
-        [sys.executable, "-c", _KILL_CHILD, registry_url, str(store), str(run), point],
+        [sys.executable, "-c", _KILL_CHILD, registry_url, str(store), str(run.folder), point],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -359,7 +368,7 @@ def test_bad_input_exits_clearly_and_changes_nothing(tmp_path: Path, run_cli: Ru
     runs.mkdir(parents=True)
     result = run_cli("--spec", spec, "register", "--run", "20260101T000000Z-abcdef")
     assert result.exit_code == 4
-    assert "holds no trained model" in result.stderr
+    assert "holds no record that train wrote it" in result.stderr
     listed = json.loads(run_cli("--spec", spec, "registry", "list", "--format", "json").stdout)
     assert [v["version"] for v in listed["versions"]] == [1]
 
@@ -424,3 +433,171 @@ def test_verify_without_the_registry_database_exits_4(tmp_path: Path, run_cli: R
     result = run_cli("--spec", str(empty), "registry", "verify")
     assert result.exit_code == 0
     assert "no versions to verify" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------------
+# what is unpickled: only bytes whose sha256 was recorded when they were written
+# --------------------------------------------------------------------------------------------------
+
+
+class Marker:
+    """A harmless pickle that makes a folder when it is loaded: proof that it was unpickled."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.path),))
+
+
+def _craft(folder: Path, marker: Path) -> None:
+    """Put a crafted model into a run folder, with metadata.json that agrees with it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(Marker(marker), folder / "model.joblib")
+    metadata_path = folder / "metadata.json"
+    metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
+    metadata.update(passed=True, run_id=folder.name)
+    metadata["artifact"] = {
+        "file": "model.joblib",
+        "sha256": hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest(),
+    }
+    metadata_path.write_text(json.dumps(metadata))
+
+
+def test_the_marker_runs_when_unpickled(tmp_path: Path) -> None:
+    joblib.dump(Marker(tmp_path / "marker"), tmp_path / "m.joblib")
+    joblib.load(tmp_path / "m.joblib")
+    assert (tmp_path / "marker").is_dir()  # so the tests below can fail
+
+
+def test_a_crafted_model_in_a_train_run_is_refused_without_unpickling(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    write_project(tmp_path / "p", validation=GATE_VALIDATION)
+    spec = str(tmp_path / "p")
+    run_id = _trained(run_cli, tmp_path / "p", ["tenure"], ["plan"])
+    marker = tmp_path / "marker"
+    _craft(tmp_path / "p" / ".mlready" / "runs" / "train" / run_id, marker)
+    result = run_cli("--spec", spec, "register", "--run", run_id, "--promote", "production")
+    assert result.exit_code == 4
+    assert f"refusing to register train run {run_id}" in result.stderr
+    assert "model.joblib changed" in result.stderr
+    # a run folder that train never wrote (no record in the run log)
+    forged = "20260101T000000Z-abcdef"
+    _craft(tmp_path / "p" / ".mlready" / "runs" / "train" / forged, marker)
+    result = run_cli("--spec", spec, "register", "--run", forged, "--promote", "production")
+    assert result.exit_code == 4
+    assert "holds no record that train wrote it" in result.stderr
+    assert not marker.exists()
+    listed = json.loads(run_cli("--spec", spec, "registry", "list", "--format", "json").stdout)
+    assert listed["versions"] == []
+
+
+def test_bytes_that_differ_from_the_recorded_sha256_are_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    run = fake_run(tmp_path / "r1", {"m": 1})
+    _craft(run.folder, marker)  # after the run was recorded: its record keeps the old hashes
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path / "store")
+    with pytest.raises(DataError, match=r"train recorded .* in the run log"):
+        registry.register("churn", run, actor="t")
+    assert not marker.exists()
+    assert registry.list_versions("churn") == []
+    assert not list((tmp_path / "store").rglob("*.joblib"))
+
+
+def _forge_train_record(project: Path, run_dir: str, folder: Path) -> str:
+    """A train record as an attacker who can write .mlready/ would append it: chained, hashed,
+    with this project's identity and the hashes of the crafted folder."""
+    from mlready.runs import RunRecord, append_record, hash_folder, new_run_id, provenance
+    from mlready.spec import load_spec
+
+    loaded = load_spec(project)
+    run_id = new_run_id()
+    files = hash_folder(folder)
+    artifacts = project / ".mlready"
+    record = RunRecord(
+        step="train",
+        run_id=run_id,
+        started_at="2026-01-01T00:00:00+00:00",
+        duration_s=1.0,
+        status="passed",
+        exit_code=0,
+        user="mallory",
+        ci=None,
+        host="h",
+        mlready_version="0",
+        run_dir=run_dir.replace("{id}", run_id),
+        summary={"model_sha256": files["model.joblib"]},
+        provenance=provenance(loaded, artifacts),
+        artifacts=files,
+    )
+    append_record(artifacts, record)
+    return run_id
+
+
+def test_a_run_folder_outside_the_project_is_refused(tmp_path: Path, run_cli: Run) -> None:
+    project = write_project(tmp_path / "p", validation=GATE_VALIDATION)
+    _trained(run_cli, project, ["tenure"], ["plan"])
+    marker = tmp_path / "marker"
+    outside = tmp_path / "outside"
+    _craft(outside, marker)
+    # an absolute run_dir in the run log, the newest passing train run
+    _forge_train_record(project, str(outside), outside)
+    result = run_cli("--spec", str(project), "register", "--promote", "production")
+    assert result.exit_code == 4
+    assert "not its own run folder" in result.stderr
+    # a run folder inside runs/train that is a link to a folder outside the project
+    run_id = _forge_train_record(project, "runs/train/{id}", outside)
+    (project / ".mlready" / "runs" / "train" / run_id).symlink_to(outside)
+    result = run_cli("--spec", str(project), "register", "--run", run_id)
+    assert result.exit_code == 4
+    assert "must lie inside the project's artifacts folder" in result.stderr
+    assert not marker.exists()
+    listed = json.loads(
+        run_cli("--spec", str(project), "registry", "list", "--format", "json").stdout
+    )
+    assert listed["versions"] == []
+
+
+def test_registry_verify_does_not_unpickle(tmp_path: Path, run_cli: Run) -> None:
+    from mlready.registry import open_registry
+    from mlready.spec import load_spec
+
+    project = write_project(tmp_path / "p")
+    marker = tmp_path / "marker"
+    run = fake_run(tmp_path / "r1", Marker(marker))  # registered through the library
+    registry = open_registry(load_spec(project))
+    version, _ = registry.register("toy", run, actor="t")
+    result = run_cli("--spec", str(project), "registry", "verify", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["verified"][0]["sha256"] == version.sha256
+    assert not marker.exists()
+    registry.load(version)  # loading is what unpickles
+    assert marker.is_dir()
+
+
+def test_rows_with_absolute_paths_are_read_against_the_current_store(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    registry = Registry(url, tmp_path / "store")
+    version, _ = registry.register("churn", fake_run(tmp_path / "r1", {"m": 1}), actor="t")
+    name = Path(version.artifact_uri).relative_to(tmp_path / "store").as_posix()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # as an older mlready wrote it, in a project since moved
+        conn.execute(
+            sa.text(
+                "UPDATE mlready_versions "
+                "SET artifact_uri = :p, metadata_uri = '/x/' || metadata_uri"
+            ),
+            {"p": f"/old/project/.mlready/registry/artifacts/{name}"},
+        )
+    moved = registry.resolve(ModelRef("churn", version=1))
+    assert moved.artifact_uri == str(tmp_path / "store" / name)
+    registry.check(moved)
+    assert registry.load(moved) == {"m": 1}
+    with engine.begin() as conn:  # a path that is no name inside a store is not loaded
+        conn.execute(sa.text("UPDATE mlready_versions SET artifact_uri = :p"), {"p": "/etc/x"})
+    engine.dispose()
+    with pytest.raises(DataError, match="is not in the registry's artifact store"):
+        registry.load(registry.resolve(ModelRef("churn", version=1)))

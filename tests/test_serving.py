@@ -335,6 +335,59 @@ def test_tampered_artifact_is_refused(run_cli: Run, project: Path) -> None:
     assert not (project / "t.parquet").exists()
 
 
+def _flip_stored(project: Path) -> None:
+    stored = next((project / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
+    data = bytearray(stored.read_bytes())
+    data[200] ^= 0x01
+    stored.write_bytes(bytes(data))
+
+
+def _serves_and_verifies(run_cli: Run, project: Path) -> None:
+    make_batch(50).to_csv(project / "b.csv", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "s.parquet")
+    assert result.exit_code == 0, result.stderr
+    assert out["rows_scored"] == 50
+    result = run_cli("--spec", str(project), "registry", "verify", "--json")
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(
+        run_cli("--spec", str(project), "registry", "show", "--format", "json").stdout
+    )
+    assert Path(shown["artifact_uri"]).is_relative_to(project)
+
+
+def test_a_moved_project_serves_and_verifies_its_own_files(
+    run_cli: Run, project: Path, tmp_path: Path
+) -> None:
+    moved = tmp_path / "elsewhere" / "moved"
+    moved.parent.mkdir()
+    shutil.move(project, moved)
+    _serves_and_verifies(run_cli, moved)
+    result = run_cli("--spec", str(moved), "register", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["created"] is False  # the same version, still loadable
+    _flip_stored(moved)  # and verify reads the moved files, not a path recorded before the move
+    result = run_cli("--spec", str(moved), "registry", "verify")
+    assert result.exit_code == 4
+    assert str(moved) in result.stderr
+
+
+def test_a_copied_project_serves_and_verifies_its_own_files(
+    run_cli: Run, project: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    _flip_stored(project)  # the original's store is damaged: the copy does not read it
+    _serves_and_verifies(run_cli, copy)
+    result = run_cli("--spec", str(project), "registry", "verify")
+    assert result.exit_code == 4
+    assert "refusing to load toy:1" in result.stderr
+    _flip_stored(project)  # repaired; now the copy's store is damaged: the original is fine
+    _flip_stored(copy)
+    _serves_and_verifies(run_cli, project)
+    result = run_cli("--spec", str(copy), "registry", "verify")
+    assert result.exit_code == 4
+
+
 def test_sql_input(run_cli: Run, project: Path) -> None:
     import sqlalchemy as sa
 

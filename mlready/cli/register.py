@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,8 +19,6 @@ app = typer.Typer(
     help="Look at and change the model registry: versions, aliases, their history.",
     no_args_is_help=True,
 )
-
-RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
 
 
 class OutputFormat(str, Enum):
@@ -47,29 +44,6 @@ def _actor() -> str:
     return f"{current_user()} ({ci})" if ci else current_user()
 
 
-def _train_run(loaded: LoadedSpec, run_id: str | None) -> Path:
-    from mlready.errors import UsageError
-    from mlready.runs import read_run_log, run_dir
-
-    artifacts = Path(loaded.spec.project.artifacts_dir)
-    if run_id is not None:
-        if not RUN_ID.match(run_id):
-            raise UsageError(
-                f"--run {run_id!r} is not a run id (like 20261123T190102Z-3f9a1c): see "
-                f"{artifacts / 'runs' / 'train'}"
-            )
-        folder = run_dir(artifacts, "train", run_id)
-        if not folder.is_dir():
-            raise UsageError(f"no train run {run_id} in {folder.parent}")
-        return folder
-    passing = [r for r in read_run_log(artifacts, "train") if r.status == "passed"]
-    if not passing:
-        raise UsageError(
-            "no passing train run to register: run `mlready train`, or name a run with --run"
-        )
-    return artifacts / passing[-1].run_dir
-
-
 def register(
     run: Annotated[
         str | None,
@@ -92,7 +66,7 @@ def register(
 ) -> None:
     """Store a trained model as the next version of the spec's model, with all its metadata."""
     from mlready.errors import UsageError
-    from mlready.registry import check_name, open_registry
+    from mlready.registry import check_name, open_registry, trained_run
     from mlready.runs import start_run
     from mlready.spec import load_spec
 
@@ -104,12 +78,12 @@ def register(
     if promote:
         check_name(promote, "alias")
     loaded = load_spec(STATE.spec_path(spec))
-    folder = _train_run(loaded, run)
+    trained = trained_run(loaded, run)
     registry = open_registry(loaded)
     name = loaded.spec.model_name
     with start_run(loaded.spec.project.artifacts_dir, "register", loaded) as record:
         version, created = registry.register(
-            name, folder, actor=_actor(), allow_failing_reason=reason if allow_failing else None
+            name, trained, actor=_actor(), allow_failing_reason=reason if allow_failing else None
         )
         record.summary.update(
             model=name,
@@ -483,7 +457,7 @@ def verify(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Check stored artifacts against their recorded sha256 and load them (exit 4 on a mismatch)."""
+    """Check stored files against their recorded sha256 without unpickling them (exit 4 if not)."""
     from mlready.registry import environment_warnings
 
     loaded, registry = _open(spec)
@@ -495,7 +469,7 @@ def verify(
             _no_registry_for_the_store(loaded)
     checked = []
     for version in versions:
-        registry.load(version)  # raises DataError (exit 4) on a mismatch
+        registry.check(version)  # hashes only, nothing is unpickled; DataError (exit 4)
         warnings = environment_warnings(version)
         checked.append(
             {

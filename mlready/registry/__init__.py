@@ -10,14 +10,26 @@ import datetime as dt
 import json
 import re
 import shutil
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlready.errors import DataError, UsageError
 from mlready.registry.db import URL_VARIABLE, create_schema, make_engine, retrying, tables
+from mlready.registry.trained import TrainedRun, trained_run
 
-__all__ = ["ModelRef", "Registry", "Version", "open_registry", "parse_ref"]
+__all__ = [
+    "ModelRef",
+    "Registry",
+    "TrainedRun",
+    "Version",
+    "open_registry",
+    "parse_ref",
+    "trained_run",
+]
+
+#: A file's name inside the content-addressed store.
+STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(joblib|json)$")
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PRODUCTION = "production"
@@ -119,34 +131,60 @@ class Registry:
 
     # ---------------------------------------------------------------------------------- store
 
-    def _put(self, source: Path, digest: str, suffix: str) -> Path:
-        """Copy a file into the content-addressed store (atomic; kept if already there)."""
+    def _put(self, source: Path, digest: str, suffix: str) -> str:
+        """Copy a file into the content-addressed store (atomic; kept if already there); its
+        name inside the store."""
         from mlready.io import atomic_path, sha256_file
 
-        target = self.store / digest[:2] / f"{digest}{suffix}"
+        name = f"{digest[:2]}/{digest}{suffix}"
+        target = self.store / name
         if target.exists() and sha256_file(target) == digest:
-            return target
+            return name
         with atomic_path(target) as tmp:
             shutil.copyfile(source, tmp)
             if sha256_file(tmp) != digest:
                 raise DataError(f"{source} changed while it was copied into the registry")
-        return target
+        return name
+
+    def located(self, uri: str | None) -> str | None:
+        """Where a stored file is now: a name inside the store (``aa/<sha256>.joblib``) resolved
+        against this registry's store. Rows written before names were relative hold an absolute
+        path inside the store where they were registered; it is read as the same name, so a
+        moved or copied project loads its own files, never another folder's."""
+        if not uri:
+            return uri
+        parts = PurePosixPath(Path(uri).as_posix()).parts
+        tail = "/".join(parts[-2:])
+        if STORED_NAME.match(tail):
+            return str(self.store / tail)
+        return uri  # not a store name: loading refuses it (see _verified_bytes)
+
+    def _version(self, row: Any) -> Version:
+        version = Version.from_row(row)
+        return replace(
+            version,
+            artifact_uri=self.located(version.artifact_uri) or version.artifact_uri,
+            metadata_uri=self.located(version.metadata_uri) or version.metadata_uri,
+            profile_uri=self.located(version.profile_uri),
+        )
 
     # ---------------------------------------------------------------------------- register
 
     def register(
         self,
         name: str,
-        run_dir: Path,
+        run: TrainedRun,
         *,
         actor: str,
         allow_failing_reason: str | None = None,
     ) -> tuple[Version, bool]:
-        """Version N+1 of ``name`` from a train run folder; (version, created). Registering an
-        artifact already registered returns its version."""
+        """Version N+1 of ``name`` from a train run; (version, created). Registering an artifact
+        already registered returns its version. The files must have the sha256 the run log
+        recorded when train wrote them (see :func:`mlready.registry.trained.trained_run`)."""
         from mlready.io import sha256_bytes, sha256_file
 
         check_name(name)
+        run_dir = run.folder
         metadata_path = run_dir / "metadata.json"
         model_path = run_dir / "model.joblib"
         if not metadata_path.is_file() or not model_path.is_file():
@@ -154,31 +192,43 @@ class Registry:
                 f"{run_dir} holds no trained model (model.joblib and metadata.json): "
                 "run `mlready train`, or pass the id of a train run with --run"
             )
+        actual = sha256_file(model_path)
+        if actual != run.model_sha256:
+            raise DataError(
+                f"refusing to register {model_path}: it has sha256 {actual[:12]}…, but train "
+                f"recorded {run.model_sha256[:12]}… in the run log when it wrote run "
+                f"{run.run_id}; the file was replaced after training: train again"
+            )
         metadata_bytes = metadata_path.read_bytes()
+        self._check_recorded(run, "metadata.json", sha256_bytes(metadata_bytes))
         try:
             metadata = json.loads(metadata_bytes)
-            recorded = metadata["artifact"]["sha256"]
+            described = metadata["artifact"]["sha256"]
         except (ValueError, KeyError, TypeError):
             raise DataError(f"{metadata_path} is not the metadata train writes") from None
+        if described != run.model_sha256:
+            raise DataError(
+                f"{metadata_path} describes a model with sha256 {described[:12]}…, but train "
+                f"recorded {run.model_sha256[:12]}… for run {run.run_id}: train again"
+            )
         if not metadata.get("passed") and not allow_failing_reason:
             failures = "; ".join(metadata.get("failures") or []) or "see its report"
             raise UsageError(
                 f"run {run_dir.name} failed its checks ({failures}): register a passing run, "
                 "or add --allow-failing --reason TEXT"
             )
-        actual = sha256_file(model_path)
-        if actual != recorded:
-            raise DataError(
-                f"{model_path} has sha256 {actual[:12]}…, but its metadata records "
-                f"{recorded[:12]}…: the file changed after training; train again"
-            )
-        artifact = self._put(model_path, actual, ".joblib")
+        # the copy in the store is hashed again: bytes swapped after the check above never
+        # get in under the recorded sha256
+        artifact = self._put(model_path, run.model_sha256, ".joblib")
         metadata_uri = self._put(metadata_path, sha256_bytes(metadata_bytes), ".json")
         profile_path = run_dir / "reference_profile.json"
         profile_uri = None
         if profile_path.is_file():
-            profile_uri = self._put(profile_path, sha256_file(profile_path), ".json")
-        metadata["registry"] = {"artifact_uri": str(artifact), "metadata_uri": str(metadata_uri)}
+            digest = sha256_file(profile_path)
+            self._check_recorded(run, profile_path.name, digest)
+            profile_uri = self._put(profile_path, digest, ".json")
+        # paths inside the store, so that a project (and its store) can be moved or copied
+        metadata["registry"] = {"artifact_uri": artifact, "metadata_uri": metadata_uri}
 
         from mlready.training.artifacts import judged_metric
 
@@ -187,15 +237,15 @@ class Registry:
         row = {
             "model_name": name,
             "sha256": actual,
-            "run_id": metadata.get("run_id") or run_dir.name,
+            "run_id": metadata.get("run_id") or run.run_id,
             "created_at": _now(),
             "registered_by": actor,
             "passed": bool(metadata.get("passed")),
             "allow_failing_reason": allow_failing_reason,
-            "artifact_uri": str(artifact),
-            "artifact_bytes": artifact.stat().st_size,
-            "metadata_uri": str(metadata_uri),
-            "profile_uri": str(profile_uri) if profile_uri else None,
+            "artifact_uri": artifact,
+            "artifact_bytes": (self.store / artifact).stat().st_size,
+            "metadata_uri": metadata_uri,
+            "profile_uri": profile_uri,
             "model_type": (metadata.get("model") or {}).get("type"),
             "primary_metric": primary,
             "primary_value": judged,
@@ -205,6 +255,16 @@ class Registry:
             "metadata_json": json.dumps(metadata, sort_keys=True),
         }
         return retrying(lambda: self._insert(row, actor))
+
+    @staticmethod
+    def _check_recorded(run: TrainedRun, name: str, digest: str) -> None:
+        recorded = run.recorded.get(name)
+        if recorded != digest:
+            found = f"train recorded {recorded[:12]}…" if recorded else "train recorded none"
+            raise DataError(
+                f"refusing to register run {run.run_id}: its {name} has sha256 {digest[:12]}…, "
+                f"{found} in the run log: train again"
+            )
 
     def _insert(self, row: dict[str, Any], actor: str) -> tuple[Version, bool]:
         import sqlalchemy as sa
@@ -217,7 +277,7 @@ class Registry:
                 )
             ).first()
             if existing is not None:
-                return Version.from_row(existing), False
+                return self._version(existing), False
             locked = conn.execute(  # the model's row, locked: one version number at a time
                 sa.select(self.models.c.name).where(self.models.c.name == name).with_for_update()
             ).first()
@@ -236,7 +296,7 @@ class Registry:
                     self.versions.c.model_name == name, self.versions.c.version == number
                 )
             ).one()
-        return Version.from_row(created), True
+        return self._version(created), True
 
     # ---------------------------------------------------------------------------- reading
 
@@ -255,7 +315,7 @@ class Registry:
                 .where(self.versions.c.model_name == name)
                 .order_by(self.versions.c.version)
             ).all()
-        return [Version.from_row(r) for r in rows]
+        return [self._version(r) for r in rows]
 
     def aliases_of(self, name: str) -> dict[str, int]:
         import sqlalchemy as sa
@@ -321,7 +381,7 @@ class Registry:
                 f"{', '.join(map(str, numbers))}; aliases: "
                 + (", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none")
             )
-        return Version.from_row(row)
+        return self._version(row)
 
     # ---------------------------------------------------------------------------- aliases
 
@@ -413,6 +473,58 @@ class Registry:
 
     # ---------------------------------------------------------------------------- loading
 
+    def verified_bytes(self, version: Version) -> bytes:
+        """The stored artifact's bytes, after checking them against the recorded sha256;
+        DataError (exit 4) when the file is missing, outside the store or changed."""
+        from mlready.io import sha256_bytes
+
+        label = f"{version.model_name}:{version.version}"
+        path = Path(version.artifact_uri)
+        if not path.resolve().is_relative_to(self.store.resolve()):
+            raise DataError(
+                f"refusing to load {label}: its artifact {path} is not in the registry's "
+                f"artifact store {self.store}; register the model again"
+            )
+        if not path.is_file():
+            raise DataError(
+                f"the artifact of {label} is missing at {path}: "
+                "restore the artifact store, or register the model again"
+            )
+        data = path.read_bytes()
+        digest = sha256_bytes(data)
+        if digest != version.sha256:
+            raise DataError(
+                f"refusing to load {label}: {path} has sha256 "
+                f"{digest[:12]}…, the registry recorded {version.sha256[:12]}…; the file was "
+                "changed after registration (restore it, or register the model again)"
+            )
+        return data
+
+    def check(self, version: Version) -> None:
+        """Check a version's stored files against their sha256 without loading (unpickling)
+        anything: the artifact against the registry, metadata and profile against their
+        content-addressed names."""
+        from mlready.io import sha256_file
+
+        self.verified_bytes(version)
+        label = f"{version.model_name}:{version.version}"
+        for uri in (version.metadata_uri, version.profile_uri):
+            if not uri:
+                continue
+            path = Path(uri)
+            named = path.name.split(".", 1)[0]
+            if not path.is_file():
+                raise DataError(
+                    f"a stored file of {label} is missing at {path}: restore the artifact "
+                    "store, or register the model again"
+                )
+            digest = sha256_file(path)
+            if digest != named:
+                raise DataError(
+                    f"{path} of {label} has sha256 {digest[:12]}…, its name records "
+                    f"{named[:12]}…: the file was changed after registration"
+                )
+
     def load(self, version: Version) -> Any:
         """The version's model, after checking the stored file's sha256 (joblib is pickle: an
         unverified file could run any code)."""
@@ -420,22 +532,7 @@ class Registry:
 
         import joblib
 
-        from mlready.io import sha256_bytes
-
-        path = Path(version.artifact_uri)
-        if not path.is_file():
-            raise DataError(
-                f"the artifact of {version.model_name}:{version.version} is missing at {path}: "
-                "restore the artifact store, or register the model again"
-            )
-        data = path.read_bytes()
-        digest = sha256_bytes(data)
-        if digest != version.sha256:
-            raise DataError(
-                f"refusing to load {version.model_name}:{version.version}: {path} has sha256 "
-                f"{digest[:12]}…, the registry recorded {version.sha256[:12]}…; the file was "
-                "changed after registration (restore it, or register the model again)"
-            )
+        data = self.verified_bytes(version)
         return joblib.load(io.BytesIO(data))  # the bytes that were verified, not the file again
 
     def profile(self, version: Version) -> dict[str, Any] | None:
