@@ -369,13 +369,12 @@ def test_a_record_with_a_borrowed_run_folder_or_a_repeated_run_id_is_left_out(
 
 
 def test_a_copied_log_of_another_project_with_the_same_name_is_foreign(project: Path) -> None:
-    spec = project / "mlready.yaml"
-    spec.write_text(spec.read_text().replace("project:\n", "project:\n  id: 0123456789abcdef\n", 1))
+    assert "id: 5f2c9a1e7b3d4c60" in (project / "mlready.yaml").read_text()
     _pipeline(project, 2, ci="github")
     other = project.parent / "other"
     shutil.copytree(project, other)  # the whole folder, log included ...
     text = (other / "mlready.yaml").read_text()
-    (other / "mlready.yaml").write_text(text.replace("0123456789abcdef", "fedcba9876543210"))
+    (other / "mlready.yaml").write_text(text.replace("5f2c9a1e7b3d4c60", "fedcba9876543210"))
     result = readiness(load_spec(other), now=NOW)  # ... under another project id
     assert result.in_place_score == 0.0
     assert result.log["foreign"] > 0
