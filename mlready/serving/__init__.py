@@ -19,7 +19,7 @@ import os
 import resource
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -711,6 +711,22 @@ class _Writer:
         self.rows = 0
 
     def write(self, frame: Any) -> None:
+        with self._errors():
+            self._write(frame)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A full disk or a read-only folder: exit 4 naming the target (pyarrow's OSErrors name
+        neither the file nor, often, the errno)."""
+        from mlready.io import os_error_message
+
+        try:
+            yield
+        except OSError as exc:
+            message = os_error_message(exc, self.target)
+            raise DataError(message or f"cannot write {self.target}: {exc}") from exc
+
+    def _write(self, frame: Any) -> None:
         import pyarrow as pa
 
         table = (
@@ -751,6 +767,11 @@ class _Writer:
         """Close and move onto the target (None when nothing was written)."""
         if self.writer is None or self.tmp is None:
             return None
+        with self._errors():
+            return self._commit()
+
+    def _commit(self) -> Path:
+        assert self.tmp is not None  # write() made it
         self.writer.close()
         self.writer = None
         umask = os.umask(0o022)
