@@ -17,6 +17,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "json_text",
     "os_error_message",
     "sha256_bytes",
     "sha256_file",
@@ -132,8 +133,12 @@ def atomic_write_text(target: Path | str, text: str) -> Path:
 
 def atomic_write_json(target: Path | str, payload: Any) -> Path:
     """Write ``payload`` as indented, key-sorted JSON atomically."""
-    text = json.dumps(payload, indent=2, sort_keys=True, default=str, allow_nan=False)
-    return atomic_write_text(target, text + "\n")
+    return atomic_write_text(target, json_text(payload))
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as the indented, key-sorted JSON text artifacts are written in."""
+    return json.dumps(payload, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
 
 
 def sha256_bytes(data: bytes) -> str:

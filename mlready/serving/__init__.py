@@ -832,7 +832,7 @@ def _serve_local(
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from mlready.io import atomic_write_json
+    from mlready.io import atomic_path, atomic_write_json, json_text
     from mlready.profiles import ProfileBuilder
     from mlready.serving.cache import RowCache, row_keys
     from mlready.serving.prepare import Contract
@@ -1036,9 +1036,12 @@ def _serve_local(
         if out.rows == 0:
             out.write(_empty_output(info, scorer, run_id))
             out.rows = 0
-        out.commit()
-        atomic_write_json(batch.profile, profile)
         atomic_write_json(run_dir / "batch_profile.json", profile)
+        # the profile is written in full before the output replaces the old one, and moved into
+        # place after it: a full disk fails the run with neither file new (a rename needs no space)
+        with atomic_path(batch.profile) as profile_tmp:
+            profile_tmp.write_text(json_text(profile), encoding="utf-8")
+            out.commit()
         if cache is not None:
             cache.commit()
         timings["commit"] = round(time.perf_counter() - start, 4)
