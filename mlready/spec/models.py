@@ -363,8 +363,9 @@ class ColumnExpectation(Section):
     max_null_fraction: Fraction | None = Field(
         None, description="Largest tolerated share of missing values (0 = never missing)."
     )
-    min: float | None = Field(None, description="Smallest allowed value.")
-    max: float | None = Field(None, description="Largest allowed value.")
+    # an infinite bound (.inf) is no bound, as written; .nan is still refused below
+    min: float | None = Field(None, allow_inf_nan=True, description="Smallest allowed value.")
+    max: float | None = Field(None, allow_inf_nan=True, description="Largest allowed value.")
     allowed_values: list[Scalar] | None = Field(
         None, min_length=1, description="The only values the column may hold (besides missing)."
     )
@@ -392,6 +393,10 @@ class ColumnExpectation(Section):
 
     @model_validator(mode="after")
     def _range(self) -> ColumnExpectation:
+        for key in ("min", "max"):
+            value = getattr(self, key)
+            if value is not None and value != value:
+                raise ValueError(f"{key} is .nan, which no value is above or below: give a number")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self

@@ -219,3 +219,26 @@ def test_atomic_writes_turn_the_machines_errors_into_exit_4(
     assert str(target) in str(raised.value)
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["artifact.json"]
+
+
+def test_a_machine_error_raised_anywhere_is_exit_4_not_5(
+    project: Path, run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last line of defence in main(): an OSError of the machine, even wrapped by a library
+    (pyarrow, joblib), is exit 4 naming the path; any other error stays an internal error."""
+    import mlready.spec
+
+    def disk_full(*_: Any, **__: Any) -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", "/data/out.bin")
+        except OSError as exc:
+            raise RuntimeError("writer failed") from exc
+
+    monkeypatch.setattr(mlready.spec, "load_spec", disk_full)
+    result = run_cli("--spec", str(project), "spec", "check")
+    assert result.exit_code == 4, result.stderr
+    line = _one_line_error(result)
+    assert "cannot write /data/out.bin: no space left on the device" in line
+
+    monkeypatch.setattr(mlready.spec, "load_spec", lambda *_, **__: 1 / 0)
+    assert run_cli("--spec", str(project), "spec", "check").exit_code == 5
