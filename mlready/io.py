@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,11 @@ __all__ = [
     "atomic_write_text",
     "json_text",
     "os_error_message",
+    "remove_stale_temps",
     "sha256_bytes",
     "sha256_file",
     "table_columns",
+    "temp_beside",
 ]
 
 
@@ -38,11 +41,9 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         raise DataError(f"cannot write {target}: it is a folder; name a file instead")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp = temp_beside(target)
     except OSError as exc:
         raise DataError(os_error_message(exc, target) or f"cannot write {target}: {exc}") from exc
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts follow the umask
         yield tmp
@@ -102,6 +103,68 @@ def os_error_message(
     where = path if path is not None else (exc.filename2 or exc.filename)
     subject = f"cannot {verb} {where}" if where is not None else "cannot read or write a file"
     return f"{subject}: {_OS_ERROR_FIXES[code]}"
+
+
+#: A write's temporary file this old (seconds since its last change) whose writer process is
+#: gone is the leftover of a killed run: the next write to its folder removes it.
+STALE_TEMP_SECONDS = 3600
+_TEMP_MARK = "mlready-"
+_TEMP_NAME = re.compile(r"^\..+\." + _TEMP_MARK + r"(\d+)-[^.]*\.tmp$")
+
+
+def temp_beside(target: Path) -> Path:
+    """A new empty temporary file beside ``target``, named after it and this process's id (so a
+    later run can tell a killed writer's leftover); stale leftovers there are removed first."""
+    remove_stale_temps(target.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.{_TEMP_MARK}{os.getpid()}-", suffix=".tmp", dir=target.parent
+    )
+    os.close(fd)
+    return Path(name)
+
+
+def remove_stale_temps(
+    folder: Path | str, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
+) -> list[Path]:
+    """Remove the temporary files of mlready writes in ``folder`` unchanged for ``max_age``
+    seconds whose writer process is gone; return them. Anything else is left alone."""
+    import time
+
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
+                continue
+        except OSError:
+            continue
+        if _process_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):  # another run removed it first
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's: not ours to judge
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -735,14 +735,10 @@ class _Writer:
             else pa.Table.from_pandas(frame, preserve_index=False)
         )
         if self.writer is None:
-            import tempfile
+            from mlready.io import temp_beside
 
             self.target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(
-                prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
-            )
-            os.close(fd)
-            self.tmp = Path(name)
+            self.tmp = temp_beside(self.target)
             schema = self.schema = _nullable(table.schema)
             if self.target.suffix.lower() == ".csv":
                 import pyarrow.csv as pcsv
