@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,10 +19,14 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "guard_outputs",
+    "json_text",
+    "os_error_message",
     "record_outputs",
+    "remove_stale_temps",
     "sha256_bytes",
     "sha256_file",
     "table_columns",
+    "temp_beside",
 ]
 
 
@@ -30,11 +36,16 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
 
     On any exception the temporary file is removed and ``target`` is left as it was.
     """
+    from mlready.errors import DataError
+
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    if target.is_dir():
+        raise DataError(f"cannot write {target}: it is a folder; name a file instead")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_beside(target)
+    except OSError as exc:
+        raise DataError(os_error_message(exc, target) or f"cannot write {target}: {exc}") from exc
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts follow the umask
         yield tmp
@@ -42,10 +53,120 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             tmp.unlink()
+        message = os_error_message(exc, target) if isinstance(exc, OSError) else None
+        if message is not None:
+            raise DataError(message) from exc
         raise
+
+
+#: errno -> what the user can do about it; an OSError with one of these is the machine's state
+#: (a full disk, a read-only folder), not a bug in mlready: it exits 4, not 5.
+_OS_ERROR_FIXES = {
+    errno.ENOSPC: "no space left on the device: free some space or write elsewhere",
+    errno.EDQUOT: "disk quota exceeded: free some space or write elsewhere",
+    errno.EFBIG: "the file is too large for its file system: write elsewhere",
+    errno.EROFS: "the file system is read-only: write to another folder",
+    errno.EACCES: "permission denied: make it writable (readable) or choose another path",
+    errno.EPERM: "operation not permitted: choose another path",
+    errno.EISDIR: "it is a folder: name a file instead",
+    errno.ENOTDIR: "a file is in the way where a folder is needed: move it or choose another path",
+    errno.EEXIST: "a file is in the way where a folder is needed: move it or choose another path",
+    errno.ENAMETOOLONG: "the name is too long: choose a shorter path",
+    errno.EIO: "an input/output error of the device: check the disk",
+    errno.ENOENT: "no such file or folder: check the path",
+}
+#: the same conditions as pyarrow words them (its OSErrors often carry no errno)
+_OS_ERROR_TEXTS = {
+    "no space left on device": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+    "read-only file system": errno.EROFS,
+    "permission denied": errno.EACCES,
+    "is a directory": errno.EISDIR,
+    "not a directory": errno.ENOTDIR,
+}
+
+
+def os_error_message(
+    exc: BaseException, path: Path | str | None = None, *, verb: str = "write"
+) -> str | None:
+    """One line for an OSError caused by the machine (full disk, read-only or missing folder,
+    a folder where a file is named): the path, the cause and the fix; None for any other."""
+    if not isinstance(exc, OSError):
+        return None
+    code = exc.errno
+    if code not in _OS_ERROR_FIXES:
+        text = str(exc).lower()
+        code = next((c for t, c in _OS_ERROR_TEXTS.items() if t in text), None)
+        if code is None:
+            return None
+    where = path if path is not None else (exc.filename2 or exc.filename)
+    subject = f"cannot {verb} {where}" if where is not None else "cannot read or write a file"
+    return f"{subject}: {_OS_ERROR_FIXES[code]}"
+
+
+#: A write's temporary file this old (seconds since its last change) whose writer process is
+#: gone is the leftover of a killed run: the next write to its folder removes it.
+STALE_TEMP_SECONDS = 3600
+_TEMP_MARK = "mlready-"
+_TEMP_NAME = re.compile(r"^\..+\." + _TEMP_MARK + r"(\d+)-[^.]*\.tmp$")
+
+
+def temp_beside(target: Path) -> Path:
+    """A new empty temporary file beside ``target``, named after it and this process's id (so a
+    later run can tell a killed writer's leftover); stale leftovers there are removed first."""
+    remove_stale_temps(target.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.{_TEMP_MARK}{os.getpid()}-", suffix=".tmp", dir=target.parent
+    )
+    os.close(fd)
+    return Path(name)
+
+
+def remove_stale_temps(
+    folder: Path | str, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
+) -> list[Path]:
+    """Remove the temporary files of mlready writes in ``folder`` unchanged for ``max_age``
+    seconds whose writer process is gone; return them. Anything else is left alone."""
+    import time
+
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
+                continue
+        except OSError:
+            continue
+        if _process_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):  # another run removed it first
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's: not ours to judge
+        return True
+    return True
 
 
 def _umask() -> int:
@@ -77,8 +198,12 @@ def atomic_write_text(target: Path | str, text: str) -> Path:
 
 def atomic_write_json(target: Path | str, payload: Any) -> Path:
     """Write ``payload`` as indented, key-sorted JSON atomically."""
-    text = json.dumps(payload, indent=2, sort_keys=True, default=str, allow_nan=False)
-    return atomic_write_text(target, text + "\n")
+    return atomic_write_text(target, json_text(payload))
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as the indented, key-sorted JSON text artifacts are written in."""
+    return json.dumps(payload, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -118,7 +243,7 @@ def table_columns(path: Path | str) -> list[str]:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError:
         raise DataError(f"{path} is not UTF-8 text: re-save it as UTF-8 CSV") from None
-    except (OSError, csv.Error) as exc:
+    except (OSError, EOFError, csv.Error) as exc:
         raise DataError(f"cannot read the header of {path}: {exc}") from None
     except Exception as exc:
         raise DataError(f"cannot read {path} as Parquet: {exc}") from None
@@ -299,6 +424,9 @@ def _check_delimiter(frame: Any, path: Path) -> Any:
 @contextlib.contextmanager
 def _csv_errors(path: Path) -> Iterator[None]:
     """Turn pandas' errors on a bad CSV file into one-line DataErrors that say what to do."""
+    import gzip
+    import zlib
+
     import pandas as pd
 
     from mlready.errors import DataError
@@ -314,7 +442,19 @@ def _csv_errors(path: Path) -> Iterator[None]:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty: a CSV needs at least a header row") from None
     except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from None
+        raise DataError(f"cannot read {path} as CSV: {_first_line(exc)}") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # a .gz file that is not (all) gzip
+        raise DataError(
+            f"cannot read {path}: it is not a whole gzip file ({_first_line(exc)}); "
+            "compress it again, or save it as plain .csv"
+        ) from None
+    except OSError as exc:
+        message = os_error_message(exc, path, verb="read")
+        raise DataError(message or f"cannot read {path}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _read_parquet(path: Path) -> Any:

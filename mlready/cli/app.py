@@ -121,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as exc:
         if debug:
             traceback.print_exc()
+        known = _os_cause(exc)
+        if known is not None:  # a full disk or a read-only folder is no bug: exit 4, one line
+            _print_error(known)
+            _json_error(known, 4)
+            sys.exit(4)
         message = (
             f"unexpected internal error: {type(exc).__name__}: {exc}. "
             "Rerun with --debug to see the traceback, and report it."
@@ -132,6 +137,22 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if watched is not None:
             sys.stdout = stdout
     sys.exit(0)
+
+
+def _os_cause(exc: BaseException) -> str | None:
+    """The one-line message of an OSError the machine caused (full disk, read-only folder),
+    raised itself or as the cause of another error (a writer library wrapping it)."""
+    from mlready.io import os_error_message
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        message = os_error_message(seen)
+        if message is not None:
+            return message
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class _Watched:

@@ -83,7 +83,9 @@ def serve_batch(
     ] = None,
     chunk_rows: Annotated[
         int | None,
-        typer.Option(help="Rows per chunk. \\[default: serving.chunk_rows]", show_default=False),
+        typer.Option(
+            min=1, help="Rows per chunk. \\[default: serving.chunk_rows]", show_default=False
+        ),
     ] = None,
     cache: Annotated[
         bool, typer.Option(help="Answer rows (and batches) this model version already scored.")

@@ -19,7 +19,7 @@ import os
 import resource
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -769,6 +769,22 @@ class _Writer:
         self.rows = 0
 
     def write(self, frame: Any) -> None:
+        with self._errors():
+            self._write(frame)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """A full disk or a read-only folder: exit 4 naming the target (pyarrow's OSErrors name
+        neither the file nor, often, the errno)."""
+        from mlready.io import os_error_message
+
+        try:
+            yield
+        except OSError as exc:
+            message = os_error_message(exc, self.target)
+            raise DataError(message or f"cannot write {self.target}: {exc}") from exc
+
+    def _write(self, frame: Any) -> None:
         import pyarrow as pa
 
         table = (
@@ -777,14 +793,10 @@ class _Writer:
             else pa.Table.from_pandas(frame, preserve_index=False)
         )
         if self.writer is None:
-            import tempfile
+            from mlready.io import temp_beside
 
             self.target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(
-                prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent
-            )
-            os.close(fd)
-            self.tmp = Path(name)
+            self.tmp = temp_beside(self.target)
             schema = self.schema = _nullable(table.schema)
             if self.target.suffix.lower() == ".csv":
                 import pyarrow.csv as pcsv
@@ -809,6 +821,11 @@ class _Writer:
         """Close and move onto the target (None when nothing was written)."""
         if self.writer is None or self.tmp is None:
             return None
+        with self._errors():
+            return self._commit()
+
+    def _commit(self) -> Path:
+        assert self.tmp is not None  # write() made it
         self.writer.close()
         self.writer = None
         umask = os.umask(0o022)
@@ -869,7 +886,7 @@ def _serve_local(
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from mlready.io import atomic_write_json
+    from mlready.io import atomic_path, atomic_write_json, json_text
     from mlready.profiles import ProfileBuilder
     from mlready.serving.cache import RowCache, row_keys
     from mlready.serving.prepare import Contract
@@ -1073,9 +1090,12 @@ def _serve_local(
         if out.rows == 0:
             out.write(_empty_output(info, scorer, run_id))
             out.rows = 0
-        out.commit()
-        atomic_write_json(batch.profile, profile)
         atomic_write_json(run_dir / "batch_profile.json", profile)
+        # the profile is written in full before the output replaces the old one, and moved into
+        # place after it: a full disk fails the run with neither file new (a rename needs no space)
+        with atomic_path(batch.profile) as profile_tmp:
+            profile_tmp.write_text(json_text(profile), encoding="utf-8")
+            out.commit()
         if cache is not None:
             cache.commit()
         timings["commit"] = round(time.perf_counter() - start, 4)

@@ -23,6 +23,9 @@ MAX_SPEC_BYTES = 1_000_000
 #: Values a spec may expand to once aliases are followed; a real spec has a few hundred.
 MAX_SPEC_NODES = 20_000
 MAX_PROBLEMS_SHOWN = 10
+#: Levels of nested mappings and lists; a real spec has five or six. Deeper YAML would exhaust
+#: the parser's recursion (a RecursionError) before any check could name the problem.
+MAX_SPEC_DEPTH = 50
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -160,7 +163,34 @@ def _read_text(path: Path) -> str:
     return text
 
 
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse YAML nested deeper than MAX_SPEC_DEPTH, read token by token (no recursion)."""
+    opening = (
+        yaml.BlockMappingStartToken,
+        yaml.BlockSequenceStartToken,
+        yaml.FlowMappingStartToken,
+        yaml.FlowSequenceStartToken,
+    )
+    closing = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=_SpecLoader):
+            if isinstance(token, opening):
+                depth += 1
+                if depth > MAX_SPEC_DEPTH:
+                    raise SpecError(
+                        f"{path.name}:{token.start_mark.line + 1} the YAML is nested more than "
+                        f"{MAX_SPEC_DEPTH} levels deep: a spec needs a few; remove the extra "
+                        "brackets or indentation"
+                    )
+            elif isinstance(token, closing):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, path) from None
+
+
 def _compose(text: str, path: Path) -> yaml.Node:
+    _check_depth(text, path)
     try:
         node = yaml.compose(text, Loader=_SpecLoader)
     except yaml.YAMLError as exc:

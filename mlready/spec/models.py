@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -87,24 +88,49 @@ _DURATION = re.compile(
 )
 
 
+#: The longest duration and age a spec may give: a century. Longer ones overflow the date
+#: arithmetic they feed (now + ttl, today - max_age_days), whose calendar ends in the year 9999.
+MAX_DAYS = 36_500
+MAX_DURATION = dt.timedelta(days=MAX_DAYS)
+#: Row counts, chunk sizes and gaps: far above any table one machine reads, below int64's end.
+MAX_ROWS = 10**12
+
+
 def _parse_duration(value: Any) -> Any:
     """Accept '1h', '40m', '1d12h', '90s' or a number of seconds; leave the rest to pydantic."""
     if isinstance(value, bool):
         return value
+    too_long = f"{value!r} is longer than {MAX_DAYS:,} days (a century): write a shorter duration"
     if isinstance(value, int | float):
+        if value != value:  # NaN
+            raise ValueError("nan is not a duration: write it like 1h, 40m, 1d or 1h30m")
+        if abs(value) > MAX_DURATION.total_seconds():
+            raise ValueError(too_long)
         return dt.timedelta(seconds=value)
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match and any(match.groups()):
             days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+            total = days * 86_400 + hours * 3_600 + minutes * 60 + seconds
+            if total > MAX_DURATION.total_seconds():
+                raise ValueError(too_long)
             return dt.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
         raise ValueError(f"'{value}' is not a duration: write it like 1h, 40m, 1d or 1h30m")
+    return value
+
+
+def _duration_range(value: dt.timedelta) -> dt.timedelta:
+    if value < dt.timedelta(0):
+        raise ValueError(f"a duration cannot be negative, got {value}")
+    if value > MAX_DURATION:
+        raise ValueError(f"{value} is longer than {MAX_DAYS:,} days: write a shorter duration")
     return value
 
 
 Duration = Annotated[
     dt.timedelta,
     BeforeValidator(_parse_duration, json_schema_input_type=str | float),
+    AfterValidator(_duration_range),
     Field(description="A duration such as 1h, 40m, 7d or 1h30m (or a number of seconds)."),
 ]
 
@@ -164,7 +190,8 @@ def _check_table_suffix(value: str) -> str:
 class Section(BaseModel):
     """Base of every spec section: unknown keys are errors, values are frozen once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # .inf and .nan pass no comparison the way a reader of the spec means them: refused
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -343,8 +370,9 @@ class ColumnExpectation(Section):
     max_null_fraction: Fraction | None = Field(
         None, description="Largest tolerated share of missing values (0 = never missing)."
     )
-    min: float | None = Field(None, description="Smallest allowed value.")
-    max: float | None = Field(None, description="Largest allowed value.")
+    # an infinite bound (.inf) is no bound, as written; .nan is still refused below
+    min: float | None = Field(None, allow_inf_nan=True, description="Smallest allowed value.")
+    max: float | None = Field(None, allow_inf_nan=True, description="Largest allowed value.")
     allowed_values: list[Scalar] | None = Field(
         None, min_length=1, description="The only values the column may hold (besides missing)."
     )
@@ -372,6 +400,10 @@ class ColumnExpectation(Section):
 
     @model_validator(mode="after")
     def _range(self) -> ColumnExpectation:
+        for key in ("min", "max"):
+            value = getattr(self, key)
+            if value is not None and value != value:
+                raise ValueError(f"{key} is .nan, which no value is above or below: give a number")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         return self
@@ -380,8 +412,8 @@ class ColumnExpectation(Section):
 class RowCountExpectation(Section):
     """Bounds on the number of rows."""
 
-    min: int = Field(1, ge=0, description="Fewest rows allowed.")
-    max: int | None = Field(None, ge=0, description="Most rows allowed.")
+    min: int = Field(1, ge=0, le=MAX_ROWS, description="Fewest rows allowed.")
+    max: int | None = Field(None, ge=0, le=MAX_ROWS, description="Most rows allowed.")
     severity: Severity = Field("error", description="error fails the run; warning only reports.")
 
     @model_validator(mode="after")
@@ -395,7 +427,9 @@ class FreshnessExpectation(Section):
     """The newest timestamp must be recent."""
 
     column: ColumnName | None = Field(None, description="Defaults to data.timestamp_column.")
-    max_age_days: float = Field(gt=0, description="Newest value no older than this many days.")
+    max_age_days: float = Field(
+        gt=0, le=MAX_DAYS, description="Newest value no older than this many days."
+    )
     severity: Severity = Field("warning", description="error fails the run; warning reports.")
 
 
@@ -495,7 +529,9 @@ class ModelSection(Section):
     params: dict[str, Any] = Field(default_factory=dict, description="Its parameters.")
     ensemble: EnsembleSpec | None = Field(None, description="Or an ensemble instead.")
     search: SearchSpec | None = Field(None, description="Optional hyperparameter search.")
-    random_state: int = Field(42, ge=0, description="Seed for everything random in training.")
+    random_state: int = Field(
+        42, ge=0, le=2**32 - 1, description="Seed for everything random in training."
+    )
 
     @model_validator(mode="after")
     def _one_model(self) -> ModelSection:
@@ -519,7 +555,9 @@ class CVSpec(Section):
     )
     folds: int = Field(5, ge=2, le=100, description="Number of folds.")
     shuffle: bool = Field(True, description="Shuffle before folding (refused for time_series).")
-    gap: int = Field(0, ge=0, description="time_series: rows left out between train and test.")
+    gap: int = Field(
+        0, ge=0, le=MAX_ROWS, description="time_series: rows left out between train and test."
+    )
     group_column: ColumnName | None = Field(
         None, description="group_kfold: rows of one group (e.g. a user) stay in one fold."
     )
@@ -730,7 +768,7 @@ class ServingSection(Section):
 
     input: DataSource | None = Field(None, description="Default batch to score: path/glob or SQL.")
     output: str | None = Field(None, description="Predictions file (.parquet or .csv).")
-    chunk_rows: int = Field(100_000, ge=1, description="Rows scored per chunk.")
+    chunk_rows: int = Field(100_000, ge=1, le=MAX_ROWS, description="Rows scored per chunk.")
     on_invalid: Literal["stop", "quarantine"] = Field(
         "stop", description="stop: exit 1 on invalid rows; quarantine: set them aside, go on."
     )
@@ -772,7 +810,10 @@ class DriftSpec(Section):
     """How drift is measured and judged."""
 
     small_sample_rows: int = Field(
-        1000, ge=1, description="Reference up to this size: p-value tests; larger: distances."
+        1000,
+        ge=1,
+        le=MAX_ROWS,
+        description="Reference up to this size: p-value tests; larger: distances.",
     )
     p_value: float = Field(0.05, gt=0, lt=1, description="Drift when p is below this.")
     correction: Literal["none", "benjamini_hochberg"] = Field(
@@ -851,7 +892,7 @@ class MonitoringSection(Section):
 
     drift: DriftSpec = Field(default_factory=DriftSpec, description="Drift statistics.")
     max_model_age_days: float | None = Field(
-        None, gt=0, description="Alert when production is older than this."
+        None, gt=0, le=MAX_DAYS, description="Alert when production is older than this."
     )
     channels: dict[Name, AlertChannel] = Field(
         default_factory=dict, description="Alert channels by name."

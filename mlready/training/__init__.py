@@ -120,10 +120,15 @@ def train(
     from threadpoolctl import threadpool_limits
 
     from mlready.training.pipeline import small_data
+    from mlready.training.workers import bound_workers
 
     # on small data a model's own threads only add overhead: one thread in this process
     limit = 1 if small_data(len(frame)) else None
-    with threadpool_limits(limits=limit, user_api="openmp"), _quiet_warnings(log):
+    with (
+        threadpool_limits(limits=limit, user_api="openmp"),
+        _quiet_warnings(log),
+        bound_workers(),
+    ):
         result = _fit_guarded(
             loaded,
             frame,

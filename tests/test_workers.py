@@ -1,0 +1,73 @@
+"""Killing `mlready train` kills its fold workers too (issue 17, item 9)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="parent-death signals are a Linux feature"
+)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """pid -> command line of the processes whose parent is ``pid``."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out[int(entry.name)] = cmdline
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_sigkill_of_train_leaves_no_worker_behind(sample_copy: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "mlready", "--quiet", "--spec", str(sample_copy), "train"]
+    train = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and train.poll() is None:
+            workers = {p: c for p, c in _children(train.pid).items() if "loky" in c}
+            if any("popen_loky_posix" in c for c in workers.values()):
+                break
+            time.sleep(0.2)
+        if train.poll() is not None:
+            pytest.skip("train ended before it started fold workers (one core?)")
+        assert workers, "no loky worker seen"
+        time.sleep(1)  # the workers are fitting folds now
+        train.send_signal(signal.SIGKILL)
+        train.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.1)
+        survivors = {p: c for p, c in workers.items() if _alive(p)}
+        assert not survivors, f"workers outlived train: {survivors}"
+    finally:
+        if train.poll() is None:
+            train.kill()
+        for pid in workers:  # only the processes this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
