@@ -211,7 +211,17 @@ def test_references_and_bad_names() -> None:
     assert parse_ref("churn:3", "x") == ModelRef("churn", version=3)
     assert parse_ref("3", "x") == ModelRef("x", version=3)
     assert parse_ref("@candidate", "x") == ModelRef("x", alias="candidate")
-    for bad in ("../etc@production", "a/b:1", "churn:0", "churn:x", "we ird"):
+    bad_refs = (
+        "../etc@production",
+        "a/b:1",
+        "churn:0",
+        "churn:x",
+        "we ird",
+        "churn:\u00b2",  # a superscript two: str.isdigit() says yes, int() says no
+        "churn:99999999999999999999999",  # more than the database holds
+        "\u00b2",
+    )
+    for bad in bad_refs:
         with pytest.raises(UsageError):
             parse_ref(bad, "x")
 

@@ -32,6 +32,9 @@ __all__ = [
 STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(joblib|json)$")
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+DIGITS = re.compile(r"[0-9]{1,30}")
+#: The largest version a registry database holds (a signed 64-bit integer).
+MAX_VERSION = 2**63 - 1
 PRODUCTION = "production"
 CANDIDATE = "candidate"
 
@@ -70,10 +73,13 @@ def parse_ref(text: str, default_name: str) -> ModelRef:
     if "@" in text:
         name, alias = text.split("@", 1)
         return ModelRef(check_name(name or default_name), alias=check_name(alias, "alias"))
-    if ":" in text or text.isdigit():
+    if ":" in text or DIGITS.fullmatch(text):
         name, _, number = text.rpartition(":")
-        if not number.isdigit() or int(number) < 1:
-            raise UsageError(f"{text!r}: a version is a positive number, as in churn:3")
+        # ASCII digits only ('²'.isdigit() is true), and a number the database can hold
+        if not DIGITS.fullmatch(number) or not 1 <= int(number) <= MAX_VERSION:
+            raise UsageError(
+                f"{text!r}: a version is a whole number from 1 to {MAX_VERSION:,}, as in churn:3"
+            )
         return ModelRef(check_name(name or default_name), version=int(number))
     return ModelRef(check_name(text or default_name), alias=PRODUCTION)
 
