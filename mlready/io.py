@@ -304,6 +304,14 @@ def guard_outputs(
             continue
         if key in known and known[key] == _digest(path):
             continue
+        if path.is_dir() and key not in known:
+            from mlready.errors import DataError
+
+            # not ours, and no file can take its place: the same answer as when writing fails
+            raise DataError(
+                f"cannot write {option} {target}: it is a folder; name a file, or remove the "
+                "folder"
+            )
         raise UsageError(
             f"{option} {target} exists and was not written by mlready: choose another path, "
             "or pass --force to overwrite it"
