@@ -309,8 +309,7 @@ def guard_outputs(
 
             # not ours, and no file can take its place: the same answer as when writing fails
             raise DataError(
-                f"cannot write {option} {target}: it is a folder; name a file, or remove the "
-                "folder"
+                f"cannot write {option} {target}: it is a folder; name a file, or remove the folder"
             )
         raise UsageError(
             f"{option} {target} exists and was not written by mlready: choose another path, "
