@@ -265,6 +265,13 @@ def _key(path: Path | str) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+def _entry(path: Path | str, artifacts_dir: Path | str) -> str:
+    """How the manifest names an output: seen from the artifacts folder, so that a project
+    moved or copied with its artifacts (a CI cache restored elsewhere) still knows its own."""
+    where = os.path.relpath(_key(path), Path(artifacts_dir).expanduser().resolve())
+    return Path(where).as_posix()
+
+
 def _manifest(artifacts_dir: Path | str) -> dict[str, str | None]:
     try:
         data = json.loads((Path(artifacts_dir) / OUTPUTS_MANIFEST).read_text("utf-8"))
@@ -302,9 +309,11 @@ def guard_outputs(
         path = Path(key)
         if force or not path.exists():
             continue
-        if key in known and known[key] == _digest(path):
+        entry = _entry(path, artifacts_dir)
+        ours = entry in known or key in known  # (absolute: as the first manifests wrote it)
+        if ours and known.get(entry, known.get(key)) == _digest(path):
             continue
-        if path.is_dir() and key not in known:
+        if path.is_dir() and not ours:
             from mlready.errors import DataError
 
             # not ours, and no file can take its place: the same answer as when writing fails
@@ -323,7 +332,8 @@ def record_outputs(targets: list[Path], *, artifacts_dir: Path | str) -> None:
     for target in targets:
         path = Path(_key(target))
         if path.exists():
-            known[str(path)] = _digest(path)
+            known.pop(str(path), None)
+            known[_entry(path, artifacts_dir)] = _digest(path)
     atomic_write_json(Path(artifacts_dir) / OUTPUTS_MANIFEST, known)
 
 

@@ -279,32 +279,14 @@ def _last_record(artifacts: Path) -> str | None:
 def _head(spec_path: Path, *, clean: bool = False) -> str | None:
     """The repository's HEAD; with ``clean``, None when the work tree has changes or new files
     (code that is not committed is not the same input twice)."""
-    import subprocess
+    from mlready.runs import git_output
 
+    folder = spec_path.resolve().parent
     if clean:
-        try:
-            status = subprocess.run(
-                ["git", "-C", str(spec_path.resolve().parent), "status", "--porcelain"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
+        status = git_output(folder, "status", "--porcelain")
+        if status is None or status.strip():
             return None
-        if status.returncode != 0 or status.stdout.strip():
-            return None
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(spec_path.resolve().parent), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None
+    return (git_output(folder, "rev-parse", "HEAD") or "").strip() or None
 
 
 #: A failing exit of these steps is a finding, not a breakdown: the pipeline goes on to the

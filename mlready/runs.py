@@ -149,7 +149,8 @@ def identity_of(loaded: Any) -> str:
     )
 
 
-def _git(folder: Path, *args: str) -> str | None:
+def git_output(folder: Path, *args: str) -> str | None:
+    """What ``git -C FOLDER ARGS`` prints, or None when git is missing or the call fails."""
     try:
         done = subprocess.run(
             ["git", "-C", str(folder), *args],
@@ -167,13 +168,13 @@ def _git_state(spec_path: Path) -> dict[str, Any]:
     """The commit, whether tracked files were modified, and whether the spec is committed
     unmodified; all None outside a git repository."""
     folder = spec_path.parent
-    head = (_git(folder, "rev-parse", "HEAD") or "").strip()
+    head = (git_output(folder, "rev-parse", "HEAD") or "").strip()
     if not head:
         return {"git_commit": None, "git_tree": None, "git_dirty": None, "spec_committed": None}
-    tree = (_git(folder, "rev-parse", "HEAD^{tree}") or "").strip() or None
-    status = _git(folder, "status", "--porcelain", "--untracked-files=no")
-    tracked = _git(folder, "ls-files", "--error-unmatch", "--", spec_path.name) is not None
-    spec_status = _git(folder, "status", "--porcelain", "--", spec_path.name)
+    tree = (git_output(folder, "rev-parse", "HEAD^{tree}") or "").strip() or None
+    status = git_output(folder, "status", "--porcelain", "--untracked-files=no")
+    tracked = git_output(folder, "ls-files", "--error-unmatch", "--", spec_path.name) is not None
+    spec_status = git_output(folder, "status", "--porcelain", "--", spec_path.name)
     return {
         "git_commit": head,
         "git_tree": tree,  # an empty commit changes the commit, not the tree

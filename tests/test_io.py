@@ -63,3 +63,26 @@ def test_a_recent_or_living_writers_temp_file_and_other_files_are_kept(tmp_path:
     assert living.exists()
     assert foreign.exists()
     assert remove_stale_temps(tmp_path, now=time.time() + STALE_TEMP_SECONDS + 1) == [young]
+
+
+def test_a_moved_project_still_knows_the_outputs_it_wrote(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    from mlready.errors import UsageError
+    from mlready.io import guard_outputs, record_outputs
+
+    project = tmp_path / "a" / "project"
+    (project / ".mlready").mkdir(parents=True)
+    output = project / "predictions" / "scores.csv"
+    output.parent.mkdir()
+    output.write_text("id,score\n1,0.5\n")
+    record_outputs([output], artifacts_dir=project / ".mlready")
+    guard_outputs([output], artifacts_dir=project / ".mlready")  # its own: may be replaced
+    moved = tmp_path / "b" / "project"
+    shutil.copytree(project, moved)  # a CI cache restored elsewhere
+    guard_outputs([moved / "predictions" / "scores.csv"], artifacts_dir=moved / ".mlready")
+    (moved / "predictions" / "scores.csv").write_text("edited by hand\n")
+    with pytest.raises(UsageError, match="not written by mlready"):
+        guard_outputs([moved / "predictions" / "scores.csv"], artifacts_dir=moved / ".mlready")

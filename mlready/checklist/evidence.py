@@ -4,12 +4,11 @@ metadata, the registry and the repository. Nothing here writes or creates."""
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.runs import LogVerification, RunRecord, identity_of, verify_run_log
+from mlready.runs import LogVerification, RunRecord, git_output, identity_of, verify_run_log
 
 __all__ = ["Evidence", "RegistryFacts", "RepoFacts", "gather", "registry_facts"]
 
@@ -147,37 +146,23 @@ def gather(loaded: Any) -> Evidence:
     return evidence
 
 
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
 def _repo(spec_path: Path) -> RepoFacts:
     import shutil
 
     if shutil.which("git") is None:
         return RepoFacts(root=None, note="git is not installed, so the repository was not read")
     folder = spec_path.resolve().parent
-    top = _git(folder, "rev-parse", "--show-toplevel")
+    top = git_output(folder, "rev-parse", "--show-toplevel")
     if top is None:
         return RepoFacts(root=None, note=f"{folder} is not in a git repository")
     root = Path(top.strip())
     spec = str(spec_path.resolve())
-    tracked = _git(root, "ls-files", "--error-unmatch", "--", spec) is not None
-    status = _git(root, "status", "--porcelain", "--", spec)
-    commit = (_git(root, "rev-parse", "HEAD") or "").strip() or None
-    ci = (_git(root, "ls-files", "--", *CI_PATHSPECS) or "").split()
+    tracked = git_output(root, "ls-files", "--error-unmatch", "--", spec) is not None
+    status = git_output(root, "status", "--porcelain", "--", spec)
+    commit = (git_output(root, "rev-parse", "HEAD") or "").strip() or None
+    ci = (git_output(root, "ls-files", "--", *CI_PATHSPECS) or "").split()
     # a monorepo's other tests say nothing about this project: count the project folder's
-    tests = (_git(folder, "ls-files", "--", *TEST_PATHSPECS) or "").split()
+    tests = (git_output(folder, "ls-files", "--", *TEST_PATHSPECS) or "").split()
     runs_mlready, runs_tests = [], []
     for name in sorted(ci):
         try:
