@@ -37,7 +37,9 @@ def test_ci_on_two_commits_earns_the_points_that_runs_by_hand_cannot(
 ) -> None:
     laptop = _copy(tmp_path / "laptop" / "sample_project")
     for _ in range(2):  # by hand, twice
-        result = run_cli("--quiet", "--spec", str(laptop), "run", "--until", "train", "--force")
+        result = run_cli(
+            "--quiet", "--spec", str(laptop), "run", "--until", "validate-data", "--force"
+        )
         assert result.exit_code == 0, result.stderr
 
     repo = tmp_path / "repo"
@@ -49,7 +51,7 @@ def test_ci_on_two_commits_earns_the_points_that_runs_by_hand_cannot(
     monkeypatch.setenv("GITHUB_REPOSITORY", "acme/churn")
     for run_id in ("101", "102"):
         monkeypatch.setenv("GITHUB_RUN_ID", run_id)
-        result = run_cli("--quiet", "--spec", str(clone), "run", "--until", "train")
+        result = run_cli("--quiet", "--spec", str(clone), "run", "--until", "validate-data")
         assert result.exit_code == 0, result.stderr
         (repo / "NOTES.md").write_text(f"change {run_id}\n")
         _git(repo, "add", ".")
