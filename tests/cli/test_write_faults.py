@@ -20,18 +20,9 @@ import pytest
 from mlready.cli.app import main
 from mlready.cli.state import STATE
 from mlready.errors import DataError
+from tests.conftest import MINIMAL_SPEC
 
-SPEC = """\
-spec_version: 1
-project: {name: demo, owner: data-team}
-data:
-  source: {path: data/train.csv}
-  target: churn
-  id_columns: customer_id
-model:
-  estimator: sklearn.linear_model.LogisticRegression
-  params: {C: 1.0}
-"""
+SPEC = MINIMAL_SPEC
 
 
 def _rows(count: int, seed: int, *, target: bool = True) -> str:
