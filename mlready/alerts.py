@@ -25,7 +25,7 @@ from typing import Any
 from mlready.spec import LoadedSpec
 from mlready.spec.models import AlertChannel, AlertRule
 
-__all__ = ["ALERT_LOG", "fire", "read_alerts", "send_test"]
+__all__ = ["ALERT_LOG", "fire", "read_alerts", "record_test_alert", "send_test"]
 
 ALERT_LOG = "alerts.jsonl"
 #: First retry delay in seconds; it doubles each retry, up to MAX_BACKOFF.
@@ -239,6 +239,36 @@ def send_test(
         logger=logger,
         test=True,
     )
+
+
+def record_test_alert(loaded: LoadedSpec) -> dict[str, Any]:
+    """Send a test alert through every rule and record the deliveries as a run of step
+    ``alert-test`` (the readiness report reads it); returns that run's summary with its id."""
+    from mlready.errors import UsageError
+    from mlready.runs import start_run
+
+    if not loaded.spec.monitoring.alerts:
+        raise UsageError(
+            "monitoring.alerts has no rule to test: add rules with an owner, a runbook and "
+            "channels first"
+        )
+    with start_run(loaded.spec.project.artifacts_dir, "alert-test", loaded) as run:
+        sent = send_test(loaded, run_id=run.run_id, logger=run.logger)
+        alerts = [
+            {
+                "rule": a["rule"],
+                "event": a["event"],
+                "channels": {name: d["delivered"] for name, d in a["deliveries"].items()},
+            }
+            for a in sent
+        ]
+        failed = [
+            f"{a['rule']} -> {n}" for a in alerts for n, ok in a["channels"].items() if not ok
+        ]
+        run.summary.update(passed=not failed, alerts=alerts, undelivered=failed)
+        if failed:
+            run.fail(1)
+    return {"run_id": run.run_id, **run.summary}
 
 
 def read_alerts(artifacts_dir: Path | str) -> list[dict[str, Any]]:

@@ -383,8 +383,10 @@ def append_record(artifacts_dir: Path | str, record: RunRecord | dict[str, Any])
     with open(artifacts / RUN_LOG, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            head = _read_head(artifacts)
             last = _last_line(handle)
+            # a log deleted or emptied on purpose starts a new chain (no evidence is left to
+            # inflate); otherwise the head names the newest record even when lines were cut
+            head = _read_head(artifacts) if last is not None else None
             # the head names the newest record even when lines were cut from the end: chaining
             # to it keeps the cut visible
             payload["prev"] = head["last"] if head else _link_of(last)
@@ -541,7 +543,9 @@ def verify_run_log(
         records.append(record)
     head = _read_head(artifacts)
     end = len(lines) + 1
-    if head is None and chained:
+    if not chained:
+        pass  # an empty log (or one with no chained record) has no end to check
+    elif head is None:
         problems.append(
             LogProblem(
                 end, None, None, f"the log's head ({RUN_LOG_HEAD}) is missing or unreadable", True

@@ -432,3 +432,13 @@ def test_gaps_never_name_an_item_with_nothing_to_gain(project: Path) -> None:
     result = readiness(load_spec(project), now=NOW)
     assert result.gaps
     assert all(g["gain"] > 0 or g["status"] == "failing" for g in result.gaps), result.gaps
+
+
+def test_a_log_deleted_on_purpose_starts_a_new_chain(project: Path) -> None:
+    _pipeline(project, 1, ci="github")
+    (project / ".mlready" / "runs.jsonl").unlink()  # the user starts the evidence afresh
+    assert not verify_run_log(project / ".mlready").problems
+    write_run(project / ".mlready", "validate-data", 2, ci="github")
+    checked = verify_run_log(project / ".mlready")
+    assert checked.problems == []
+    assert len(checked.records) == 1

@@ -107,34 +107,13 @@ def check_drift(
 
 def _test_alert(loaded: Any, as_json: bool) -> None:
     """Send and record a test alert through every rule (the readiness report reads it)."""
-    from mlready.alerts import send_test
+    from mlready.alerts import record_test_alert
     from mlready.cli.state import literal
-    from mlready.errors import UsageError
-    from mlready.runs import start_run
 
-    if not loaded.spec.monitoring.alerts:
-        raise UsageError(
-            "monitoring.alerts has no rule to test: add rules with an owner, a runbook and "
-            "channels first"
-        )
-    with start_run(loaded.spec.project.artifacts_dir, "alert-test", loaded) as run:
-        sent = send_test(loaded, run_id=run.run_id, logger=run.logger)
-        alerts = [
-            {
-                "rule": a["rule"],
-                "event": a["event"],
-                "channels": {name: d["delivered"] for name, d in a["deliveries"].items()},
-            }
-            for a in sent
-        ]
-        failed = [
-            f"{a['rule']} -> {n}" for a in alerts for n, ok in a["channels"].items() if not ok
-        ]
-        run.summary.update(passed=not failed, alerts=alerts, undelivered=failed)
-        if failed:
-            run.fail(1)
+    summary = record_test_alert(loaded)
+    alerts, failed = summary["alerts"], summary["undelivered"]
     if as_json:
-        typer.echo(json.dumps({"run_id": run.run_id, **run.summary}, indent=2))
+        typer.echo(json.dumps(summary, indent=2))
     else:
         for a in alerts:
             where = ", ".join(

@@ -144,6 +144,8 @@ def _print(outcomes: list[Any], report: Path | None) -> None:
             )
         for o in outcomes:
             note = o.reason if len(o.reason) <= 60 else o.reason[:57] + "..."
+            if o.status == "not configured":
+                note = ""  # said in full under the table: it would wrap in 80 columns
             table.add_row(
                 o.step,
                 f"[{colours[o.status]}]{o.status}[/]",
@@ -152,6 +154,9 @@ def _print(outcomes: list[Any], report: Path | None) -> None:
                 literal(note),
             )
         console.print(table)
+        for o in outcomes:
+            if o.status == "not configured":
+                console.print(f"[yellow]not configured[/] {o.step}: {literal(o.reason)}")
     hard = [o for o in outcomes if o.status == "failed" and o.step != "checklist-report"]
     for o in hard:
         stopped = any(later.status == "not run" for later in outcomes)

@@ -938,7 +938,11 @@ class ChecklistSection(Section):
     """The production-readiness score's pass bar and manual attestations."""
 
     pass_bar: float = Field(
-        1.0, ge=0, le=7, description="checklist-report fails under this final score."
+        1.0,
+        ge=0,
+        le=7,
+        description="checklist-report fails under this score (0-7): what passes now, or what "
+        "is in place with judge: in_place.",
     )
     judge: Literal["passing_now", "in_place"] = Field(
         "passing_now",
