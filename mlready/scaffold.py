@@ -292,6 +292,12 @@ def scaffold_project(
     if data is None:
         data_path = directory / "data" / "example.csv"
         batch_path = directory / "data" / "batch.csv"
+        for existing in (data_path, batch_path):
+            if existing.exists() and not force:
+                raise UsageError(
+                    f"{existing} exists already and init would write its example data there: "
+                    "give another folder, use --data for your own file, or pass --force"
+                )
         write_example_data(data_path, batch=batch_path)
         written += [data_path, batch_path]
         roles = infer_roles(data_path, "churned")

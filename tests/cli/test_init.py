@@ -342,3 +342,15 @@ def test_the_first_run_of_a_fresh_project_has_no_false_finding(tmp_path: Path, r
     )
     actions = json.dumps(checklist)
     assert not wrong_commands(actions)
+
+
+def test_init_never_overwrites_data_it_did_not_write(tmp_path: Path, run_cli) -> None:
+    folder = tmp_path / "p"
+    (folder / "data").mkdir(parents=True)
+    mine = folder / "data" / "example.csv"
+    mine.write_text("id,value\n1,2\n")
+    result = run_cli("init", str(folder))
+    assert result.exit_code == 2
+    assert "data/example.csv exists already" in result.stderr
+    assert mine.read_text() == "id,value\n1,2\n"
+    assert not (folder / "mlready.yaml").exists()
