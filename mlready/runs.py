@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import getpass
 import hashlib
 import json
@@ -61,6 +60,8 @@ RUN_LOG = "runs.jsonl"
 #: The log's head: how many chained records it holds and the newest one's hash, rewritten
 #: (atomically, under the log's lock) with every record, so that records cut from the end show.
 RUN_LOG_HEAD = "runs.head.json"
+#: Held while a record is appended (a file of its own: see mlready.locking).
+RUN_LOG_LOCK = ".runs.lock"
 STEPS = ("validate-data", "train", "register", "serve-batch", "check-drift", "checklist-report")
 
 #: Environment variables that CI systems set, and the system each one names.
@@ -379,29 +380,26 @@ def append_record(artifacts_dir: Path | str, record: RunRecord | dict[str, Any])
     payload = record.to_dict() if isinstance(record, RunRecord) else dict(record)
     payload = json.loads(json.dumps(payload, default=str))  # as it reads back
     from mlready.io import atomic_write_json
+    from mlready.locking import exclusive
 
-    with open(artifacts / RUN_LOG, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            last = _last_line(handle)
-            # a log deleted or emptied on purpose starts a new chain (no evidence is left to
-            # inflate); otherwise the head names the newest record even when lines were cut
-            head = _read_head(artifacts) if last is not None else None
-            # the head names the newest record even when lines were cut from the end: chaining
-            # to it keeps the cut visible
-            payload["prev"] = head["last"] if head else _link_of(last)
-            payload.pop("hash", None)
-            payload["hash"] = record_hash(payload)
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() and not _ends_with_newline(handle):
-                handle.write(b"\n")  # a torn last line: the record starts on a line of its own
-            handle.write(_canonical(payload) + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-            count = (head["count"] if head else _chained_count(artifacts / RUN_LOG) - 1) + 1
-            atomic_write_json(artifacts / RUN_LOG_HEAD, {"count": count, "last": payload["hash"]})
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with exclusive(artifacts / RUN_LOG_LOCK), open(artifacts / RUN_LOG, "a+b") as handle:
+        last = _last_line(handle)
+        # a log deleted or emptied on purpose starts a new chain (no evidence is left to
+        # inflate); otherwise the head names the newest record even when lines were cut
+        head = _read_head(artifacts) if last is not None else None
+        # the head names the newest record even when lines were cut from the end: chaining
+        # to it keeps the cut visible
+        payload["prev"] = head["last"] if head else _link_of(last)
+        payload.pop("hash", None)
+        payload["hash"] = record_hash(payload)
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() and not _ends_with_newline(handle):
+            handle.write(b"\n")  # a torn last line: the record starts on a line of its own
+        handle.write(_canonical(payload) + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+        count = (head["count"] if head else _chained_count(artifacts / RUN_LOG) - 1) + 1
+        atomic_write_json(artifacts / RUN_LOG_HEAD, {"count": count, "last": payload["hash"]})
     known = set(RunRecord.__dataclass_fields__)
     return RunRecord(**{k: v for k, v in payload.items() if k in known})
 

@@ -12,7 +12,6 @@ the decision threshold), so a new model version never sees another version's ans
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -78,13 +77,10 @@ def row_keys(X: Any, categorical: list[str]) -> tuple[Any, Any]:
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    from mlready.locking import exclusive
+
+    with exclusive(folder / ".lock"):
+        yield
 
 
 class RowCache:
