@@ -22,17 +22,15 @@ from mlready.cli import serve as serve_cmd
 from mlready.cli import spec as spec_cmd
 from mlready.cli import train as train_cmd
 from mlready.cli import validate as validate_cmd
+from mlready.cli.help import App
 from mlready.cli.state import STATE, configure_logging, err
 from mlready.errors import MlreadyError
 
-app = typer.Typer(
+app = App(
     name="mlready",
-    help="Take a machine-learning model from a notebook to a product, driven by mlready.yaml.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

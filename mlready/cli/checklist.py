@@ -57,8 +57,11 @@ def checklist_report(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Score production readiness from what the other commands recorded; write an HTML report,
-    a Markdown summary and JSON (exit 1 under the pass bar)."""
+    """Score production readiness from what the other commands recorded.
+
+    Writes an HTML report, a Markdown summary and JSON. Exit 1 when the score is under the pass
+    bar.
+    """
     from mlready.checklist import readiness
     from mlready.checklist.report import render_markdown, write_outputs
     from mlready.io import guard_outputs, record_outputs

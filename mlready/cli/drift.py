@@ -67,8 +67,11 @@ def check_drift(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Compare current data with the training reference; alert with an action plan (exit 1 on
-    dataset drift or when an error-severity alert fires)."""
+    """Compare current data with the training reference, and alert with an action plan.
+
+    Exit 1 on dataset drift or when an error-severity alert fires; exit 4 when the registry
+    holds no such model.
+    """
     from mlready.drift import check_drift as run_check
     from mlready.drift.report import write_outputs
     from mlready.runs import start_run

@@ -10,8 +10,11 @@ from mlready.cli.state import STATE, JsonOption, SpecOption, out
 
 
 def project_tests(as_json: JsonOption = False, spec: SpecOption = None) -> None:
-    """Run the project's tests (checklist.test_command) and keep their JUnit XML as evidence
-    that the feature code is tested (exit 1 when a test fails or none ran)."""
+    """Run the project's tests (checklist.test_command) and keep their JUnit XML as evidence.
+
+    The readiness report reads it as proof that the feature code is tested. Exit 1 when a test
+    fails or none ran.
+    """
     from mlready.cli.state import literal
     from mlready.project_tests import run_tests
     from mlready.runs import start_run

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mlready.cli.help import App
 from mlready.cli.state import STATE, JsonOption, SpecOption, out, say
 
 if TYPE_CHECKING:
     from mlready.registry import Registry, Version
     from mlready.spec import LoadedSpec
 
-app = typer.Typer(
+app = App(
     help="Look at and change the model registry: versions, aliases, their history.",
     no_args_is_help=True,
 )
@@ -64,7 +65,11 @@ def register(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Store a trained model as the next version of the spec's model, with all its metadata."""
+    """Store a trained model as the next version of the spec's model, with all its metadata.
+
+    With --promote, then move an alias to it through the promotion gate (exit 1 when the gate
+    refuses). Exit 4 when there is no passing train run to register.
+    """
     from mlready.errors import UsageError
     from mlready.registry import check_name, open_registry, trained_run
     from mlready.runs import start_run

@@ -57,9 +57,12 @@ def run(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Run the pipeline: test (checklist.test_command), validate-data, train, register (through
-    the gate), serve-batch, check-drift, checklist-report. Unchanged steps are skipped; the first
-    hard failure stops it."""
+    """Run the whole pipeline, skipping the steps whose inputs did not change.
+
+    The steps: test (checklist.test_command), validate-data, train, register (through the
+    gate), serve-batch, check-drift, checklist-report. The first hard failure stops it, and the
+    run exits with that step's code.
+    """
     from mlready.pipeline import Plan, run_pipeline, select_steps
     from mlready.spec import load_spec
     from mlready.spec.loading import find_spec_path

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from mlready.cli.help import App
 from mlready.cli.state import STATE, JsonOption, SpecOption, err, say
 
-app = typer.Typer(
+app = App(
     help="Check the run log (the evidence every report rests on).", no_args_is_help=True
 )
 
@@ -23,8 +24,11 @@ def verify(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the run log: every record's hash, the chain that links it to the one before, the
-    files its run wrote, and that this project wrote it (exit 4 when anything was altered)."""
+    """Check the run log: its hash chain, the files its runs wrote, and their project.
+
+    Every record's hash, the chain that links it to the one before, the files its run wrote,
+    and that this project wrote it. Exit 4 when anything was altered.
+    """
     from mlready.cli.state import literal
     from mlready.errors import DataError
     from mlready.runs import identity_of, verify_run_log

@@ -106,9 +106,12 @@ def serve_batch(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Score a batch with a registered model, in chunks, within the SLA (exit 1 when rows are
-    invalid and --stop, no row is scored or too many are rejected, predictions are NaN, or the
-    run is over its time budget)."""
+    """Score a batch with a registered model, in chunks, within the SLA.
+
+    Exit 1 when rows are invalid and --stop, no row is scored or too many are rejected,
+    predictions are NaN, or the run is over its time budget; exit 4 when the registry holds no
+    such model.
+    """
     from mlready.cli.validate import _sql_source
     from mlready.runs import start_run
     from mlready.serving import serve_batch as run_serving

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+from mlready.cli.help import App
 from mlready.cli.state import STATE, JsonOption, SpecOption, say
 
-app = typer.Typer(help="Check the project spec, or print its JSON Schema.", no_args_is_help=True)
+app = App(help="Check the project spec, or print its JSON Schema.", no_args_is_help=True)
 
 
 @app.command("check")
@@ -49,8 +50,10 @@ def schema(
     indent: Annotated[int, typer.Option(help="Indentation of the JSON.", min=0, max=8)] = 2,
     as_json: JsonOption = False,
 ) -> None:
-    """Print the JSON Schema of mlready.yaml, for editors (e.g. YAML language servers); it is
-    JSON already, so --json changes nothing."""
+    """Print the JSON Schema of mlready.yaml, for editors and YAML language servers.
+
+    It is JSON already, so --json changes nothing.
+    """
     from mlready.spec import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=indent or None))

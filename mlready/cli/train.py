@@ -31,10 +31,13 @@ def train(
             help="Train a second time from scratch and fail unless both give the same results.",
         ),
     ] = False,
-    importance: Annotated[
+    no_importance: Annotated[
         bool,
-        typer.Option(help="Measure each feature's contribution (permutation importance)."),
-    ] = True,
+        typer.Option(
+            "--no-importance",
+            help="Skip measuring each feature's contribution (permutation importance).",
+        ),
+    ] = False,
     revalidate: Annotated[
         bool,
         typer.Option(
@@ -49,8 +52,10 @@ def train(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Fit the spec's pipeline, cross-validate it, and write the model with its metadata (exit 1
-    when a threshold is missed)."""
+    """Fit the spec's pipeline, cross-validate it, and write the model with its metadata.
+
+    Exit 1 when a threshold is missed or the training data fails its contract.
+    """
     from mlready.io import atomic_write_json, atomic_write_text
     from mlready.runs import start_run
     from mlready.spec import load_spec
@@ -64,7 +69,7 @@ def train(
                 run.dir,
                 run_id=run.run_id,
                 check_reproducible=check_reproducible,
-                importance=importance,
+                importance=not no_importance,
                 revalidate=revalidate,
                 on_progress=on_progress,
                 logger=run.logger,

@@ -100,7 +100,11 @@ def validate_data(
     ] = False,
     spec: SpecOption = None,
 ) -> None:
-    """Check data against the spec's expectations with Great Expectations (exit 1 on failure)."""
+    """Check data against the spec's expectations with Great Expectations.
+
+    Exit 1 when a check fails. With --infer, write the expectations a data set passes instead,
+    to review (with --from FILE, no spec is needed).
+    """
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
