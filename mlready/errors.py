@@ -13,6 +13,7 @@ __all__ = [
     "DataError",
     "InternalError",
     "MlreadyError",
+    "NotFoundError",
     "SpecError",
     "UsageError",
 ]
@@ -23,7 +24,8 @@ EXIT_CODES: dict[int, str] = {
     1: "ran, a check failed: invalid data, drift, gate not met, readiness under the bar",
     2: "usage error: an unknown command or option, or a bad option value",
     3: "project spec missing or invalid",
-    4: "input data or artifact missing, unreadable, ill-shaped or failing its integrity check",
+    4: "input data or artifact missing (a model, version, alias or run not found), unreadable, "
+    "ill-shaped or failing its integrity check",
     5: "unexpected internal error (--debug shows the traceback)",
     130: "interrupted",
 }
@@ -67,6 +69,11 @@ class DataError(MlreadyError):
     """Input data or an artifact is missing, unreadable, ill-shaped or tampered with (exit 4)."""
 
     exit_code = 4
+
+
+class NotFoundError(DataError):
+    """A model, version, alias or run that a command looks for is not there (exit 4): an
+    artifact missing, not a usage error, whether it was named or is the default one."""
 
 
 class InternalError(MlreadyError):

@@ -143,11 +143,11 @@ def test_awkward_batches_get_clear_results(run_cli: Run, project: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (("--batch", "20990101T000000Z-000000"), 2, "no serve-batch run 20990101T000000Z-000000"),
-        ((), 2, "nothing to compare: no serve-batch run saved a batch profile yet"),
+        (("--batch", "20990101T000000Z-000000"), 4, "no serve-batch run 20990101T000000Z-000000"),
+        ((), 4, "nothing to compare: no serve-batch run saved a batch profile yet"),
         (("--current", "nope.csv"), 4, "no data at nope.csv"),
         (("--current", "a.csv", "--batch", "x"), 2, "give one of them"),
-        (("--model", "toy:9"), 2, "has no version 9"),
+        (("--model", "toy:9"), 4, "has no version 9"),
     ],
     ids=["unknown-run", "no-runs", "missing-file", "both", "unknown-version"],
 )
@@ -332,7 +332,7 @@ def test_two_files_need_no_model(run_cli: Run, tmp_path: Path) -> None:
     assert out["model"]["version"] is None
     assert out["model_age_days"] is None
     alone = run_cli("--spec", str(folder), "check-drift", "--current", str(folder / "new.csv"))
-    assert alone.exit_code == 2
+    assert alone.exit_code == 4
     assert "no model 'toy' in the registry" in alone.stderr
 
 

@@ -356,18 +356,18 @@ def test_bad_input_exits_clearly_and_changes_nothing(tmp_path: Path, run_cli: Ru
     write_project(tmp_path, validation=GATE_VALIDATION)
     spec = str(tmp_path)
     result = run_cli("--spec", spec, "register")
-    assert result.exit_code == 2
+    assert result.exit_code == 4
     assert "no passing train run" in result.stderr
     _trained(run_cli, tmp_path, ["tenure"], ["plan"])
     assert run_cli("--spec", spec, "register").exit_code == 0
     cases = [
-        (("registry", "show", "nosuch@production"), 2, "no model 'nosuch'"),
-        (("registry", "show", "toy:7"), 2, "has no version 7; versions: 1"),
-        (("registry", "show", "toy@gold"), 2, "has no alias 'gold'"),
+        (("registry", "show", "nosuch@production"), 4, "no model 'nosuch'"),
+        (("registry", "show", "toy:7"), 4, "has no version 7; versions: 1"),
+        (("registry", "show", "toy@gold"), 4, "has no alias 'gold'"),
         (("registry", "show", "../../etc@production"), 2, "is not allowed"),
-        (("register", "--run", "20260101T000000Z-abcdef"), 2, "no train run"),
+        (("register", "--run", "20260101T000000Z-abcdef"), 4, "no train run"),
         (("register", "--run", "../x"), 2, "is not a run id"),
-        (("registry", "rollback"), 2, "no alias 'production'"),
+        (("registry", "rollback"), 4, "no alias 'production'"),
     ]
     for args, code, message in cases:
         result = run_cli("--spec", spec, *args)

@@ -352,7 +352,7 @@ def rollback(
     spec: SpecOption = None,
 ) -> None:
     """Move production (or another alias) back to the version it pointed to before."""
-    from mlready.errors import UsageError
+    from mlready.errors import NotFoundError
     from mlready.registry import check_name
 
     loaded, registry = _open(spec)
@@ -360,10 +360,10 @@ def rollback(
     check_name(alias, "alias")
     current = registry.aliases_of(name).get(alias)
     if current is None:
-        raise UsageError(f"'{name}' has no alias '{alias}' to roll back")
+        raise NotFoundError(f"'{name}' has no alias '{alias}' to roll back")
     previous = registry.previous_version(name, alias)
     if previous is None:
-        raise UsageError(
+        raise NotFoundError(
             f"{name}@{alias} has pointed only to version {current}: there is nothing to roll "
             "back to (promote another version instead)"
         )

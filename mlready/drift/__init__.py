@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.drift.stats import ColumnDrift, compare, correct_p_values
-from mlready.errors import DataError, UsageError
+from mlready.errors import DataError, NotFoundError, UsageError
 from mlready.spec import LoadedSpec
 
 __all__ = ["DriftResult", "check_drift"]
@@ -70,7 +70,7 @@ def _latest_serving_run(artifacts: Path, sha256: str | None) -> tuple[str, dict[
         if r.status in ("passed", "failed") and (r.summary or {}).get("files", {}).get("profile")
     ]
     if not runs:
-        raise UsageError(
+        raise NotFoundError(
             "nothing to compare: no serve-batch run saved a batch profile yet; run "
             "`mlready serve-batch`, or pass --current FILE"
         )
@@ -94,7 +94,7 @@ def _batch_profile(
         found = [r for r in read_run_log(artifacts, "serve-batch") if r.run_id == run_id]
         if not found:
             known = [r.run_id for r in read_run_log(artifacts, "serve-batch")][-5:]
-            raise UsageError(
+            raise NotFoundError(
                 f"no serve-batch run {run_id}; the latest: {', '.join(known) or 'none'}"
             )
         summary = found[-1].summary or {}
@@ -239,7 +239,7 @@ def check_drift(
     registry = open_registry(loaded)
     try:
         version = registry.resolve(parse_ref(model or "", spec.model_name))
-    except UsageError:
+    except NotFoundError:
         if reference is None or current is None or model is not None:
             raise
         version = None  # two files: no model needed (no age, environment or predictions)

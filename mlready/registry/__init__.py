@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlready.errors import DataError, UsageError
+from mlready.errors import DataError, NotFoundError, UsageError
 from mlready.registry.db import URL_VARIABLE, create_schema, make_engine, retrying, tables
 from mlready.registry.trained import TrainedRun, trained_run
 
@@ -351,7 +351,8 @@ class Registry:
         return out
 
     def resolve(self, ref: ModelRef) -> Version:
-        """The version a reference names; UsageError naming what exists when it names none."""
+        """The version a reference names; NotFoundError (exit 4), naming what exists, when it
+        names none."""
         import sqlalchemy as sa
 
         versions = self.versions
@@ -374,7 +375,7 @@ class Registry:
         if row is None:
             known = self.model_names()
             if ref.name not in known:
-                raise UsageError(
+                raise NotFoundError(
                     f"no model '{ref.name}' in the registry"
                     + (f"; it holds: {', '.join(known)}" if known else "; it is empty")
                     + ": run `mlready register` first"
@@ -382,7 +383,7 @@ class Registry:
             numbers = [v.version for v in self.list_versions(ref.name)]
             aliases = self.aliases_of(ref.name)
             what = f"version {ref.version}" if ref.version is not None else f"alias '{ref.alias}'"
-            raise UsageError(
+            raise NotFoundError(
                 f"model '{ref.name}' has no {what}; versions: "
                 f"{', '.join(map(str, numbers))}; aliases: "
                 + (", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.errors import DataError, UsageError
+from mlready.errors import DataError, NotFoundError, UsageError
 
 __all__ = ["RUN_ID", "TrainedRun", "trained_run"]
 
@@ -98,7 +98,7 @@ def trained_run(loaded: Any, run_id: str | None = None) -> TrainedRun:
     if run_id is None:
         passing = [r for r in raw if r.status == "passed"]
         if not passing:
-            raise UsageError(
+            raise NotFoundError(
                 "no passing train run to register: run `mlready train`, or name a run with --run"
             )
         run_id = passing[-1].run_id
@@ -119,7 +119,7 @@ def trained_run(loaded: Any, run_id: str | None = None) -> TrainedRun:
                 f"refusing to register train run {run_id}: {checked.path} holds no record that "
                 f"train wrote it, so nothing vouches for the files in {folder}; train again"
             )
-        raise UsageError(f"no train run {run_id} in {folder.parent}")
+        raise NotFoundError(f"no train run {run_id} in {folder.parent}")
     record = trusted[-1]
     folder = _inside(artifacts / record.run_dir, artifacts)
     _unchanged(record, folder, checked.path)
