@@ -311,7 +311,7 @@ def test_gate_accepts_a_better_challenger_and_refuses_a_worse_one(
     diff = json.loads(
         run_cli("--spec", spec, "registry", "diff", "1", "2", "--format", "json").stdout
     )
-    assert diff["features"] == [{"key": "tenure", "a": None, "b": "numeric"}]
+    assert diff["features"] == [{"key": "tenure", "a": None, "b": "numeric", "change": None}]
     assert any(item["key"] == "holdout roc_auc" for item in diff["metrics"])
 
 

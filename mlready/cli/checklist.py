@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, out, print_table
 
 if TYPE_CHECKING:
     from mlready.checklist import ReadinessResult
@@ -129,7 +129,7 @@ def _print(result: ReadinessResult, report: Path) -> None:
         table.add_row(
             s.title, f"{s.passing_scaled:.2f}", f"{s.scaled:.2f}", f"{s.passing}/{s.items}"
         )
-    console.print(table)
+    print_table(table)
     console.print(line)
     for n, gap in enumerate(result.gaps, 1):
         colour = "red" if gap["status"] == "failing" else "yellow"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table
 
 if TYPE_CHECKING:
     from mlready.drift import DriftResult
@@ -193,7 +193,7 @@ def _print(result: DriftResult, folder: Any) -> None:
             "" if f["psi"] is None else f"{f['psi']:.3f}",
             verdict,
         )
-    console.print(table)
+    print_table(table)
     outside = [f for f in result.features if f.get("out_of_range_share")]
     if outside:
         console.print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mlready.cli.help import App
-from mlready.cli.state import STATE, JsonOption, SpecOption, out, say
+from mlready.cli.state import STATE, JsonOption, SpecOption, out, print_table, say
 
 if TYPE_CHECKING:
     from mlready.registry import Registry, Version
@@ -230,7 +232,7 @@ def list_versions(
             metric,
             v.sha256[:12],
         )
-    out().print(table)
+    print_table(table)
 
 
 @app.command("show")
@@ -406,13 +408,58 @@ def diff(
     if not any(changes.values()):
         say(f"{a.model_name}:{a.version} and {b.model_name}:{b.version} do not differ")
         return
+    from mlready.cli.state import literal
+
     table = Table(title=f"{a.model_name}:{a.version} against {b.model_name}:{b.version}")
-    for column in ("section", "item", f"v{a.version}", f"v{b.version}"):
-        table.add_column(column, overflow="fold")
+    for column in ("section", "item", f"v{a.version}", f"v{b.version}", "change"):
+        table.add_column(column, justify="left" if column in ("section", "item") else "right")
     for section, items in changes.items():
         for item in items:
-            table.add_row(section, str(item["key"]), str(item["a"]), str(item["b"]))
-    out().print(table)
+            table.add_row(
+                section,
+                literal(item["key"]),
+                literal(_shown(item["a"])),
+                literal(_shown(item["b"])),
+                _change(item),
+            )
+    print_table(table)
+
+
+_HASH = re.compile(r"[0-9a-f]{40,64}")
+
+
+def _shown(value: Any, digits: int = 6) -> str:
+    """A value as a person reads it: a number to ``digits`` significant digits (every digit of
+    its whole part) with thousands separators, 109,509 not 109509.47500000002; a hash by its
+    first 12 hex digits."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        text = str(value)
+        return text[:12] if _HASH.fullmatch(text) else text
+    if isinstance(value, int) or (math.isfinite(value) and value.is_integer()):
+        return f"{int(value):,}"
+    if not math.isfinite(value):
+        return str(value)
+    magnitude = math.floor(math.log10(abs(value)))
+    text = f"{value:,.{max(0, digits - 1 - magnitude)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _change(item: dict[str, Any]) -> str:
+    """b against a: the difference of two numbers (and in percent), else what happened."""
+    before, after, change = item["a"], item["b"], item.get("change")
+    if change is not None:
+        sign = "+" if change > 0 else ""
+        text = f"{sign}{_shown(change, 4)}"
+        if before and math.isfinite(before) and math.isfinite(change):
+            text += f" ({sign}{_shown(100 * change / abs(before), 2)}%)"
+        return text
+    if before is None:
+        return "added"
+    if after is None:
+        return "removed"
+    return "changed"
 
 
 @app.command("history")
@@ -450,7 +497,7 @@ def history(
             literal(h["actor"]),
             literal(h["reason"]),
         )
-    out().print(table)
+    print_table(table)
 
 
 @app.command("verify")

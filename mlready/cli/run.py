@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table
 
 _STEP_HELP = "test, validate-data, train, register, serve-batch, check-drift or checklist-report"
 
@@ -142,13 +142,10 @@ def _print(outcomes: list[Any], report: Path | None) -> None:
     else:
         table = Table(title="mlready run")
         for name in ("step", "status", "run", "seconds", "note"):
-            table.add_column(
-                name, justify="right" if name == "seconds" else "left", no_wrap=name != "note"
-            )
+            table.add_column(name, justify="right" if name == "seconds" else "left")
         for o in outcomes:
-            note = o.reason if len(o.reason) <= 60 else o.reason[:57] + "..."
-            if o.status == "not configured":
-                note = ""  # said in full under the table: it would wrap in 80 columns
+            # said in full under the table: it would wrap in 80 columns
+            note = "" if o.status == "not configured" else o.reason
             table.add_row(
                 o.step,
                 f"[{colours[o.status]}]{o.status}[/]",
@@ -156,7 +153,7 @@ def _print(outcomes: list[Any], report: Path | None) -> None:
                 f"{o.seconds:.1f}" if o.status in ("ran", "failed") else "",
                 literal(note),
             )
-        console.print(table)
+        print_table(table)
         for o in outcomes:
             if o.status == "not configured":
                 console.print(f"[yellow]not configured[/] {o.step}: {literal(o.reason)}")

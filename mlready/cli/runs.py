@@ -10,9 +10,7 @@ import typer
 from mlready.cli.help import App
 from mlready.cli.state import STATE, JsonOption, SpecOption, err, say
 
-app = App(
-    help="Check the run log (the evidence every report rests on).", no_args_is_help=True
-)
+app = App(help="Check the run log (the evidence every report rests on).", no_args_is_help=True)
 
 
 @app.command("verify")

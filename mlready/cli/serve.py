@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table
 
 if TYPE_CHECKING:
     from mlready.serving import Progress, ServeResult
@@ -238,7 +238,7 @@ def _print(result: ServeResult, folder: Any) -> None:
         rows.append(("SLA budget", f"{sla['budget_s']:,.0f} s: {verdict}"))
     for name, value in rows:
         table.add_row(name, value)
-    console.print(table)
+    print_table(table)
     for finding in result.findings:
         colour = "red" if finding["severity"] == "error" else "yellow"
         count = finding["count"]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 SpecOption = Annotated[
     Path | None,
@@ -72,6 +76,33 @@ def out() -> Console:
 def err() -> Console:
     """Console for messages and errors (stderr)."""
     return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print a table without ever cutting a value (an id, a number, a hash) to "…".
+
+    On a terminal the table fits its width, folding a long cell onto the next line. Piped, or
+    in a CI log (where Rich would assume 80 columns and cut every column), it prints plain
+    lines instead: no box, each row on one line, as wide as its content.
+    """
+    from rich.measure import Measurement
+
+    console = console or out()
+    for column in table.columns:
+        column.overflow = "fold"
+        column.no_wrap = False
+    if console.is_terminal:
+        console.print(table)
+        return
+    table.box = None
+    table.show_edge = False
+    table.pad_edge = False
+    table.title_justify = "left"
+    width = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    plain = Console(file=io.StringIO(), width=max(width, 1), emoji=False, color_system=None)
+    plain.print(table)
+    lines = plain.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    console.out("\n".join(line.rstrip() for line in lines), highlight=False)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, say
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table, say
 
 if TYPE_CHECKING:
     from mlready.training import Progress, TrainResult
@@ -220,7 +220,7 @@ def _print(result: TrainResult, folder: Any) -> None:
             ("[green]passed[/]" if check["passed"] else "[bold red]failed[/]") if check else ""
         )
         table.add_row(*row)
-    console.print(table)
+    print_table(table)
     for b in v["baselines"]:
         verdict = {
             "model better": "[green]model better[/]",

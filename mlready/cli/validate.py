@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, say
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table, say
 
 if TYPE_CHECKING:
     from mlready.validation.result import ValidationResult
@@ -294,7 +294,7 @@ def _print_table(result: ValidationResult) -> None:
         )
     console = out()
     if shown:
-        console.print(table)
+        print_table(table)
     hidden = len(result.results) - len(shown)
     if hidden:
         console.print(f"[green]{hidden} checks passed[/] (--verbose lists them)")

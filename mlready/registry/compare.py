@@ -18,16 +18,27 @@ def _flat_metrics(metadata: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _changes(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The keys whose values differ, each with ``change``: b minus a when both are numbers."""
     return [
-        {"key": key, "a": a.get(key), "b": b.get(key)}
+        {
+            "key": key,
+            "a": a.get(key),
+            "b": b.get(key),
+            "change": b[key] - a[key] if _number(a.get(key)) and _number(b.get(key)) else None,
+        }
         for key in sorted(set(a) | set(b))
         if a.get(key) != b.get(key)
     ]
 
 
 def diff_versions(a: Version, b: Version) -> dict[str, list[dict[str, Any]]]:
-    """Per section (model, params, metrics, features, packages, data): the keys that differ."""
+    """Per section (model, params, metrics, features, packages, data): the keys that differ,
+    each as ``{"key", "a", "b", "change"}`` (``change`` is b minus a for numbers, else None)."""
     ma, mb = a.metadata, b.metadata
 
     def features(m: dict[str, Any]) -> dict[str, Any]:

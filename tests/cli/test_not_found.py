@@ -43,7 +43,11 @@ def test_nothing_registered_is_exit_4(run_cli, project: Path, monkeypatch, args,
 
 @pytest.mark.parametrize(
     "args",
-    [("registry", "show", "demo:0"), ("registry", "show", "a/b@production"), ("check-drift", "-m", "x:y")],
+    [
+        ("registry", "show", "demo:0"),
+        ("registry", "show", "a/b@production"),
+        ("check-drift", "-m", "x:y"),
+    ],
 )
 def test_a_malformed_reference_is_still_a_usage_error(run_cli, project: Path, args) -> None:
     result = run_cli("--spec", str(project), *args)
