@@ -48,7 +48,15 @@ def _global_options(
             "--spec", "-s", help="The project spec. \\[default: ./mlready.yaml]", show_default=False
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Print nothing but errors, and a failed check's verdict and failures (on "
+            "stderr); a command that answers a question still prints its answer.",
+        ),
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the run log on the terminal.")
     ] = False,

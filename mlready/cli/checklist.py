@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, out, print_table
+from mlready.cli.state import STATE, JsonOption, SpecOption, out, print_table, quiet_verdict
 
 if TYPE_CHECKING:
     from mlready.checklist import ReadinessResult
@@ -119,8 +119,7 @@ def _print(result: ReadinessResult, report: Path) -> None:
         f"{result.in_place_score:.2f} in place ({result.in_place_band}); the {judged} score "
         f"{verdict} the bar of {result.pass_bar:g}; weakest: {', '.join(result.weakest)}"
     )
-    if STATE.quiet:
-        console.print(line)
+    if quiet_verdict(result.passed, line):
         return
     table = Table(title=f"Production readiness: {literal(result.project)}")
     for name in ("section", "passing now", "in place", "items passing"):

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table
+from mlready.cli.state import (
+    STATE,
+    JsonOption,
+    SpecOption,
+    out,
+    print_table,
+    quiet_verdict,
+)
 
 if TYPE_CHECKING:
     from mlready.drift import DriftResult
@@ -115,9 +122,15 @@ def _test_alert(loaded: Any, as_json: bool) -> None:
 
     summary = record_test_alert(loaded)
     alerts, failed = summary["alerts"], summary["undelivered"]
+    deliveries = sum(len(a["channels"]) for a in alerts)
+    verdict = (
+        f"[bold red]FAILED[/]: {len(failed)} of {deliveries} test alert deliveries failed"
+        if failed
+        else f"[green]PASSED[/]: {deliveries} test alert deliveries"
+    )
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
-    else:
+    elif not quiet_verdict(not failed, verdict, failed):
         for a in alerts:
             where = ", ".join(
                 f"{n} ({'sent' if ok else 'NOT delivered'})" for n, ok in a["channels"].items()
@@ -125,6 +138,7 @@ def _test_alert(loaded: Any, as_json: bool) -> None:
             out().print(
                 f"test alert [bold]{literal(a['rule'])}[/] ({a['event']}): {literal(where)}"
             )
+        out().print(verdict)
     if failed:
         raise typer.Exit(1)
 
@@ -161,9 +175,12 @@ def _print(result: DriftResult, folder: Any) -> None:
 
     from mlready.cli.state import literal
 
-    if STATE.quiet:
-        for failure in result.failures:
-            err().print(f"[bold red]FAILED[/]: {literal(failure)}")
+    verdict = "[bold red]DATASET DRIFT[/]" if result.dataset_drift else "[green]no dataset drift[/]"
+    verdict += (
+        f": {len(result.drifted)} of {len(result.features)} features drifted "
+        f"({result.share_drifted:.0%}; the bar is {result.dataset_drift_share:.0%})"
+    )
+    if quiet_verdict(result.passed, verdict, result.failures):
         return
     console = out()
     table = Table(
@@ -211,11 +228,7 @@ def _print(result: DriftResult, folder: Any) -> None:
             "[dim]no multiple-testing correction: with many features some drift by chance "
             "(monitoring.drift.correction: benjamini_hochberg)[/]"
         )
-    verdict = "[bold red]DATASET DRIFT[/]" if result.dataset_drift else "[green]no dataset drift[/]"
-    console.print(
-        f"{verdict}: {len(result.drifted)} of {len(result.features)} features drifted "
-        f"({result.share_drifted:.0%}; the bar is {result.dataset_drift_share:.0%})"
-    )
+    console.print(verdict)
     if result.performance:
         p = result.performance
 
@@ -251,3 +264,4 @@ def _print(result: DriftResult, folder: Any) -> None:
     for failure in result.failures:
         console.print(f"[bold red]FAILED[/]: {literal(failure)}")
     console.print(f"report: {folder / 'drift.html'}")
+    console.print(f"run folder: {folder}")

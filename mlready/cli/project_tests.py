@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, out
+from mlready.cli.state import STATE, JsonOption, SpecOption, out, quiet_verdict
 
 
 def project_tests(as_json: JsonOption = False, spec: SpecOption = None) -> None:
@@ -29,16 +29,19 @@ def project_tests(as_json: JsonOption = False, spec: SpecOption = None) -> None:
     if STATE.json or as_json:
         payload = {**result.to_dict(), "run_id": run.run_id, "run_dir": str(run.dir)}
         typer.echo(json.dumps(payload, indent=2))
-    elif not STATE.quiet or not result.passed:
+    else:
         verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
-        out().print(
-            f"{verdict}: {result.tests} tests, {result.failures} failed, {result.errors} in "
-            f"error, {result.skipped} skipped (exit {result.exit_code}); JUnit report: "
-            f"{literal(str(run.dir / 'junit.xml'))}"
+        verdict += (
+            f": {result.tests} tests, {result.failures} failed, {result.errors} in "
+            f"error, {result.skipped} skipped (exit {result.exit_code})"
         )
-        for name in result.failed:
-            out().print(f"  - {literal(name)}")
+        failures = list(result.failed)
         if result.tests - result.skipped < 1:
-            out().print("no test ran: an empty test suite proves nothing")
+            failures.append("no test ran: an empty test suite proves nothing")
+        if not quiet_verdict(result.passed, verdict, failures):
+            out().print(f"{verdict}; JUnit report: {literal(str(run.dir / 'junit.xml'))}")
+            for failure in failures:
+                out().print(f"  - {literal(failure)}")
+            out().print(f"run folder: {run.dir}")
     if not result.passed:
         raise typer.Exit(1)

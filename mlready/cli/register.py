@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mlready.cli.help import App
-from mlready.cli.state import STATE, JsonOption, SpecOption, out, print_table, say
+from mlready.cli.state import (
+    STATE,
+    JsonOption,
+    SpecOption,
+    out,
+    print_table,
+    quiet_verdict,
+    say,
+)
 
 if TYPE_CHECKING:
     from mlready.registry import Registry, Version
@@ -152,10 +160,12 @@ def _print_decision(decision: dict[str, Any]) -> None:
         mark = "[yellow]forced[/]" if decision["forced"] else "[green]promoted[/]"
         say(f"{mark}: {decision['alias']} -> {decision['version']}: {literal(decision['reason'])}")
     else:
-        out().print(
+        verdict = (
             f"[bold red]refused[/]: {decision['alias']} stays where it was: "
             f"{literal(decision['reason'])} (override with --force --reason TEXT)"
         )
+        if not quiet_verdict(False, verdict):
+            out().print(verdict)
 
 
 def _open(spec: Path | None) -> tuple[LoadedSpec, Registry]:

@@ -11,7 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table
+from mlready.cli.state import (
+    STATE,
+    JsonOption,
+    SpecOption,
+    err,
+    out,
+    print_table,
+    quiet_verdict,
+)
 
 _STEP_HELP = "test, validate-data, train, register, serve-batch, check-drift or checklist-report"
 
@@ -86,7 +94,7 @@ def run(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        _print(result.outcomes, result.report)
+        _print(result.outcomes, result.report, result.exit_code)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -123,7 +131,7 @@ def _announce(step: str, note: str, as_json: bool) -> None:
     console.rule(f"[bold]{step}[/]" + (f" [dim]{note}[/]" if note else ""), align="left")
 
 
-def _print(outcomes: list[Any], report: Path | None) -> None:
+def _print(outcomes: list[Any], report: Path | None, exit_code: int) -> None:
     from rich.table import Table
 
     from mlready.cli.state import literal
@@ -136,32 +144,37 @@ def _print(outcomes: list[Any], report: Path | None) -> None:
         "not run": "yellow",
         "not configured": "yellow",
     }
-    if STATE.quiet:
-        for o in outcomes:
-            console.print(f"{o.step}: {o.status}" + (f" ({o.reason})" if o.reason else ""))
-    else:
-        table = Table(title="mlready run")
-        for name in ("step", "status", "run", "seconds", "note"):
-            table.add_column(name, justify="right" if name == "seconds" else "left")
-        for o in outcomes:
-            # said in full under the table: it would wrap in 80 columns
-            note = "" if o.status == "not configured" else o.reason
-            table.add_row(
-                o.step,
-                f"[{colours[o.status]}]{o.status}[/]",
-                o.run_id or "",
-                f"{o.seconds:.1f}" if o.status in ("ran", "failed") else "",
-                literal(note),
-            )
-        print_table(table)
-        for o in outcomes:
-            if o.status == "not configured":
-                console.print(f"[yellow]not configured[/] {o.step}: {literal(o.reason)}")
-    hard = [o for o in outcomes if o.status == "failed" and o.step != "checklist-report"]
-    for o in hard:
-        stopped = any(later.status == "not run" for later in outcomes)
-        console.print(
-            f"[bold red]{'stopped at' if stopped else 'failed'}[/] {o.step}: {literal(o.reason)}"
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("ran", "skipped", "failed")}
+    verdict = (
+        "[green]PASSED[/]" if exit_code == 0 else f"[bold red]FAILED[/] (exit {exit_code})"
+    ) + f": {counts['ran']} steps ran, {counts['skipped']} skipped, {counts['failed']} failed"
+    stopped = any(o.status == "not run" for o in outcomes)
+    failures = [
+        f"{'stopped at' if stopped and o.status == 'failed' else 'failed'} {o.step}: {o.reason}"
+        for o in outcomes
+        if o.exit_code
+    ]
+    if quiet_verdict(exit_code == 0, verdict, failures):
+        return
+    table = Table(title="mlready run")
+    for name in ("step", "status", "run", "seconds", "note"):
+        table.add_column(name, justify="right" if name == "seconds" else "left")
+    for o in outcomes:
+        # said in full under the table: it would wrap in 80 columns
+        note = "" if o.status == "not configured" else o.reason
+        table.add_row(
+            o.step,
+            f"[{colours[o.status]}]{o.status}[/]",
+            o.run_id or "",
+            f"{o.seconds:.1f}" if o.status in ("ran", "failed") else "",
+            literal(note),
         )
+    print_table(table)
+    for o in outcomes:
+        if o.status == "not configured":
+            console.print(f"[yellow]not configured[/] {o.step}: {literal(o.reason)}")
+    for failure in failures:
+        console.print(f"[bold red]{literal(failure)}[/]")
+    console.print(verdict)
     if report is not None:
         console.print(f"readiness report: {report}")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mlready.cli.help import App
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, say
+from mlready.cli.state import STATE, JsonOption, SpecOption, err, quiet_verdict, say
 
 app = App(help="Check the run log (the evidence every report rests on).", no_args_is_help=True)
 
@@ -37,11 +37,16 @@ def verify(
     identity = identity_of(loaded)
     result = verify_run_log(artifacts, identity, check_artifacts=not no_files)
     trusted = len(result.records)
-    say(f"{result.path}: {trusted} record{'' if trusted == 1 else 's'} hold")
-    for problem in result.problems[:20]:
-        say(f"  [red]✗[/] {literal(str(problem))}")
+    problems = [str(problem) for problem in result.problems[:20]]
     if len(result.problems) > 20:
-        say(f"  ... and {len(result.problems) - 20} more")
+        problems.append(f"... and {len(result.problems) - 20} more")
+    verdict = f"{result.path}: {trusted} record{'' if trusted == 1 else 's'} hold"
+    if result.problems:
+        verdict += f", {len(result.problems)} problem(s)"
+    if not quiet_verdict(not result.problems, verdict, problems):
+        say(verdict)
+        for problem in problems:
+            say(f"  [red]✗[/] {literal(problem)}")
     error = None
     if result.problems:
         if result.altered:

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table
+from mlready.cli.state import (
+    STATE,
+    JsonOption,
+    SpecOption,
+    err,
+    out,
+    print_table,
+    quiet_verdict,
+)
 
 if TYPE_CHECKING:
     from mlready.serving import Progress, ServeResult
@@ -205,9 +213,12 @@ def _print(result: ServeResult, folder: Any) -> None:
 
     from mlready.cli.state import literal
 
-    if STATE.quiet:
-        for failure in result.failures:
-            err().print(f"[bold red]FAILED[/]: {literal(failure)}")
+    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    verdict += (
+        f": {result.rows_scored:,} of {result.rows_in:,} rows scored, "
+        f"{result.rows_rejected:,} set aside"
+    )
+    if quiet_verdict(result.passed, verdict, result.failures):
         return
     console = out()
     m = result.model
@@ -259,7 +270,6 @@ def _print(result: ServeResult, folder: Any) -> None:
             f"alert [bold]{literal(sent['rule'])}[/] ({sent['severity']}, {sent['action']}) "
             f"to {literal(where)}; runbook: {literal(sent['runbook'])}"
         )
-    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
     console.print(verdict)
     for failure in result.failures:
         console.print(f"  - {literal(failure)}")

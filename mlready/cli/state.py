@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -121,6 +122,20 @@ def say(message: Any) -> None:
     """A human message on stdout, unless --quiet."""
     if not STATE.quiet:
         out().print(message)
+
+
+def quiet_verdict(passed: bool, verdict: str, failures: Iterable[str] = ()) -> bool:
+    """--quiet hides what passed, never what failed: nothing when the command passed, and its
+    one-line verdict with each failure on stderr when a check failed. True under --quiet (the
+    caller prints nothing more); False otherwise (it prints its whole summary)."""
+    if not STATE.quiet:
+        return False
+    if not passed:
+        console = err()
+        console.print(verdict)
+        for failure in failures:
+            console.print(f"  - {literal(failure)}")
+    return True
 
 
 def configure_logging(verbose: bool) -> None:

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table, say
+from mlready.cli.state import (
+    STATE,
+    JsonOption,
+    SpecOption,
+    err,
+    out,
+    print_table,
+    quiet_verdict,
+)
 
 if TYPE_CHECKING:
     from mlready.training import Progress, TrainResult
@@ -186,17 +194,23 @@ def _print(result: TrainResult, folder: Any) -> None:
 
     console = out()
     if result.validation_failed:
-        console.print(
+        verdict = (
             f"[bold red]FAILED[/]: the training data failed {len(result.failures)} "
             "validation checks; nothing was fitted"
         )
+        if quiet_verdict(False, verdict, result.failures[:10]):
+            return
+        console.print(verdict)
         for failure in result.failures[:10]:
             console.print(f"  - {literal(failure)}")
-        say(f"validation report: {folder / 'validation.html'}")
-        return
-    if STATE.quiet:
+        console.print(f"validation report: {folder / 'validation.html'}")
+        console.print(f"run folder: {folder}")
         return
     m = result.metadata
+    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    verdict += f" in {m['training_seconds']:.1f} s"
+    if quiet_verdict(result.passed, verdict, result.failures):
+        return
     v = m["validation"]
     table = Table(title=f"{literal(m['model_name'])}: {literal(m['model']['type'])}")
     table.add_column("metric")
@@ -256,8 +270,7 @@ def _print(result: TrainResult, folder: Any) -> None:
             f"training data: validated by validate-data run {reused} (same bytes, same contract); "
             "--revalidate checks it again"
         )
-    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
-    console.print(f"{verdict} in {m['training_seconds']:.1f} s")
+    console.print(verdict)
     for failure in result.failures:
         console.print(f"  - {literal(failure)}")
     if not result.passed:

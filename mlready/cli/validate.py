@@ -11,9 +11,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlready.cli.state import STATE, JsonOption, SpecOption, err, out, print_table, say
+from mlready.cli.state import (
+    STATE,
+    JsonOption,
+    SpecOption,
+    err,
+    out,
+    print_table,
+    quiet_verdict,
+    say,
+)
 
 if TYPE_CHECKING:
+    from mlready.validation.checks import CheckResult
     from mlready.validation.result import ValidationResult
 
 
@@ -197,8 +207,7 @@ def validate_data(
     elif output_format is OutputFormat.junit:
         typer.echo(junit_xml(result))
     else:
-        _print_table(result)
-        say(f"run folder: {run.dir}")
+        _print_table(result, run.dir / "validation.html" if report else None, run.dir)
     if not result.passed:
         raise typer.Exit(1)
 
@@ -259,22 +268,40 @@ def _refuse_options_of_the_other_mode(infer: bool, options: dict[str, object]) -
         raise UsageError(f"{used}: only with --infer; add --infer, or drop them")
 
 
-def _print_table(result: ValidationResult) -> None:
+def _failure(item: CheckResult) -> str:
+    """One failed check as a line: what it expects, and what it found."""
+    row = item.to_dict()
+    text = f"{row['id']}: {row['description']}"
+    if row["error"]:
+        return f"{text}: could not run: {row['error']}"
+    if row["unexpected_count"]:
+        text += f" ({row['unexpected_count']:,} unexpected"
+        return text + (f", e.g. {', '.join(row['sample'][:3])})" if row["sample"] else ")")
+    return text + (f" (observed {row['observed']})" if row["observed"] is not None else "")
+
+
+def _print_table(result: ValidationResult, report: Path | None, folder: Path) -> None:
     from rich.table import Table
 
     from mlready.cli.state import literal
 
-    if STATE.quiet:
+    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    failed = f"{len(result.failed_errors)} failed"
+    if result.passed and result.failed_errors:
+        verdict = "[green]PASSED after quarantine[/]"
+        failed += " (their rows are set aside)"
+    verdict += f": {len(result.results)} checks, {failed}, {len(result.warnings)} warnings"
+    if quiet_verdict(result.passed, verdict, [_failure(r) for r in result.blocking]):
         return
     table = Table(
         title=f"{literal(result.source)} ({result.environment}, {result.rows:,} rows)",
         show_lines=False,
     )
     table.add_column("result")
-    table.add_column("check", overflow="fold")
-    table.add_column("expectation", overflow="fold")
+    table.add_column("check")
+    table.add_column("expectation")
     table.add_column("unexpected", justify="right")
-    table.add_column("bad values", overflow="fold")
+    table.add_column("bad values")
     styles = {"passed": "green", "failed": "bold red", "warning": "yellow"}
     shown = [r for r in result.ordered() if STATE.verbose or not r.passed]
     for item in shown:
@@ -298,17 +325,13 @@ def _print_table(result: ValidationResult) -> None:
     hidden = len(result.results) - len(shown)
     if hidden:
         console.print(f"[green]{hidden} checks passed[/] (--verbose lists them)")
-    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
-    failed = f"{len(result.failed_errors)} failed"
-    if result.passed and result.failed_errors:
-        verdict = "[green]PASSED after quarantine[/]"
-        failed += " (their rows are set aside)"
-    console.print(
-        f"{verdict}: {len(result.results)} checks, {failed}, {len(result.warnings)} warnings"
-    )
+    console.print(verdict)
     if result.quarantine:
         q = result.quarantine
         console.print(
             f"quarantined {q['rejected_rows']:,} rows -> {literal(q['rejected_path'])}; "
             f"clean rows -> {literal(q['clean_path'])}"
         )
+    if report is not None:
+        console.print(f"report: {report}")
+    console.print(f"run folder: {folder}")

@@ -119,7 +119,8 @@ def test_the_score_recomputed_by_hand_from_the_json_matches_the_report(demo: Pat
 def test_fail_under_exits_1_and_says_so(demo: Path) -> None:
     done = _mlready(demo, "checklist-report", "--fail-under", "7")
     assert done.returncode == 1
-    assert "is UNDER the bar of 7" in done.stdout
+    assert "is UNDER the bar of 7" in done.stderr  # --quiet: a failed verdict, on stderr
+    assert done.stdout == ""
     [record] = read_run_log(demo / ".mlready", "checklist-report")[-1:]
     assert (record.status, record.exit_code) == ("failed", 1)
 

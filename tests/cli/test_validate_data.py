@@ -53,6 +53,18 @@ def test_training_data_passes_and_writes_every_artifact(sample_copy: Path, valid
     assert record.summary["environment"] == "training"
 
 
+def test_prints_its_report_and_run_folder_like_the_other_commands(
+    sample_copy: Path, validate
+) -> None:
+    result = validate()
+    run = _newest_run(sample_copy)
+    lines = result.stdout.splitlines()
+    assert lines[-2:] == [f"report: {run / 'validation.html'}", f"run folder: {run}"]
+    plain = validate("--no-report")
+    assert plain.stdout.splitlines()[-1] == f"run folder: {_newest_run(sample_copy)}"
+    assert "report:" not in plain.stdout
+
+
 def test_bad_batch_fails_and_names_each_failure(sample_copy: Path, validate) -> None:
     batch = sample_copy / "data" / "batch_2026_08.csv"
     result = validate("--data", str(batch))
