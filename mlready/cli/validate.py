@@ -23,6 +23,7 @@ from mlready.cli.state import (
 )
 
 if TYPE_CHECKING:
+    from mlready.spec import LoadedSpec
     from mlready.validation.checks import CheckResult
     from mlready.validation.result import ValidationResult
 
@@ -100,12 +101,21 @@ def validate_data(
     margin: Annotated[
         float, typer.Option(help="With --infer: widen numeric ranges by this share.", min=0)
     ] = DEFAULT_MARGIN,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            help="With --infer: write the expectations into the spec, for the columns it does "
+            "not declare yet (with --force, for every column, replacing its rules).",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option(
             "--force",
             help="Let --output or --quarantine overwrite files mlready did not write (never "
-            "the data read, the spec or its data).",
+            "the data read, the spec or its data); with --write, replace the spec's "
+            "expectations.",
         ),
     ] = False,
     spec: SpecOption = None,
@@ -117,12 +127,8 @@ def validate_data(
     """
     from mlready.spec import load_spec
 
-    loaded = load_spec(STATE.spec_path(spec))
     source = _sql_source(data, query)
     if infer:
-        from mlready.io import atomic_write_text, guard_outputs, record_outputs
-        from mlready.validation.infer import infer_expectations
-
         _refuse_options_of_the_other_mode(
             True,
             {
@@ -134,27 +140,8 @@ def validate_data(
             },
         )
         reference = infer_from or (None if source else data)
-        if output is not None:
-            guard_outputs(
-                [output],
-                artifacts_dir=loaded.spec.project.artifacts_dir,
-                protected=[*_files(reference), *loaded.protected_paths()],
-                force=force,
-            )
-        text = infer_expectations(
-            loaded,
-            source=infer_from or (None if source else data),
-            sql=None if infer_from else source,
-            margin=margin,
-        )
-        if output is not None:
-            atomic_write_text(output, text)
-            record_outputs([output], artifacts_dir=loaded.spec.project.artifacts_dir)
-            say(f"[green]wrote[/] {output}: review it, then paste it into {loaded.path.name}")
-        if STATE.json:
-            typer.echo(json.dumps({"expectations": text, "output": output and str(output)}))
-        elif output is None:
-            typer.echo(text, nl=False)
+        sql = None if infer_from else source
+        _infer(spec, reference, sql, output, margin, write=write, force=force)
         return
     _refuse_options_of_the_other_mode(
         False,
@@ -162,8 +149,10 @@ def validate_data(
             "--from": infer_from,
             "--output": output,
             "--margin": margin != DEFAULT_MARGIN,
+            "--write": write,
         },
     )
+    loaded = load_spec(STATE.spec_path(spec))
 
     from mlready.io import atomic_write_json, atomic_write_text
     from mlready.runs import start_run
@@ -210,6 +199,93 @@ def validate_data(
         _print_table(result, run.dir / "validation.html" if report else None, run.dir)
     if not result.passed:
         raise typer.Exit(1)
+
+
+def _infer(
+    spec: Path | None,
+    reference: str | None,
+    sql: tuple[str, str] | None,
+    output: Path | None,
+    margin: float,
+    *,
+    write: bool,
+    force: bool,
+) -> None:
+    """--infer: the contract a data set passes, printed, written to --output, or (--write)
+    put into the spec. Inferring from a named file or query needs no spec."""
+    from mlready.cli.state import literal
+    from mlready.io import atomic_write_text, guard_outputs, record_outputs
+    from mlready.validation.infer import infer_from_data, write_into_spec
+
+    loaded = _spec_to_infer_with(spec, named_data=reference is not None or sql is not None)
+    if write and loaded is None:
+        from mlready.errors import SpecError
+
+        raise SpecError(
+            "--write puts the expectations into the project spec, and there is none at "
+            "./mlready.yaml",
+            hint="run `mlready init` first, pass --spec PATH, or write them to a file with -o",
+        )
+    # with no spec, the outputs mlready wrote are remembered where a spec here would keep them
+    artifacts = Path(loaded.spec.project.artifacts_dir) if loaded else Path(".mlready")
+    if output is not None:
+        protected = [*_files(reference), *(loaded.protected_paths() if loaded else [])]
+        guard_outputs([output], artifacts_dir=artifacts, protected=protected, force=force)
+    contract = infer_from_data(loaded, source=reference, sql=sql, margin=margin)
+    text = contract.to_yaml()
+    if output is not None:
+        atomic_write_text(output, text)
+        record_outputs([output], artifacts_dir=artifacts)
+        where = (
+            f"paste it into {loaded.path.name} (or infer again with --write)"
+            if loaded
+            else "paste it into a spec (mlready init writes one)"
+        )
+        say(f"[green]wrote[/] {literal(output)}: review it, then {where}")
+    update = None
+    if write and loaded is not None:
+        update = write_into_spec(loaded, contract, replace=force)
+        how = (
+            "replaced its expectations"
+            if update.replaced
+            else f"kept its {update.rules_kept} rules and added {update.rules_added}"
+        )
+        say(
+            f"[green]wrote[/] the expectations inferred from {literal(contract.source)} into "
+            f"{literal(update.path)}: {how} ({len(update.columns_added)} new columns); review "
+            "the change, then run `mlready validate-data`"
+        )
+    if STATE.json:
+        payload: dict[str, object] = {"expectations": text, "output": output and str(output)}
+        if update is not None:
+            payload["spec"] = {
+                "path": str(update.path),
+                "replaced": update.replaced,
+                "columns_added": update.columns_added,
+                "rules_added": update.rules_added,
+                "rules_kept": update.rules_kept,
+            }
+        typer.echo(json.dumps(payload))
+    elif output is None and not write:
+        typer.echo(text, nl=False)
+
+
+def _spec_to_infer_with(spec: Path | None, *, named_data: bool) -> LoadedSpec | None:
+    """The spec, if there is one: with no --spec and no ./mlready.yaml, inferring from named
+    data goes on without one (anything else still needs the spec, and says so)."""
+    from mlready.errors import SpecError
+    from mlready.spec import DEFAULT_SPEC_NAME, load_spec
+
+    path = STATE.spec_path(spec)
+    if path is None and not Path(DEFAULT_SPEC_NAME).exists():
+        if named_data:
+            return None
+        raise SpecError(
+            f"no project spec at ./{DEFAULT_SPEC_NAME} to take the training data from",
+            hint="name the data to infer from with --from FILE (no spec needed), run "
+            "`mlready init`, or pass --spec PATH",
+        )
+    return load_spec(path)
 
 
 def _files(path: str | None) -> list[str]:

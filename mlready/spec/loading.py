@@ -110,7 +110,12 @@ def load_spec(path: Path | str | None = None, *, check_files: bool = False) -> L
     ``check_files`` also checks that the files the spec names exist (``mlready spec check``).
     """
     spec_path = find_spec_path(path)
-    text = _read_text(spec_path)
+    return parse_spec(_read_text(spec_path), spec_path, check_files=check_files)
+
+
+def parse_spec(text: str, spec_path: Path, *, check_files: bool = False) -> LoadedSpec:
+    """Parse and validate the text of a spec as if it were the file ``spec_path`` (its paths
+    resolve against that file's folder; its errors name that file); SpecError if invalid."""
     node = _compose(text, spec_path)
     try:
         data = yaml.load(text, Loader=_SpecLoader)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mlready.errors import UsageError
 
 if TYPE_CHECKING:
     from mlready.spec import LoadedSpec
@@ -101,14 +105,18 @@ def infer_contract(frame: Any, *, target: str | None, margin: float = 0.1) -> di
     return {"unexpected_columns": "warning", "row_count": {"min": 1}, "columns": columns}
 
 
+#: How the comment above an inferred contract starts (in a file, or in the spec with --write).
+HEADER = "# Expectations inferred by `mlready validate-data --infer`"
+
+
 def contract_yaml(contract: dict[str, Any], source: str) -> str:
     """The contract as YAML under an `expectations:` key, with a header to review it by."""
     import yaml
 
     header = (
-        f"# Expectations inferred by `mlready validate-data --infer` from {source}.\n"
-        "# Review every line before pasting this into mlready.yaml: ranges carry a margin,\n"
-        "# category sets list only the values seen, and a unique or regex rule may be chance.\n"
+        f"{HEADER} from {source}.\n"
+        "# Review every line: ranges carry a margin, category sets list only the values seen,\n"
+        "# and a unique or regex rule may be chance.\n"
     )
 
     class _Dumper(yaml.SafeDumper):
@@ -124,26 +132,126 @@ def contract_yaml(contract: dict[str, Any], source: str) -> str:
     return header + body
 
 
+@dataclass(frozen=True)
+class InferredContract:
+    """The expectations a reference table passes, and what that table was."""
+
+    expectations: dict[str, Any]
+    source: str
+
+    def to_yaml(self) -> str:
+        """As reviewable YAML: a header, then an `expectations:` section."""
+        return contract_yaml(self.expectations, self.source)
+
+
+def infer_from_data(
+    loaded: LoadedSpec | None,
+    *,
+    source: str | None = None,
+    sql: tuple[str, str] | None = None,
+    margin: float = 0.1,
+) -> InferredContract:
+    """The contract inferred from ``source`` (a file, a glob, or ``sql``; with a spec, default
+    its training data). Without a spec the table is read with no declared types (digit codes
+    with leading zeros are still text) and no column is taken for the target."""
+    from mlready.columns import ColumnTypes
+
+    target = None
+    if loaded is None:
+        if source is None and sql is None:
+            raise UsageError("without a spec, name the data to infer a contract from: --from FILE")
+        types = ColumnTypes()
+    else:
+        # the spec's typed reading: declared text stays text, and codes (leading zeros) are text
+        types = ColumnTypes.of(loaded.spec)
+        target = loaded.spec.data.target
+        spec_source = loaded.spec.data.source
+        if sql is None and source is None and spec_source.sql is not None:
+            sql = (spec_source.sql.url, spec_source.sql.query)
+        if sql is None and source is None:
+            source = spec_source.path
+    if sql is not None:
+        frame, label = types.read(sql=sql), f"the query on {sql[0]}"
+    else:
+        label = source or ""
+        frame = types.read(label)
+    return InferredContract(infer_contract(frame, target=target, margin=margin), str(label))
+
+
 def infer_expectations(
-    loaded: LoadedSpec,
+    loaded: LoadedSpec | None,
     *,
     source: str | None = None,
     sql: tuple[str, str] | None = None,
     margin: float = 0.1,
 ) -> str:
-    """The contract inferred from ``source`` (a file, a glob, or ``sql``; default the training
-    data), as reviewable YAML."""
-    from mlready.columns import ColumnTypes
+    """The contract inferred from ``source`` (see :func:`infer_from_data`), as reviewable YAML."""
+    return infer_from_data(loaded, source=source, sql=sql, margin=margin).to_yaml()
 
-    # the spec's typed reading: declared text stays text, and codes (leading zeros) are text
-    types = ColumnTypes.of(loaded.spec)
-    spec_source = loaded.spec.data.source
-    if sql is None and source is None and spec_source.sql is not None:
-        sql = (spec_source.sql.url, spec_source.sql.query)
-    if sql is not None:
-        frame, label = types.read(sql=sql), f"the query on {sql[0]}"
+
+@dataclass(frozen=True)
+class SpecUpdate:
+    """What ``--infer --write`` changed in the spec's `expectations:` section."""
+
+    path: Path
+    replaced: bool  # the whole section replaced (--force), not merged
+    columns_added: list[str]  # columns the section did not name before
+    rules_added: int  # rules (a column's type, range, ...) the section did not have
+    rules_kept: int  # rules the spec had, kept as they were
+
+
+def merge_contracts(
+    existing: dict[str, Any], inferred: dict[str, Any]
+) -> tuple[dict[str, Any], list[str], int, int]:
+    """``inferred`` under ``existing``: a column the spec declares keeps its rules as written
+    (mixing in inferred ones could contradict them), a column it does not gets the inferred
+    rules, and so do the section's settings it leaves out. Returns the merged section, the
+    columns added, and the numbers of rules added and kept."""
+    merged = {**inferred, **{k: v for k, v in existing.items() if k != "columns"}}
+    old_columns: dict[str, Any] = dict(existing.get("columns") or {})
+    new_columns: dict[str, Any] = dict(inferred.get("columns") or {})
+    added = [name for name in new_columns if name not in old_columns]
+    columns = {name: old_columns.get(name, new_columns.get(name)) for name in new_columns}
+    columns.update(old_columns)  # declared columns the data lacks stay too
+    merged["columns"] = columns
+    rules_added = sum(len(new_columns[name] or {}) for name in added)
+    rules_added += sum(1 for key in inferred if key != "columns" and key not in existing)
+    rules_kept = sum(len(rules or {}) for rules in old_columns.values())
+    rules_kept += sum(1 for key in existing if key != "columns")
+    return merged, added, rules_added, rules_kept
+
+
+def write_into_spec(loaded: LoadedSpec, contract: InferredContract, *, replace: bool) -> SpecUpdate:
+    """Put ``contract`` into the spec file's `expectations:` section: merged under the rules the
+    spec has (see :func:`merge_contracts`), or, with ``replace``, instead of them. Every line of
+    the spec outside that section stays as written. The new spec is validated first, then
+    written atomically: on any problem the file is left as it was."""
+    from mlready.errors import SpecError
+    from mlready.io import atomic_write_text
+    from mlready.spec.loading import parse_spec
+    from mlready.spec.sections import replace_section
+
+    existing = loaded.raw.get("expectations") or {}
+    inferred = contract.expectations
+    replace = replace or not isinstance(existing, dict) or not existing
+    if replace:
+        columns = inferred.get("columns") or {}
+        before = (existing.get("columns") or {}) if isinstance(existing, dict) else {}
+        section, added = inferred, [c for c in columns if c not in before]
+        rules, kept = sum(len(r) for r in columns.values()), 0
     else:
-        label = source or spec_source.path or ""
-        frame = types.read(label)
-    contract = infer_contract(frame, target=loaded.spec.data.target, margin=margin)
-    return contract_yaml(contract, str(label))
+        section, added, rules, kept = merge_contracts(existing, inferred)
+    update = SpecUpdate(loaded.path, replace, added, rules, kept)
+    text = loaded.path.read_text(encoding="utf-8-sig")
+    block = contract_yaml(section, contract.source)
+    new_text = replace_section(text, "expectations", block, header=HEADER)
+    try:
+        parse_spec(new_text, loaded.path)
+    except SpecError as exc:
+        raise SpecError(
+            f"{loaded.path.name} with the inferred expectations would not be valid, so it was "
+            f"left as it was: {exc.message}",
+            hint="write them to a file with -o FILE instead, and merge them by hand",
+        ) from None
+    atomic_write_text(loaded.path, new_text)
+    return update
