@@ -229,7 +229,9 @@ def _infer(
     # with no spec, the outputs mlready wrote are remembered where a spec here would keep them
     artifacts = Path(loaded.spec.project.artifacts_dir) if loaded else Path(".mlready")
     if output is not None:
-        protected = [*_files(reference), *(loaded.protected_paths() if loaded else [])]
+        protected: list[Path | str] = [*_files(reference)]
+        if loaded is not None:
+            protected += loaded.protected_paths()
         guard_outputs([output], artifacts_dir=artifacts, protected=protected, force=force)
     contract = infer_from_data(loaded, source=reference, sql=sql, margin=margin)
     text = contract.to_yaml()
