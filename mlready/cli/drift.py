@@ -197,7 +197,7 @@ def _print(result: DriftResult, folder: Any) -> None:
         )
         if f.get("p_adjusted") is not None:
             shown += f" (BH {f['p_adjusted']:.3g})"
-        verdict = (
+        drifted = (
             "[bold red]drifted[/]"
             if f["drifted"]
             else (f"[dim]{literal(f['note'])}[/]" if f["test"] == "none" else "no")
@@ -208,7 +208,7 @@ def _print(result: DriftResult, folder: Any) -> None:
             shown,
             f"{f['threshold']:g}",
             "" if f["psi"] is None else f"{f['psi']:.3f}",
-            verdict,
+            drifted,
         )
     print_table(table)
     outside = [f for f in result.features if f.get("out_of_range_share")]

@@ -245,8 +245,8 @@ def _print(result: ServeResult, folder: Any) -> None:
         rows.append(("rows per second", f"{sla['rows_per_s']:,.0f}"))
     rows.append(("peak memory", f"{result.peak_memory_mb:,.0f} MB"))
     if sla.get("budget_s") is not None:
-        verdict = "[green]met[/]" if sla["met"] else "[bold red]missed[/]"
-        rows.append(("SLA budget", f"{sla['budget_s']:,.0f} s: {verdict}"))
+        met = "[green]met[/]" if sla["met"] else "[bold red]missed[/]"
+        rows.append(("SLA budget", f"{sla['budget_s']:,.0f} s: {met}"))
     for name, value in rows:
         table.add_row(name, value)
     print_table(table)

@@ -236,14 +236,14 @@ def _print(result: TrainResult, folder: Any) -> None:
         table.add_row(*row)
     print_table(table)
     for b in v["baselines"]:
-        verdict = {
+        compared = {
             "model better": "[green]model better[/]",
             "as good": "[yellow]as good as the model[/]",
             "baseline better": "[yellow]better than the model[/]",
         }.get(b["verdict"], b["verdict"])
         console.print(
             f"baseline {b['kind']}: {v['primary_metric']} {_fmt(b['value'])} "
-            f"against {_fmt(b['model_value'])}: {verdict}"
+            f"against {_fmt(b['model_value'])}: {compared}"
         )
     business = m.get("business") or {}
     if "cv" in business:

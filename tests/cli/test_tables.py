@@ -208,3 +208,18 @@ def test_on_a_terminal_a_table_folds_to_the_width_instead_of_cutting() -> None:
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "…" not in text
     assert sha in re.sub(r"[^0-9a-f\n]|\n", "", text.split("sha256", 1)[1])
+
+
+@pytest.mark.parametrize(
+    ("name", "verdict"),
+    [
+        ("train", r"^PASSED in \d+\.\d s$"),
+        ("serve-batch", r"^PASSED: 300 of 300 rows scored, 0 set aside$"),
+        ("check-drift", r"^(no dataset drift|DATASET DRIFT): \d of 4 features drifted"),
+        ("validate-data", r"^FAILED: \d+ checks, 2 failed, \d+ warnings$"),
+        ("run", r"^PASSED: \d steps ran, \d skipped, 0 failed$"),
+    ],
+)
+def test_each_summary_states_its_verdict_on_one_line(piped, name: str, verdict: str) -> None:
+    _, text = piped[name]
+    assert re.search(verdict, text, re.MULTILINE), text
