@@ -180,7 +180,7 @@ def _windows_peak_memory_mb() -> float:
     size_t = ctypes.c_size_t
 
     class Counters(ctypes.Structure):  # PROCESS_MEMORY_COUNTERS
-        _fields_ = [  # noqa: RUF012 (ctypes reads the class attribute)
+        _fields_ = [
             ("cb", wintypes.DWORD),
             ("PageFaultCount", wintypes.DWORD),
             ("PeakWorkingSetSize", size_t),
