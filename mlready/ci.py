@@ -239,19 +239,9 @@ def install_requirement(ci_install: str | None) -> str:
 
 
 def _git(folder: Path, *args: str) -> str:
-    import subprocess
+    from mlready.runs import git_output
 
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
+    return (git_output(folder, *args) or "").strip()
 
 
 def _default_branch(root: Path) -> str:
