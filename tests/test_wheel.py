@@ -264,3 +264,22 @@ def test_the_wheel_installs_as_the_ci_files_install_it_and_runs_a_project(
     shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".mlready"))
     check = mlready("--spec", str(project), "spec", "check")
     assert check.returncode == 0, check.stderr
+
+
+def test_a_missing_extra_names_the_install_that_brings_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlready.errors import DataError, UsageError
+    from mlready.registry.db import make_engine
+    from mlready.serving.distributed import client_for
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(DataError) as postgres:
+        make_engine("postgresql+psycopg://ci:secret@db/registry")
+    assert (
+        postgres.value.hint
+        == f"install the PostgreSQL driver: pip install '{DISTRIBUTION}[postgres]'"
+    )
+    assert "secret" not in str(postgres.value)
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    dask = re.escape(f"pip install '{DISTRIBUTION}[dask]'")
+    with pytest.raises(UsageError, match=dask), client_for("local"):
+        pass
