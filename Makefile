@@ -1,25 +1,27 @@
 # Two commands on a fresh machine with Python >= 3.10 and make:
 #   make demo   - create .venv, install mlready, run it on sample_project/
 #   make test   - create .venv, install the dev extras, run the whole test suite
+# Both install the versions pinned in constraints.txt (`make constraints` re-pins them).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+INSTALL := $(PIP) install --constraint constraints.txt
 SAMPLE := sample_project
 
-.PHONY: demo test lint bench docs screenshots clean
+.PHONY: demo test lint bench docs screenshots constraints clean
 
 $(BIN)/python:
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "mlready needs Python >= 3.10"'
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "mlready needs Python >= 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(INSTALL) -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(INSTALL) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -51,5 +53,18 @@ TUTORIAL ?= sample_project
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python docs/screenshots.py $(TUTORIAL)
 
+# Re-pin constraints.txt: the newest versions pyproject.toml allows, installed in a scratch venv
+# (then `make test` proves them, and init --ci ships them with the next release).
+PIN := .venv-pin
+constraints:
+	rm -rf $(PIN)
+	$(PYTHON) -m venv $(PIN)
+	$(PIN)/bin/python -m pip --disable-pip-version-check --quiet install -e '.[dev]'
+	{ sed -n '/^#/p' constraints.txt; \
+	  $(PIN)/bin/python -m pip freeze --exclude-editable | grep -viE '^mlready(-cli)?([=@ ]|$$)'; \
+	} > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(PIN)
+
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(PIN) dist build .pytest_cache .ruff_cache .mypy_cache

@@ -9,8 +9,12 @@ from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
+#: The name mlready is published under (`pip install mlready-cli`): "mlready" on PyPI is another
+#: author's project. The import package and the command are `mlready`.
+DISTRIBUTION = "mlready-cli"
 
 __all__ = [
+    "DISTRIBUTION",
     "EXIT_CODES",
     "LoadedSpec",
     "MlreadyError",

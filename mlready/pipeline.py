@@ -399,12 +399,34 @@ def run_pipeline(
             final = 1
         else:
             final, stopped = code or 1, True
+    if report_dir is not None:
+        _publish(plan, outcomes, report_dir)
     report = None
     last = next((o for o in outcomes if o.step == "checklist-report" and o.run_id), None)
     if last is not None:
         path = plan.artifacts / "runs" / "checklist-report" / str(last.run_id) / "checklist.html"
         report = path if path.is_file() else None
     return PipelineResult(outcomes, final, report)
+
+
+#: What a step's run folder holds for a person or CI to read (models and data stay where they are).
+PUBLISHED = ("*.html", "junit.xml")
+
+
+def _publish(plan: Plan, outcomes: list[StepOutcome], target: Path) -> None:
+    """Each step's reports and JUnit XML from this pipeline's run of it (ran, skipped or failed)
+    in ``target/<step>/``, for CI to publish; the readiness report is at the top already."""
+    import shutil
+
+    for outcome in outcomes:
+        if not outcome.run_id or outcome.step == "checklist-report":
+            continue
+        folder = plan.artifacts / "runs" / outcome.step / outcome.run_id
+        files = sorted({p for pattern in PUBLISHED for p in folder.glob(pattern) if p.is_file()})
+        if files:
+            (target / outcome.step).mkdir(parents=True, exist_ok=True)
+        for path in files:
+            shutil.copyfile(path, target / outcome.step / path.name)
 
 
 def _copy_report(plan: Plan, run_id: str, target: Path) -> None:

@@ -219,7 +219,7 @@ def current_user() -> str:
         return override
     try:
         return getpass.getuser()
-    except (KeyError, OSError):
+    except (KeyError, OSError, ImportError):  # ImportError: no pwd module (Windows, Python<3.13)
         return "unknown"
 
 

@@ -34,8 +34,9 @@ def init(
 ) -> None:
     """Write a commented starter mlready.yaml that passes `mlready spec check` (and, with --ci,
     a CI workflow for it)."""
+    from mlready.ci import write_ci
     from mlready.cli.state import literal
-    from mlready.scaffold import ScaffoldResult, scaffold_project, write_ci
+    from mlready.scaffold import ScaffoldResult, scaffold_project
     from mlready.spec.loading import find_spec_path
 
     existing = directory / "mlready.yaml"
@@ -46,7 +47,7 @@ def init(
     else:
         result = scaffold_project(directory, data=data, target=target, force=force)
     if ci is not None:
-        result.written.append(write_ci(result.spec_path, ci, force=force))
+        result.written.extend(write_ci(result.spec_path, ci, force=force))
     if STATE.json:
         import json
 

@@ -58,7 +58,8 @@ def run(
     report_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Also copy the readiness report (HTML, Markdown, JSON) here, e.g. for CI.",
+            help="Also copy the readiness report (HTML, Markdown, JSON) here, and each step's "
+            "HTML report and JUnit XML in a folder per step, e.g. for CI.",
             file_okay=False,
         ),
     ] = None,

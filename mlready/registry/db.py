@@ -130,6 +130,15 @@ def make_engine(url: str) -> Any:
 
         else:
             engine = sa.create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:  # the URL's database driver is not installed
+        from mlready import DISTRIBUTION
+
+        hint = "set registry.url in the spec to a sqlite:/// or postgresql+psycopg:// URL"
+        if url.startswith("postgresql"):
+            hint = f"install the PostgreSQL driver: pip install '{DISTRIBUTION}[postgres]'"
+        raise DataError(
+            f"cannot use registry URL {redact(url)}: {str(exc).splitlines()[0]}", hint=hint
+        ) from None
     except Exception as exc:
         raise DataError(
             f"cannot use registry URL {redact(url)}: {str(exc).splitlines()[0]}",

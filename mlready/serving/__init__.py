@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import os
-import resource
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -163,8 +163,50 @@ def _guard(loaded: LoadedSpec, batch: _Batch, run_dir: Path, force: bool) -> Non
 
 
 def peak_memory_mb() -> float:
-    """This process's peak resident memory so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory so far, in MB (0.0 where the system does not say)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return _windows_peak_memory_mb()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, else KiB
+
+
+def _windows_peak_memory_mb() -> float:
+    """The peak working set from GetProcessMemoryInfo (psapi), through ctypes: no dependency."""
+    import ctypes
+    from ctypes import wintypes
+
+    size_t = ctypes.c_size_t
+
+    class Counters(ctypes.Structure):  # PROCESS_MEMORY_COUNTERS
+        _fields_ = [
+            ("cb", wintypes.DWORD),
+            ("PageFaultCount", wintypes.DWORD),
+            ("PeakWorkingSetSize", size_t),
+            ("WorkingSetSize", size_t),
+            ("QuotaPeakPagedPoolUsage", size_t),
+            ("QuotaPagedPoolUsage", size_t),
+            ("QuotaPeakNonPagedPoolUsage", size_t),
+            ("QuotaNonPagedPoolUsage", size_t),
+            ("PagefileUsage", size_t),
+            ("PeakPagefileUsage", size_t),
+        ]
+
+    counters = Counters()
+    counters.cb = ctypes.sizeof(Counters)
+    try:
+        windll: Any = ctypes.windll  # type: ignore[attr-defined]
+        current = windll.kernel32.GetCurrentProcess
+        current.restype = wintypes.HANDLE
+        info = windll.psapi.GetProcessMemoryInfo
+        info.argtypes = [wintypes.HANDLE, ctypes.POINTER(Counters), wintypes.DWORD]
+        info.restype = wintypes.BOOL
+        if not info(current(), ctypes.byref(counters), counters.cb):
+            return 0.0
+    except (AttributeError, OSError):  # neither POSIX nor Windows
+        return 0.0
+    return float(counters.PeakWorkingSetSize) / 2**20
 
 
 # ----------------------------------------------------------------------------------- model

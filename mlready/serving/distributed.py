@@ -33,8 +33,10 @@ def client_for(scheduler: str) -> Iterator[Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
+        from mlready import DISTRIBUTION
+
         raise UsageError(
-            "--engine dask needs Dask: pip install 'mlready[dask]' (dask[distributed])"
+            f"--engine dask needs Dask: pip install '{DISTRIBUTION}[dask]' (dask[distributed])"
         ) from None
     if scheduler == "local":
         workers = max(1, os.cpu_count() or 1)

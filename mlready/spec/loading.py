@@ -407,8 +407,8 @@ def _format_errors(exc: ValidationError, node: yaml.Node, spec_path: Path) -> st
     if len(lines) > MAX_PROBLEMS_SHOWN:
         shown.append(f"... and {len(lines) - MAX_PROBLEMS_SHOWN} more")
     if len(lines) == 1:
-        return shown[0] + " (see docs/spec.md, or `mlready spec schema`)"
-    header = f"{spec_path.name} has {len(lines)} problems (see docs/spec.md):"
+        return shown[0] + " (every key: `mlready spec schema`)"
+    header = f"{spec_path.name} has {len(lines)} problems (every key: `mlready spec schema`):"
     return "\n".join([header, *("  " + line for line in shown)])
 
 

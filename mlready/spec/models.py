@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from mlready import DISTRIBUTION
 from mlready.io import REFUSED_SUFFIXES
 
 # --------------------------------------------------------------------------------------------------
@@ -980,6 +981,51 @@ class ChecklistSection(Section):
 
 
 # --------------------------------------------------------------------------------------------------
+# ci
+# --------------------------------------------------------------------------------------------------
+
+
+class CiSection(Section):
+    """The CI configuration that `mlready init --ci` writes."""
+
+    install: str | None = Field(
+        None,
+        description="The pip requirement CI installs mlready with; default "
+        "mlready-cli[postgres] at the version that wrote the file. Another build: a VCS URL "
+        "('mlready-cli[postgres] @ git+https://github.com/you/mlready@v0.2') or a path to a "
+        "wheel in the repository.",
+    )
+
+    @field_validator("install")
+    @classmethod
+    def _mlready_itself(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        text = value.strip()
+        if not text or "\n" in text:
+            raise ValueError("give one pip requirement, on one line")
+        if text.startswith("-"):
+            raise ValueError(
+                "give a requirement, not pip options: e.g. 'mlready-cli @ git+https://...'"
+            )
+        named = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
+        name = re.sub(r"[-_.]+", "-", named.group().lower()) if named else ""
+        rest = text[named.end() :].lstrip() if named else text
+        is_location = not named or rest[:1] not in ("", "[", "@", "=", "<", ">", "~", "!", ";")
+        if name == "mlready" and not is_location:
+            raise ValueError(
+                f"'mlready' on PyPI is another author's package: install {DISTRIBUTION}, e.g. "
+                f"'{DISTRIBUTION}[postgres]==VERSION'"
+            )
+        if name == DISTRIBUTION or is_location or "://" in text:
+            return text
+        raise ValueError(
+            f"CI must install mlready: name {DISTRIBUTION} ('{DISTRIBUTION}[postgres]==VERSION', "
+            f"'{DISTRIBUTION} @ git+https://...'), or give a path to its wheel"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
 # the whole spec
 # --------------------------------------------------------------------------------------------------
 
@@ -998,6 +1044,7 @@ class ProjectSpec(Section):
     serving: ServingSection | None = None
     monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     checklist: ChecklistSection = Field(default_factory=ChecklistSection)
+    ci: CiSection = Field(default_factory=CiSection)
 
     @model_validator(mode="after")
     def _cross_section(self) -> ProjectSpec:

@@ -112,6 +112,8 @@ def _repo(tmp_path: Path) -> Path:
 
 
 def test_init_ci_github_writes_a_workflow_that_runs_the_pipeline(tmp_path: Path, run_cli) -> None:
+    import subprocess
+
     import yaml
 
     root = _repo(tmp_path)
@@ -120,17 +122,33 @@ def test_init_ci_github_writes_a_workflow_that_runs_the_pipeline(tmp_path: Path,
     workflow = yaml.safe_load((root / ".github" / "workflows" / "mlready.yml").read_text())
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert set(triggers) == {"push", "pull_request"}
+    # a pull request's branch runs once, as the pull request: pushes run on the default branch
+    branch = subprocess.run(
+        ["git", "-C", str(root), "symbolic-ref", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert triggers["push"] == {"branches": [branch]}
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["group"] == "mlready-${{ github.ref }}"
     steps = workflow["jobs"]["pipeline"]["steps"]
     uses = [s.get("uses", "") for s in steps]
     assert uses[0].startswith("actions/checkout@")
-    assert any(u.startswith("actions/setup-python@") for u in uses)
+    setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["cache"] == "pip"
+    assert setup["with"]["cache-dependency-path"] == ".github/mlready-constraints.txt"
+    assert (root / ".github" / "mlready-constraints.txt").is_file()
+    env = workflow["jobs"]["pipeline"]["env"]
+    assert "secrets.MLREADY_REGISTRY_URL" in env["MLREADY_REGISTRY_URL"]
+    assert "github.event_name == 'push'" in env["MLREADY_REGISTRY_URL"], "never in a PR"
     runs = "\n".join(s.get("run", "") for s in steps)
     assert "mlready --spec churn/mlready.yaml spec check" in runs
     assert "mlready --spec churn/mlready.yaml run --report-dir mlready-reports" in runs
     assert 'cat mlready-reports/checklist.md >> "$GITHUB_STEP_SUMMARY"' in runs
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"] == "always()"
-    assert "mlready-reports/" in upload["with"]["path"]
+    assert upload["with"]["path"].split() == ["mlready-reports/", "churn/.mlready/runs.jsonl"]
     restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
     assert restore["with"]["path"] == "churn/.mlready"
 
@@ -144,7 +162,17 @@ def test_init_ci_gitlab_and_refusals(tmp_path: Path, run_cli) -> None:
     job = config["mlready"]
     assert "mlready --spec mlready.yaml run --report-dir mlready-reports" in job["script"]
     assert job["artifacts"]["when"] == "always"
-    assert job["cache"]["paths"] == [".mlready/"]
+    # this run's reports and the run log, never the run folders with their models
+    assert job["artifacts"]["paths"] == ["mlready-reports/", ".mlready/runs.jsonl"]
+    assert job["artifacts"]["reports"]["junit"] == "mlready-reports/*/junit.xml"
+    runs_cache, pip_cache = job["cache"]
+    assert runs_cache["paths"] == [".mlready/"]
+    assert runs_cache["when"] == "always"
+    assert job["variables"]["PIP_CACHE_DIR"] == "$CI_PROJECT_DIR/.cache/pip"
+    assert pip_cache["paths"] == [".cache/pip"]
+    assert pip_cache["key"]["files"] == [".gitlab/mlready-constraints.txt"]
+    assert (root / ".gitlab" / "mlready-constraints.txt").is_file()
+    assert job["resource_group"] == "mlready-$CI_COMMIT_REF_SLUG"
     again = run_cli("init", str(root), "--ci", "gitlab")
     assert again.exit_code == 2
     assert "--force" in again.stderr
@@ -166,21 +194,32 @@ def test_the_github_workflow_steps_run_here(tmp_path: Path, run_cli) -> None:
     workflow = yaml.safe_load((root / ".github" / "workflows" / "mlready.yml").read_text())
     summary = tmp_path / "summary.md"
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "MLREADY_REGISTRY_URL"},
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "push",
+        "MLREADY_REGISTRY_URL": "",  # no secret: the file registry, with a warning
     }
+    shells = {"python": [sys.executable, "-c"]}
     for step in workflow["jobs"]["pipeline"]["steps"]:
         command = step.get("run", "")
         if not command or "pip install" in command:
             continue
         done = subprocess.run(
-            ["bash", "-ec", command], cwd=root, env=env, capture_output=True, text=True
+            [*shells.get(step.get("shell", ""), ["bash", "-ec"]), command],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
-    assert "## Production readiness" in summary.read_text()
+    text = summary.read_text()
+    assert "## Production readiness" in text
+    assert "> [!WARNING]\n> The registry is the SQLite file in .mlready/" in text
+    assert "- **validate-data**: " in text  # the JUnit results of the data validation
     assert (root / "mlready-reports" / "checklist.html").exists()
+    assert (root / "mlready-reports" / "validate-data" / "junit.xml").exists()
     from mlready.runs import read_run_log
 
     assert {r.ci for r in read_run_log(root / "proj" / ".mlready")} == {"github"}

@@ -317,6 +317,16 @@ def test_outputs_that_disappeared_are_made_again(project: Path, run_cli) -> None
     _, steps = _run(run_cli, project, "--report-dir", str(project / "again"))
     assert set(_statuses(steps).values()) == {"skipped"}
     assert (project / "again" / "checklist.md").exists(), "a skipped report is still delivered"
+    # each step's reports and JUnit XML, from the run this pipeline used (here: skipped ones)
+    runs = {k: v["run_id"] for k, v in steps.items() if k != "_"}
+    junit = project / "again" / "validate-data" / "junit.xml"
+    validated = project / ".mlready" / "runs" / "validate-data" / runs["validate-data"]
+    assert junit.read_bytes() == (validated / "junit.xml").read_bytes()
+    assert (project / "again" / "check-drift" / "drift.html").exists()
+    published = {
+        p.relative_to(project / "again").as_posix() for p in (project / "again").rglob("*")
+    }
+    assert not [p for p in published if p.endswith((".joblib", ".parquet", ".csv"))], published
 
 
 def test_the_pipeline_registers_what_it_trained_and_checks_what_it_scored(
