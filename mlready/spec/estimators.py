@@ -34,8 +34,19 @@ def import_estimator(import_path: str) -> type:
     return cls
 
 
-def check_estimator(import_path: str, params: dict[str, Any]) -> None:
-    """Raise EstimatorProblem unless the class imports and accepts every parameter given."""
+def estimator_parameters(import_path: str, *, read_source: bool = False) -> tuple[str, set[str]]:
+    """(class name, the parameters it takes); EstimatorProblem unless it is an estimator class.
+
+    ``read_source``: read a scikit-learn class from its source when that settles it, instead of
+    importing it (importing scikit-learn costs about a second; see mlready.spec.signatures).
+    The answer is the same; a caller about to use the class anyway gains nothing by it.
+    """
+    if read_source:
+        from mlready.spec.signatures import source_parameters
+
+        read = source_parameters(import_path)
+        if read is not None:
+            return read[0], set(read[1])
     cls = import_estimator(import_path)
     try:
         accepted = set(cls().get_params(deep=False))
@@ -45,9 +56,16 @@ def check_estimator(import_path: str, params: dict[str, Any]) -> None:
             for name, p in inspect.signature(cls).parameters.items()
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         }
+    return cls.__name__, accepted
+
+
+def check_estimator(import_path: str, params: dict[str, Any], *, read_source: bool = False) -> None:
+    """Raise EstimatorProblem unless the class exists and accepts every parameter given
+    (``read_source``: see estimator_parameters)."""
+    name, accepted = estimator_parameters(import_path, read_source=read_source)
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise EstimatorProblem(
-            f"{cls.__name__} takes no parameter {', '.join(repr(u) for u in unknown)}; "
+            f"{name} takes no parameter {', '.join(repr(u) for u in unknown)}; "
             f"it takes: {', '.join(sorted(accepted))}"
         )

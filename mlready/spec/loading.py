@@ -483,13 +483,14 @@ def _estimators(spec: ProjectSpec) -> Iterator[tuple[tuple[str | int, ...], str,
 
 
 def _check_estimators(spec: ProjectSpec, node: yaml.Node, spec_path: Path) -> None:
-    """Import each estimator and check that it takes the params the spec gives it."""
+    """Check that each estimator exists and takes the params the spec gives it (scikit-learn's
+    read from source: spec check need not import scikit-learn)."""
     from mlready.spec.estimators import EstimatorProblem, check_estimator
 
     problems = []
     for loc, import_path, params in _estimators(spec):
         try:
-            check_estimator(import_path, params)
+            check_estimator(import_path, params, read_source=True)
         except EstimatorProblem as exc:
             path, line = _locate(node, loc)
             problems.append(f"{spec_path.name}:{line} {_dotted(path)}: {exc}")
