@@ -151,8 +151,10 @@ def _proxies(
     }
 
 
-def infer_roles(path: Path, target: str) -> ColumnRoles:
-    """Guess ids, timestamp, numeric and categorical features from a sample of the data."""
+def infer_roles(path: Path, target: str, *, find_proxies: bool = True) -> ColumnRoles:
+    """Guess ids, timestamp, numeric and categorical features from a sample of the data;
+    ``find_proxies``: also keep out features that alone predict the target (as train would
+    refuse them), which costs importing scikit-learn."""
     names, rows = _sample(path)
     if target not in names:
         raise UsageError(
@@ -208,7 +210,7 @@ def infer_roles(path: Path, target: str) -> ColumnRoles:
             f"positive class: {positive!r}, the minority class ({share:.0%} of the sampled rows); "
             "set data.positive_class if the other class is the event to detect"
         )
-    forbidden = _proxies(rows, target, task, numeric, categorical)
+    forbidden = _proxies(rows, target, task, numeric, categorical) if find_proxies else {}
     for column, why in forbidden.items():
         notes.append(f"{column} kept out of the features: it {why}")
     numeric = [c for c in numeric if c not in forbidden]
@@ -300,7 +302,9 @@ def scaffold_project(
                 )
         write_example_data(data_path, batch=batch_path)
         written += [data_path, batch_path]
-        roles = infer_roles(data_path, "churned")
+        # the example holds no proxy of its target (churn is drawn from tenure, plan and calls,
+        # with noise; a test measures it): no need to import scikit-learn to find none
+        roles = infer_roles(data_path, "churned", find_proxies=False)
     else:
         if not data.is_file():
             raise DataError(f"--data {data} does not exist or is not a file")

@@ -334,6 +334,31 @@ def test_init_keeps_a_target_proxy_out_of_the_features_and_says_why(
     assert "sub_grade kept out of the features" in " ".join(result.stdout.split())
 
 
+def test_the_example_data_holds_no_proxy_so_init_need_not_measure_it(tmp_path: Path) -> None:
+    from mlready.scaffold import infer_roles, write_example_data
+
+    write_example_data(tmp_path / "example.csv", batch=tmp_path / "batch.csv")  # as init does
+    measured = infer_roles(tmp_path / "example.csv", "churned")
+    assert measured.forbidden == {}
+    assert infer_roles(tmp_path / "example.csv", "churned", find_proxies=False) == measured
+
+
+def test_init_with_the_example_imports_neither_sklearn_nor_gx(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from mlready.cli.app import main\n"
+        f"try:\n    main(['init', {str(tmp_path / 'p')!r}])\n"
+        "except SystemExit as exit:\n    code = exit.code\n"
+        "heavy = ['sklearn', 'great_expectations', 'scipy', 'matplotlib', 'sqlalchemy']\n"
+        "print(f'EXIT={code} LOADED=' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "EXIT=0 LOADED=", out.stdout + out.stderr
+
+
 def test_the_example_data_has_a_held_out_batch_to_score(tmp_path: Path, run_cli) -> None:
     import pandas as pd
 
