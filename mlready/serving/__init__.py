@@ -367,8 +367,13 @@ class Scorer:
 
 
 def canary(scorer: Scorer) -> dict[str, Any]:
-    """Predict the model's recorded input example; CheckFailed when that fails."""
+    """Predict the model's recorded input example; CheckFailed when that fails.
+
+    On one thread: for a few rows a team of OpenMP threads per tree costs more than it saves, and
+    on a busy machine each of its barriers waits for a descheduled thread (seconds, not 0.1 s).
+    """
     import pandas as pd
+    from threadpoolctl import threadpool_limits
 
     example = scorer.info.metadata.get("input_example") or []
     if not example:
@@ -381,7 +386,8 @@ def canary(scorer: Scorer) -> dict[str, Any]:
     for column in scorer.info.numeric:
         X[column] = pd.to_numeric(X[column], errors="coerce").astype("float64")
     try:
-        raw = scorer.raw(X)
+        with threadpool_limits(limits=1):
+            raw = scorer.raw(X)
     except Exception as exc:
         raise CheckFailed(
             f"canary: {scorer.info.name}:{scorer.info.version} cannot score its own input "

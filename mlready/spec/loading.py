@@ -118,7 +118,7 @@ def parse_spec(text: str, spec_path: Path, *, check_files: bool = False) -> Load
     resolve against that file's folder; its errors name that file); SpecError if invalid."""
     node = _compose(text, spec_path)
     try:
-        data = yaml.load(text, Loader=_SpecLoader)
+        data = _construct(node)
     except yaml.YAMLError as exc:  # e.g. a !!python/object tag: safe loading refuses it
         raise _yaml_error(exc, spec_path) from None
     if not isinstance(data, dict):
@@ -210,6 +210,16 @@ def _compose(text: str, path: Path) -> yaml.Node:
             "(an alias bomb?); write the values out or use fewer aliases"
         )
     return node
+
+
+def _construct(node: yaml.Node) -> Any:
+    """The Python values of a composed document: what ``yaml.load`` returns for its text,
+    without parsing the text a second time."""
+    loader = _SpecLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _yaml_error(exc: yaml.YAMLError, path: Path) -> SpecError:
