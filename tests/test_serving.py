@@ -982,3 +982,40 @@ def test_serve_batch_imports_neither_gx_nor_report_or_chart_libraries(project: P
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "EXIT=0 LOADED=", out.stdout + out.stderr
+
+
+def test_the_canary_predicts_on_one_thread() -> None:
+    """A few rows gain nothing from a team of threads, and on a busy machine each OpenMP
+    barrier waits for a descheduled thread: the canary took seconds instead of 0.1 s."""
+    import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime the limit applies to
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from mlready import serving
+
+    seen: list[int] = []
+
+    class Model:
+        classes_ = np.array(["No", "Yes"])
+
+        def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+            seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp")
+            return np.tile([0.4, 0.6], (len(X), 1))
+
+    info = serving.ModelInfo(
+        name="toy",
+        version=1,
+        sha256="0" * 64,
+        run_id=None,
+        task="classification",
+        classes=["No", "Yes"],
+        threshold=0.5,
+        numeric=["tenure"],
+        categorical=["plan"],
+        id_columns=[],
+        profile=None,
+        metadata={"input_example": [{"tenure": 3, "plan": "pro"}, {"tenure": 9, "plan": "max"}]},
+    )
+    with threadpool_limits(limits=2, user_api="openmp"):  # as on a machine with 2+ cores
+        assert serving.canary(serving.Scorer(Model(), info))["passed"]
+    assert seen
+    assert set(seen) == {1}
