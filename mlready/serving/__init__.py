@@ -548,10 +548,10 @@ def alert(
     loaded: LoadedSpec, result: ServeResult, run_id: str, logger: logging.Logger | None
 ) -> None:
     """Fire the alert rules this run's outcome calls for."""
-    from mlready.alerts import fire
-
     model = f"{result.model['name']}:{result.model['version']}"
     if result.sla and result.sla.get("met") is False:
+        from mlready.alerts import fire
+
         result.alerts += fire(
             loaded,
             "sla_breach",
@@ -563,6 +563,8 @@ def alert(
             logger=logger,
         )
     if result.rows_rejected:
+        from mlready.alerts import fire
+
         counts = {f["id"]: f["count"] for f in result.findings if f["severity"] == "error"}
         result.alerts += fire(
             loaded,
@@ -934,7 +936,7 @@ def _serve_local(
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from mlready.io import atomic_path, atomic_write_json, json_text
+    from mlready.io import atomic_path, atomic_write_text, json_text
     from mlready.profiles import ProfileBuilder
     from mlready.serving.cache import RowCache, row_keys
     from mlready.serving.prepare import Contract
@@ -1138,11 +1140,12 @@ def _serve_local(
         if out.rows == 0:
             out.write(_empty_output(info, scorer, run_id))
             out.rows = 0
-        atomic_write_json(run_dir / "batch_profile.json", profile)
+        profile_text = json_text(profile)  # one text for both copies (it keeps sample values)
+        atomic_write_text(run_dir / "batch_profile.json", profile_text)
         # the profile is written in full before the output replaces the old one, and moved into
         # place after it: a full disk fails the run with neither file new (a rename needs no space)
         with atomic_path(batch.profile) as profile_tmp:
-            profile_tmp.write_text(json_text(profile), encoding="utf-8")
+            profile_tmp.write_text(profile_text, encoding="utf-8")
             out.commit()
         if cache is not None:
             cache.commit()
