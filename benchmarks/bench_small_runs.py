@@ -18,8 +18,10 @@ Cases (each in a fresh process; wall time from outside, see measuring.measure):
 
 Targets (issue 18): validate-data under 2x bare GX; spec check under 1 s; serve-batch under 2 s.
 Each case's min/median/max over the rounds, and the median of its per-round ratios to the floor
-(and validate-data's to bare GX), so a busy round raises both sides of a ratio. The machine's
-1-minute load average is recorded before every run.
+(and validate-data's to bare GX, and with --before each case's to its before), so a busy round
+raises both sides of a ratio. Also each case's CPU seconds (user + system, child processes
+included), which a busy machine disturbs less than wall time. The machine's 1-minute load
+average is recorded before every run.
 
 Projects and data go to benchmarks/data/small_runs/ (git-ignored; the trained model is kept
 between invocations, --fresh rebuilds it); results to benchmarks/results/small_runs.json and .md.
@@ -212,12 +214,17 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         }
 
     floor = [r["wall_s"] for r in runs["floor"]]
+    floor_cpu = [r["cpu_cores"] * r["wall_s"] for r in runs["floor"]]
     out: dict[str, Any] = {"cases": {}, "ratios": {}, "targets": {}}
     for name, rows in runs.items():
         walls = [r["wall_s"] for r in rows]
+        cpu = [r["cpu_cores"] * r["wall_s"] for r in rows]
         out["cases"][name] = {
             **stats(walls),
             "over_floor": stats([w / f for w, f in zip(walls, floor, strict=True)]),
+            # user + system seconds of the process: less disturbed by a busy machine than wall
+            "cpu_s": stats(cpu),
+            "cpu_over_floor": stats([c / f for c, f in zip(cpu, floor_cpu, strict=True)]),
             "load_before": stats([r["load_before"] for r in rows]),
             "others_cores": stats([r["others_cores"] for r in rows]),
             "peak_gb": round(max(r["peak_gb"] for r in rows), 3),
@@ -230,6 +237,13 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 for v, g in zip(runs[f"validate-data{suffix}"], runs["bare GX"], strict=True)
             ]
             out["ratios"][f"validate-data{suffix} / bare GX"] = stats(per_round)
+    for name in [n for n in runs if f"{n} (before)" in runs]:
+        out["ratios"][f"{name}: after / before"] = stats(
+            [
+                a["wall_s"] / b["wall_s"]
+                for a, b in zip(runs[name], runs[f"{name} (before)"], strict=True)
+            ]
+        )
     if "validate-data / bare GX" in out["ratios"]:
         out["targets"]["validate-data / bare GX"] = out["ratios"]["validate-data / bare GX"][
             "median"
@@ -248,6 +262,7 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             capture_output=True,
             text=True,
             cwd=WORK,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         ).stdout.strip(),
     }
     return out
@@ -255,13 +270,15 @@ def summarize(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     lines = [
-        "| case | min s | median s | max s | median / floor | load (median) |",
-        "|---|---|---|---|---|---|",
+        "| case | min s | median s | max s | median / floor | CPU s (median) | CPU / floor's "
+        "| load (median) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in result["cases"].items():
         lines.append(
             f"| {name} | {row['min']:.2f} | {row['median']:.2f} | {row['max']:.2f} | "
-            f"{row['over_floor']['median']:.2f}x | {row['load_before']['median']:.2f} |"
+            f"{row['over_floor']['median']:.2f}x | {row['cpu_s']['median']:.2f} | "
+            f"{row['cpu_over_floor']['median']:.2f}x | {row['load_before']['median']:.2f} |"
         )
     lines.append("")
     for name, row in result["ratios"].items():
