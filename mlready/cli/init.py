@@ -25,9 +25,9 @@ def init(
     ci: Annotated[
         str | None,
         typer.Option(
-            help="Also write a CI configuration (github or gitlab) that runs the pipeline on pushes "
-            "to the default branch and on pull requests. In a folder with a spec already, only "
-            "that is written.",
+            help="Also write a CI configuration (github or gitlab) that runs the pipeline on "
+            "pushes to the default branch and on pull requests. In a folder with a spec "
+            "already, only that is written.",
             show_default=False,
         ),
     ] = None,
