@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata as importlib_metadata
@@ -25,6 +26,22 @@ REPORT_FILE = "training.html"
 INPUT_EXAMPLE_ROWS = 5
 #: Distributions whose versions a registered model records (the estimator's own is added).
 PACKAGES = ("mlready", "scikit-learn", "pandas", "numpy", "scipy", "joblib", "pyarrow")
+
+
+#: The spec sections train reads (their hashes and content go into the metadata).
+TRAINING_SECTIONS = ("data", "expectations", "model", "validation", "business")
+_PASSWORD = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*):[^/@\s]*@")
+
+
+def _without_passwords(value: Any) -> Any:
+    """A spec section as written, with the password of any URL in it (a database's) masked."""
+    if isinstance(value, str):
+        return _PASSWORD.sub(r"\g<scheme>:***@", value)
+    if isinstance(value, dict):
+        return {k: _without_passwords(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_passwords(v) for v in value]
+    return value
 
 
 def jsonable(value: Any) -> Any:
@@ -269,9 +286,10 @@ def metadata(loaded: LoadedSpec, **facts: Any) -> dict[str, Any]:
             "spec": {
                 "path": str(loaded.path),
                 "hash": loaded.spec_hash,
-                "sections": {
-                    name: loaded.section_hash(name)
-                    for name in ("data", "expectations", "model", "validation", "business")
+                "sections": {name: loaded.section_hash(name) for name in TRAINING_SECTIONS},
+                # what the sections said, so two runs show which keys changed (runs compare)
+                "content": {
+                    name: _without_passwords(loaded.raw.get(name)) for name in TRAINING_SECTIONS
                 },
             },
             "git": git_state(loaded.base_dir),
