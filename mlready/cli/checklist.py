@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -62,48 +62,21 @@ def checklist_report(
     Writes an HTML report, a Markdown summary and JSON. Exit 1 when the score is under the pass
     bar.
     """
-    from mlready.checklist import readiness
-    from mlready.checklist.report import render_markdown, write_outputs
-    from mlready.io import guard_outputs, record_outputs
-    from mlready.runs import start_run
+    from mlready.checklist.report import render_markdown
+    from mlready.project.steps import run_checklist_report
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
-    copies = [output / f"checklist.{ext}" for ext in ("json", "md", "html")] if output else []
-    artifacts = loaded.spec.project.artifacts_dir
-    guard_outputs(copies, artifacts_dir=artifacts, protected=loaded.protected_paths(), force=force)
-    with start_run(artifacts, "checklist-report", loaded) as run:
-        result = readiness(loaded, pass_bar=fail_under)
-        files = write_outputs(result, run.dir, output)
-        record_outputs(copies, artifacts_dir=artifacts)
-        run.summary.update(_summary(result))
-        if not result.passed:
-            run.fail(1)
+    run = run_checklist_report(loaded, fail_under=fail_under, output=output, force=force)
+    result = run.result
     if output_format is OutputFormat.json or STATE.json:
-        payload = result.to_dict()
-        payload.update(run_id=run.run_id, report=str(files["html"]))
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        typer.echo(json.dumps(run.to_dict(), indent=2, default=str))
     elif output_format is OutputFormat.markdown:
-        typer.echo(render_markdown(result, str(files["html"])), nl=False)
+        typer.echo(render_markdown(result, str(run.report)), nl=False)
     else:
-        _print(result, files["html"])
+        _print(result, Path(str(run.report)))
     if not result.passed:
         raise typer.Exit(1)
-
-
-def _summary(result: ReadinessResult) -> dict[str, Any]:
-    """What the run log keeps."""
-    return {
-        "passed": result.passed,
-        "score": result.final_score,
-        "in_place_score": result.in_place_score,
-        "judged": result.judged,
-        "band": result.band,
-        "log_altered": bool(result.log.get("altered")),
-        "pass_bar": result.pass_bar,
-        "sections": {s.key: s.score for s in result.sections},
-        "gaps": [g["id"] for g in result.gaps],
-    }
 
 
 def _print(result: ReadinessResult, report: Path) -> None:

@@ -79,39 +79,21 @@ def check_drift(
     Exit 1 on dataset drift or when an error-severity alert fires; exit 4 when the registry
     holds no such model.
     """
-    from mlready.drift import check_drift as run_check
-    from mlready.drift.report import write_outputs
-    from mlready.runs import start_run
+    from mlready.project.steps import run_check_drift
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
-    artifacts = loaded.spec.project.artifacts_dir
     if test_alert:
         _test_alert(loaded, output_format is OutputFormat.json or STATE.json)
         return
-    with start_run(artifacts, "check-drift", loaded) as run:
-        result = run_check(
-            loaded,
-            run_dir=run.dir,
-            run_id=run.run_id,
-            current=current,
-            batch=batch,
-            model=model,
-            reference=reference,
-            outcomes=outcomes,
-            logger=run.logger,
-        )
-        write_outputs(result, run.dir, run.run_id, artifacts, loaded.spec.project.name)
-        run.summary.update(_summary(result))
-        if not result.passed:
-            run.fail(1)
+    run = run_check_drift(
+        loaded, current=current, batch=batch, model=model, reference=reference, outcomes=outcomes
+    )
     if output_format is OutputFormat.json or STATE.json:
-        payload = result.to_dict()
-        payload.update(run_id=run.run_id, run_dir=str(run.dir), report=str(run.dir / "drift.html"))
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        typer.echo(json.dumps(run.to_dict(), indent=2, default=str))
     else:
-        _print(result, run.dir)
-    if not result.passed:
+        _print(run.result, run.run_dir)
+    if not run.passed:
         raise typer.Exit(1)
 
 
@@ -141,33 +123,6 @@ def _test_alert(loaded: Any, as_json: bool) -> None:
         out().print(verdict)
     if failed:
         raise typer.Exit(1)
-
-
-def _summary(result: DriftResult) -> dict[str, Any]:
-    """What the run log keeps (the readiness report reads it)."""
-    return {
-        "passed": result.passed,
-        "model": result.model,
-        "current": result.current,
-        "dataset_drift": result.dataset_drift,
-        "share_drifted": result.share_drifted,
-        "drifted": result.drifted,
-        "prediction_drift": result.prediction_drift,
-        "features": len(result.features),
-        "model_age_days": result.model_age_days,
-        "performance": None
-        if result.performance is None
-        else {k: result.performance[k] for k in ("primary_metric", "value", "training_value")},
-        "events": [e["event"] for e in result.events],
-        "alerts": [
-            {
-                "rule": a["rule"],
-                "severity": a["severity"],
-                "delivered": any(d["delivered"] for d in a["deliveries"].values()),
-            }
-            for a in result.alerts
-        ],
-    }
 
 
 def _print(result: DriftResult, folder: Any) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
-import re
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -49,10 +47,9 @@ ReasonOption = Annotated[
 
 
 def _actor() -> str:
-    from mlready.runs import ci_name, current_user
+    from mlready.project.steps import actor
 
-    ci = ci_name()
-    return f"{current_user()} ({ci})" if ci else current_user()
+    return actor()
 
 
 def register(
@@ -80,52 +77,29 @@ def register(
     With --promote, then move an alias to it through the promotion gate (exit 1 when the gate
     refuses). Exit 4 when there is no passing train run to register.
     """
-    from mlready.errors import UsageError
-    from mlready.registry import check_name, open_registry, trained_run
-    from mlready.runs import start_run
+    from mlready.project.steps import check_register_options, run_register
     from mlready.spec import load_spec
 
-    if allow_failing and not reason:
-        raise UsageError("--allow-failing needs --reason TEXT: say why a failing run may go in")
-    _gate_options(reason, force)
-    if force and not promote:
-        raise UsageError("--force only applies to --promote")
-    if promote:
-        check_name(promote, "alias")
+    # usage first: a wrong option combination is exit 2 before the spec is read
+    check_register_options(allow_failing=allow_failing, reason=reason, promote=promote, force=force)
     loaded = load_spec(STATE.spec_path(spec))
-    trained = trained_run(loaded, run)
-    registry = open_registry(loaded)
-    name = loaded.spec.model_name
-    with start_run(loaded.spec.project.artifacts_dir, "register", loaded) as record:
-        version, created = registry.register(
-            name, trained, actor=_actor(), allow_failing_reason=reason if allow_failing else None
-        )
-        record.summary.update(
-            model=name,
-            version=version.version,
-            created=created,
-            sha256=version.sha256,
-            run_id=version.run_id,
-        )
-        decision = None
-        if promote:
-            decision = _promote(loaded, registry, version, promote, force, reason)
-            record.summary.update(
-                promote=promote, accepted=decision["accepted"], reason=decision["reason"]
-            )
-            if not decision["accepted"]:
-                record.fail(1)
-    result = {
-        "model": name,
-        "version": version.version,
-        "created": created,
-        "run_id": version.run_id,
-        "sha256": version.sha256,
-        "artifact": version.artifact_uri,
-        "promotion": decision,
-    }
+    recorded = run_register(
+        loaded,
+        run=run,
+        allow_failing=allow_failing,
+        reason=reason,
+        promote=promote,
+        force=force,
+    )
+    registration = recorded.result
+    version, created, decision = (
+        registration.version,
+        registration.created,
+        registration.decision,
+    )
+    name = registration.model
     if output_format is OutputFormat.json or STATE.json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(recorded.to_dict(), indent=2))
     else:
         verb = "registered" if created else "already registered as"
         say(
@@ -136,7 +110,7 @@ def register(
         )
         if decision is not None:
             _print_decision(decision)
-    if decision is not None and not decision["accepted"]:
+    if not recorded.passed:
         raise typer.Exit(1)
 
 
@@ -323,10 +297,9 @@ def show(
 
 
 def _gate_options(reason: str | None, force: bool) -> None:
-    from mlready.errors import UsageError
+    from mlready.project.steps import check_gate_options
 
-    if force and not reason:
-        raise UsageError("--force needs --reason TEXT: the override is recorded with it")
+    check_gate_options(reason, force)
 
 
 @app.command("promote")
@@ -404,8 +377,6 @@ def diff(
     spec: SpecOption = None,
 ) -> None:
     """What differs between two versions: params, metrics, features, packages."""
-    from rich.table import Table
-
     from mlready.registry.compare import diff_versions
 
     loaded, registry = _open(spec)
@@ -418,58 +389,17 @@ def diff(
     if not any(changes.values()):
         say(f"{a.model_name}:{a.version} and {b.model_name}:{b.version} do not differ")
         return
-    from mlready.cli.state import literal
+    from mlready.cli.state import print_changes
 
-    table = Table(title=f"{a.model_name}:{a.version} against {b.model_name}:{b.version}")
-    for column in ("section", "item", f"v{a.version}", f"v{b.version}", "change"):
-        table.add_column(column, justify="left" if column in ("section", "item") else "right")
-    for section, items in changes.items():
-        for item in items:
-            table.add_row(
-                section,
-                literal(item["key"]),
-                literal(_shown(item["a"])),
-                literal(_shown(item["b"])),
-                _change(item),
-            )
-    print_table(table)
-
-
-_HASH = re.compile(r"[0-9a-f]{40,64}")
-
-
-def _shown(value: Any, digits: int = 6) -> str:
-    """A value as a person reads it: a number to ``digits`` significant digits (every digit of
-    its whole part) with thousands separators, 109,509 not 109509.47500000002; a hash by its
-    first 12 hex digits."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        text = str(value)
-        return text[:12] if _HASH.fullmatch(text) else text
-    if isinstance(value, int) or (math.isfinite(value) and value.is_integer()):
-        return f"{int(value):,}"
-    if not math.isfinite(value):
-        return str(value)
-    magnitude = math.floor(math.log10(abs(value)))
-    text = f"{value:,.{max(0, digits - 1 - magnitude)}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _change(item: dict[str, Any]) -> str:
-    """b against a: the difference of two numbers (and in percent), else what happened."""
-    before, after, change = item["a"], item["b"], item.get("change")
-    if change is not None:
-        sign = "+" if change > 0 else ""
-        text = f"{sign}{_shown(change, 4)}"
-        if before and math.isfinite(before) and math.isfinite(change):
-            text += f" ({sign}{_shown(100 * change / abs(before), 2)}%)"
-        return text
-    if before is None:
-        return "added"
-    if after is None:
-        return "removed"
-    return "changed"
+    print_changes(
+        f"{a.model_name}:{a.version} against {b.model_name}:{b.version}",
+        (f"v{a.version}", f"v{b.version}"),
+        [
+            (section, item["key"], item["a"], item["b"], item["change"])
+            for section, items in changes.items()
+            for item in items
+        ],
+    )
 
 
 @app.command("history")

@@ -120,70 +120,31 @@ def serve_batch(
     predictions are NaN, or the run is over its time budget; exit 4 when the registry holds no
     such model.
     """
-    from mlready.cli.validate import _sql_source
-    from mlready.runs import start_run
-    from mlready.serving import serve_batch as run_serving
+    from mlready.project.steps import run_serve_batch
     from mlready.spec import load_spec
 
     loaded = load_spec(STATE.spec_path(spec))
-    sql = _sql_source(input_path, query, option="--input")
-    with start_run(loaded.spec.project.artifacts_dir, "serve-batch", loaded) as run:
-        with _progress() as on_progress:
-            result = run_serving(
-                loaded,
-                run_dir=run.dir,
-                run_id=run.run_id,
-                model=model,
-                input_path=None if sql else input_path,
-                sql=sql,
-                output=output,
-                quarantine=quarantine,
-                chunk_rows=chunk_rows,
-                use_cache=cache,
-                engine=engine.value,
-                scheduler=scheduler,
-                on_progress=on_progress,
-                logger=run.logger,
-                force=force,
-            )
-        run.summary.update(_summary(result))
-        for warning in result.warnings:
-            run.logger.warning("%s", warning)
-        if not result.passed:
-            run.fail(1)
+    with _progress() as on_progress:
+        run = run_serve_batch(
+            loaded,
+            model=model,
+            input_path=input_path,
+            query=query,
+            output=output,
+            force=force,
+            quarantine=quarantine,
+            chunk_rows=chunk_rows,
+            cache=cache,
+            engine=engine.value,
+            scheduler=scheduler,
+            on_progress=on_progress,
+        )
     if output_format is OutputFormat.json or STATE.json:
-        payload = result.to_dict()
-        payload["run_dir"] = str(run.dir)
-        payload["run_id"] = run.run_id
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        typer.echo(json.dumps(run.to_dict(), indent=2, default=str))
     else:
-        _print(result, run.dir)
-    if not result.passed:
+        _print(run.result, run.run_dir)
+    if not run.passed:
         raise typer.Exit(1)
-
-
-def _summary(result: ServeResult) -> dict[str, Any]:
-    """What the run log keeps of a scoring run (the readiness report reads it)."""
-    return {
-        "passed": result.passed,
-        "failures": result.failures,
-        "model": result.model,
-        "source": result.source,
-        "engine": result.engine,
-        "rows_in": result.rows_in,
-        "rows_scored": result.rows_scored,
-        "rows_rejected": result.rows_rejected,
-        "cache": result.cache,
-        "canary": result.canary.get("passed"),
-        "nan_predictions": result.nan_predictions,
-        "unseen_categories": {f["id"].split(".")[0]: f["count"] for f in result.unseen},
-        "sla": result.sla,
-        "wall_s": result.wall_s,
-        "peak_memory_mb": result.peak_memory_mb,
-        "files": result.files,
-        "alerts": [a["rule"] for a in result.alerts],
-        "warnings": len(result.warnings),
-    }
 
 
 @contextlib.contextmanager

@@ -106,6 +106,31 @@ def print_table(table: Table, console: Console | None = None) -> None:
     console.out("\n".join(line.rstrip() for line in lines), highlight=False)
 
 
+def print_changes(
+    title: str | None, labels: tuple[str, str], rows: Iterable[tuple[str, str, Any, Any, Any]]
+) -> None:
+    """A comparison as a table: section, item, its two values (numbers rounded, hashes
+    shortened) and the change (b minus a, and in percent, or added, removed, changed)."""
+    from rich.table import Table
+
+    from mlready.history import change_text, shown
+
+    table = Table(title=None if title is None else literal(title))
+    for column in ("section", "item", *labels, "change"):
+        table.add_column(
+            literal(column), justify="left" if column in ("section", "item") else "right"
+        )
+    for section, key, a, b, change in rows:
+        table.add_row(
+            section,
+            literal(key),
+            literal(shown(a)),
+            literal(shown(b)),
+            literal(change_text(a, b, change)) if a != b else "",
+        )
+    print_table(table)
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 

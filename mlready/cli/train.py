@@ -64,92 +64,24 @@ def train(
 
     Exit 1 when a threshold is missed or the training data fails its contract.
     """
-    from mlready.io import atomic_write_json, atomic_write_text
-    from mlready.runs import start_run
+    from mlready.project.steps import run_train
     from mlready.spec import load_spec
-    from mlready.training import train as run_training
 
     loaded = load_spec(STATE.spec_path(spec))
-    with start_run(loaded.spec.project.artifacts_dir, "train", loaded) as run:
-        with _progress() as on_progress:
-            result = run_training(
-                loaded,
-                run.dir,
-                run_id=run.run_id,
-                check_reproducible=check_reproducible,
-                importance=not no_importance,
-                revalidate=revalidate,
-                on_progress=on_progress,
-                logger=run.logger,
-            )
-        if result.validation_failed:
-            from mlready.validation.report import render_html
-
-            atomic_write_json(run.dir / "validation.json", result.validation.to_dict())
-            atomic_write_text(
-                run.dir / "validation.html",
-                render_html(result.validation, loaded.spec.project.name),
-            )
-        run.summary.update(_summary(result))
-        for warning in result.warnings:
-            run.logger.warning("%s", warning)
-        if not result.passed:
-            run.fail(1)
+    with _progress() as on_progress:
+        run = run_train(
+            loaded,
+            check_reproducible=check_reproducible,
+            importance=not no_importance,
+            revalidate=revalidate,
+            on_progress=on_progress,
+        )
     if output_format is OutputFormat.json or STATE.json:
-        typer.echo(json.dumps(_json(result, run.dir), indent=2, default=str))
+        typer.echo(json.dumps(run.to_dict(), indent=2, default=str))
     else:
-        _print(result, run.dir)
-    if not result.passed:
+        _print(run.result, run.run_dir)
+    if not run.passed:
         raise typer.Exit(1)
-
-
-def _summary(result: TrainResult) -> dict[str, Any]:
-    """What the run log keeps of a training run (the registry and the report read it)."""
-    if result.validation_failed:
-        return {"passed": False, "stage": "validation", "failures": result.failures[:20]}
-    m = result.metadata
-    v = m["validation"]
-    primary = v["primary_metric"]
-    business = m.get("business") or {}
-    return {
-        "passed": result.passed,
-        "failures": result.failures,
-        "model": m["model"]["type"],
-        "model_sha256": m["artifact"]["sha256"],
-        "primary_metric": primary,
-        "primary_value": v["judged_metrics"].get(primary),
-        "judged_on": v["judged_on"],
-        "decision_threshold": m.get("decision_threshold"),
-        "business_value": (business.get("cv") or {}).get("best_threshold", {}).get("value")
-        if "cv" in business
-        else business.get("cv_value"),  # regression: minus the cost of the errors
-        "business_gain": business.get("gain_over_baseline"),
-        "data_fingerprint": m["data"]["fingerprint"],
-        "spec_hash": m["spec"]["hash"],
-        "spec_sections": m["spec"]["sections"],
-        "reproducible": (m.get("reproducibility") or {}).get("identical"),
-        "warnings": len(result.warnings),
-        "skew": None if result.skew is None else result.skew.to_dict(),
-    }
-
-
-def _json(result: TrainResult, folder: Any) -> dict[str, Any]:
-    if result.validation_failed:
-        return {
-            "passed": False,
-            "stage": "validation",
-            "failures": result.failures,
-            "run_dir": str(folder),
-            "validation": result.validation.to_dict(),
-        }
-    return {
-        "passed": result.passed,
-        "failures": result.failures,
-        "warnings": result.warnings,
-        "run_dir": str(folder),
-        "files": {k: str(v) for k, v in result.files.items()},
-        "metadata": result.metadata,
-    }
 
 
 @contextlib.contextmanager

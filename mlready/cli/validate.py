@@ -125,9 +125,10 @@ def validate_data(
     Exit 1 when a check fails. With --infer, write the expectations a data set passes instead,
     to review (with --from FILE, no spec is needed).
     """
+    from mlready.project.steps import sql_source
     from mlready.spec import load_spec
 
-    source = _sql_source(data, query)
+    source = sql_source(data, query)
     if infer:
         _refuse_options_of_the_other_mode(
             True,
@@ -154,49 +155,28 @@ def validate_data(
     )
     loaded = load_spec(STATE.spec_path(spec))
 
-    from mlready.io import atomic_write_json, atomic_write_text
-    from mlready.runs import start_run
-    from mlready.validation import validate_data as run_validation
-    from mlready.validation.report import junit_xml, render_html
+    from mlready.project.steps import run_validate_data
+    from mlready.validation.report import junit_xml
 
-    with start_run(loaded.spec.project.artifacts_dir, "validate-data", loaded) as run:
-        with _progress(chunked=chunk_rows is not None) as on_progress:
-            result = run_validation(
-                loaded,
-                data=None if source else data,
-                sql=source,
-                environment=environment.value if environment else None,
-                quarantine_dir=quarantine,
-                chunk_rows=chunk_rows,
-                on_progress=on_progress,
-                force=force,
-            )
-        atomic_write_json(run.dir / "validation.json", result.to_dict())
-        atomic_write_text(run.dir / "junit.xml", junit_xml(result))
-        if report:
-            atomic_write_text(
-                run.dir / "validation.html", render_html(result, loaded.spec.project.name)
-            )
-        run.summary.update(
-            source=result.source,
-            environment=result.environment,
-            rows=result.rows,
-            checks=len(result.results),
-            failed=len(result.failed_errors),
-            warnings=len(result.warnings),
-            passed=result.passed,
-            fingerprint=result.fingerprint,
-            quarantined=(result.quarantine or {}).get("rejected_rows"),
-            contract_hash=loaded.section_hash("data", "expectations"),
+    with _progress(chunked=chunk_rows is not None) as on_progress:
+        run = run_validate_data(
+            loaded,
+            data=data,
+            query=query,
+            environment=environment.value if environment else None,
+            quarantine=quarantine,
+            chunk_rows=chunk_rows,
+            report=report,
+            force=force,
+            on_progress=on_progress,
         )
-        if not result.passed:
-            run.fail(1)
+    result = run.result
     if output_format is OutputFormat.json or STATE.json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        typer.echo(json.dumps(run.to_dict(), indent=2, default=str))
     elif output_format is OutputFormat.junit:
         typer.echo(junit_xml(result))
     else:
-        _print_table(result, run.dir / "validation.html" if report else None, run.dir)
+        _print_table(result, run.report, run.run_dir)
     if not result.passed:
         raise typer.Exit(1)
 
@@ -297,20 +277,6 @@ def _files(path: str | None) -> list[str]:
     if path is None or "://" in path:
         return []
     return glob.glob(path) if glob.has_magic(path) else [path]
-
-
-def _sql_source(
-    data: str | None, query: str | None, option: str = "--data"
-) -> tuple[str, str] | None:
-    from mlready.errors import UsageError
-
-    if data is not None and "://" in data:
-        if not query:
-            raise UsageError(f"{option} {data} is a database URL: add --query 'SELECT ...'")
-        return data, query
-    if query:
-        raise UsageError(f"--query goes with a database URL as {option} (e.g. sqlite:///x.db)")
-    return None
 
 
 @contextlib.contextmanager

@@ -161,9 +161,9 @@ def test_registry_diff_rounds_shortens_and_shows_the_change(piped) -> None:
     ],
 )
 def test_diff_values_are_shown_as_a_person_writes_them(value, shown) -> None:
-    from mlready.cli.register import _shown
+    from mlready.history import shown as shown_value
 
-    assert _shown(value) == shown
+    assert shown_value(value) == shown
 
 
 @pytest.mark.parametrize(
@@ -178,9 +178,9 @@ def test_diff_values_are_shown_as_a_person_writes_them(value, shown) -> None:
     ],
 )
 def test_diff_change_column(a, b, change, shown) -> None:
-    from mlready.cli.register import _change
+    from mlready.history import change_text
 
-    assert _change({"key": "k", "a": a, "b": b, "change": change}) == shown
+    assert change_text(a, b, change) == shown
 
 
 def test_on_a_terminal_a_table_folds_to_the_width_instead_of_cutting() -> None:
