@@ -162,3 +162,55 @@ def sample_copy(tmp_path: Path) -> Path:
     target = tmp_path / "sample_project"
     shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns(".mlready", "__pycache__"))
     return target
+
+
+# ------------------------------------------------------------------ the notebook example
+
+API_DOC = ROOT / "docs" / "python-api.md"
+
+
+def doc_cells(path: Path = API_DOC) -> list[str]:
+    """The ```python blocks of a doc page, in order: a notebook's cells."""
+    import re
+
+    text = path.read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+def run_cell(source: str, namespace: dict[str, object]) -> object:
+    """Run a cell as Jupyter does: its statements, then the value of its last line when that is
+    an expression (what the notebook would display); None otherwise."""
+    import ast
+
+    tree = ast.parse(source)
+    last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    body = ast.Module(body=tree.body[:-1] if last else tree.body, type_ignores=[])
+    exec(compile(body, "<cell>", "exec"), namespace)
+    if last is None:
+        return None
+    return eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+
+
+@dataclass
+class Notebook:
+    """docs/python-api.md's example after it ran: its folder, its variables, and what each
+    cell displayed."""
+
+    folder: Path
+    namespace: dict[str, object]
+    shown: list[object]
+
+
+@pytest.fixture(scope="session")
+def notebook(tmp_path_factory: pytest.TempPathFactory, _not_in_ci: None) -> Notebook:
+    """The worked example of docs/python-api.md, run once for the session (it trains the
+    starter project twice): the API's tests and the run comparison's read what it recorded."""
+    folder = tmp_path_factory.mktemp("notebook")
+    namespace: dict[str, object] = {"__name__": "__notebook__"}
+    shown = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setenv("MLREADY_USER", "notebook")
+        for cell in doc_cells():
+            shown.append(run_cell(cell, namespace))
+    return Notebook(folder, namespace, shown)

@@ -38,6 +38,17 @@ def test_no_step_command_is_registered_as_a_stub(run_cli) -> None:
     }
 
 
+def test_the_runs_group_lists_compares_and_verifies() -> None:
+    from mlready.cli.app import app
+
+    [runs] = [g for g in app.registered_groups if g.name == "runs"]
+    assert {c.name for c in runs.typer_instance.registered_commands} == {
+        "list",
+        "compare",
+        "verify",
+    }
+
+
 def test_version(run_cli) -> None:
     result = run_cli("--version")
     assert result.exit_code == 0
