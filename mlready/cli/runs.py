@@ -93,7 +93,7 @@ def compare(
 ) -> None:
     """What differs between two runs of a command: metrics, parameters, features, data, spec.
 
-    Also their results and durations.
+    Their results and durations are compared too.
     Name a run by its id, a prefix of it, or its command: `train` is the newest train run,
     `train~1` the one before it.
     """
