@@ -434,9 +434,15 @@ def _copy_report(plan: Plan, run_id: str, target: Path) -> None:
     import shutil
 
     from mlready.checklist.report import FILES
+    from mlready.io import atomic_write_text
+    from mlready.reporting import rebase_links
 
     folder = plan.artifacts / "runs" / "checklist-report" / run_id
     target.mkdir(parents=True, exist_ok=True)
     for name in FILES:
-        if (folder / name).is_file():
+        if name.endswith(".html") and (folder / name).is_file():
+            # its evidence links are relative to the run folder: make them work from the copy
+            html = (folder / name).read_text(encoding="utf-8")
+            atomic_write_text(target / name, rebase_links(html, folder, target))
+        elif (folder / name).is_file():
             shutil.copyfile(folder / name, target / name)

@@ -12,7 +12,85 @@ from mlready.errors import InternalError
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["render", "template_dir"]
+__all__ = [
+    "REPORT_FILES",
+    "counted",
+    "noun",
+    "rebase_links",
+    "relative_href",
+    "render",
+    "run_page",
+    "template_dir",
+]
+
+#: The HTML report each step writes in its run folder.
+REPORT_FILES = {
+    "validate-data": "validation.html",
+    "train": "training.html",
+    "check-drift": "drift.html",
+    "checklist-report": "checklist.html",
+}
+
+#: Plurals that adding "s" or "es" gets wrong.
+_IRREGULAR = {"was": "were", "is": "are", "does": "do", "has": "have", "this": "these"}
+
+
+def counted(count: float, word: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: '1 row', '2 rows', '1,034 rows', '2 batches'."""
+    return f"{count:,} {noun(count, word, plural)}"
+
+
+def noun(count: float, word: str, plural: str | None = None) -> str:
+    """The word in the number a count asks for: 'row' for 1, 'rows' otherwise."""
+    if count == 1:
+        return word
+    if plural is not None:
+        return plural
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s")
+
+
+def run_page(folder: Path | str, step: str | None = None) -> Path | None:
+    """The file a link to a run folder opens: the step's HTML report, else its run.log (a
+    folder itself opens nowhere on a web host); None when neither is there."""
+    folder = Path(folder)
+    names = [REPORT_FILES[step]] if step in REPORT_FILES else list(REPORT_FILES.values())
+    for name in [*names, "run.log"]:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def rebase_links(html: str, written_in: Path | str, copied_to: Path | str) -> str:
+    """A page's relative links (href, src) made to work from the folder it is copied to."""
+    import re
+    from urllib.parse import unquote
+
+    def rebase(match: re.Match[str]) -> str:
+        attribute, url = match.group(1), match.group(2)
+        path, hash_, fragment = url.partition("#")
+        href = relative_href(Path(written_in) / unquote(path), copied_to)
+        return f'{attribute}="{href}{hash_}{fragment}"' if href else match.group(0)
+
+    # relative: no scheme (ours percent-encode ':'), not absolute, not a fragment of the page
+    return re.sub(r'\b(href|src)="(?![A-Za-z][A-Za-z0-9+.-]*:|[#/])([^"]+)"', rebase, html)
+
+
+def relative_href(target: Path | str, start: Path | str) -> str | None:
+    """A link to ``target`` for a page in the folder ``start``: a relative URL, each segment
+    percent-encoded, so it works opened from disk, as a CI artifact and on a static web host;
+    None when no relative path leads there (another drive)."""
+    import os
+    from urllib.parse import quote
+
+    try:
+        relative = os.path.relpath(Path(target).resolve(), Path(start).resolve())
+    except ValueError:
+        return None
+    return quote(Path(relative).as_posix(), safe="/")
 
 
 def template_dir() -> Path:
@@ -30,7 +108,7 @@ def template_dir() -> Path:
 def _environment(autoescape: bool) -> jinja2.Environment:
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
@@ -38,6 +116,9 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["counted"] = counted
+    env.filters["noun"] = noun
+    return env
 
 
 def render(template: str, *, generated_at: dt.datetime | None = None, **context: Any) -> str:

@@ -682,6 +682,32 @@ def test_a_project_with_no_runs_scores_zero_and_still_reports(spec_folder: Path)
     assert not (Path(load_spec(spec_folder).spec.project.artifacts_dir) / "registry.db").exists()
 
 
+def test_evidence_paths_are_links_from_the_run_folder_and_from_a_copy(
+    spec_folder: Path, tmp_path: Path
+) -> None:
+    import re
+    from urllib.parse import unquote
+
+    from mlready.checklist.report import write_outputs
+
+    evidence_after(spec_folder, 1)
+    result = readiness(load_spec(spec_folder))
+    run = (
+        Path(load_spec(spec_folder).spec.project.artifacts_dir) / "runs" / "checklist-report" / "x"
+    )
+    copies = tmp_path / "reports" / "deep"
+    write_outputs(result, run, copies)
+    named = [e for i in result.items for e in i.evidence if e.get("exists")]
+    assert named, "the evidence names files that exist"
+    for folder in (run, copies):
+        html = (folder / "checklist.html").read_text()
+        hrefs = re.findall(r'<a class="evidence" href="([^"]+)"', html)
+        assert len(hrefs) >= len(named)
+        for href in hrefs:
+            assert not href.startswith(("/", "file:", "http"))
+            assert (folder / unquote(href)).resolve().is_file(), (folder, href)
+
+
 def test_gaps_put_failing_items_of_the_weakest_sections_first(spec_folder: Path) -> None:
     ev = _after(spec_folder, "serve-batch", nan_predictions=4)
     del ev
@@ -993,6 +1019,8 @@ def test_a_search_over_one_candidate_is_not_tuning(spec_folder: Path) -> None:
     assert (result.status, result.points) == ("not done", 0)
     assert "1 distinct configuration" in result.detail
     assert "not a search" in result.detail
+    assert "with learning_rate=0.1 (train" in result.detail  # as a reader writes it, no dict
+    assert "{" not in result.detail
 
 
 def _registry(history: list[tuple[Any, ...]], *, earlier_passed: bool = True) -> RegistryFacts:

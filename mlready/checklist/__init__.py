@@ -105,6 +105,8 @@ class ReadinessResult:
     ceiling: float = SCALE  # the highest final score possible (attestation-only items cap it)
     ceiling_items: list[str] = field(default_factory=list)
     log: dict[str, Any] = field(default_factory=dict)  # the run log's check
+    #: The folder evidence paths are relative to (the spec's).
+    base_dir: str = ""
 
     @property
     def weakest(self) -> list[str]:
@@ -198,7 +200,9 @@ def _repeated_by_machine(runs: list[Any]) -> bool:
 
 
 def _n(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+    from mlready.reporting import counted
+
+    return counted(count, word)
 
 
 def score_item(item: Item, check: Any, attestation: Any | None) -> ItemResult:
@@ -614,4 +618,5 @@ def readiness(
         ceiling=ceiling,
         ceiling_items=[i.id for i in items if not i.automated],
         log=log,
+        base_dir=str(loaded.base_dir),
     )

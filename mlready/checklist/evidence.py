@@ -52,6 +52,7 @@ class RegistryFacts:
     exists: bool = False
     versions: tuple[Any, ...] = ()
     production: Any = None  # the Version the production alias points to
+    aliases: tuple[tuple[str, int], ...] = ()  # (alias, version), by alias
     history: tuple[dict[str, Any], ...] = ()
     previous: int | None = None  # the version a rollback would restore
     previous_artifact_ok: bool = False
@@ -229,7 +230,8 @@ def registry_facts(loaded: Any) -> RegistryFacts:
         versions = registry.list_versions(name)
         history = registry.history_of(name)
         production = None
-        if "production" in registry.aliases_of(name):
+        aliases = registry.aliases_of(name)
+        if "production" in aliases:
             production = registry.resolve(ModelRef(name=name, alias="production"))
         previous = registry.previous_version(name, "production")
     except MlreadyError as error:
@@ -249,6 +251,7 @@ def registry_facts(loaded: Any) -> RegistryFacts:
         exists=True,
         versions=tuple(versions),
         production=production,
+        aliases=tuple(sorted(aliases.items())),
         history=tuple(history),
         previous=previous,
         previous_artifact_ok=previous in by_number and intact(by_number[previous]),

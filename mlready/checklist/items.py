@@ -159,10 +159,21 @@ def _rule_for(ev: Evidence, event: str) -> str:
 
 def _n(count: int, word: str) -> str:
     """'1 run', '2 runs', '2 batches'."""
-    if count == 1:
-        return f"{count:,} {word}"
-    plural = "es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s"
-    return f"{count:,} {word}{plural}"
+    from mlready.reporting import counted
+
+    return counted(count, word)
+
+
+def _params(params: Any) -> str:
+    """Hyperparameters as a reader writes them: ``learning_rate=0.0305, max_leaf_nodes=7``."""
+    if not isinstance(params, dict) or not params:
+        return "its defaults" if not params else str(params)
+    shown = []
+    for name, value in sorted(params.items()):
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        shown.append(f"{name}={value}")
+    return ", ".join(shown)
 
 
 def _duration(value: Any) -> str:
@@ -242,7 +253,8 @@ def _data_1(ev: Evidence) -> Check:
     uncovered = [f for f in features if not _constrained(columns.get(f), numeric=f in set(numeric))]
     covered = len(features) - len(uncovered)
     detail = (
-        f"{covered} of {len(features)} features have expectations that limit their values "
+        f"{covered} of {_n(len(features), 'feature')} "
+        f"{'has' if len(features) == 1 else 'have'} expectations that limit their values "
         "(a range or allowed values for numbers, allowed values or a pattern for categories; "
         f"a bound of {ABSURD_BOUND:g} or more in size, or a pattern that matches any text, "
         "limits nothing)."
@@ -275,7 +287,7 @@ def _data_1(ev: Evidence) -> Check:
         s = latest_training.summary
         detail += (
             f" The latest validation of the training data ({latest_training.run_id}): "
-            f"{s.get('checks', 0)} checks, {s.get('failed', 0)} failed."
+            f"{_n(s.get('checks', 0), 'check')}, {s.get('failed', 0)} failed."
         )
     if uncovered:
         shown = ", ".join(uncovered[:8]) + (" ..." if len(uncovered) > 8 else "")
@@ -322,7 +334,8 @@ def _data_2(ev: Evidence) -> Check:
     contributions = metadata["feature_contribution"]
     evidence = [_run_ev(ev, record, "feature contributions", "metadata.json")]
     detail = (
-        f"{len(contributions) - len(useless)} of {len(contributions)} features add something "
+        f"{len(contributions) - len(useless)} of {_n(len(contributions), 'feature')} add "
+        "something "
         f"measurable on held-out rows (train {record.run_id})."
     )
     if useless:
@@ -366,14 +379,16 @@ def _data_3(ev: Evidence) -> Check:
     ]
     if not served:
         return _not_done(
-            f"{len(useless)} features add nothing measurable; no batch has been served or "
+            f"{_n(len(useless), 'feature')} add{'s' if len(useless) == 1 else ''} nothing "
+            "measurable; no batch has been served or "
             f"checked since train {record.run_id}, so their cost in serving is unknown.",
             "Score a batch (`mlready serve-batch`) and check it (`mlready check-drift`).",
         )
     costly = sorted(useless & set(trouble))
     evidence = [_run_ev(ev, record, "feature contributions", "metadata.json")]
     detail = (
-        f"{len(useless)} features add nothing measurable; "
+        f"{_n(len(useless), 'feature')} add{'s' if len(useless) == 1 else ''} nothing "
+        "measurable; "
         f"{len(costly)} of them caused alarms in serving since train {record.run_id}."
     )
     if costly:
@@ -675,9 +690,14 @@ def _model_2(ev: Evidence) -> Check:
         small = _with_outcomes(ev)
         if small:
             rows = _labelled_rows(ev, small[-1])
+            labelled = (
+                "an unrecorded number of labelled rows"
+                if rows is None
+                else _n(rows, "labelled row")
+            )
             return _not_done(
                 f"check-drift {small[-1].run_id} scored the served predictions against "
-                f"{'an unrecorded number of' if rows is None else f'{rows:,}'} labelled rows; "
+                f"{labelled}; "
                 f"realized performance counts from {MIN_SLICE_ROWS} rows (on fewer, a metric "
                 "says nothing).",
                 f"Run `mlready check-drift --outcomes FILE` once {MIN_SLICE_ROWS} or more of "
@@ -740,7 +760,7 @@ def _model_3(ev: Evidence) -> Check:
     detail = (
         f"{search.get('method')} search scored {_n(evaluated, 'distinct configuration')}; "
         f"best {search.get('metric')} {_fmt(search.get('best_score'))} with "
-        f"{search.get('best_params')} (train {record.run_id})."
+        f"{_params(search.get('best_params'))} (train {record.run_id})."
     )
     if evaluated < MIN_SEARCH_CANDIDATES:
         return _not_done(
@@ -863,7 +883,7 @@ def _slice_misses(metadata: dict[str, Any], ev: Evidence) -> tuple[int, int, lis
                 if worse:
                     misses.append(
                         f"{entry['name']} = {group['group']}: {name} {value:.3f} against "
-                        f"{bar['bar']:g} ({group['rows']} rows)"
+                        f"{bar['bar']:g} ({_n(group['rows'], 'row')})"
                     )
     return groups, compared, misses
 
@@ -883,7 +903,7 @@ def _model_6(ev: Evidence) -> Check:
     groups, compared, misses = _slice_misses(metadata, ev)
     evidence = [_run_ev(ev, record, "slice metrics", "training.html")]
     detail = (
-        f"{groups} slice groups with at least {MIN_SLICE_ROWS} rows held to "
+        f"{_n(groups, 'slice group')} with at least {MIN_SLICE_ROWS} rows held to "
         f"validation.thresholds (train {record.run_id})."
     )
     if not compared:
@@ -921,7 +941,7 @@ def _model_6(ev: Evidence) -> Check:
 def _model_7(ev: Evidence) -> Check:
     slices = [s.name for s in ev.spec.validation.slices]
     supporting = (
-        f"train reports every metric for {len(slices)} slices ({', '.join(slices[:4])})"
+        f"train reports every metric for {_n(len(slices), 'slice')} ({', '.join(slices[:4])})"
         if slices
         else "no validation.slices are declared, so there are no per-group metrics to read"
     )
@@ -1143,7 +1163,7 @@ def _infra_6(ev: Evidence) -> Check:
     latest = runs[-1]
     passed = sum(1 for r in runs if r.summary.get("canary"))
     evidence = [_run_ev(ev, r, "canary") for r in runs[-3:]]
-    detail = f"The canary passed in {passed} of {len(runs)} scoring runs."
+    detail = f"The canary passed in {passed} of {_n(len(runs), 'scoring run')}."
     if not latest.summary.get("canary"):
         return Check(
             FAILING,
@@ -1335,9 +1355,9 @@ def _monitor_2(ev: Evidence) -> Check:
     )
     if broken:
         what = (
-            f"{s['rows_rejected']:,} rows rejected"
+            f"{_n(s['rows_rejected'], 'row')} rejected"
             if s.get("rows_rejected")
-            else f"{s.get('failed', 0)} checks failed"
+            else f"{_n(s.get('failed', 0), 'check')} failed"
         )
         return Check(
             FAILING,
@@ -1388,7 +1408,8 @@ def _monitor_3(ev: Evidence) -> Check:
         evidence.append(_run_ev(ev, judged, "drift report", "drift.html"))
         detail += (
             f" check-drift {judged.run_id}, on the newest batch checked, found "
-            f"{len(s.get('drifted') or [])} of {s.get('features', 0)} served features drifted "
+            f"{len(s.get('drifted') or [])} of {_n(s.get('features', 0), 'served feature')} "
+            "drifted "
             f"({s.get('share_drifted', 0):.0%})."
             + _stale_note(judged, drifts[-1], "drift check")
             + _rule_for(ev, "dataset_drift")

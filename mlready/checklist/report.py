@@ -65,8 +65,55 @@ def _charts(result: ReadinessResult) -> dict[str, Any]:
     return out
 
 
-def render_html(result: ReadinessResult) -> str:
-    """The stakeholder report: summary first, then every section with its evidence."""
+def evidence_target(entry: dict[str, Any], base_dir: Path) -> Path | None:
+    """The file an evidence entry names (a run folder: the report or log in it), when it is
+    there; None for an entry without a path, or one that is missing."""
+    from mlready.reporting import run_page
+
+    path = entry.get("path")
+    if not isinstance(path, str) or not path:
+        return None
+    target = Path(path)
+    target = target if target.is_absolute() else base_dir / target
+    if target.is_dir():
+        step = entry.get("step")
+        return run_page(target, step if isinstance(step, str) else None)
+    return target if target.is_file() else None
+
+
+def evidence_links(
+    result: ReadinessResult, folder: Path | str, base_dir: Path | str | None = None
+) -> dict[str, Any]:
+    """Links, relative to a page in ``folder``, to every file the report names: per item, one
+    href (or None) per evidence entry and one for its attestation's document; and the run log."""
+    from mlready.reporting import relative_href
+
+    base = Path(base_dir or result.base_dir or ".")
+    items: dict[str, list[str | None]] = {}
+    attested: dict[str, str | None] = {}
+    for item in result.items:
+        hrefs = []
+        for entry in item.evidence:
+            target = evidence_target(entry, base)
+            hrefs.append(None if target is None else relative_href(target, folder))
+        items[item.id] = hrefs
+        document = (item.attestation or {}).get("evidence")
+        href = None
+        if isinstance(document, str) and document.startswith(("https://", "http://")):
+            href = document
+        elif isinstance(document, str) and document:
+            path = Path(document.split("#", 1)[0])
+            path = path if path.is_absolute() else base / path
+            href = relative_href(path, folder) if path.is_file() else None
+        attested[item.id] = href
+    log = result.log.get("path") if result.log else None
+    log_href = relative_href(log, folder) if log and Path(log).is_file() else None
+    return {"items": items, "attestations": attested, "log": log_href}
+
+
+def render_html(result: ReadinessResult, folder: Path | str | None = None) -> str:
+    """The stakeholder report: summary first, then every section with its evidence (each file
+    it names a link, relative to ``folder``, where the report is written)."""
     import datetime as dt
 
     from mlready.reporting import render
@@ -88,6 +135,9 @@ def render_html(result: ReadinessResult) -> str:
         sections=SECTIONS,
         bands=bands,
         charts=_charts(result),
+        links=evidence_links(result, folder)
+        if folder is not None and result.base_dir
+        else {"items": {}, "attestations": {}, "log": None},
     )
 
 
@@ -183,14 +233,14 @@ def write_outputs(
     from mlready.io import atomic_write_json, atomic_write_text
 
     folder = Path(run_dir)
-    html = render_html(result)
     for target in [folder, *([Path(copies)] if copies else [])]:
         target.mkdir(parents=True, exist_ok=True)
         atomic_write_json(target / "checklist.json", result.to_dict())
         atomic_write_text(
             target / "checklist.md", render_markdown(result, str(target / "checklist.html"))
         )
-        atomic_write_text(target / "checklist.html", html)
+        # each copy links the evidence from where it stands
+        atomic_write_text(target / "checklist.html", render_html(result, target))
     return {
         "html": folder / "checklist.html",
         "markdown": folder / "checklist.md",
