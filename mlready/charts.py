@@ -2,7 +2,9 @@
 
 Every function returns an ``<svg>`` string ready to embed; nothing is fetched or scripted.
 Labels are data (feature names, slice values): '$' is escaped so matplotlib never reads them as
-maths, and the SVG writer escapes markup.
+maths, and the SVG writer escapes markup. The small multiples a report draws one per feature
+(:func:`bin_shares`) are written as SVG directly: a chart for each of hundreds of features in
+milliseconds, not a second each; their text is escaped here.
 """
 
 from __future__ import annotations
@@ -183,8 +185,18 @@ def history(labels: Sequence[str], shares: Sequence[float], bar: float) -> str:
     ax = figure.subplots()
     positions = list(range(len(labels)))
     colours = [BAD if s >= bar else OK for s in shares]
-    ax.bar(positions, shares, color=colours)
+    ax.bar(positions, shares, width=0.6, color=colours)
+    for x, share in zip(positions, shares, strict=False):
+        ax.annotate(
+            f"{share:.0%}",
+            (x, share),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            fontsize=7,
+        )
     ax.axhline(bar, color=BAD, linestyle="--", linewidth=1.1)
+    ax.set_xlim(-0.6, max(len(labels), 8) - 0.4)  # a few checks: bars as wide as for many
     ax.set_ylim(0, 1)
     ax.set_ylabel("features drifted")
     ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
@@ -240,4 +252,222 @@ def run_times(
     ax.set_yscale("log")
     ax.set_ylabel("seconds (log scale)")
     ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
+    return to_svg(figure)
+
+
+#: At most this many categories are drawn; the rest are summed into "other".
+MAX_BARS = 12
+
+
+def _number(value: float) -> str:
+    """A bin edge as a label: 3 significant digits, thousands as k and millions as M."""
+    size = abs(value)
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if size >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    if size and size < 1e-3:
+        return f"{value:.1e}"
+    return f"{value:.3g}"
+
+
+def _bins(
+    reference: dict[str, Any], current: dict[str, Any]
+) -> tuple[list[str], list[float], list[float] | None, bool]:
+    """Labels, reference shares and current shares (None: not counted in the same bins) of the
+    bins a feature is drawn in, and whether they are quantile bins of a number."""
+    numeric = reference.get("kind") == "numeric" and reference.get("cuts") is not None
+    ref_values = reference.get("value_counts") if numeric else None
+    cur_values = current.get("value_counts") if numeric else None
+    if numeric and not (ref_values and cur_values is not None):
+        cuts = [float(c) for c in reference.get("cuts") or []]
+        ref = [float(c) for c in reference.get("counts") or []]
+        cur_counts = current.get("counts")
+        same = list(current.get("cuts") or []) == list(reference.get("cuts") or [])
+        cur = [float(c) for c in cur_counts] if same and cur_counts is not None else None
+        labels = []
+        for index in range(len(cuts) + 1):
+            if index == 0:
+                labels.append(f"< {_number(cuts[0])}" if cuts else "all")
+            elif index == len(cuts):
+                labels.append(f"≥ {_number(cuts[-1])}")
+            else:
+                labels.append(f"{_number(cuts[index - 1])}–{_number(cuts[index])}")  # noqa: RUF001
+        keep = [
+            i
+            for i in range(len(labels))
+            if (i < len(ref) and ref[i]) or (cur is not None and i < len(cur) and cur[i])
+        ]
+        ref_total, cur_total = sum(ref) or 1.0, (sum(cur) if cur else 0.0) or 1.0
+        return (
+            [labels[i] for i in keep],
+            [ref[i] / ref_total if i < len(ref) else 0.0 for i in keep],
+            None if cur is None else [cur[i] / cur_total if i < len(cur) else 0.0 for i in keep],
+            True,
+        )
+    ref_counts = dict(ref_values or reference.get("categories") or {})
+    cur_counts = dict(cur_values or current.get("categories") or {})
+    from mlready.profiles import OTHER
+
+    ref_other = float(reference.get("other") or 0) + float(ref_counts.pop(OTHER, 0) or 0)
+    cur_other = float(current.get("other") or 0) + float(cur_counts.pop(OTHER, 0) or 0)
+    names = sorted(
+        set(ref_counts) | set(cur_counts),
+        key=lambda k: (-ref_counts.get(k, 0), -cur_counts.get(k, 0), str(k)),
+    )
+    if numeric:  # a number with few values: in the order of the values
+        names = sorted(names, key=lambda k: float(k))
+    shown, rest = names[:MAX_BARS], names[MAX_BARS:]
+    ref_other += sum(ref_counts.get(k, 0) for k in rest)
+    cur_other += sum(cur_counts.get(k, 0) for k in rest)
+    ref_total = sum(ref_counts.values()) + float(reference.get("other") or 0) or 1.0
+    cur_total = sum(cur_counts.values()) + float(current.get("other") or 0) or 1.0
+    labels = [_number(float(k)) if numeric else str(k) for k in shown]
+    ref_shares = [ref_counts.get(k, 0) / ref_total for k in shown]
+    cur_shares = [cur_counts.get(k, 0) / cur_total for k in shown]
+    if ref_other or cur_other:
+        labels.append("other")
+        ref_shares.append(ref_other / ref_total)
+        cur_shares.append(cur_other / cur_total)
+    return labels, ref_shares, cur_shares, False
+
+
+def bin_shares(
+    reference: dict[str, Any], current: dict[str, Any], title: str, drifted: bool = False
+) -> str:
+    """Reference (grey) against current (blue): the share of rows in each bin, one pair of bars
+    per bin, every bin as wide as the next. A number is cut at the reference's quantiles, so
+    each of its bins holds about as many training rows: a narrow bin is no spike, and where
+    the current bars leave that level is where the data moved. Categories (and numbers with
+    few values) get a bar each."""
+    import html
+
+    labels, ref, cur, quantiles = _bins(reference, current)
+    width, height = 460.0, 240.0
+    left, right, top, bottom = 44.0, 10.0, 34.0, 62.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max([*ref, *(cur or []), 0.01])
+    step = next(s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0) if peak / s <= 5)
+    top_value = step * (int(peak / step) + 1)
+
+    def y(value: float) -> float:
+        return top + plot_h * (1 - value / top_value)
+
+    def esc(text: Any) -> str:
+        return html.escape(str(text), quote=True)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'width="{width:.0f}" height="{height:.0f}" role="img" class="bins" '
+        f'font-family="sans-serif" font-size="10" fill="{INK}">',
+        f"<title>{esc(title)}: share of rows per bin, reference against current</title>",
+        f'<text x="{left}" y="13" font-size="12" font-weight="600">{esc(title)}'
+        + (f'<tspan fill="{BAD}"> (drifted)</tspan>' if drifted else "")
+        + "</text>",
+        f'<rect x="{width - 170}" y="4" width="9" height="9" fill="{MUTED}"/>'
+        f'<text x="{width - 157}" y="12">reference</text>'
+        f'<rect x="{width - 100}" y="4" width="9" height="9" fill="{ACCENT}"/>'
+        f'<text x="{width - 87}" y="12">current</text>',
+    ]
+    tick = 0.0
+    while tick <= top_value + 1e-12:
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            f'stroke="{"#9aa5b1" if tick == 0 else "#e4e7eb"}" stroke-width="1"/>'
+            f'<text x="{left - 4}" y="{y(tick) + 3:.1f}" text-anchor="end">{tick:.0%}</text>'
+        )
+        tick = round(tick + step, 10)
+    count = max(len(labels), 1)
+    slot = plot_w / count
+    bar = slot * (0.42 if cur is not None else 0.8)
+    every = max(1, -(-count // 12)) if quantiles else 1  # at most 12 bin labels
+    for index, label in enumerate(labels):
+        x0 = left + index * slot + slot * 0.08
+        shares = [(ref[index], MUTED, "reference")]
+        if cur is not None:
+            shares.append((cur[index], ACCENT, "current"))
+        tip = f"{title} {label}: " + ", ".join(f"{name} {v:.1%}" for v, _, name in shares)
+        for offset, (value, colour, _name) in enumerate(shares):
+            x = x0 + offset * bar
+            parts.append(
+                f'<rect class="bar" x="{x:.1f}" y="{y(value):.1f}" width="{max(bar, 0.5):.1f}" '
+                f'height="{max(y(0) - y(value), 0):.1f}" fill="{colour}">'
+                f"<title>{esc(tip)}</title></rect>"
+            )
+        if index % every == 0:
+            cx = left + (index + 0.5) * slot
+            text = label if len(label) <= 16 else label[:15] + "…"
+            parts.append(
+                f'<text x="{cx:.1f}" y="{y(0) + 10:.1f}" text-anchor="end" '
+                f'transform="rotate(-35 {cx:.1f} {y(0) + 10:.1f})">{esc(text)}</text>'
+            )
+    note = (
+        "bins: the reference's quantiles (each about as many training rows)"
+        if quantiles
+        else "share of rows per value"
+    )
+    if cur is None:
+        note = "the current data was not counted in the reference's bins"
+    parts.append(f'<text x="{left}" y="{height - 3}" fill="#52606d">{esc(note)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def score_history(
+    labels: Sequence[str],
+    passing: Sequence[float],
+    in_place: Sequence[float | None],
+    pass_bar: float | None,
+) -> str:
+    """Readiness over time, oldest first: the passing-now score (solid) and the in-place score
+    (dotted) on the 0-7 scale, the band edges (1, 2, 3, 5) grey, the pass bar dashed red."""
+    figure = _figure(7, 2.5)
+    ax = figure.subplots()
+    positions = list(range(len(labels)))
+    for edge in (1, 2, 3, 5):
+        ax.axhline(edge, color=MUTED, linewidth=0.6, linestyle=":")
+    if pass_bar is not None:
+        ax.axhline(pass_bar, color=BAD, linewidth=1.1, linestyle="--", label="pass bar")
+    placed = [(x, v) for x, v in zip(positions, in_place, strict=False) if v is not None]
+    if placed:
+        ax.plot(
+            [p[0] for p in placed],
+            [p[1] for p in placed],
+            color=MUTED,
+            linewidth=1.4,
+            linestyle=":",
+            marker="o",
+            markersize=3,
+            label="in place",
+        )
+    ax.plot(positions, passing, color=ACCENT, linewidth=1.8, marker="o", markersize=4)
+    ax.lines[-1].set_label("passes now")
+    for x, value in zip(positions, passing, strict=False):
+        ax.annotate(
+            f"{value:.2f}",
+            (x, value),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=7,
+        )
+    ax.set_ylim(0, 7.4)
+    ax.set_yticks([0, 1, 2, 3, 5, 7])
+    ax.set_ylabel("score (0-7)")
+    ax.set_xlim(-0.5, max(len(labels) - 0.5, 0.5))
+    ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=3)
+    return to_svg(figure)
+
+
+def checks_history(labels: Sequence[str], passed: Sequence[int], failed: Sequence[int]) -> str:
+    """Data checks per validation, oldest first: the checks that passed (green) and failed (red)."""
+    figure = _figure(7, 2.4)
+    ax = figure.subplots()
+    positions = list(range(len(labels)))
+    ax.bar(positions, passed, width=0.6, color=OK, label="passed")
+    ax.bar(positions, failed, width=0.6, bottom=passed, color=BAD, label="failed")
+    ax.set_ylabel("checks")
+    ax.set_xlim(-0.6, max(len(labels), 8) - 0.4)  # a few runs: bars as wide as for many
+    ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
+    ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
     return to_svg(figure)

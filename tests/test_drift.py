@@ -491,3 +491,67 @@ def test_outcomes_count_each_id_once_and_refuse_conflicts_and_unknown_labels(
     result, _ = _drift(run_cli, project, "--outcomes", str(project / "unknown.csv"))
     assert result.exit_code == 4, result.stderr
     assert "has labels the model never saw in training: 'Maybe'" in result.stderr
+
+
+def _feature(column: str, drifted: bool, psi: float, kind: str = "numeric") -> dict:
+    return {
+        "column": column,
+        "kind": kind,
+        "test": "ks",
+        "exact": True,
+        "statistic": 0.1,
+        "p_value": 0.01 if drifted else 0.5,
+        "p_adjusted": None,
+        "threshold": 0.05,
+        "psi": psi,
+        "reference_missing": 0.0,
+        "current_missing": 0.0,
+        "out_of_range_share": 0.0,
+        "drifted": drifted,
+        "note": "",
+    }
+
+
+def test_the_report_draws_every_feature_drifted_first_and_links_each_to_its_chart() -> None:
+    import re
+
+    from mlready.drift import DriftResult
+    from mlready.drift.report import render_drift_report
+
+    numeric = {"kind": "numeric", "cuts": [1.0, 2.0], "counts": [10, 10, 10]}
+    plan = {"kind": "categorical", "categories": {"basic": 5, "pro": 5}}
+    features = [
+        _feature("age", False, 0.01),
+        _feature("tenure", False, 0.2),
+        _feature("plan", True, 0.05, "categorical"),
+        _feature("<b>odd</b>", False, 0.0),
+    ]
+    result = DriftResult(
+        passed=True,
+        model={"name": "m", "version": 1},
+        current={"source": "batch.csv", "rows": 1},
+        reference={"source": "training", "rows": 30},
+        features=features,
+        drifted=["plan"],
+        share_drifted=0.25,
+        dataset_drift=False,
+        dataset_drift_share=0.5,
+        predictions=[_feature("prediction.score", True, 0.3)],
+    )
+    columns = {"age": numeric, "tenure": numeric, "plan": plan, "<b>odd</b>": numeric}
+    profiles = {"columns": columns, "prediction": {"score": numeric}}
+    html = render_drift_report(result, profiles, profiles, [], project="p", run_id="r1")
+    drawn = re.findall(r'class="chart[^"]*" id="(chart-\d+)" data-column="([^"]+)"', html)
+    # drifted first, then the rest; each by PSI, largest first
+    assert [c for _, c in drawn] == [
+        "prediction.score",
+        "plan",
+        "tenure",
+        "age",
+        "&lt;b&gt;odd&lt;/b&gt;",
+    ]
+    for anchor, _column in drawn:  # the table's feature names lead to their charts
+        assert f'href="#{anchor}"' in html
+    assert "<b>odd" not in html
+    assert "(1 row)" in html  # "1 row", not "1 rows"
+    assert "1 rows" not in html

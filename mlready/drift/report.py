@@ -6,8 +6,17 @@ from typing import Any
 
 from mlready.reporting import render
 
-#: Charts for at most this many drifted features (the table lists them all).
-MAX_CHARTS = 12
+
+def chart_order(result: Any) -> list[dict[str, Any]]:
+    """Every feature and prediction the check compared: the drifted ones first, then the
+    rest; each group by how far it moved (PSI, largest first)."""
+    rows = [*result.features, *result.predictions]
+
+    def key(row: dict[str, Any]) -> tuple[int, float, str]:
+        psi = row.get("psi")
+        return (0 if row.get("drifted") else 1, -(psi if psi is not None else -1.0), row["column"])
+
+    return sorted(rows, key=key)
 
 
 def render_drift_report(
@@ -19,7 +28,7 @@ def render_drift_report(
     project: str,
     run_id: str,
 ) -> str:
-    """The HTML report of one check-drift run."""
+    """The HTML report of one check-drift run: a chart for every feature, drifted first."""
     from markupsafe import Markup
 
     from mlready import charts
@@ -27,17 +36,22 @@ def render_drift_report(
     drawn = []
     ref_columns = reference.get("columns") or {}
     cur_columns = current.get("columns") or {}
-    for name in result.drifted[:MAX_CHARTS]:
-        if name in ref_columns and name in cur_columns:
-            drawn.append(Markup(charts.distribution(ref_columns[name], cur_columns[name], name)))
-    for item in result.predictions:
-        if item["drifted"]:
-            key = item["column"].split(".", 1)[1]
-            ref = (reference.get("prediction") or {}).get(key)
-            cur = (current.get("prediction") or {}).get(key)
-            if ref and cur:
-                drawn.append(Markup(charts.distribution(ref, cur, item["column"])))
-    figures: dict[str, Any] = {"drifted": drawn}
+    ref_predictions = reference.get("prediction") or {}
+    cur_predictions = current.get("prediction") or {}
+    for row in chart_order(result):
+        name = row["column"]
+        if name.startswith("prediction.") and name not in ref_columns:
+            key = name.split(".", 1)[1]
+            ref, cur = ref_predictions.get(key), cur_predictions.get(key)
+        else:
+            ref, cur = ref_columns.get(name), cur_columns.get(name)
+        if ref and cur:
+            svg = charts.bin_shares(ref, cur, name, drifted=bool(row.get("drifted")))
+            drawn.append({"column": name, "drifted": bool(row.get("drifted")), "svg": Markup(svg)})
+    figures: dict[str, Any] = {
+        "features": drawn,
+        "anchors": {c["column"]: f"chart-{n}" for n, c in enumerate(drawn, 1)},
+    }
     if len(history) > 1:
         figures["history"] = Markup(
             charts.history(
