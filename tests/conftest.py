@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -214,3 +217,57 @@ def notebook(tmp_path_factory: pytest.TempPathFactory, _not_in_ci: None) -> Note
         for cell in doc_cells():
             shown.append(run_cell(cell, namespace))
     return Notebook(folder, namespace, shown)
+
+
+# ------------------------------------------------------------------ the demo project
+
+
+def mlready_subprocess(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``mlready --quiet --spec PROJECT ARGS`` in a process of its own, as a person runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mlready", "--quiet", "--spec", str(project), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLREADY_USER": "tester"},
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample project after the pipeline (as in `make demo`) and one checklist-report,
+    once per test session: the July batch validated, trained, registered, the July and
+    August batches scored, drift checked with the August outcomes. Tests that change it work
+    on a copy (:func:`copy_project`)."""
+    project = tmp_path_factory.mktemp("demo") / "sample_project"
+    shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".mlready", "predictions"))
+    data = project / "data"
+    steps = [
+        ("validate-data",),
+        ("validate-data", "--data", str(data / "batch_2026_07.csv")),
+        ("train",),
+        ("register", "--promote", "production"),
+        ("serve-batch",),
+        (
+            "serve-batch",
+            "--input",
+            str(data / "batch_2026_08.csv"),
+            "--output",
+            str(project / "predictions" / "scores_08.parquet"),
+        ),
+        ("check-drift", "--outcomes", str(data / "batch_2026_08_outcomes.csv")),
+        ("serve-batch",),
+        ("check-drift",),
+        ("checklist-report",),
+    ]
+    for args in steps:
+        done = mlready_subprocess(project, *args)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return project
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy of a project folder with its artifacts (the registry's model files stay where
+    they are: the copy reads them)."""
+    shutil.copytree(source, target)
+    return target

@@ -19,6 +19,7 @@ from mlready.cli import register as register_cmd
 from mlready.cli import run as run_cmd
 from mlready.cli import runs as runs_cmd
 from mlready.cli import serve as serve_cmd
+from mlready.cli import site as site_cmd
 from mlready.cli import spec as spec_cmd
 from mlready.cli import train as train_cmd
 from mlready.cli import validate as validate_cmd
@@ -91,6 +92,7 @@ app.command("serve-batch")(serve_cmd.serve_batch)
 app.command("check-drift")(drift_cmd.check_drift)
 app.command("checklist-report")(checklist_cmd.checklist_report)
 app.command("run")(run_cmd.run)
+app.command("site")(site_cmd.site)
 app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(runs_cmd.app, name="runs")
 

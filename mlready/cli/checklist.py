@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mlready.cli import site as site_cmd
 from mlready.cli.state import STATE, JsonOption, SpecOption, out, print_table, quiet_verdict
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def checklist_report(
     loaded = load_spec(STATE.spec_path(spec))
     run = run_checklist_report(loaded, fail_under=fail_under, output=output, force=force)
     result = run.result
+    site_cmd.refresh(loaded)
     if output_format is OutputFormat.json or STATE.json:
         typer.echo(json.dumps(run.to_dict(), indent=2, default=str))
     elif output_format is OutputFormat.markdown:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mlready.cli import site as site_cmd
 from mlready.cli.state import (
     STATE,
     JsonOption,
@@ -84,18 +85,20 @@ def run(
         step: _exit_code(command, as_json)
         for step, command in _steps(spec_path, report_dir, plan).items()
     }
-    result = run_pipeline(
-        plan,
-        chosen,
-        commands,
-        force=force,
-        report_dir=report_dir,
-        announce=lambda step, note: _announce(step, note, as_json),
-    )
+    with site_cmd.held():  # refreshed once, after the last step
+        result = run_pipeline(
+            plan,
+            chosen,
+            commands,
+            force=force,
+            report_dir=report_dir,
+            announce=lambda step, note: _announce(step, note, as_json),
+        )
+    site_cmd.refresh(plan.loaded)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        _print(result.outcomes, result.report, result.exit_code)
+        _print(result.outcomes, result.report, result.exit_code, site_cmd.site_path(plan.loaded))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -132,7 +135,7 @@ def _announce(step: str, note: str, as_json: bool) -> None:
     console.rule(f"[bold]{step}[/]" + (f" [dim]{note}[/]" if note else ""), align="left")
 
 
-def _print(outcomes: list[Any], report: Path | None, exit_code: int) -> None:
+def _print(outcomes: list[Any], report: Path | None, exit_code: int, site: Path) -> None:
     from rich.table import Table
 
     from mlready.cli.state import literal
@@ -179,3 +182,5 @@ def _print(outcomes: list[Any], report: Path | None, exit_code: int) -> None:
     console.print(verdict)
     if report is not None:
         console.print(f"readiness report: {report}")
+    if site.is_file():
+        console.print(f"project site: {site}")

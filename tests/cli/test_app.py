@@ -34,6 +34,7 @@ def test_no_step_command_is_registered_as_a_stub(run_cli) -> None:
         "checklist-report",
         "run",
         "runs",
+        "site",
         "test",
     }
 

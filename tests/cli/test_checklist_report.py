@@ -8,55 +8,25 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlready.runs import read_run_log
-from tests.conftest import SAMPLE
+from tests.conftest import copy_project, mlready_subprocess
 
 CHROMIUM = Path(os.environ.get("MLREADY_TEST_CHROMIUM", "/usr/bin/chromium"))
 
 
 def _mlready(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlready", "--quiet", "--spec", str(project), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MLREADY_USER": "tester"},
-        check=False,
-    )
+    return mlready_subprocess(project, *args)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample project after the pipeline (as in `make demo`) and one checklist-report."""
-    project = tmp_path_factory.mktemp("checklist") / "sample_project"
-    shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".mlready", "predictions"))
-    data = project / "data"
-    steps = [
-        ("validate-data",),
-        ("validate-data", "--data", str(data / "batch_2026_07.csv")),
-        ("train",),
-        ("register", "--promote", "production"),
-        ("serve-batch",),
-        (
-            "serve-batch",
-            "--input",
-            str(data / "batch_2026_08.csv"),
-            "--output",
-            str(project / "predictions" / "scores_08.parquet"),
-        ),
-        ("check-drift", "--outcomes", str(data / "batch_2026_08_outcomes.csv")),
-        ("serve-batch",),
-        ("check-drift",),
-        ("checklist-report",),
-    ]
-    for args in steps:
-        done = _mlready(project, *args)
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
-    return project
+def demo(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample project after the pipeline (as in `make demo`) and one checklist-report:
+    this module's copy of the session's, as these tests run more reports in it."""
+    return copy_project(demo_project, tmp_path_factory.mktemp("checklist") / "sample_project")
 
 
 def _report(project: Path) -> Path:

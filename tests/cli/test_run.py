@@ -4,8 +4,10 @@ failure, on a small toy project (a real pipeline: train, registry, scoring, drif
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
@@ -82,6 +84,11 @@ def test_the_first_run_runs_every_step_and_writes_the_readiness_report(first: Pa
         assert [r.status for r in records] == ["passed"], step
     state = json.loads((first / ".mlready" / "pipeline.json").read_text())
     assert set(state) == set(RUN_STEPS)
+    # the run ends by refreshing the project site, which lists every run it made
+    runs = (first / ".mlready" / "site" / "runs.html").read_text()
+    for step in RUN_STEPS:
+        [record] = read_run_log(first / ".mlready", step)
+        assert f'id="run-{record.run_id}"' in runs, step
 
 
 def test_running_again_skips_every_unchanged_step(project: Path, run_cli) -> None:
@@ -317,6 +324,13 @@ def test_outputs_that_disappeared_are_made_again(project: Path, run_cli) -> None
     _, steps = _run(run_cli, project, "--report-dir", str(project / "again"))
     assert set(_statuses(steps).values()) == {"skipped"}
     assert (project / "again" / "checklist.md").exists(), "a skipped report is still delivered"
+    # its evidence links were written for the run folder: the copy's lead there from its own
+    hrefs = re.findall(
+        r'class="evidence" href="([^"]+)"', (project / "again" / "checklist.html").read_text()
+    )
+    assert hrefs
+    for href in hrefs:
+        assert (project / "again" / unquote(href)).resolve().is_file(), href
     # each step's reports and JUnit XML, from the run this pipeline used (here: skipped ones)
     runs = {k: v["run_id"] for k, v in steps.items() if k != "_"}
     junit = project / "again" / "validate-data" / "junit.xml"
