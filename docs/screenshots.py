@@ -1,5 +1,6 @@
-"""Take the tutorial's screenshots (docs/images/*.png) of the reports in a project folder where
-the tutorial ran, in headless Chromium: `python docs/screenshots.py /tmp/tutorial/sample_project`.
+"""Take the tutorial's screenshots (docs/images/*.png) of the reports and the project site in a
+project folder where the tutorial ran, in headless Chromium:
+`python docs/screenshots.py /tmp/tutorial/sample_project`.
 
 The reports are self-contained, so the pictures show exactly what a reader's browser shows.
 """
@@ -21,6 +22,14 @@ def newest(folder: Path, step: str, name: str, want: str = "") -> Path:
     return chosen[-1]
 
 
+def site(folder: Path, page: str) -> Path:
+    """A page of the project site (`mlready site` writes it; the tutorial runs it)."""
+    path = folder / ".mlready" / "site" / page
+    if not path.is_file():
+        raise SystemExit(f"no {path} (run `mlready --spec {folder} site` first)")
+    return path
+
+
 def main(folder: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -29,6 +38,10 @@ def main(folder: Path) -> None:
         "validation.png": newest(folder, "validate-data", "validation.html", "batch_2026_08"),
         "drift.png": newest(folder, "check-drift", "drift.html", "Realized"),
         "readiness.png": newest(folder, "checklist-report", "checklist.html"),
+        "site.png": site(folder, "index.html"),
+        "site-runs.png": site(folder, "runs.html"),
+        "site-drift.png": site(folder, "drift.html"),
+        "site-registry.png": site(folder, "registry.html"),
     }
     IMAGES.mkdir(exist_ok=True)
     with sync_playwright() as p:
