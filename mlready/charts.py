@@ -342,8 +342,8 @@ def bin_shares(
     import html
 
     labels, ref, cur, quantiles = _bins(reference, current)
-    width, height = 460.0, 240.0
-    left, right, top, bottom = 44.0, 10.0, 34.0, 62.0
+    width, height = 460.0, 256.0
+    left, right, top, bottom = 44.0, 10.0, 34.0, 78.0
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max([*ref, *(cur or []), 0.01])
     step = next(s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0) if peak / s <= 5)

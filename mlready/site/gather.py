@@ -135,6 +135,8 @@ def _results(step: str, s: dict[str, Any]) -> list[str]:
     if step == "validate-data":
         out.append(f"{s.get('environment', 'training')} data, {counted(s.get('rows', 0), 'row')}")
         out.append(f"{counted(s.get('checks', 0), 'check')}, {s.get('failed', 0)} failed")
+        if s.get("quarantined"):
+            out.append(f"{counted(s['quarantined'], 'row')} set aside, the rest passed")
         if s.get("warnings"):
             out.append(counted(s["warnings"], "warning"))
     elif step == "train":
@@ -237,6 +239,7 @@ def _drift(artifacts: Path, records: list[Any], shown: Any) -> list[dict[str, An
         entry: dict[str, Any] = {
             "run_id": record.run_id,
             "when": readable_time(record.started_at),
+            "started_at": record.started_at,
             "share": s.get("share_drifted"),
             "drifted": list(s.get("drifted") or []),
             "dataset_drift": bool(s.get("dataset_drift")),
@@ -345,6 +348,7 @@ def gather(loaded: Any, now: dt.datetime | None = None) -> SiteData:
         {
             "run_id": r.run_id,
             "when": readable_time(r.started_at),
+            "started_at": r.started_at,
             "score": r.summary.get("score"),
             "in_place": r.summary.get("in_place_score"),
             "band": r.summary.get("band"),
@@ -358,6 +362,7 @@ def gather(loaded: Any, now: dt.datetime | None = None) -> SiteData:
         {
             "run_id": r.run_id,
             "when": readable_time(r.started_at),
+            "started_at": r.started_at,
             "status": r.status,
             "environment": r.summary.get("environment"),
             "source": shown(r.summary.get("source")),

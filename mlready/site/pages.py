@@ -37,9 +37,23 @@ class _Links:
         return relative_href(target, self.folder)
 
 
-def _short(when: str) -> str:
-    """A chart's label for a run: its day and time, without the year and zone."""
-    return when[5:16] if len(when) >= 16 else when
+def _labels(started: list[Any]) -> list[str]:
+    """Charts' labels for runs: day and time (UTC) to the minute, to the second when two runs
+    share a minute."""
+    import datetime as dt
+
+    def moment(value: Any) -> dt.datetime | None:
+        try:
+            parsed = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+        return parsed.astimezone(dt.timezone.utc) if parsed.tzinfo else parsed
+
+    moments = [moment(v) for v in started]
+    minutes = [f"{m:%m-%d %H:%M}" if m else str(v) for m, v in zip(moments, started, strict=True)]
+    if len(set(minutes)) == len(minutes):
+        return minutes
+    return [f"{m:%m-%d %H:%M:%S}" if m else str(v) for m, v in zip(moments, started, strict=True)]
 
 
 def _charts(data: SiteData) -> dict[str, Any]:
@@ -52,7 +66,7 @@ def _charts(data: SiteData) -> dict[str, Any]:
         bar = data.scores[-1]["pass_bar"]
         out["scores"] = Markup(
             charts.score_history(
-                [_short(s["when"]) for s in data.scores],
+                _labels([s["started_at"] for s in data.scores]),
                 [float(s["score"]) for s in data.scores],
                 [
                     s["in_place"] if isinstance(s["in_place"], int | float) else None
@@ -66,7 +80,12 @@ def _charts(data: SiteData) -> dict[str, Any]:
         failed = [v["failed"] if isinstance(v["failed"], int) else 0 for v in checked]
         out["checks"] = Markup(
             charts.checks_history(
-                [f"{_short(v['when'])} {v['environment'] or ''}".strip() for v in checked],
+                [
+                    f"{label} {v['environment'] or ''}".strip()
+                    for label, v in zip(
+                        _labels([v["started_at"] for v in checked]), checked, strict=True
+                    )
+                ],
                 [v["checks"] - f for v, f in zip(checked, failed, strict=True)],
                 failed,
             )
@@ -76,7 +95,7 @@ def _charts(data: SiteData) -> dict[str, Any]:
         bars = [d["bar"] for d in data.drift if isinstance(d["bar"], int | float)]
         out["drift"] = Markup(
             charts.history(
-                [_short(d["when"]) for d in shares],
+                _labels([d["started_at"] for d in shares]),
                 [float(d["share"]) for d in shares],
                 bars[-1] if bars else 0.5,
             )
