@@ -33,7 +33,9 @@ _GITHUB = """\
 # On every push to @@branch@@ and every pull request: install mlready, check the spec, run the
 # pipeline (unchanged steps are skipped: .mlready/ is cached between runs), publish the readiness
 # summary and the JUnit results of the project's tests and of the data validation, and upload
-# this run's reports. The job fails when a step fails or readiness is under checklist.pass_bar.
+# this run's reports with the project site (.mlready/site/index.html, and the run reports it
+# links to; never the model files). The job fails when a step fails or readiness is under
+# checklist.pass_bar.
 #
 # The registry: add a repository secret MLREADY_REGISTRY_URL holding a PostgreSQL URL
 # (postgresql+psycopg://user:password@host:5432/db). Versions and the production alias then
@@ -108,6 +110,11 @@ jobs:
           path: |
             mlready-reports/
             @@artifacts@@/runs.jsonl
+            @@artifacts@@/site/
+            @@artifacts@@/runs/*/*/*.html
+            @@artifacts@@/runs/*/*/*.json
+            @@artifacts@@/runs/*/*/*.xml
+            @@artifacts@@/runs/*/*/run.log
           if-no-files-found: ignore
       # saved even when the job fails (under the bar, drift): the evidence keeps building up
       - name: Save the run log, registry and cache
@@ -144,8 +151,9 @@ _GITLAB = """\
 # On every push and merge request (a branch with an open merge request runs once, as the merge
 # request): install mlready, check the spec, run the pipeline (unchanged steps are skipped:
 # .mlready/ is cached per branch), print the readiness summary, publish the JUnit results of the
-# project's tests and of the data validation, and keep this run's reports as artifacts (never the
-# model files). The job fails when a step fails or readiness is under checklist.pass_bar.
+# project's tests and of the data validation, and keep this run's reports and the project site
+# (.mlready/site/index.html, with the run reports it links to) as artifacts (never the model
+# files). The job fails when a step fails or readiness is under checklist.pass_bar.
 #
 # The registry: add a CI/CD variable MLREADY_REGISTRY_URL (Settings > CI/CD > Variables) holding a
 # PostgreSQL URL (postgresql+psycopg://user:password@host:5432/db), protected and masked.
@@ -190,6 +198,11 @@ mlready:
     paths:
       - mlready-reports/
       - @@runs_log_yaml@@
+      - @@site_yaml@@
+      - @@run_html_yaml@@
+      - @@run_json_yaml@@
+      - @@run_xml_yaml@@
+      - @@run_log_yaml@@
     reports:
       junit: mlready-reports/*/junit.xml
 """
@@ -320,6 +333,12 @@ def write_ci(spec_path: Path, system: str, *, force: bool = False) -> list[Path]
         "artifacts_yaml": _scalar(artifacts),
         "artifacts_dir_yaml": _scalar(f"{artifacts}/"),
         "runs_log_yaml": _scalar(f"{artifacts}/runs.jsonl"),
+        # the project site and what it links to in the run folders (never the model files)
+        "site_yaml": _scalar(f"{artifacts}/site/"),
+        "run_html_yaml": _scalar(f"{artifacts}/runs/*/*/*.html"),
+        "run_json_yaml": _scalar(f"{artifacts}/runs/*/*/*.json"),
+        "run_xml_yaml": _scalar(f"{artifacts}/runs/*/*/*.xml"),
+        "run_log_yaml": _scalar(f"{artifacts}/runs/*/*/run.log"),
         "install_yaml": _scalar(install_line),
         "check_yaml": _scalar(f"mlready --spec {shlex.quote(spec)} spec check"),
         "run_yaml": _scalar(f"mlready --spec {shlex.quote(spec)} run --report-dir mlready-reports"),

@@ -217,3 +217,40 @@ def test_a_constraints_file_of_the_users_is_kept_without_force(tmp_path: Path, r
     forced = run_cli("--spec", str(root / "p"), "init", str(root), "--ci", "github", "--force")
     assert forced.exit_code == 0, forced.stderr
     assert _pins(mine.read_text()) == _pins((ROOT / "constraints.txt").read_text())
+
+
+@pytest.mark.parametrize("system", ["github", "gitlab"])
+def test_ci_keeps_the_project_site_and_what_it_links_to_but_no_model(
+    system: str, tmp_path: Path, run_cli
+) -> None:
+    import glob
+
+    root = _repo(tmp_path)
+    assert run_cli("init", str(root / "p"), "--ci", system).exit_code == 0
+    config = yaml.safe_load((root / TARGETS[system]).read_text())
+    if system == "github":
+        [upload] = [
+            s for s in config["jobs"]["pipeline"]["steps"] if "upload-artifact" in s.get("uses", "")
+        ]
+        patterns = upload["with"]["path"].split()
+    else:
+        patterns = config["mlready"]["artifacts"]["paths"]
+    run = root / "p" / ".mlready" / "runs" / "train" / "20260101T000000Z-abcdef"
+    run.mkdir(parents=True)
+    files = ["training.html", "metadata.json", "run.log", "model.joblib", "model.skops"]
+    for name in files:
+        (run / name).write_text("x")
+    (root / "p" / ".mlready" / "site").mkdir()
+    (root / "p" / ".mlready" / "site" / "index.html").write_text("x")
+    kept = set()
+    for pattern in patterns:
+        for found in glob.glob(str(root / pattern)):
+            path = Path(found)
+            kept |= {path} if path.is_file() else set(path.rglob("*"))
+    names = {
+        p.relative_to(root / "p" / ".mlready").as_posix() for p in kept if "p/.mlready" in str(p)
+    }
+    assert "site/index.html" in names
+    for name in ("training.html", "metadata.json", "run.log"):
+        assert f"runs/train/{run.name}/{name}" in names
+    assert not [n for n in names if n.endswith((".joblib", ".skops"))], names
