@@ -182,3 +182,20 @@ def test_a_number_with_few_values_and_categories_get_a_bar_each() -> None:
     assert labels[:3] == ["c0", "c1", "c2"]
     assert labels[-1] == "other"  # 12 shown, the rest summed
     assert len(labels) == 13
+
+
+def test_a_readiness_report_it_cannot_read_is_named_not_a_crash(project: Path) -> None:
+    loaded = load_spec(project)
+    run_id = _run(
+        loaded,
+        "checklist-report",
+        {"score": 3.0, "band": "first pass"},
+        {"checklist.json": {"final_score": 3.0}, "checklist.html": "<html></html>"},
+    )
+    result = build_site(loaded)
+    assert result.readiness is None
+    assert any(run_id in w and "`mlready checklist-report` again" in w for w in result.warnings)
+    assert "No readiness report yet" in _page(result, "readiness.html")
+    # the run and its score in the log are still shown
+    assert f'id="run-{run_id}"' in _page(result, "runs.html")
+    assert "readiness 3.00 / 7" in _page(result, "runs.html")

@@ -207,6 +207,35 @@ def _json(path: Path) -> Any:
         return None
 
 
+#: What the site reads of a readiness report, and of each of its items.
+_REPORT_KEYS = {
+    "final_score",
+    "band",
+    "band_meaning",
+    "in_place_score",
+    "in_place_band",
+    "pass_bar",
+    "passed",
+    "judged",
+    "weakest",
+    "sections",
+    "items",
+    "gaps",
+}
+_ITEM_KEYS = {"id", "section", "title", "detail", "evidence", "status", "points", "next_action"}
+
+
+def _readable_report(payload: Any) -> bool:
+    """Whether a checklist.json holds what the readiness pages show."""
+    if not isinstance(payload, dict) or not set(payload) >= _REPORT_KEYS:
+        return False
+    items = payload["items"]
+    return isinstance(items, list) and all(
+        isinstance(i, dict) and _ITEM_KEYS | {"passing_points", "attestation"} <= set(i)
+        for i in items
+    )
+
+
 def _flagged(checked: Any) -> tuple[list[Flagged], list[str]]:
     """The log's lines that do not hold, with when they claim to have run."""
     from mlready.runs import read_run_log
@@ -338,12 +367,17 @@ def gather(loaded: Any, now: dt.datetime | None = None) -> SiteData:
     finished = {k: [r for r in v if r.status in ("passed", "failed")] for k, v in steps.items()}
 
     readiness, readiness_run = None, None
+    warnings: list[str] = []
     for record in reversed(finished.get("checklist-report", [])):
         payload = _json(artifacts / record.run_dir / "checklist.json")
-        if isinstance(payload, dict):
+        if _readable_report(payload):
             readiness = payload
             readiness_run = next(r for r in rows if r.run_id == record.run_id)
             break
+        warnings.append(
+            f"checklist-report {record.run_id}'s checklist.json is not one this mlready reads "
+            "(an older version wrote it?): run `mlready checklist-report` again"
+        )
     scores = [
         {
             "run_id": r.run_id,
@@ -405,4 +439,5 @@ def gather(loaded: Any, now: dt.datetime | None = None) -> SiteData:
         serving=serving,
         drift=_drift(artifacts, finished.get("check-drift", []), shown),
         alerts=alerts,
+        warnings=warnings,
     )

@@ -139,6 +139,7 @@ def test_every_page_and_every_report_it_links_opens_with_no_broken_link(
             text = page.inner_text("body")
             assert not ONE_PLURAL.findall(text), (path.name, ONE_PLURAL.findall(text))
             assert "{'" not in text, path.name  # no Python dict printed
+            assert "['" not in text, path.name  # nor a list
         finally:
             page.close()
         todo += [p for p in linked if p not in seen]
