@@ -53,12 +53,13 @@ def _page(result: Any, name: str) -> str:
 def test_an_empty_project_gets_every_page_saying_what_to_run(project: Path) -> None:
     result = build_site(load_spec(project))
     names = sorted(p.name for p in result.pages)
-    pages = ("index", "runs", "readiness", "registry", "data", "drift", "alerts")
+    pages = ("index", "runs", "readiness", "registry", "data", "drift", "alerts", "changes")
     assert names == sorted(f"{page}.html" for page in pages)
     assert result.index == project / ".mlready" / "site" / "index.html"
     assert (result.runs, result.flagged, result.readiness) == (0, 0, None)
     assert "Nothing has run yet" in _page(result, "index.html")
     assert "mlready register --promote production" in _page(result, "registry.html")
+    assert "No command has run twice yet" in _page(result, "changes.html")
     # reading never creates: no registry database appears
     assert not (project / ".mlready" / "registry.db").exists()
 

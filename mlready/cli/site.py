@@ -29,10 +29,11 @@ def site(
     """Write the project site: static pages to browse the whole project.
 
     Readiness over time, the registry (versions, aliases, who promoted what and why), every run
-    with its results and report, the data checks, drift per feature, and the alerts, in
-    <artifacts_dir>/site/. No server and no scripts: open index.html from disk, keep it as a CI
-    artifact, or publish the artifacts folder. Run log records that do not hold are flagged and
-    left out of every number. `mlready run` and `mlready checklist-report` refresh it.
+    with its results and report, the data checks, drift per feature, the alerts, and what
+    changed since each command's run before, in <artifacts_dir>/site/. No server and no
+    scripts: open index.html from disk, keep it as a CI artifact, or publish the artifacts
+    folder. Run log records that do not hold are flagged and left out of every number.
+    `mlready run` and `mlready checklist-report` refresh it.
     """
     from mlready.cli.state import literal
     from mlready.site import build_site

@@ -78,9 +78,11 @@ _HASH = re.compile(r"[0-9a-f]{40,64}")
 def shown(value: Any, digits: int = 6) -> str:
     """A value as a person reads it: a number to ``digits`` significant digits (every digit of
     its whole part) with thousands separators, 109,509 not 109509.47500000002; a hash by its
-    first 12 hex digits; a list as its items."""
+    first 12 hex digits; a list as its items; a truth value as yes or no."""
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list | tuple):
         return ", ".join(shown(item, digits) for item in value) or "(none)"
     if isinstance(value, dict):

@@ -13,17 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from mlready.errors import NotFoundError, UsageError
+from mlready.reporting import REPORT_FILES
 from mlready.runs import RUN_LOG, RunRecord, read_run_log
 
 __all__ = ["REPORT_FILES", "RunEntry", "RunTable", "entry_of", "find_run", "headline", "list_runs"]
-
-#: The HTML report each command writes in its run folder.
-REPORT_FILES = {
-    "validate-data": "validation.html",
-    "train": "training.html",
-    "check-drift": "drift.html",
-    "checklist-report": "checklist.html",
-}
 
 
 def _steps() -> tuple[str, ...]:
@@ -99,14 +92,19 @@ def _count(value: Any) -> str:
 
 
 def _plural(count: Any, word: str) -> str:
-    return f"{_count(count)} {word}{'' if count == 1 else 's'}"
+    from mlready.reporting import counted
+
+    return counted(count, word) if _number(count) else f"? {word}s"
 
 
 def _validate_data(s: dict[str, Any]) -> str:
-    return (
+    text = (
         f"{_plural(s.get('rows'), 'row')}, {_plural(s.get('checks'), 'check')}, "
         f"{_count(s.get('failed'))} failed"
     )
+    if _number(s.get("quarantined")) and s["quarantined"]:
+        text += f"; {_plural(s['quarantined'], 'row')} set aside, the rest passed"
+    return text
 
 
 def _train(s: dict[str, Any]) -> str:
@@ -147,7 +145,7 @@ def _checklist_report(s: dict[str, Any]) -> str:
 def _test(s: dict[str, Any]) -> str:
     return (
         f"{_plural(s.get('tests'), 'test')}, {_count(s.get('failures'))} failed, "
-        f"{_count(s.get('errors'))} errors"
+        f"{_plural(s.get('errors'), 'error')}"
     )
 
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlready.reporting import REPORT_FILES, counted
-
 __all__ = ["Flagged", "RunRow", "SiteData", "gather", "readable_time"]
 
 #: Each command's runs listed on the site, newest first (older ones stay in the run log).
@@ -96,6 +94,8 @@ class SiteData:
     serving: list[dict[str, Any]]
     drift: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
+    #: Per command with two trusted runs or more: its newest run against the one before.
+    changes: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def by_command(self) -> dict[str, list[RunRow]]:
@@ -125,67 +125,15 @@ def readable_time(started_at: Any) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def _number(value: Any, digits: int = 4) -> str:
-    return "n/a" if not isinstance(value, int | float) else f"{value:.{digits}f}"
+def _row(record: Any, artifacts: Path) -> RunRow:
+    """A trusted run as the site lists it: its headline and report as `mlready runs list`
+    gives them, and its log."""
+    from mlready.history import entry_of
 
-
-def _results(step: str, s: dict[str, Any]) -> list[str]:
-    """A run's key results, from its record's summary, in words."""
-    out: list[str] = []
-    if step == "validate-data":
-        out.append(f"{s.get('environment', 'training')} data, {counted(s.get('rows', 0), 'row')}")
-        out.append(f"{counted(s.get('checks', 0), 'check')}, {s.get('failed', 0)} failed")
-        if s.get("quarantined"):
-            out.append(f"{counted(s['quarantined'], 'row')} set aside, the rest passed")
-        if s.get("warnings"):
-            out.append(counted(s["warnings"], "warning"))
-    elif step == "train":
-        if s.get("primary_metric"):
-            out.append(f"{s['primary_metric']} {_number(s.get('primary_value'))}")
-        if isinstance(s.get("business_value"), int | float):
-            out.append(f"value {s['business_value']:,.0f}")
-        out.append("met the thresholds" if s.get("passed") else "missed a threshold")
-    elif step == "register":
-        if s.get("version") is not None:
-            out.append(f"{s.get('model', 'model')}:{s['version']}")
-        if s.get("promote"):
-            out.append(
-                f"promoted to {s['promote']}" if s.get("accepted") else f"not {s['promote']}"
-            )
-    elif step == "serve-batch":
-        out.append(f"{counted(s.get('rows_scored', 0), 'row')} scored")
-        if s.get("rows_rejected"):
-            out.append(f"{counted(s['rows_rejected'], 'row')} rejected")
-        if (s.get("cache") or {}).get("batch_hit"):
-            out.append("answered from the cache")
-        sla = s.get("sla") or {}
-        if sla.get("met") is False:
-            out.append("missed its time budget")
-    elif step == "check-drift":
-        drifted = s.get("drifted") or []
-        out.append(f"{len(drifted)} of {counted(s.get('features', 0), 'feature')} drifted")
-        if s.get("dataset_drift"):
-            out.append("dataset drift")
-        performance = s.get("performance") or {}
-        if performance.get("value") is not None:
-            out.append(f"realized {performance.get('primary_metric')} {performance['value']:.4f}")
-    elif step == "checklist-report":
-        if isinstance(s.get("score"), int | float):
-            out.append(f"readiness {s['score']:.2f} / 7 ({s.get('band', '')})")
-    elif step == "test" and "tests" in s:
-        out.append(f"{counted(s.get('tests', 0), 'test')}, {s.get('failures', 0)} failed")
-    return out
-
-
-def _row(record: Any, folder: Path) -> RunRow:
     found = record.provenance or {}
     ci = (found.get("ci") or {}).get("system") if isinstance(found.get("ci"), dict) else record.ci
-    try:
-        results = _results(record.step, record.summary or {})
-    except (KeyError, TypeError, ValueError, AttributeError):
-        results = []  # a summary of an unexpected shape: the run is still listed
-    log = folder / "run.log"
-    report = folder / REPORT_FILES[record.step] if record.step in REPORT_FILES else None
+    entry = entry_of(record, artifacts)
+    log = artifacts / record.run_dir / "run.log"
     return RunRow(
         step=record.step,
         run_id=record.run_id,
@@ -194,8 +142,8 @@ def _row(record: Any, folder: Path) -> RunRow:
         status=record.status,
         by=str(found.get("user") or record.user),
         ci=ci,
-        results=results,
-        report=report if report is not None and report.is_file() else None,
+        results=[entry.headline] if entry.headline else [],
+        report=entry.report if entry.report is not None and entry.report.is_file() else None,
         log=log if log.is_file() else None,
     )
 
@@ -335,6 +283,26 @@ def _feature(found: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _changes(
+    artifacts: Path, finished: dict[str, list[Any]], project: str, warnings: list[str]
+) -> dict[str, Any]:
+    """Each command's newest trusted run compared with the trusted run before it, as `mlready
+    runs compare` compares them."""
+    from mlready.errors import MlreadyError
+    from mlready.history import compare_runs
+
+    out = {}
+    for step in COMMANDS:
+        runs = finished.get(step, [])
+        if len(runs) < 2:
+            continue
+        try:
+            out[step] = compare_runs(artifacts, runs[-2].run_id, runs[-1].run_id, project=project)
+        except MlreadyError as error:
+            warnings.append(f"{step} runs {runs[-2].run_id} and {runs[-1].run_id}: {error}")
+    return out
+
+
 def gather(loaded: Any, now: dt.datetime | None = None) -> SiteData:
     """Read everything the site shows (reads only: never creates a registry or a file)."""
     from mlready.alerts import read_alerts
@@ -360,7 +328,7 @@ def gather(loaded: Any, now: dt.datetime | None = None) -> SiteData:
 
     checked = verify_run_log(artifacts, identity_of(loaded))
     flagged, whole = _flagged(checked)
-    rows = [_row(r, artifacts / r.run_dir) for r in checked.records]
+    rows = [_row(r, artifacts) for r in checked.records]
     steps: dict[str, list[Any]] = {}
     for record in checked.records:
         steps.setdefault(record.step, []).append(record)
@@ -439,5 +407,6 @@ def gather(loaded: Any, now: dt.datetime | None = None) -> SiteData:
         serving=serving,
         drift=_drift(artifacts, finished.get("check-drift", []), shown),
         alerts=alerts,
+        changes=_changes(artifacts, finished, spec.project.name, warnings),
         warnings=warnings,
     )

@@ -20,6 +20,7 @@ PAGES = {
     "data.html": "Data checks",
     "drift.html": "Drift",
     "alerts.html": "Alerts",
+    "changes.html": "Changes",
 }
 
 
@@ -154,7 +155,10 @@ def render_pages(data: SiteData, folder: Path) -> dict[str, str]:
         latest[step] = rows[0]
     registry = data.registry
     production = getattr(registry, "production", None)
+    from mlready.history import shown
+
     context = {
+        "shown": shown,
         "when": readable_time,
         "d": data,
         "pages": PAGES,

@@ -20,7 +20,7 @@ from tests.cli.test_checklist_report import CHROMIUM, _browser
 from tests.conftest import copy_project
 
 Run = Callable[..., Any]
-PAGES = ("index", "runs", "readiness", "registry", "data", "drift", "alerts")
+PAGES = ("index", "runs", "readiness", "registry", "data", "drift", "alerts", "changes")
 #: "1 rows", "1 checks": a count of one with a plural noun.
 ONE_PLURAL = re.compile(
     r"(?<![\d.,])1 (rows|checks|features|runs|records|files|days|versions|alerts|items|"
@@ -153,6 +153,7 @@ def test_the_site_shows_the_numbers_of_the_json_it_was_drawn_from(
     built: Path, browser: Any
 ) -> None:
     from mlready.alerts import read_alerts
+    from mlready.history import compare_runs
     from mlready.registry import open_registry
 
     site = built / ".mlready" / "site"
@@ -223,6 +224,18 @@ def test_the_site_shows_the_numbers_of_the_json_it_was_drawn_from(
     assert page.locator("#history tbody tr").count() == len(registry.history_of(name))
     page.close()
 
+    page, _errors, _requests = _open(browser, site / "changes.html")
+    for step in steps:
+        runs = [r for r in records if r.step == step and r.status in ("passed", "failed")]
+        block = page.locator(f'div.comparison[data-command="{step}"]')
+        if len(runs) < 2:
+            assert block.count() == 0, step
+            continue
+        expected = compare_runs(built / ".mlready", runs[-2].run_id, runs[-1].run_id)
+        assert block.get_attribute("data-differences") == str(expected.differences), step
+        assert runs[-1].run_id in page.locator(f"h2#{step}").inner_text()
+    page.close()
+
     page, _errors, _requests = _open(browser, site / "alerts.html")
     assert page.locator("#alerts tbody tr").count() == len(read_alerts(built / ".mlready"))
     page.close()
@@ -269,7 +282,7 @@ def test_site_prints_where_it_is_answers_in_json_and_opens_the_browser(
     assert result.exit_code == 0, result.stderr
     index = project / ".mlready" / "site" / "index.html"
     assert str(index) in result.stdout
-    assert "7 pages; 0 runs" in result.stdout
+    assert "8 pages; 0 runs" in result.stdout
     assert opened == []
     result = run_cli("--spec", str(project), "site", "--json", "--open")
     assert result.exit_code == 0, result.stderr
