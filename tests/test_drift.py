@@ -555,3 +555,29 @@ def test_the_report_draws_every_feature_drifted_first_and_links_each_to_its_char
     assert "<b>odd" not in html
     assert "(1 row)" in html  # "1 row", not "1 rows"
     assert "1 rows" not in html
+
+
+def test_predictions_binned_by_another_model_are_not_compared_and_say_why() -> None:
+    """A batch scored by an older version, checked against the newer version's reference: the
+    two prediction profiles have different bins; comparing them crashed (exit 5)."""
+    from mlready.drift import _prediction_drift
+    from mlready.profiles import numeric_profile
+    from mlready.spec.models import DriftSpec
+
+    rng = np.random.default_rng(3)
+    older = numeric_profile(pd.Series(rng.beta(2, 5, 983)), bins=10, keep_values=0)
+    newer = numeric_profile(pd.Series(rng.beta(5, 2, 842)), bins=10, keep_values=0)
+    assert older["cuts"] != newer["cuts"]
+    warnings: list[str] = []
+    compared = _prediction_drift(
+        {"prediction": {"score": newer}}, {"prediction": {"score": older}}, DriftSpec(), warnings
+    )
+    assert compared == []
+    assert len(warnings) == 1
+    assert "another model version" in warnings[0]
+    assert "--model" in warnings[0]
+    # the same bins on both sides are still compared
+    same = _prediction_drift(
+        {"prediction": {"score": newer}}, {"prediction": {"score": newer}}, DriftSpec(), []
+    )
+    assert [c.column for c in same] == ["prediction.score"]

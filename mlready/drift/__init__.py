@@ -123,15 +123,17 @@ def _exists(source: str) -> bool:
 def same_bins(reference: dict[str, Any], current: dict[str, Any]) -> bool:
     """Whether ``current`` was counted in ``reference``'s bins (column by column)."""
     mine, theirs = reference.get("columns") or {}, current.get("columns") or {}
-    for name, ref in mine.items():
-        cur = theirs.get(name)
-        if cur is None or ref.get("kind") != cur.get("kind") or ref.get("kind") != "numeric":
-            continue
-        if list(ref.get("cuts") or []) != list(cur.get("cuts") or []) or list(
-            ref.get("fine_cuts") or []
-        ) != list(cur.get("fine_cuts") or []):
-            return False
-    return True
+    return all(_same_cuts(ref, theirs.get(name)) for name, ref in mine.items())
+
+
+def _same_cuts(ref: dict[str, Any], cur: dict[str, Any] | None) -> bool:
+    """Whether one numeric column (or prediction) was counted in the same bins on both sides
+    (anything not numeric on both sides has no cuts to differ)."""
+    if cur is None or ref.get("kind") != cur.get("kind") or ref.get("kind") != "numeric":
+        return True
+    return list(ref.get("cuts") or []) == list(cur.get("cuts") or []) and list(
+        ref.get("fine_cuts") or []
+    ) == list(cur.get("fine_cuts") or [])
 
 
 def profile_file(
@@ -334,7 +336,7 @@ def check_drift(
     if not judged:
         _nothing_compared(cur_label, cur_profile, missing, len(features))
 
-    predictions = _prediction_drift(ref_profile, cur_profile, drift)
+    predictions = _prediction_drift(ref_profile, cur_profile, drift, warnings)
     result = DriftResult(
         passed=True,
         model={
@@ -424,12 +426,22 @@ def _count_out_of_range(features: list[ColumnDrift], current: dict[str, Any], ba
                 column.test = "out_of_range"
 
 
-def _prediction_drift(ref: dict[str, Any], cur: dict[str, Any], drift: Any) -> list[ColumnDrift]:
+def _prediction_drift(
+    ref: dict[str, Any], cur: dict[str, Any], drift: Any, warnings: list[str]
+) -> list[ColumnDrift]:
     out = []
     mine = ref.get("prediction") or {}
     theirs = cur.get("prediction") or {}
     for name in ("score", "value", "classes"):
         if name in mine and name in theirs and isinstance(mine[name], dict):
+            if not _same_cuts(mine[name], theirs[name]):
+                # another model scored the batch: its predictions were counted in that model's
+                # bins, and one model's predictions say nothing of another's drift
+                warnings.append(
+                    f"prediction.{name} not compared: the batch was scored by another model "
+                    "version than the reference's; pass --model with the version that scored it"
+                )
+                continue
             out.append(
                 compare(
                     f"prediction.{name}",
