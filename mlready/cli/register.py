@@ -12,6 +12,7 @@ import typer
 from mlready.cli.help import App
 from mlready.cli.state import (
     STATE,
+    AllowPickleOption,
     JsonOption,
     SpecOption,
     out,
@@ -68,6 +69,7 @@ def register(
         ),
     ] = None,
     force: ForceOption = False,
+    allow_pickle: AllowPickleOption = False,
     output_format: FormatOption = OutputFormat.text,
     as_json: JsonOption = False,
     spec: SpecOption = None,
@@ -78,11 +80,10 @@ def register(
     refuses). Exit 4 when there is no passing train run to register.
     """
     from mlready.project.steps import check_register_options, run_register
-    from mlready.spec import load_spec
 
     # usage first: a wrong option combination is exit 2 before the spec is read
     check_register_options(allow_failing=allow_failing, reason=reason, promote=promote, force=force)
-    loaded = load_spec(STATE.spec_path(spec))
+    loaded = STATE.load_spec(spec, allow_pickle=allow_pickle)
     recorded = run_register(
         loaded,
         run=run,
@@ -142,11 +143,10 @@ def _print_decision(decision: dict[str, Any]) -> None:
             out().print(verdict)
 
 
-def _open(spec: Path | None) -> tuple[LoadedSpec, Registry]:
+def _open(spec: Path | None, allow_pickle: bool = False) -> tuple[LoadedSpec, Registry]:
     from mlready.registry import open_registry
-    from mlready.spec import load_spec
 
-    loaded = load_spec(STATE.spec_path(spec))
+    loaded = STATE.load_spec(spec, allow_pickle=allow_pickle)
     return loaded, open_registry(loaded)
 
 
@@ -308,6 +308,7 @@ def promote(
     to: Annotated[str, typer.Option("--to", help="The alias to move.")] = "production",
     force: ForceOption = False,
     reason: ReasonOption = None,
+    allow_pickle: AllowPickleOption = False,
     output_format: FormatOption = OutputFormat.text,
     as_json: JsonOption = False,
     spec: SpecOption = None,
@@ -317,7 +318,7 @@ def promote(
 
     _gate_options(reason, force)
     check_name(to, "alias")
-    loaded, registry = _open(spec)
+    loaded, registry = _open(spec, allow_pickle)
     version = registry.resolve(_ref(ref, loaded))
     decision = _promote(loaded, registry, version, to, force, reason)
     if output_format is OutputFormat.json or STATE.json:
@@ -449,7 +450,8 @@ def verify(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Check stored files against their recorded sha256 without unpickling them (exit 4 if not)."""
+    """Check stored files against their recorded sha256, and a skops model's types against the
+    trusted ones, without loading anything (exit 4 if not)."""
     from mlready.registry import environment_warnings
 
     loaded, registry = _open(spec)
@@ -461,8 +463,8 @@ def verify(
             _no_registry_for_the_store(loaded)
     checked = []
     for version in versions:
-        registry.check(version)  # hashes only, nothing is unpickled; DataError (exit 4)
-        warnings = environment_warnings(version)
+        # hashes and a skops file's type names only: nothing is loaded; DataError (exit 4)
+        warnings = registry.check(version) + environment_warnings(version)
         checked.append(
             {
                 "version": f"{version.model_name}:{version.version}",

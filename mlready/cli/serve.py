@@ -12,6 +12,7 @@ import typer
 
 from mlready.cli.state import (
     STATE,
+    AllowPickleOption,
     JsonOption,
     SpecOption,
     err,
@@ -111,6 +112,7 @@ def serve_batch(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
+    allow_pickle: AllowPickleOption = False,
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
@@ -121,9 +123,8 @@ def serve_batch(
     such model.
     """
     from mlready.project.steps import run_serve_batch
-    from mlready.spec import load_spec
 
-    loaded = load_spec(STATE.spec_path(spec))
+    loaded = STATE.load_spec(spec, allow_pickle=allow_pickle)
     with _progress() as on_progress:
         run = run_serve_batch(
             loaded,

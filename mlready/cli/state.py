@@ -28,6 +28,15 @@ SpecOption = Annotated[
     ),
 ]
 
+AllowPickleOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-pickle",
+        help="Load models stored as joblib (pickle runs code from the file when it loads); "
+        "the same as model.allow_pickle: true, for this command.",
+    ),
+]
+
 
 @dataclass
 class CliState:
@@ -42,6 +51,13 @@ class CliState:
     def spec_path(self, override: Path | None = None) -> Path | None:
         """The spec named on the command, else the global --spec, else None (./mlready.yaml)."""
         return override if override is not None else self.spec
+
+    def load_spec(self, override: Path | None = None, *, allow_pickle: bool = False) -> Any:
+        """The command's spec (see :meth:`spec_path`), with --allow-pickle applied."""
+        from mlready.spec import load_spec
+
+        loaded = load_spec(self.spec_path(override))
+        return loaded.allowing_pickle() if allow_pickle else loaded
 
     @property
     def interactive(self) -> bool:

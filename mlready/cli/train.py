@@ -54,6 +54,15 @@ def train(
             "last day already checked the same bytes against the same contract.",
         ),
     ] = False,
+    allow_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--allow-pickle",
+            help="Store the model as model.joblib (pickle, which runs code when it loads) "
+            "instead of model.skops: for a model skops cannot store. The same as "
+            "model.allow_pickle: true.",
+        ),
+    ] = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="What to print on stdout.")
     ] = OutputFormat.text,
@@ -65,9 +74,8 @@ def train(
     Exit 1 when a threshold is missed or the training data fails its contract.
     """
     from mlready.project.steps import run_train
-    from mlready.spec import load_spec
 
-    loaded = load_spec(STATE.spec_path(spec))
+    loaded = STATE.load_spec(spec, allow_pickle=allow_pickle)
     with _progress() as on_progress:
         run = run_train(
             loaded,
@@ -207,5 +215,10 @@ def _print(result: TrainResult, folder: Any) -> None:
         console.print(f"  - {literal(failure)}")
     if not result.passed:
         console.print("The artifacts are written but marked as failing: register refuses them.")
+    if m["artifact"].get("format") == "joblib":
+        console.print(
+            "[yellow]model stored as model.joblib (pickle)[/]: serve-batch and the promotion "
+            "gate load it only with --allow-pickle (or model.allow_pickle: true)"
+        )
     console.print(f"report: {result.files['report']}")
     console.print(f"run folder: {folder}")

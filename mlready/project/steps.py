@@ -192,6 +192,7 @@ def _train_summary(result: TrainResult) -> dict[str, Any]:
         "failures": result.failures,
         "model": m["model"]["type"],
         "model_sha256": m["artifact"]["sha256"],
+        "model_format": m["artifact"].get("format"),
         "primary_metric": primary,
         "primary_value": v["judged_metrics"].get(primary),
         "judged_on": v["judged_on"],

@@ -1,7 +1,9 @@
 """The model registry: versions of a model with all their metadata, aliases and their history.
 
-Artifacts live in a content-addressed store beside the database (``<store>/<aa>/<sha256>.joblib``)
-and are verified against the recorded sha256 before joblib (which is pickle) opens them.
+Artifacts live in a content-addressed store beside the database (``<store>/<aa>/<sha256>.skops``,
+or ``.joblib`` for a model stored as pickle) and are verified against the recorded sha256 before
+they are loaded; a skops file's types are checked too, and pickle is loaded only when allowed
+(see :mod:`mlready.model_format`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlready.errors import DataError, NotFoundError, UsageError
+from mlready.model_format import ModelPolicy
 from mlready.registry.db import URL_VARIABLE, create_schema, make_engine, retrying, tables
 from mlready.registry.trained import TrainedRun, trained_run
 
@@ -29,7 +32,7 @@ __all__ = [
 ]
 
 #: A file's name inside the content-addressed store.
-STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(joblib|json)$")
+STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.(skops|joblib|json)$")
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DIGITS = re.compile(r"[0-9]{1,30}")
@@ -121,11 +124,20 @@ class Version:
 
 
 class Registry:
-    """A registry database and its artifact store."""
+    """A registry database and its artifact store; ``policy`` says which model files it loads
+    (skops with the trusted types; joblib only when pickle is allowed)."""
 
-    def __init__(self, url: str, store: Path, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        store: Path,
+        *,
+        create: bool = True,
+        policy: ModelPolicy | None = None,
+    ) -> None:
         self.url = url
         self.store = store
+        self.policy = policy or ModelPolicy()
         self.engine = make_engine(url)
         if create:
             create_schema(self.engine)
@@ -153,7 +165,7 @@ class Registry:
         return name
 
     def located(self, uri: str | None) -> str | None:
-        """Where a stored file is now: a name inside the store (``aa/<sha256>.joblib``) resolved
+        """Where a stored file is now: a name inside the store (``aa/<sha256>.skops``) resolved
         against this registry's store. Rows written before names were relative hold an absolute
         path inside the store where they were registered; it is read as the same name, so a
         moved or copied project loads its own files, never another folder's."""
@@ -163,7 +175,7 @@ class Registry:
         tail = "/".join(parts[-2:])
         if STORED_NAME.match(tail):
             return str(self.store / tail)
-        return uri  # not a store name: loading refuses it (see _verified_bytes)
+        return uri  # not a store name: loading refuses it (see verified_bytes)
 
     def _version(self, row: Any) -> Version:
         version = Version.from_row(row)
@@ -192,10 +204,10 @@ class Registry:
         check_name(name)
         run_dir = run.folder
         metadata_path = run_dir / "metadata.json"
-        model_path = run_dir / "model.joblib"
+        model_path = run_dir / run.model_file
         if not metadata_path.is_file() or not model_path.is_file():
             raise DataError(
-                f"{run_dir} holds no trained model (model.joblib and metadata.json): "
+                f"{run_dir} holds no trained model ({run.model_file} and metadata.json): "
                 "run `mlready train`, or pass the id of a train run with --run"
             )
         actual = sha256_file(model_path)
@@ -225,7 +237,7 @@ class Registry:
             )
         # the copy in the store is hashed again: bytes swapped after the check above never
         # get in under the recorded sha256
-        artifact = self._put(model_path, run.model_sha256, ".joblib")
+        artifact = self._put(model_path, run.model_sha256, model_path.suffix)
         metadata_uri = self._put(metadata_path, sha256_bytes(metadata_bytes), ".json")
         profile_path = run_dir / "reference_profile.json"
         profile_uri = None
@@ -507,13 +519,15 @@ class Registry:
             )
         return data
 
-    def check(self, version: Version) -> None:
-        """Check a version's stored files against their sha256 without loading (unpickling)
-        anything: the artifact against the registry, metadata and profile against their
-        content-addressed names."""
+    def check(self, version: Version) -> list[str]:
+        """Check a version's stored files against their sha256 without loading anything: the
+        artifact against the registry, metadata and profile against their content-addressed
+        names, and a skops file's types against the trusted ones (DataError, exit 4). Notes on
+        what loading it needs (pickle) are returned."""
         from mlready.io import sha256_file
+        from mlready.model_format import format_of, untrusted_types
 
-        self.verified_bytes(version)
+        data = self.verified_bytes(version)
         label = f"{version.model_name}:{version.version}"
         for uri in (version.metadata_uri, version.profile_uri):
             if not uri:
@@ -531,16 +545,39 @@ class Registry:
                     f"{path} of {label} has sha256 {digest[:12]}…, its name records "
                     f"{named[:12]}…: the file was changed after registration"
                 )
+        if format_of(version.artifact_uri) == "joblib":
+            return [
+                f"{label} is stored as joblib (pickle): it loads only with --allow-pickle "
+                "(or model.allow_pickle); train and register it again to store it as skops"
+            ]
+        outside = untrusted_types(data, self.policy, f"the artifact of {label}")
+        if outside:
+            raise DataError(
+                f"{label}'s skops file holds types mlready does not trust "
+                f"({', '.join(outside)}): loading it would be refused; if you have reviewed "
+                "them, list them under model.trusted_types in the spec"
+            )
+        return []
+
+    def refuse_unloadable(self, version: Version) -> None:
+        """DataError (exit 4) now, before any data is read, when loading the version would be
+        refused for its format (pickle not allowed)."""
+        from mlready.model_format import format_of, refuse_pickle
+
+        if format_of(version.artifact_uri) == "joblib":
+            refuse_pickle(self.policy, f"{version.model_name}:{version.version}")
 
     def load(self, version: Version) -> Any:
-        """The version's model, after checking the stored file's sha256 (joblib is pickle: an
-        unverified file could run any code)."""
-        import io
-
-        import joblib
+        """The version's model, built from the bytes whose sha256 was checked against the
+        registry: a skops file when its types are trusted, a joblib file (pickle, which runs
+        code) only when the policy allows pickle."""
+        from mlready.model_format import format_of, load_model
 
         data = self.verified_bytes(version)
-        return joblib.load(io.BytesIO(data))  # the bytes that were verified, not the file again
+        self.refuse_unloadable(version)
+        label = f"{version.model_name}:{version.version}"
+        # the bytes that were verified, not the file again
+        return load_model(data, format_of(version.artifact_uri), self.policy, label)
 
     def profile(self, version: Version) -> dict[str, Any] | None:
         if not version.profile_uri or not Path(version.profile_uri).is_file():
@@ -599,8 +636,9 @@ def registry_location(loaded: Any) -> tuple[str, Path]:
 
 
 def open_registry(loaded: Any) -> Registry:
-    """The spec's registry, created on first use."""
+    """The spec's registry, created on first use; it loads models under the spec's policy
+    (``model.allow_pickle``, ``model.trusted_types``)."""
     url, store = registry_location(loaded)
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    return Registry(url, store)
+    return Registry(url, store, policy=ModelPolicy.of(loaded.spec))

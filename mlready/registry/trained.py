@@ -1,10 +1,11 @@
 """Which train run a registration takes, and the sha256 of its files as the run log recorded them.
 
-A run folder can be written by anyone who can write ``.mlready/``, and ``model.joblib`` is pickle.
-So the bytes that go into the registry are checked against the hashes train recorded in the
-hash-chained run log when it wrote them, never against ``metadata.json`` beside them: the record
-must hold under :func:`mlready.runs.verify_run_log` (its own hash, its place in the chain, this
-project's identity), its folder must lie inside the project's artifacts folder, and the folder's
+A run folder can be written by anyone who can write ``.mlready/``, and its model file is loaded
+later (``model.joblib`` is pickle; even a skops file builds objects). So the bytes that go into
+the registry are checked against the hashes train recorded in the hash-chained run log when it
+wrote them, never against ``metadata.json`` beside them: the record must hold under
+:func:`mlready.runs.verify_run_log` (its own hash, its place in the chain, this project's
+identity), its folder must lie inside the project's artifacts folder, and the folder's
 files must still have the sha256 the record holds.
 """
 
@@ -20,7 +21,6 @@ from mlready.errors import DataError, NotFoundError, UsageError
 __all__ = ["RUN_ID", "TrainedRun", "trained_run"]
 
 RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
-MODEL_FILE = "model.joblib"
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,35 @@ class TrainedRun:
 
     folder: Path
     run_id: str
-    #: sha256 of model.joblib, from the run's record in the run log.
+    #: sha256 of the model file, from the run's record in the run log.
     model_sha256: str
     #: sha256 of every file the record names, by its path inside the folder.
     recorded: dict[str, str] = field(default_factory=dict)
+    #: The model file's name in the folder: model.skops, or model.joblib (pickle).
+    model_file: str = "model.skops"
 
 
-def _model_sha256(record: Any) -> str:
+def _model_file(record: Any, folder: Path) -> str:
+    """Which model file the record names (model.skops or model.joblib); a record without
+    file hashes (older, summary only) takes the one in the folder."""
+    from mlready.model_format import MODEL_FILES
+
+    names = list(MODEL_FILES.values())
+    named = [n for n in names if n in (record.artifacts or {})]
+    if len(named) > 1:
+        raise DataError(
+            f"the run log's record of train run {record.run_id} names two model files "
+            f"({', '.join(named)}): train writes one; train again"
+        )
+    if named:
+        return named[0]
+    present = [n for n in names if (folder / n).is_file()]
+    return present[0] if len(present) == 1 else names[0]
+
+
+def _model_sha256(record: Any, model_file: str) -> str:
     """The model's sha256 in a train record: its artifacts entry, or its summary's."""
-    from_files = (record.artifacts or {}).get(MODEL_FILE)
+    from_files = (record.artifacts or {}).get(model_file)
     from_summary = (record.summary or {}).get("model_sha256")
     if from_files and from_summary and from_files != from_summary:
         raise DataError(
@@ -123,9 +143,11 @@ def trained_run(loaded: Any, run_id: str | None = None) -> TrainedRun:
     record = trusted[-1]
     folder = _inside(artifacts / record.run_dir, artifacts)
     _unchanged(record, folder, checked.path)
+    model_file = _model_file(record, folder)
     return TrainedRun(
         folder=folder,
         run_id=record.run_id,
-        model_sha256=_model_sha256(record),
+        model_sha256=_model_sha256(record, model_file),
         recorded=dict(record.artifacts or {}),
+        model_file=model_file,
     )

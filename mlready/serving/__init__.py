@@ -258,6 +258,7 @@ def resolve_model(loaded: LoadedSpec, ref: str | None) -> ModelInfo:
 
     registry = open_registry(loaded)
     version = registry.resolve(parse_ref(ref or "", loaded.spec.model_name))
+    registry.refuse_unloadable(version)  # pickle without --allow-pickle: before any data is read
     meta = version.metadata
     features = meta.get("features") or {}
     return ModelInfo(
@@ -948,8 +949,9 @@ def _serve_local(
         return now
 
     t = time.perf_counter()
-    # the columns passed their checks: the model (sha256 check, unpickling, importing
-    # scikit-learn: about a second) loads in a thread while the first rows are read and checked
+    # the columns passed their checks: the model (sha256 check, importing scikit-learn and
+    # skops, building the pipeline: about two seconds) loads in a thread while the first rows
+    # are read and checked
     loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlready-load")
     model_future = loading.submit(info.registry.load, info.handle)
     loading.shutdown(wait=False)

@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,11 @@ class LoadedSpec:
     def spec_hash(self) -> str:
         """sha256 of the whole spec's content."""
         return self.section_hash(*self.raw)
+
+    def allowing_pickle(self) -> LoadedSpec:
+        """This spec with ``model.allow_pickle: true``: a command's --allow-pickle."""
+        model = self.spec.model.model_copy(update={"allow_pickle": True})
+        return replace(self, spec=self.spec.model_copy(update={"model": model}))
 
 
 def find_spec_path(path: Path | str | None) -> Path:

@@ -533,6 +533,19 @@ class ModelSection(Section):
     random_state: int = Field(
         42, ge=0, le=2**32 - 1, description="Seed for everything random in training."
     )
+    allow_pickle: bool = Field(
+        False,
+        description="Store the model as joblib (pickle) instead of skops, and load joblib models "
+        "without --allow-pickle. Loading pickle runs code from the file: only for a model skops "
+        "cannot store.",
+    )
+    trusted_types: list[ImportPath] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Types (module.Name) trusted in the skops model file besides mlready's own "
+        "list (docs/security.md), e.g. an estimator from another package. Only types you have "
+        "reviewed: loading builds them from the file.",
+    )
 
     @model_validator(mode="after")
     def _one_model(self) -> ModelSection:

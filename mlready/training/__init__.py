@@ -4,7 +4,7 @@ The steps, in order: read the training data once; validate it against the contra
 into features and target (time order, holdout); build the pipeline; search hyperparameters (when
 the spec asks) on the spec's folds; cross-validate the model and the baselines on those folds;
 fit the artifact on every row not held out; score the holdout; put a value on the predictions
-and choose the threshold that maximises it; measure feature contribution; write model.joblib,
+and choose the threshold that maximises it; measure feature contribution; write model.skops,
 metadata.json, reference_profile.json and training.html into the run folder.
 """
 
@@ -484,7 +484,7 @@ def _train_validated(
         warnings=warnings,
     )
     metadata["skew"] = skew.to_dict()
-    files = artifacts.write_all(run_dir, model, metadata, profile)
+    files = artifacts.write_all(run_dir, model, metadata, profile, loaded.spec)
     metadata = files.pop("_metadata")  # type: ignore[assignment]
     return TrainResult(passed, failures, warnings, metadata, files, skew=skew)
 

@@ -1,7 +1,8 @@
-"""What train writes: model.joblib, reference_profile.json, training.html and metadata.json.
+"""What train writes: model.skops, reference_profile.json, training.html and metadata.json.
 
-metadata.json is written last and names the sha256 of model.joblib: a run folder holding it is
-complete, and the registry can check the model file against it.
+The model is stored as skops (no pickle), or as model.joblib when pickle is allowed (see
+:mod:`mlready.model_format`). metadata.json is written last and names the model file's sha256 and
+format: a run folder holding it is complete.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from typing import Any
 
 from mlready.spec import LoadedSpec, ProjectSpec
 
-MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 PROFILE_FILE = "reference_profile.json"
 REPORT_FILE = "training.html"
 INPUT_EXAMPLE_ROWS = 5
 #: Distributions whose versions a registered model records (the estimator's own is added).
-PACKAGES = ("mlready", "scikit-learn", "pandas", "numpy", "scipy", "joblib", "pyarrow")
+PACKAGES = ("mlready", "scikit-learn", "pandas", "numpy", "scipy", "skops", "joblib", "pyarrow")
 
 
 #: The spec sections train reads (their hashes and content go into the metadata).
@@ -301,22 +301,27 @@ def metadata(loaded: LoadedSpec, **facts: Any) -> dict[str, Any]:
 
 
 def write_all(
-    run_dir: Path, model: Any, metadata: dict[str, Any], profile: dict[str, Any]
+    run_dir: Path,
+    model: Any,
+    metadata: dict[str, Any],
+    profile: dict[str, Any],
+    spec: ProjectSpec | None = None,
 ) -> dict[str, Any]:
-    """Write the artifacts, metadata.json last (it names model.joblib's sha256)."""
-    import joblib
-
-    from mlready.io import atomic_path, atomic_write_json, atomic_write_text, sha256_file
+    """Write the artifacts, metadata.json last (it names the model file's sha256 and format):
+    model.skops, or model.joblib when the spec allows pickle (``model.allow_pickle``)."""
+    from mlready.io import atomic_write_json, atomic_write_text, sha256_file
+    from mlready.model_format import MODEL_FILES, ModelPolicy, dump_model
     from mlready.training.report import render_training_report
 
-    model_path = run_dir / MODEL_FILE
-    with atomic_path(model_path) as tmp:
-        joblib.dump(model, tmp, compress=3)
+    policy = ModelPolicy() if spec is None else ModelPolicy.of(spec)
+    model_file = MODEL_FILES[policy.write_format]
+    model_path = run_dir / model_file
+    stored = dump_model(model, model_path, policy)
     metadata["artifact"] = {
-        "file": MODEL_FILE,
+        "file": model_file,
         "sha256": sha256_file(model_path),
         "bytes": model_path.stat().st_size,
-        "format": "joblib",
+        **stored,
     }
     profile_path = atomic_write_json(run_dir / PROFILE_FILE, jsonable(profile))
     report_path = atomic_write_text(run_dir / REPORT_FILE, render_training_report(metadata))

@@ -1,0 +1,215 @@
+"""How a fitted model is stored and loaded: skops by default, joblib (pickle) only when allowed.
+
+A skops file is a zip of JSON (the object tree, each object by its type's name) and numpy arrays;
+loading it builds objects of trusted types only, and nothing in the file is run. Trusted are
+skops' own defaults (Python's builtins, numpy and scipy types, scikit-learn's public estimators)
+and the types in :data:`TRUSTED_TYPES`, the few others mlready's pipelines hold, plus any a
+project lists under ``model.trusted_types`` in its spec. Trust comes from the code and the spec,
+never from the file or the registry: whoever can write those cannot widen it.
+
+train checks a model's types before it writes the file (and records them in metadata.json);
+loading checks them again before anything is built. joblib is pickle, which runs code named by
+the file's bytes when it loads: mlready writes it only when asked (``--allow-pickle`` or
+``model.allow_pickle``) and loads it under the same permission. Either way, the bytes are loaded
+only after their sha256 matched the one recorded when train wrote them (the registry does that).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlready.errors import DataError
+
+__all__ = [
+    "FORMATS",
+    "MODEL_FILES",
+    "TRUSTED_TYPES",
+    "ModelPolicy",
+    "dump_model",
+    "format_of",
+    "load_model",
+    "refuse_pickle",
+    "untrusted_types",
+]
+
+#: The formats a model is stored in, by their file ending.
+FORMATS = {".skops": "skops", ".joblib": "joblib"}
+#: The model file train writes, by format.
+MODEL_FILES = {"skops": "model.skops", "joblib": "model.joblib"}
+
+#: Types a model built by mlready holds that skops does not trust by default, and why each is
+#: trusted. Everything else skops would build is one of its own defaults.
+TRUSTED_TYPES: dict[str, str] = {
+    "mlready.training.pipeline.to_text": (
+        "mlready's function that reads categorical columns as text (a FunctionTransformer)"
+    ),
+    "mlready.training.pipeline.to_float": (
+        "mlready's function that reads numeric columns as float64 (a FunctionTransformer)"
+    ),
+    "numpy.dtype": "the column types fitted transformers record",
+    "sklearn.utils._bunch.Bunch": "voting and stacking ensembles: their fitted members by name",
+    "functools.partial": (
+        "histogram gradient boosting's input check (a partial of check_array; a partial can "
+        "only name a function that is itself trusted)"
+    ),
+    "sklearn.utils.validation.check_array": "the function that partial names",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": (
+        "the trees of histogram gradient boosting"
+    ),
+    "sklearn.tree._tree.Tree": (
+        "the trees of decision trees, random and extra-trees forests, and gradient boosting"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelPolicy:
+    """Which model files may be written and loaded: skops with the trusted types (mlready's and
+    the spec's ``model.trusted_types``), and joblib (pickle) only when pickle is allowed."""
+
+    allow_pickle: bool = False
+    #: Types the project trusts besides :data:`TRUSTED_TYPES` (the spec's model.trusted_types).
+    trusted: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, spec: Any, *, allow_pickle: bool = False) -> ModelPolicy:
+        """The spec's policy; ``allow_pickle`` is the command's --allow-pickle."""
+        model = spec.model
+        return cls(
+            allow_pickle=bool(allow_pickle or model.allow_pickle),
+            trusted=tuple(model.trusted_types),
+        )
+
+    @property
+    def write_format(self) -> str:
+        """What train writes: joblib when pickle is allowed (asked for), else skops."""
+        return "joblib" if self.allow_pickle else "skops"
+
+    def allowed(self) -> frozenset[str]:
+        return frozenset(TRUSTED_TYPES) | frozenset(self.trusted)
+
+
+def format_of(name: str | Path) -> str:
+    """A model file's format, by its ending; DataError for any other file."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS:
+        raise DataError(
+            f"{name} is not a model file mlready wrote (expected {' or '.join(FORMATS)}): "
+            "train and register the model again"
+        )
+    return FORMATS[suffix]
+
+
+def _skops_types(data: bytes, what: str) -> list[str]:
+    """The types in a skops file that skops does not trust by default; nothing is built."""
+    import zipfile
+
+    from skops.io import get_untrusted_types
+
+    try:
+        return sorted(get_untrusted_types(data=data))
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
+        raise DataError(
+            f"{what} is not a readable skops file ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}): "
+            "train and register the model again"
+        ) from None
+
+
+def untrusted_types(data: bytes, policy: ModelPolicy, what: str = "the model file") -> list[str]:
+    """The types in a skops file that neither skops nor the policy trusts (empty: it loads)."""
+    allowed = policy.allowed()
+    return [name for name in _skops_types(data, what) if name not in allowed]
+
+
+def _fix(policy: ModelPolicy) -> str:
+    listed = " (besides those it lists now)" if policy.trusted else ""
+    return f"if you have reviewed them, list them under model.trusted_types in the spec{listed}"
+
+
+def dump_model(model: Any, path: Path, policy: ModelPolicy) -> dict[str, Any]:
+    """Write ``model`` to ``path`` atomically in the policy's format; what metadata.json records
+    of it (format, and for skops the types it holds beyond skops' defaults). DataError (exit 4),
+    and no file, when skops cannot store the model or it holds types nobody trusted."""
+    from mlready.io import atomic_path, atomic_write_bytes
+
+    if policy.write_format == "joblib":
+        import joblib
+
+        with atomic_path(path) as tmp:
+            joblib.dump(model, tmp, compress=3)
+        return {"format": "joblib"}
+    import zipfile
+
+    from skops.io import dumps
+
+    try:
+        # deflated: a fifth of the size, and no slower to load (benchmarks/bench_model_format.py)
+        data = dumps(model, compression=zipfile.ZIP_DEFLATED)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DataError(
+            f"skops cannot store this model ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}): train with "
+            "--allow-pickle to store it as joblib (pickle) instead"
+        ) from None
+    held = _skops_types(data, "the model skops wrote")
+    outside = [name for name in held if name not in policy.allowed()]
+    if outside:
+        raise DataError(
+            f"the model holds types mlready does not trust in a skops file "
+            f"({', '.join(outside)}): {_fix(policy)}, or train with --allow-pickle to store it "
+            "as joblib (pickle) instead"
+        )
+    atomic_write_bytes(path, data)
+    return {"format": "skops", "trusted_types": held}
+
+
+def load_model(data: bytes, fmt: str, policy: ModelPolicy, label: str) -> Any:
+    """The model in ``data`` (bytes whose sha256 the caller has checked). DataError (exit 4),
+    before anything is built, for pickle that is not allowed and for skops types nobody
+    trusted; DataError too when the bytes do not load here."""
+    if fmt == "joblib":
+        refuse_pickle(policy, label)
+        import joblib
+
+        try:
+            return joblib.load(io.BytesIO(data))
+        except (ImportError, AttributeError, EOFError, ValueError, TypeError) as exc:
+            raise DataError(_unloadable(label, exc)) from None
+    if fmt != "skops":
+        raise DataError(f"{label} is stored as {fmt!r}, a format mlready does not load")
+    from skops.io import loads
+
+    needed = _skops_types(data, f"the artifact of {label}")
+    allowed = policy.allowed()
+    outside = [name for name in needed if name not in allowed]
+    if outside:
+        raise DataError(
+            f"refusing to load {label}: its skops file holds types mlready does not trust "
+            f"({', '.join(outside)}), and nothing was loaded: {_fix(policy)}"
+        )
+    try:
+        return loads(data, trusted=needed)
+    except (ImportError, AttributeError, KeyError, ValueError, TypeError) as exc:
+        raise DataError(_unloadable(label, exc)) from None
+
+
+def refuse_pickle(policy: ModelPolicy, label: str) -> None:
+    """DataError (exit 4) unless pickle is allowed: a joblib file runs code when it loads."""
+    if not policy.allow_pickle:
+        raise DataError(
+            f"refusing to load {label}: it is stored as joblib (pickle), which runs code from "
+            "the file when it loads: pass --allow-pickle (or set model.allow_pickle: true in "
+            "the spec) if you trust it, or train and register it again to store it as skops"
+        )
+
+
+def _unloadable(label: str, exc: Exception) -> str:
+    detail = str(exc).splitlines()[0] if str(exc) else "no detail"
+    return (
+        f"{label} does not load here ({type(exc).__name__}: {detail}): install the packages "
+        "it was trained with (`mlready registry show` lists them), or train it again"
+    )
