@@ -251,7 +251,7 @@ def registry_facts(promotions: int) -> RegistryFacts:
             version=v,
             sha256="b" * 64,
             passed=True,
-            artifact_uri=f"/store/{v}.joblib",
+            artifact_uri=f"/store/{v}.skops",
         )
         for v in range(1, promotions + 1)
     )
@@ -1033,7 +1033,7 @@ def _registry(history: list[tuple[Any, ...]], *, earlier_passed: bool = True) ->
             version=v,
             sha256="b" * 64,
             passed=earlier_passed if v == 1 else True,
-            artifact_uri=f"/store/{v}.joblib",
+            artifact_uri=f"/store/{v}.skops",
         )
         for v in (1, 2)
     )

@@ -17,9 +17,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import joblib
+import pandas as pd
 import pytest
 
 from mlready.errors import DataError, UsageError
+from mlready.model_format import ModelPolicy
 from mlready.registry import ModelRef, Registry, TrainedRun, parse_ref
 from tests.conftest import ROOT, CliResult
 from tests.training_data import write_project
@@ -62,14 +64,22 @@ def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def recorded(folder: Path) -> TrainedRun:
     """A run folder with the hashes its record in the run log would hold."""
     files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
-    return TrainedRun(folder, folder.name, files["model.joblib"], files)
+    model = "model.skops" if "model.skops" in files else "model.joblib"
+    return TrainedRun(folder, folder.name, files[model], files, model)
 
 
-def fake_run(folder: Path, payload: object, passed: bool = True) -> TrainedRun:
-    """A train run folder: a small joblib file and the metadata train would write for it."""
+def fake_run(folder: Path, payload: object, passed: bool = True, fmt: str = "skops") -> TrainedRun:
+    """A train run folder: a small model file (skops, or joblib) and the metadata train would
+    write for it."""
+    import skops.io
+
     folder.mkdir(parents=True)
-    joblib.dump(payload, folder / "model.joblib")
-    digest = hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()
+    model = folder / f"model.{fmt}"
+    if fmt == "skops":
+        skops.io.dump(payload, model)
+    else:
+        joblib.dump(payload, model)
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
     metadata = {
         "passed": passed,
         "failures": [] if passed else ["roc_auc is 0.5"],
@@ -85,7 +95,7 @@ def fake_run(folder: Path, payload: object, passed: bool = True) -> TrainedRun:
         "environment": {"python": "3.11.7", "packages": {"scikit-learn": "1.9.1"}},
         "data": {"fingerprint": "f" * 64},
         "spec": {"hash": "s" * 64},
-        "artifact": {"file": "model.joblib", "sha256": digest},
+        "artifact": {"file": model.name, "sha256": digest, "format": fmt},
     }
     (folder / "metadata.json").write_text(json.dumps(metadata))
     return recorded(folder)
@@ -387,7 +397,7 @@ def test_tampered_artifact_exits_4(tmp_path: Path, run_cli: Run) -> None:
     write_project(tmp_path, validation=GATE_VALIDATION)
     _trained(run_cli, tmp_path, ["tenure"], ["plan"])
     assert run_cli("--spec", str(tmp_path), "register").exit_code == 0
-    stored = next((tmp_path / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
+    stored = next((tmp_path / ".mlready" / "registry" / "artifacts").rglob("*.skops"))
     data = bytearray(stored.read_bytes())
     data[100] ^= 0x01
     stored.write_bytes(bytes(data))
@@ -460,16 +470,17 @@ class Marker:
         return (os.mkdir, (str(self.path),))
 
 
-def _craft(folder: Path, marker: Path) -> None:
-    """Put a crafted model into a run folder, with metadata.json that agrees with it."""
+def _craft(folder: Path, marker: Path, name: str = "model.joblib") -> None:
+    """Put a crafted model (a pickle, under ``name``) into a run folder, with metadata.json that
+    agrees with it."""
     folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(Marker(marker), folder / "model.joblib")
+    joblib.dump(Marker(marker), folder / name)
     metadata_path = folder / "metadata.json"
     metadata = json.loads(metadata_path.read_text()) if metadata_path.is_file() else {}
     metadata.update(passed=True, run_id=folder.name)
     metadata["artifact"] = {
-        "file": "model.joblib",
-        "sha256": hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest(),
+        "file": name,
+        "sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest(),
     }
     metadata_path.write_text(json.dumps(metadata))
 
@@ -487,11 +498,12 @@ def test_a_crafted_model_in_a_train_run_is_refused_without_unpickling(
     spec = str(tmp_path / "p")
     run_id = _trained(run_cli, tmp_path / "p", ["tenure"], ["plan"])
     marker = tmp_path / "marker"
-    _craft(tmp_path / "p" / ".mlready" / "runs" / "train" / run_id, marker)
+    # a pickle in place of the model train wrote
+    _craft(tmp_path / "p" / ".mlready" / "runs" / "train" / run_id, marker, "model.skops")
     result = run_cli("--spec", spec, "register", "--run", run_id, "--promote", "production")
     assert result.exit_code == 4
     assert f"refusing to register train run {run_id}" in result.stderr
-    assert "model.joblib changed" in result.stderr
+    assert "model.skops changed" in result.stderr
     # a run folder that train never wrote (no record in the run log)
     forged = "20260101T000000Z-abcdef"
     _craft(tmp_path / "p" / ".mlready" / "runs" / "train" / forged, marker)
@@ -506,13 +518,14 @@ def test_a_crafted_model_in_a_train_run_is_refused_without_unpickling(
 def test_bytes_that_differ_from_the_recorded_sha256_are_refused(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
     run = fake_run(tmp_path / "r1", {"m": 1})
-    _craft(run.folder, marker)  # after the run was recorded: its record keeps the old hashes
+    # after the run was recorded: its record keeps the old hashes
+    _craft(run.folder, marker, "model.skops")
     registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path / "store")
     with pytest.raises(DataError, match=r"train recorded .* in the run log"):
         registry.register("churn", run, actor="t")
     assert not marker.exists()
     assert registry.list_versions("churn") == []
-    assert not list((tmp_path / "store").rglob("*.joblib"))
+    assert not list((tmp_path / "store").rglob("*.skops"))
 
 
 def _forge_train_record(project: Path, run_dir: str, folder: Path) -> str:
@@ -537,7 +550,7 @@ def _forge_train_record(project: Path, run_dir: str, folder: Path) -> str:
         host="h",
         mlready_version="0",
         run_dir=run_dir.replace("{id}", run_id),
-        summary={"model_sha256": files["model.joblib"]},
+        summary={"model_sha256": files.get("model.joblib") or files["model.skops"]},
         provenance=provenance(loaded, artifacts),
         artifacts=files,
     )
@@ -569,21 +582,105 @@ def test_a_run_folder_outside_the_project_is_refused(tmp_path: Path, run_cli: Ru
     assert listed["versions"] == []
 
 
+def _forged_run(project: Path, build: Callable[[Path], None]) -> str:
+    """A run folder inside the project, built by ``build``, with a train record forged for it
+    (the whole chain rewritten, as someone who can write .mlready/ can): the run log holds."""
+    staging = project / ".mlready" / "staging"
+    build(staging)
+    run_id = _forge_train_record(project, "runs/train/{id}", staging)
+    staging.rename(project / ".mlready" / "runs" / "train" / run_id)
+    return run_id
+
+
+def test_a_forged_pickle_is_registered_but_never_unpickled_without_allow_pickle(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    project = write_project(tmp_path / "p", validation=GATE_VALIDATION)
+    spec = str(project)
+    _trained(run_cli, project, ["tenure"], ["plan"])
+    assert run_cli("--spec", spec, "register", "--promote", "production").exit_code == 0
+    marker = tmp_path / "marker"
+    run_id = _forged_run(project, lambda folder: _craft(folder, marker))
+    # the forged record holds, so the pickle gets in (as toy:2, stored as .joblib) ...
+    result = run_cli("--spec", spec, "register", "--run", run_id, "--promote", "production")
+    # ... but the gate, which loads both versions, does not unpickle it
+    assert result.exit_code == 4, result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        "error: refusing to load toy:2: it is stored as joblib (pickle), which runs code from the "
+        "file when it loads: pass --allow-pickle (or set model.allow_pickle: true in the spec) if "
+        "you trust it, or train and register it again to store it as skops"
+    )
+    make = pd.DataFrame({"id": [1], "tenure": [3], "plan": ["basic"]})
+    make.to_csv(project / "batch.csv", index=False)
+    result = run_cli(
+        "--spec", spec, "serve-batch", "--model", "toy:2", "-i", str(project / "batch.csv")
+    )
+    assert result.exit_code == 4
+    assert "refusing to load toy:2: it is stored as joblib (pickle)" in result.stderr
+    assert not marker.exists()
+    stored = json.loads(run_cli("--spec", spec, "registry", "list", "--format", "json").stdout)
+    assert stored["versions"][1]["artifact_uri"].endswith(".joblib")
+    # --allow-pickle is the guard: with it, the pickle runs (this is what it allows)
+    run_cli("--spec", spec, "registry", "promote", "toy:2", "--allow-pickle")
+    assert marker.is_dir()
+
+
+def test_a_forged_skops_file_with_an_untrusted_type_is_refused(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_model_format import crafted_skops, evil_module
+
+    project = write_project(tmp_path / "p", validation=GATE_VALIDATION)
+    spec = str(project)
+    _trained(run_cli, project, ["tenure"], ["plan"])
+    assert run_cli("--spec", spec, "register", "--promote", "production").exit_code == 0
+    marker = tmp_path / "marker"
+    module = evil_module(tmp_path / "mods", marker)
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+
+    def build(folder: Path) -> None:
+        folder.mkdir(parents=True)
+        (folder / "model.skops").write_bytes(crafted_skops(module, "Evil"))
+        digest = hashlib.sha256((folder / "model.skops").read_bytes()).hexdigest()
+        metadata = {"passed": True, "artifact": {"file": "model.skops", "sha256": digest}}
+        (folder / "metadata.json").write_text(json.dumps(metadata))
+
+    run_id = _forged_run(project, build)
+    result = run_cli("--spec", spec, "register", "--run", run_id, "--promote", "production")
+    assert result.exit_code == 4, result.stdout + result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert message.startswith("error: refusing to load toy:2: its skops file holds types")
+    assert f"({module}.Evil)" in message
+    # registry verify says so too, without loading anything
+    result = run_cli("--spec", spec, "registry", "verify", "toy:2")
+    assert result.exit_code == 4
+    assert f"holds types mlready does not trust ({module}.Evil)" in result.stderr
+    assert not marker.exists()  # the module was never imported
+    assert module not in sys.modules
+
+
 def test_registry_verify_does_not_unpickle(tmp_path: Path, run_cli: Run) -> None:
     from mlready.registry import open_registry
     from mlready.spec import load_spec
 
     project = write_project(tmp_path / "p")
     marker = tmp_path / "marker"
-    run = fake_run(tmp_path / "r1", Marker(marker))  # registered through the library
+    # a pickle, registered through the library
+    run = fake_run(tmp_path / "r1", Marker(marker), fmt="joblib")
     registry = open_registry(load_spec(project))
     version, _ = registry.register("toy", run, actor="t")
     result = run_cli("--spec", str(project), "registry", "verify", "--json")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["verified"][0]["sha256"] == version.sha256
+    verified = json.loads(result.stdout)["verified"][0]
+    assert verified["sha256"] == version.sha256
+    assert "stored as joblib (pickle)" in verified["warnings"][0]
     assert not marker.exists()
-    registry.load(version)  # loading is what unpickles
-    assert marker.is_dir()
+    with pytest.raises(DataError, match=r"stored as joblib \(pickle\).*--allow-pickle"):
+        registry.load(version)  # the spec does not allow pickle
+    assert not marker.exists()
+    Registry(registry.url, registry.store, policy=ModelPolicy(allow_pickle=True)).load(version)
+    assert marker.is_dir()  # loading is what unpickles
 
 
 def test_rows_with_absolute_paths_are_read_against_the_current_store(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,8 +61,10 @@ def _serve(run_cli: Run, project: Path, *args: str) -> tuple[object, dict]:
 
 
 def _model(project: Path):
-    path = next((project / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
-    return joblib.load(path)
+    from mlready.model_format import ModelPolicy, load_model
+
+    path = next((project / ".mlready" / "registry" / "artifacts").rglob("*.skops"))
+    return load_model(path.read_bytes(), "skops", ModelPolicy(), "toy")
 
 
 def test_output_plus_rejects_equal_input_in_order_with_reasons(run_cli: Run, project: Path) -> None:
@@ -311,7 +312,7 @@ def test_extra_columns_and_unseen_categories_are_scored_and_counted(
 def test_tampered_artifact_is_refused(run_cli: Run, project: Path) -> None:
     make_batch(50).to_csv(project / "b.csv", index=False)
     # the copy's registry points at the original store: tamper a copy and repoint one version
-    stored = next((project / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
+    stored = next((project / ".mlready" / "registry" / "artifacts").rglob("*.skops"))
     import sqlalchemy as sa
 
     engine = sa.create_engine(f"sqlite:///{project / '.mlready' / 'registry.db'}")
@@ -336,7 +337,7 @@ def test_tampered_artifact_is_refused(run_cli: Run, project: Path) -> None:
 
 
 def _flip_stored(project: Path) -> None:
-    stored = next((project / ".mlready" / "registry" / "artifacts").rglob("*.joblib"))
+    stored = next((project / ".mlready" / "registry" / "artifacts").rglob("*.skops"))
     data = bytearray(stored.read_bytes())
     data[200] ^= 0x01
     stored.write_bytes(bytes(data))

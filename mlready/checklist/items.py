@@ -1130,8 +1130,13 @@ def _infra_5(ev: Evidence) -> Check:
         f"per-slice metrics, {len(metadata.get('feature_contribution') or [])} feature "
         "contributions) and its report."
     )
+    # the format judged is the one that is served: production's stored file, else the run's
+    model_label = f"train {record.run_id}'s model"
+    stored_format = (metadata.get("artifact") or {}).get("format")
     if reg.production is not None:
-        detail += f" Production {reg.model_name}:{reg.production.version}'s artifact is " + (
+        model_label = f"Production {reg.model_name}:{reg.production.version}"
+        stored_format = Path(reg.production.artifact_uri).suffix.lstrip(".")
+        detail += f" {model_label}'s artifact is " + (
             "intact (sha256 verified)." if reg.production_artifact_ok else "MISSING or changed."
         )
         if not reg.production_artifact_ok:
@@ -1142,6 +1147,19 @@ def _infra_5(ev: Evidence) -> Check:
                 evidence,
                 "Restore the artifact store, or register the model again.",
             )
+    if stored_format not in (None, "skops"):
+        return Check(
+            FAILING,
+            detail + f" {model_label} is stored as {stored_format} (pickle): it cannot be "
+            "inspected without running it, and loading it runs code from the file (guarded "
+            "only by its sha256 and --allow-pickle).",
+            runs,
+            evidence,
+            "Train without --allow-pickle (model.skops), then register and promote the new "
+            "version.",
+        )
+    if stored_format == "skops":
+        detail += f" {model_label} is stored as skops: its types are checked before it loads."
     if missing:
         return Check(
             FAILING,

@@ -228,9 +228,9 @@ _ITEMS = [
         "infra",
         "The model is debuggable",
         "When a prediction looks wrong, someone has to be able to see why.",
-        "Each version in the registry keeps its verified artifact, its metadata (features, "
-        "input example, per-fold and per-slice metrics, feature contributions) and a training "
-        "report.",
+        "Each version in the registry keeps its verified artifact in a format that can be "
+        "inspected without running it (skops, not pickle), its metadata (features, input "
+        "example, per-fold and per-slice metrics, feature contributions) and a training report.",
         (9, 14),
     ),
     Item(
@@ -464,10 +464,11 @@ EARNS: dict[str, Earns] = {
         "A forced promotion fails the item.",
     ),
     "infra-5": Earns(
-        "The model's metadata and training report are on disk and production's artifact "
-        "matches its sha256.",
+        "The model's metadata and training report are on disk, and production's artifact "
+        "matches its sha256 and is stored as skops.",
         _REPEATED,
-        "A missing file or a changed artifact fails the item.",
+        "A missing file, a changed artifact, or a model stored as joblib (pickle: it cannot be "
+        "inspected without running it) fails the item.",
     ),
     "infra-6": Earns(
         "serve-batch loaded the verified artifact and predicted its input example before "

@@ -12,6 +12,7 @@ import joblib
 import pandas as pd
 import pytest
 
+from mlready.model_format import TRUSTED_TYPES, ModelPolicy, load_model
 from mlready.runs import read_run_log
 from tests.conftest import CliResult
 from tests.training_data import toy_frame, write_project
@@ -45,12 +46,18 @@ def test_train_writes_every_artifact(tmp_path: Path, run_cli: Run) -> None:
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "PASSED" in result.stdout
     folder = _run_dir(result)
-    for name in ("model.joblib", "metadata.json", "reference_profile.json", "training.html"):
+    for name in ("model.skops", "metadata.json", "reference_profile.json", "training.html"):
         assert (folder / name).is_file(), name
+    assert not (folder / "model.joblib").exists()  # no pickle unless asked for
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["passed"] is True
-    digest = hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()
+    digest = hashlib.sha256((folder / "model.skops").read_bytes()).hexdigest()
     assert meta["artifact"]["sha256"] == digest
+    assert meta["artifact"]["format"] == "skops"
+    # the types the file holds beyond skops' defaults: mlready's own functions among them
+    assert "mlready.training.pipeline.to_text" in meta["artifact"]["trusted_types"]
+    assert set(meta["artifact"]["trusted_types"]) <= set(TRUSTED_TYPES)
+    assert meta["environment"]["packages"]["skops"]
     for key in (
         "features",
         "target",
@@ -83,8 +90,8 @@ def test_train_writes_every_artifact(tmp_path: Path, run_cli: Run) -> None:
     business = meta["business"]
     assert business["cv"]["best_threshold"]["value"] >= business["cv"]["default_threshold"]["value"]
     assert meta["decision_threshold"] == business["decision_threshold"]
-    # the model predicts its own input example
-    model = joblib.load(folder / "model.joblib")
+    # the model loads from its skops bytes and predicts its own input example
+    model = load_model((folder / "model.skops").read_bytes(), "skops", ModelPolicy(), "run")
     example = pd.DataFrame(meta["input_example"])
     assert model.predict_proba(example).shape == (len(example), 2)
     profile = json.loads((folder / "reference_profile.json").read_text())
@@ -98,6 +105,8 @@ def test_train_writes_every_artifact(tmp_path: Path, run_cli: Run) -> None:
     record = read_run_log(tmp_path / ".mlready", "train")[-1]
     assert record.status == "passed"
     assert record.summary["model_sha256"] == digest
+    assert record.summary["model_format"] == "skops"
+    assert record.artifacts["model.skops"] == digest
 
 
 def test_missed_threshold_exits_1_and_marks_the_artifacts(tmp_path: Path, run_cli: Run) -> None:
@@ -135,7 +144,7 @@ def test_invalid_training_data_stops_before_fitting(tmp_path: Path, run_cli: Run
     assert "nothing was fitted" in result.stdout
     folder = next((tmp_path / ".mlready" / "runs" / "train").iterdir())
     assert (folder / "validation.html").is_file()
-    assert not (folder / "model.joblib").exists()
+    assert not (folder / "model.skops").exists()
 
 
 @pytest.mark.parametrize(
@@ -538,3 +547,75 @@ def test_rows_left_out_are_said_and_too_many_fail(tmp_path: Path, run_cli: Run) 
         spec.read_text().replace("target: churn", "target: churn\n  max_dropped_share: 0.2")
     )
     assert _train(run_cli, folder, "--no-importance").exit_code == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# how the model is stored: skops with trusted types, joblib (pickle) only when asked for
+# --------------------------------------------------------------------------------------------------
+
+
+def test_allow_pickle_stores_joblib_and_says_so(tmp_path: Path, run_cli: Run) -> None:
+    write_project(tmp_path, validation=CV3)
+    result = _train(run_cli, tmp_path, "--no-importance", "--allow-pickle")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "model stored as model.joblib (pickle)" in result.stdout
+    folder = _run_dir(result)
+    assert not (folder / "model.skops").exists()
+    meta = json.loads((folder / "metadata.json").read_text())
+    digest = hashlib.sha256((folder / "model.joblib").read_bytes()).hexdigest()
+    assert meta["artifact"] == {
+        "file": "model.joblib",
+        "sha256": digest,
+        "bytes": (folder / "model.joblib").stat().st_size,
+        "format": "joblib",
+    }
+    model = joblib.load(folder / "model.joblib")
+    assert model.predict_proba(pd.DataFrame(meta["input_example"])).shape == (5, 2)
+    record = read_run_log(tmp_path / ".mlready", "train")[-1]
+    assert record.summary["model_format"] == "joblib"
+    assert record.artifacts["model.joblib"] == digest
+    # the spec key asks for the same
+    spec = tmp_path / "mlready.yaml"
+    spec.write_text(spec.read_text().replace("model:\n", "model:\n  allow_pickle: true\n", 1))
+    result = _train(run_cli, tmp_path, "--no-importance")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert (_run_dir(result) / "model.joblib").is_file()
+
+
+KNN = "  estimator: sklearn.neighbors.KNeighborsClassifier\n  params: {algorithm: kd_tree}\n"
+KNN_TYPES = (
+    "  trusted_types: [sklearn.neighbors._kd_tree.KDTree, "
+    "sklearn.metrics._dist_metrics.EuclideanDistance64]\n"
+)
+
+
+def test_a_model_holding_types_nobody_trusted_is_not_written(tmp_path: Path, run_cli: Run) -> None:
+    from mlready.errors import DataError
+    from mlready.registry import Registry, open_registry
+    from mlready.spec import load_spec
+
+    write_project(tmp_path, model=KNN, validation=CV3)
+    result = _train(run_cli, tmp_path, "--no-importance")
+    assert result.exit_code == 4, result.stdout + result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert "sklearn.neighbors._kd_tree.KDTree" in message
+    assert "model.trusted_types" in message
+    assert "--allow-pickle" in message
+    folder = next((tmp_path / ".mlready" / "runs" / "train").iterdir())
+    assert not (folder / "model.skops").exists()
+    assert not (folder / "metadata.json").exists()
+    # the project lists them after review: train writes the model, and loading trusts them
+    write_project(tmp_path, model=KNN + KNN_TYPES, validation=CV3)
+    result = _train(run_cli, tmp_path, "--no-importance")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    meta = json.loads((_run_dir(result) / "metadata.json").read_text())
+    assert "sklearn.neighbors._kd_tree.KDTree" in meta["artifact"]["trusted_types"]
+    assert run_cli("--spec", str(tmp_path), "register").exit_code == 0
+    registry = open_registry(load_spec(tmp_path))
+    version = registry.list_versions("toy")[-1]
+    model = registry.load(version)
+    assert model.predict_proba(pd.DataFrame(meta["input_example"])).shape == (5, 2)
+    # a registry whose policy does not list them (another project's spec) refuses it
+    with pytest.raises(DataError, match=r"refusing to load toy:1: .*KDTree"):
+        Registry(registry.url, registry.store).load(version)
