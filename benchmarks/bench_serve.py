@@ -16,14 +16,14 @@ largest process) are measured from outside:
 3. mlready serve-batch, the same batch again (cache on): the batch-level cache.
 4. mlready serve-batch, the same rows in another file (the CSV with its rows shuffled): the
    batch-level cache does not apply, the row-level cache does.
-5. The floor: a plain script that reads the CSV with pandas (engine="pyarrow"), calls the same
-   model.joblib's predict_proba once on the feature columns, and writes the id and the
-   probability to Parquet.
+5. The floor: a plain script that reads the CSV with pandas (engine="pyarrow"), loads the same
+   model.skops (skops.io.load with the trusted types its metadata.json lists), calls its
+   predict_proba once on the feature columns, and writes the id and the probability to Parquet.
 6. `mlflow models predict --env-manager local -t csv` on the same model, saved once with
    mlflow.sklearn.save_model(pyfunc_predict_fn="predict_proba"). MLflow lives in its own venv,
    built by this script at benchmarks/data/mlflow-venv (mlflow-skinny pinned, the same
-   scikit-learn, numpy, pandas and pyarrow as this venv, and mlready installed editable without
-   its dependencies: the pickled pipeline refers to functions in mlready.training.pipeline).
+   scikit-learn, numpy, pandas, pyarrow and skops as this venv, and mlready installed editable
+   without its dependencies: the pipeline refers to functions in mlready.training.pipeline).
 
 Throughput is rows / process wall time (start-up, imports, reading and writing included). Ratios:
 mlready cold / floor throughput (target >= 0.9), mlready cold / MLflow throughput at 1M (targets
@@ -68,7 +68,7 @@ MLFLOW_VENV = DATA / "mlflow-venv"
 #: server's dependencies; 3.17.2 runs with pandas 3.
 MLFLOW_PIN = "mlflow-skinny==3.17.2"
 #: Installed in the MLflow venv at this venv's versions: the pickle needs the same scikit-learn.
-SAME_AS_HERE = ["scikit-learn", "numpy", "scipy", "pandas", "pyarrow", "joblib"]
+SAME_AS_HERE = ["scikit-learn", "numpy", "scipy", "pandas", "pyarrow", "joblib", "skops"]
 NUMERIC = [f"n{i}" for i in range(20)]
 CATEGORICAL = [f"c{i}" for i in range(5)]
 FEATURES = NUMERIC + CATEGORICAL
@@ -95,15 +95,17 @@ FLOOR = textwrap.dedent(
     """\
     # The floor: what scoring costs with nothing around it. Read, predict_proba once, write.
     import json, sys, time
+    from pathlib import Path
     start = time.perf_counter()
-    import joblib
     import pandas as pd
+    import skops.io
 
     FEATURES = FEATURE_LIST
     model_path, data_path, out_path = sys.argv[1:4]
     timings = {}
     t = time.perf_counter()
-    model = joblib.load(model_path)
+    meta = json.loads((Path(model_path).parent / "metadata.json").read_text())
+    model = skops.io.load(model_path, trusted=meta["artifact"]["trusted_types"])
     timings["load_model"] = time.perf_counter() - t
     t = time.perf_counter()
     frame = pd.read_csv(data_path, engine="pyarrow")
@@ -122,19 +124,22 @@ FLOOR = textwrap.dedent(
 
 MLFLOW_SAVE = textwrap.dedent(
     """\
-    # Run in the MLflow venv: mlready's model.joblib as an MLflow model (pyfunc -> predict_proba).
-    import sys
-    import joblib
+    # Run in the MLflow venv: mlready's model.skops as an MLflow model (pyfunc -> predict_proba).
+    import json, sys
+    from pathlib import Path
     import mlflow
     import mlflow.sklearn
+    import skops.io
     import sklearn
 
-    model = joblib.load(sys.argv[1])
+    meta = json.loads((Path(sys.argv[1]).parent / "metadata.json").read_text())
+    model = skops.io.load(sys.argv[1], trusted=meta["artifact"]["trusted_types"])
     mlflow.sklearn.save_model(
         model,
         sys.argv[2],
         pyfunc_predict_fn="predict_proba",
-        serialization_format="pickle",  # skops refuses mlready's functions; pickle = joblib's
+        # MLflow's skops loads with skops' default trust, which refuses mlready's functions
+        serialization_format="pickle",
         pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
     )
     print(mlflow.__version__)
@@ -311,7 +316,7 @@ def train_and_register(folder: Path, pipeline: str) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"mlready train failed ({done.returncode}):\n{done.stdout}{done.stderr}")
     doc = json.loads(done.stdout)
-    model = Path(doc["run_dir"]) / "model.joblib"
+    model = Path(doc["run_dir"]) / "model.skops"
     roc_auc = doc["metadata"]["validation"]["cv"]["roc_auc"]["mean"]
     train_s = time.perf_counter() - start
     done = subprocess.run(
@@ -337,8 +342,8 @@ def train_and_register(folder: Path, pipeline: str) -> dict[str, Any]:
 
 def mlflow_venv() -> dict[str, Any]:
     """benchmarks/data/mlflow-venv, built once (again when the pins change): mlflow-skinny, this
-    venv's scikit-learn, numpy, scipy, pandas, pyarrow and joblib, and mlready editable without
-    its dependencies. Returns its python, mlflow executable, pins and build seconds."""
+    venv's scikit-learn, numpy, scipy, pandas, pyarrow, joblib and skops, and mlready editable
+    without its dependencies. Returns its python, mlflow executable, pins and build seconds."""
     pins = [MLFLOW_PIN] + [f"{name}=={metadata.version(name)}" for name in SAME_AS_HERE]
     python = MLFLOW_VENV / "bin" / "python"
     stamp = MLFLOW_VENV / "bench-pins.json"
@@ -366,7 +371,7 @@ def mlflow_venv() -> dict[str, Any]:
 
 
 def mlflow_model(venv: dict[str, Any], model: Path, folder: Path) -> Path:
-    """The model.joblib saved as an MLflow model in ``folder``/mlflow-model."""
+    """The model.skops saved as an MLflow model in ``folder``/mlflow-model."""
     script = WORK / "mlflow_save.py"
     script.write_text(MLFLOW_SAVE)
     path = folder / "mlflow-model"

@@ -142,19 +142,18 @@ def dump_model(model: Any, path: Path, policy: ModelPolicy) -> dict[str, Any]:
         with atomic_path(path) as tmp:
             joblib.dump(model, tmp, compress=3)
         return {"format": "joblib"}
-    import zipfile
 
     from skops.io import dumps
 
     try:
-        # deflated: a fifth of the size, and no slower to load (benchmarks/bench_model_format.py)
-        data = dumps(model, compression=zipfile.ZIP_DEFLATED)
+        raw = dumps(model)
     except (TypeError, ValueError, AttributeError) as exc:
         raise DataError(
             f"skops cannot store this model ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}): train with "
             "--allow-pickle to store it as joblib (pickle) instead"
         ) from None
+    data = _deterministic(raw)
     held = _skops_types(data, "the model skops wrote")
     outside = [name for name in held if name not in policy.allowed()]
     if outside:
@@ -165,6 +164,60 @@ def dump_model(model: Any, path: Path, policy: ModelPolicy) -> dict[str, Any]:
         )
     atomic_write_bytes(path, data)
     return {"format": "skops", "trusted_types": held}
+
+
+#: Every entry of a stored skops file gets this time: the same model gives the same bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _deterministic(data: bytes) -> bytes:
+    """The skops file with the same content whatever process wrote it: skops names objects and
+    array files by their memory address (``id()``) and stamps entries with the current time, so
+    the same model would get a new sha256 each time (and two trainings on the same data could
+    never be seen to agree). Addresses become 1, 2, 3... in the order the object tree lists
+    them, entries get a fixed time, and everything is deflated (a fifth of the size, no slower
+    to load: benchmarks/bench_model_format.py)."""
+    import json
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = set(source.namelist())
+    schema = json.loads(source.read("schema.json"))
+    numbers: dict[int, int] = {}
+    renamed: dict[str, str] = {}
+
+    def number(old: int) -> int:
+        return numbers.setdefault(old, len(numbers) + 1)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("__id__"), int):
+                node["__id__"] = number(node["__id__"])
+            stored = node.get("file")
+            if isinstance(stored, str) and stored in names:
+                stem, _, suffix = stored.rpartition(".")
+                if stored not in renamed:  # an array by its object's id; bytes by a uuid
+                    new = number(int(stem)) if stem.isdigit() else f"b{len(renamed) + 1}"
+                    renamed[stored] = f"{new}.{suffix}"
+                node["file"] = renamed[stored]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        entries = [("schema.json", json.dumps(schema, indent=2).encode())] + [
+            (new, source.read(old)) for old, new in sorted(renamed.items(), key=lambda i: i[1])
+        ]
+        for name, content in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, content)
+    return out.getvalue()
 
 
 def load_model(data: bytes, fmt: str, policy: ModelPolicy, label: str) -> Any:

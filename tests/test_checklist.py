@@ -1101,6 +1101,33 @@ def test_rollback_needs_a_gated_earlier_version_and_a_recorded_rollback(
     assert "never passed the promotion gate" in result.detail
 
 
+def test_infra_5_credits_a_model_stored_as_skops_and_not_one_stored_as_pickle(
+    spec_folder: Path,
+) -> None:
+    import dataclasses
+
+    ev = evidence_after(spec_folder, 2)
+    result = judge(ev, "infra-5")
+    assert (result.status, result.passing_points) == ("passing", 1)
+    assert "Production telco-churn:2 is stored as skops" in result.detail
+    pickled = SimpleNamespace(**{**vars(ev.registry.production), "artifact_uri": "/store/2.joblib"})
+    ev.registry = dataclasses.replace(ev.registry, production=pickled)
+    result = judge(ev, "infra-5")
+    # the check is in place; it earns nothing now (the seed row of point 14 shows the 0)
+    assert (result.status, result.passing_points) == ("failing", 0)
+    assert "Production telco-churn:2 is stored as joblib (pickle)" in result.detail
+    assert "--allow-pickle" in result.next_action
+    # nothing in production: the judged train run's own model file decides
+    ev.registry = RegistryFacts(model_name="telco-churn")
+    artifacts = Path(ev.loaded.spec.project.artifacts_dir)
+    write_run(artifacts, "train", 3, ci="github", metadata={"artifact": {"format": "joblib"}})
+    fresh = gather(ev.loaded)
+    fresh.registry, fresh.repo = ev.registry, ev.repo
+    result = judge(fresh, "infra-5")
+    assert result.status == "failing"
+    assert "model is stored as joblib (pickle)" in result.detail
+
+
 def test_expectations_must_cover_the_features(spec_folder: Path) -> None:
     unknown = {"features": {"numeric": ["a", "b"], "categorical": ["c", "d"]}}
     artifacts = Path(load_spec(spec_folder).spec.project.artifacts_dir)

@@ -109,6 +109,11 @@ def register(
             if created
             else f"{verb} {name}:{version.version} (same artifact, nothing changed)"
         )
+        if version.artifact_uri.endswith(".joblib"):
+            say(
+                f"[yellow]note[/]: {name}:{version.version} is stored as joblib (pickle): "
+                "serve-batch and the gate load it only with --allow-pickle"
+            )
         if decision is not None:
             _print_decision(decision)
     if not recorded.passed:

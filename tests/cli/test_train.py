@@ -574,6 +574,24 @@ def test_allow_pickle_stores_joblib_and_says_so(tmp_path: Path, run_cli: Run) ->
     record = read_run_log(tmp_path / ".mlready", "train")[-1]
     assert record.summary["model_format"] == "joblib"
     assert record.artifacts["model.joblib"] == digest
+    # registered as it is, and served only with --allow-pickle
+    result = run_cli("--spec", str(tmp_path), "register", "--promote", "production")
+    assert result.exit_code == 0, result.stderr
+    assert "toy:1 is stored as joblib (pickle)" in result.stdout
+    batch = toy_frame(50).drop(columns=["churn"])
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    serve = ("--spec", str(tmp_path), "serve-batch", "-i", str(tmp_path / "batch.csv"))
+    result = run_cli(*serve, "-o", str(tmp_path / "refused.csv"))
+    assert result.exit_code == 4
+    assert result.stderr.strip().splitlines() == [
+        "error: refusing to load toy:1: it is stored as joblib (pickle), which runs code from "
+        "the file when it loads: pass --allow-pickle (or set model.allow_pickle: true in the "
+        "spec) if you trust it, or train and register it again to store it as skops"
+    ]
+    assert not (tmp_path / "refused.csv").exists()
+    result = run_cli(*serve, "-o", str(tmp_path / "scored.csv"), "--allow-pickle")
+    assert result.exit_code == 0, result.stderr
+    assert len(pd.read_csv(tmp_path / "scored.csv")) == 50
     # the spec key asks for the same
     spec = tmp_path / "mlready.yaml"
     spec.write_text(spec.read_text().replace("model:\n", "model:\n  allow_pickle: true\n", 1))
