@@ -335,25 +335,57 @@ def test_a_model_with_untrusted_types_is_not_written(tmp_path: Path) -> None:
     )
 
 
+def _zip(entries: dict[str, str | bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, content in entries.items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+_ARRAY = {"__class__": "ndarray", "__module__": "numpy", "__loader__": "NdArrayNode"}
+
+
 @pytest.mark.parametrize(
     ("data", "what"),
     [
         (b"", "not a readable skops file"),
         (b"not a zip at all", "not a readable skops file"),
         (b"\x80\x04K\x01.", "not a readable skops file"),  # a pickle named .skops
+        (_zip({"other.json": "{}"}), "not a readable skops file"),  # no schema
+        (_zip({"schema.json": "[]"}), "not a readable skops file"),  # a schema of the wrong shape
+        (_zip({"schema.json": "{"}), "not a readable skops file"),
+        (_zip({"schema.json": "[" * 100_000 + "]" * 100_000}), "not a readable skops file"),
+        (
+            _zip({"schema.json": json.dumps({**_ARRAY, "protocol": 999})}),
+            "not a readable skops file",
+        ),
+        (  # an array file that is a pickle: numpy refuses it, nothing is unpickled
+            _zip(
+                {
+                    "schema.json": json.dumps(
+                        {**_ARRAY, "type": "numpy", "file": "1.npy", "__id__": 1, "protocol": 2}
+                    ),
+                    "1.npy": b"\x93NUMPY garbage",
+                }
+            ),
+            "does not load here",
+        ),
     ],
 )
-def test_bytes_that_are_no_skops_file_are_a_data_error(data: bytes, what: str) -> None:
-    with pytest.raises(DataError, match=what):
+def test_bytes_that_are_no_skops_model_are_a_one_line_data_error(data: bytes, what: str) -> None:
+    with pytest.raises(DataError, match=what) as caught:
         load_model(data, "skops", ModelPolicy(), "churn:1")
+    assert "\n" not in str(caught.value)
 
 
-def test_a_skops_zip_without_its_schema_is_a_data_error() -> None:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        target.writestr("other.json", "{}")
-    with pytest.raises(DataError, match="not a readable skops file"):
-        load_model(out.getvalue(), "skops", ModelPolicy(), "churn:1")
+@pytest.mark.parametrize("part", [(x for x in []), memoryview(b"ab")])
+def test_a_model_skops_cannot_store_is_a_data_error_naming_the_way_out(
+    tmp_path: Path, part: object
+) -> None:
+    with pytest.raises(DataError, match=r"skops cannot store this model .*--allow-pickle"):
+        dump_model({"part": part}, tmp_path / "model.skops", ModelPolicy())
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_format_of() -> None:
