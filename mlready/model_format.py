@@ -235,18 +235,21 @@ def load_model(data: bytes, fmt: str, policy: ModelPolicy, label: str) -> Any:
     if fmt != "skops":
         raise DataError(f"{label} is stored as {fmt!r}, a format mlready does not load")
     from skops.io import loads
+    from skops.io.exceptions import UntrustedTypesFoundException
 
-    needed = _skops_types(data, f"the artifact of {label}")
-    allowed = policy.allowed()
-    outside = [name for name in needed if name not in allowed]
-    if outside:
+    try:
+        # skops lists the file's types and refuses any outside ``trusted`` before it imports or
+        # builds anything; one pass over the file (listing first would read it twice)
+        return loads(data, trusted=sorted(policy.allowed()))
+    except UntrustedTypesFoundException:
+        outside = untrusted_types(data, policy, f"the artifact of {label}")
         raise DataError(
             f"refusing to load {label}: its skops file holds types mlready does not trust "
             f"({', '.join(outside)}), and nothing was loaded: {_fix(policy)}"
-        )
-    try:
-        return loads(data, trusted=needed)
-    except Exception as exc:  # a file of trusted types that does not build in this environment
+        ) from None
+    except Exception as exc:
+        _skops_types(data, f"the artifact of {label}")  # unreadable: DataError saying so
+        # readable, of trusted types, and still not built here (a package missing or changed)
         raise DataError(_unloadable(label, exc)) from None
 
 
