@@ -183,6 +183,7 @@ def measure(name: str, model: Any, rows: Any, repeats: int, cold_repeats: int) -
 def run(rows: int = 100_000, repeats: int = 15, cold_repeats: int = 5) -> dict[str, Any]:
     """Measure both models; the results by model."""
     import skops
+    import skops.io  # before any write is timed (the cold loads pay for it)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
