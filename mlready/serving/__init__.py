@@ -950,7 +950,7 @@ def _serve_local(
 
     t = time.perf_counter()
     # the columns passed their checks: the model (sha256 check, importing scikit-learn and
-    # skops, building the pipeline: about two seconds) loads in a thread while the first rows
+    # skops, building the pipeline: a second or more) loads in a thread while the first rows
     # are read and checked
     loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlready-load")
     model_future = loading.submit(info.registry.load, info.handle)
