@@ -543,8 +543,8 @@ class ModelSection(Section):
         default_factory=list,
         max_length=100,
         description="Types (module.Name) trusted in the skops model file besides mlready's own "
-        "list (docs/security.md), e.g. an estimator from another package. Only types you have "
-        "reviewed: loading builds them from the file.",
+        "list (mlready.model_format.TRUSTED_TYPES), e.g. an estimator from another package. Only "
+        "types you have reviewed: loading builds them from the file.",
     )
 
     @model_validator(mode="after")
