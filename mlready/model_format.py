@@ -17,6 +17,7 @@ only after their sha256 matched the one recorded when train wrote them (the regi
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,25 @@ class ModelPolicy:
         return frozenset(TRUSTED_TYPES) | frozenset(self.trusted)
 
 
+def _skops_io() -> Any:
+    """``skops.io``, imported without Dask. To list scikit-learn's estimators as trusted, skops
+    imports every scikit-learn package, and one of them (its array API support for Dask arrays)
+    imports Dask, and Dask Jinja2: a third of skops' import time, and two libraries serving
+    does not use. Dask is kept out only while skops is imported, and only when nothing has
+    imported it yet (the Dask engine has, and keeps it)."""
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    blocked = "dask" not in sys.modules
+    if blocked:
+        sys.modules["dask"] = None  # type: ignore[assignment]  # so that import dask fails
+    try:
+        import skops.io
+    finally:
+        if blocked and "dask" in sys.modules and sys.modules["dask"] is None:
+            del sys.modules["dask"]
+    return skops.io
+
+
 def format_of(name: str | Path) -> str:
     """A model file's format, by its ending; DataError for any other file."""
     suffix = Path(name).suffix.lower()
@@ -105,10 +125,8 @@ def format_of(name: str | Path) -> str:
 
 def _skops_types(data: bytes, what: str) -> list[str]:
     """The types in a skops file that skops does not trust by default; nothing is built."""
-    from skops.io import get_untrusted_types
-
     try:
-        return sorted(get_untrusted_types(data=data))
+        return sorted(_skops_io().get_untrusted_types(data=data))
     # whatever skops cannot parse (not a zip, no schema, JSON nested too deep, a schema of the
     # wrong shape) is an unreadable artifact, not a crash
     except Exception as exc:
@@ -143,10 +161,9 @@ def dump_model(model: Any, path: Path, policy: ModelPolicy) -> dict[str, Any]:
             joblib.dump(model, tmp, compress=3)
         return {"format": "joblib"}
 
-    from skops.io import dumps
-
+    skops_io = _skops_io()
     try:
-        raw = dumps(model)
+        raw = skops_io.dumps(model)
     except (TypeError, ValueError, AttributeError) as exc:
         raise DataError(
             f"skops cannot store this model ({type(exc).__name__}: "
@@ -234,13 +251,13 @@ def load_model(data: bytes, fmt: str, policy: ModelPolicy, label: str) -> Any:
             raise DataError(_unloadable(label, exc)) from None
     if fmt != "skops":
         raise DataError(f"{label} is stored as {fmt!r}, a format mlready does not load")
-    from skops.io import loads
+    skops_io = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
         # skops lists the file's types and refuses any outside ``trusted`` before it imports or
         # builds anything; one pass over the file (listing first would read it twice)
-        return loads(data, trusted=sorted(policy.allowed()))
+        return skops_io.loads(data, trusted=sorted(policy.allowed()))
     except UntrustedTypesFoundException:
         outside = untrusted_types(data, policy, f"the artifact of {label}")
         raise DataError(

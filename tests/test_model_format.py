@@ -202,6 +202,32 @@ def test_the_same_model_is_the_same_bytes_whichever_process_writes_it(tmp_path: 
     assert all(len(n.split(".")[0]) < 5 for n in names[1:]), names  # numbered, not addresses
 
 
+_IMPORTS = """\
+import sys
+if sys.argv[1] == "dask first":
+    import dask
+from mlready.model_format import _skops_io
+_skops_io()
+loaded = [m for m in ("dask", "jinja2") if m in sys.modules]
+import dask.array  # Dask itself still imports afterwards
+print(",".join(loaded))
+"""
+
+
+@pytest.mark.parametrize(("case", "loaded"), [("alone", ""), ("dask first", "dask,jinja2")])
+def test_skops_is_imported_without_dask_unless_dask_is_there(case: str, loaded: str) -> None:
+    pytest.importorskip("dask")
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS, case],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.stdout.strip() == loaded, done.stderr
+
+
 def test_the_trusted_types_exist_and_are_all_needed() -> None:
     for name in TRUSTED_TYPES:
         module, _, attribute = name.rpartition(".")
