@@ -436,3 +436,22 @@ def test_the_policy_comes_from_the_spec_and_the_flag() -> None:
     assert ModelPolicy.of(listed) == ModelPolicy(
         allow_pickle=True, trusted=("sklearn.neighbors._kd_tree.KDTree",)
     )
+
+
+def test_the_python_api_takes_allow_pickle_as_the_commands_do(tmp_path: Path) -> None:
+    from mlready import Project
+    from tests.training_data import toy_frame, write_project
+
+    write_project(tmp_path, validation="  cv: {folds: 3}\n  metrics: [roc_auc]\n")
+    project = Project(tmp_path)
+    trained = project.train(importance=False, allow_pickle=True)
+    assert trained.passed
+    assert (trained.run_dir / "model.joblib").is_file()
+    assert project.register().passed
+    toy_frame(20).drop(columns=["churn"]).to_csv(tmp_path / "batch.csv", index=False)
+    with pytest.raises(DataError, match=r"stored as joblib \(pickle\).*--allow-pickle"):
+        project.serve_batch("toy@candidate", input=tmp_path / "batch.csv")
+    served = project.serve_batch(
+        "toy@candidate", input=tmp_path / "batch.csv", output=tmp_path / "s.csv", allow_pickle=True
+    )
+    assert served.passed

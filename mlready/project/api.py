@@ -67,11 +67,11 @@ class Project:
         )
         return cls(written.spec_path)
 
-    def _load(self) -> LoadedSpec:
+    def _load(self, *, allow_pickle: bool = False) -> LoadedSpec:
         from mlready.spec import load_spec
 
         self._loaded = load_spec(self.path)
-        return self._loaded
+        return self._loaded.allowing_pickle() if allow_pickle else self._loaded
 
     def __repr__(self) -> str:
         return f"Project({str(self.path)!r})"
@@ -133,6 +133,7 @@ class Project:
         check_reproducible: bool = False,
         importance: bool = True,
         revalidate: bool = False,
+        allow_pickle: bool = False,
         on_progress: Callable[[str, int, int], None] | None = None,
     ) -> TrainRun:
         """Fit the spec's pipeline, cross-validate it, and write the model with its metadata
@@ -140,12 +141,13 @@ class Project:
 
         ``check_reproducible`` trains twice and fails unless both agree; ``importance=False``
         skips permutation importance; ``revalidate`` validates the data even when a recent
-        validate-data run checked the same bytes.
+        validate-data run checked the same bytes; ``allow_pickle`` stores model.joblib (pickle)
+        instead of model.skops, as ``model.allow_pickle: true`` does.
         """
         from mlready.project.steps import run_train
 
         return run_train(
-            self._load(),
+            self._load(allow_pickle=allow_pickle),
             check_reproducible=check_reproducible,
             importance=importance,
             revalidate=revalidate,
@@ -160,18 +162,20 @@ class Project:
         reason: str | None = None,
         promote: str | None = None,
         force: bool = False,
+        allow_pickle: bool = False,
     ) -> RegisterRun:
         """Store a train run's model as the next version of the spec's model, as
         ``mlready register`` does (default: the newest passing train run).
 
         ``promote``: then move this alias to it (``production`` goes through the gate;
         ``force`` with a ``reason`` overrides a refusal). ``allow_failing`` with a ``reason``
-        registers a run that failed its checks.
+        registers a run that failed its checks. ``allow_pickle``: the gate may load versions
+        stored as joblib (pickle), as ``--allow-pickle`` does.
         """
         from mlready.project.steps import run_register
 
         return run_register(
-            self._load(),
+            self._load(allow_pickle=allow_pickle),
             run=run,
             allow_failing=allow_failing,
             reason=reason,
@@ -192,6 +196,7 @@ class Project:
         cache: bool = True,
         engine: str = "local",
         scheduler: str | None = None,
+        allow_pickle: bool = False,
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> ServeRun:
         """Score a batch with a registered model, in chunks, within the SLA, as
@@ -201,11 +206,13 @@ class Project:
         or glob, or a database URL with ``query`` (default: ``serving.input``). ``quarantine``:
         set invalid rows aside (True) or stop at the first (False); default
         ``serving.on_invalid``. ``engine``: ``local`` or ``dask`` (with ``scheduler``).
+        ``allow_pickle``: load a version stored as joblib (pickle, which runs code from the
+        file), as ``--allow-pickle`` does.
         """
         from mlready.project.steps import run_serve_batch
 
         return run_serve_batch(
-            self._load(),
+            self._load(allow_pickle=allow_pickle),
             model=model,
             input_path=None if input is None else os.fspath(input),
             query=query,
