@@ -19,6 +19,7 @@ from mlready.cli import register as register_cmd
 from mlready.cli import run as run_cmd
 from mlready.cli import runs as runs_cmd
 from mlready.cli import serve as serve_cmd
+from mlready.cli import serve_http as serve_http_cmd
 from mlready.cli import site as site_cmd
 from mlready.cli import spec as spec_cmd
 from mlready.cli import train as train_cmd
@@ -89,6 +90,7 @@ app.command("train")(train_cmd.train)
 app.command("register")(register_cmd.register)
 app.add_typer(register_cmd.app, name="registry")
 app.command("serve-batch")(serve_cmd.serve_batch)
+app.command("serve")(serve_http_cmd.serve)
 app.command("check-drift")(drift_cmd.check_drift)
 app.command("checklist-report")(checklist_cmd.checklist_report)
 app.command("run")(run_cmd.run)

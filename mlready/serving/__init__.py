@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -280,7 +280,7 @@ def resolve_model(loaded: LoadedSpec, ref: str | None) -> ModelInfo:
     )
 
 
-def _known_categories(info: ModelInfo) -> dict[str, set[str]]:
+def known_categories(info: ModelInfo) -> dict[str, set[str]]:
     """Each categorical feature's training categories, where the profile kept all of them."""
     columns = (info.profile or {}).get("columns") or {}
     out = {}
@@ -474,16 +474,27 @@ def find_duplicates(
     path: str | None, sql: tuple[str, str] | None, checks: list[Any], chunk_rows: int
 ) -> dict[str, Any]:
     """The hashed values that occur twice in columns with an error-severity unique check."""
+    from mlready.serving.reader import iter_batch
+
+    columns = unique_columns(checks)
+    if not columns:
+        return {}
+    return duplicate_hashes(iter_batch(path, sql, columns, max(chunk_rows, 500_000)), columns)
+
+
+def unique_columns(checks: list[Any]) -> list[str]:
+    """The columns whose values must be unique (an error-severity unique check)."""
+    return [c.column for c in checks if c.kind == "unique" and c.severity == "error"]
+
+
+def duplicate_hashes(chunks: Iterable[Any], columns: list[str]) -> dict[str, Any]:
+    """Per column, the hashed values that occur twice over all ``chunks`` (DataFrames)."""
     import numpy as np
 
     from mlready.serving.prepare import value_hashes
-    from mlready.serving.reader import iter_batch
 
-    columns = [c.column for c in checks if c.kind == "unique" and c.severity == "error"]
-    if not columns:
-        return {}
     parts: dict[str, list[Any]] = {c: [] for c in columns}
-    for chunk in iter_batch(path, sql, columns, max(chunk_rows, 500_000)):
+    for chunk in chunks:
         for column in columns:
             present = chunk[column].dropna()
             parts[column].append(value_hashes(present))
@@ -938,7 +949,6 @@ def _serve_local(
     from threadpoolctl import threadpool_limits
 
     from mlready.io import atomic_path, atomic_write_text, json_text
-    from mlready.profiles import ProfileBuilder
     from mlready.serving.cache import RowCache, row_keys
     from mlready.serving.prepare import Contract
     from mlready.serving.reader import iter_batch, prefetch
@@ -957,7 +967,7 @@ def _serve_local(
     loading.shutdown(wait=False)
     duplicates = find_duplicates(batch.path, batch.sql, checks, chunk_rows)
     contract = Contract(
-        checks, info.numeric, info.categorical, _known_categories(info), duplicates, info.dtypes
+        checks, info.numeric, info.categorical, known_categories(info), duplicates, info.dtypes
     )
     t = lap("duplicates", t)
     read_columns = list(dict.fromkeys(info.id_columns + contract.columns()))
@@ -986,19 +996,8 @@ def _serve_local(
     t = lap("canary", t)
     log.info("canary passed on %s rows", result.canary.get("rows"))
 
-    reference = info.profile or {"columns": {}}
-    drift = loaded.spec.monitoring.drift
-    features_profile = ProfileBuilder(
-        {
-            "columns": {
-                c: (reference.get("columns") or {}).get(c) or _kind(c, info) for c in info.features
-            }
-        },
-        keep_values=drift.small_sample_rows,
-    )
-    prediction_ref = prediction_reference(reference, scorer)
-    predictions_profile = ProfileBuilder(
-        {"columns": prediction_ref}, keep_values=drift.small_sample_rows
+    features_profile, predictions_profile = profile_builders(
+        info, scorer, loaded.spec.monitoring.drift.small_sample_rows
     )
 
     cache: RowCache | None = None
@@ -1132,7 +1131,7 @@ def _serve_local(
             )
         result.rows_scored = out.rows
         profile = batch_profile(
-            features_profile, predictions_profile, info, scorer, batch, result, run_id
+            features_profile, predictions_profile, info, scorer, batch.label, result, run_id
         )
         start = time.perf_counter()
         # rejects first: an output never stands without the rows taken out of it
@@ -1277,11 +1276,11 @@ def batch_profile(
     predictions: Any,
     info: ModelInfo,
     scorer: Scorer,
-    batch: _Batch,
+    source: str,
     result: ServeResult,
     run_id: str,
 ) -> dict[str, Any]:
-    """The batch's profile in the reference's format, with where it came from."""
+    """The batch's profile in the reference's format, with where it came from (``source``)."""
     profile = features.result()
     profile["prediction"] = predictions.result()["columns"]
     if info.binary:
@@ -1292,7 +1291,7 @@ def batch_profile(
         **dict.fromkeys(info.categorical, "categorical"),
     }
     profile["batch"] = {
-        "source": batch.label,
+        "source": source,
         "run_id": run_id,
         "rows_in": result.rows_in,
         "rows_scored": result.rows_scored,
@@ -1308,6 +1307,22 @@ def batch_profile(
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return profile
+
+
+def profile_builders(info: ModelInfo, scorer: Scorer, keep_values: int) -> tuple[Any, Any]:
+    """Empty profiles of a batch's features and of its answers, in the reference's bins."""
+    from mlready.profiles import ProfileBuilder
+
+    reference = info.profile or {"columns": {}}
+    known = reference.get("columns") or {}
+    features = ProfileBuilder(
+        {"columns": {c: known.get(c) or _kind(c, info) for c in info.features}},
+        keep_values=keep_values,
+    )
+    predictions = ProfileBuilder(
+        {"columns": prediction_reference(reference, scorer)}, keep_values=keep_values
+    )
+    return features, predictions
 
 
 def prediction_reference(reference: dict[str, Any], scorer: Scorer) -> dict[str, Any]:

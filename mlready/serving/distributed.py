@@ -189,9 +189,9 @@ def serve_with_dask(
     from mlready.profiles import ProfileBuilder
     from mlready.serving import (
         Scorer,
-        _known_categories,
         batch_profile,
         canary,
+        known_categories,
         prediction_reference,
     )
     from mlready.serving.prepare import Contract
@@ -217,7 +217,7 @@ def serve_with_dask(
     }
     prediction_ref = {"columns": prediction_reference(reference, scorer)}
     keep = loaded.spec.monitoring.drift.small_sample_rows
-    known = _known_categories(info)
+    known = known_categories(info)
     unique = [c.column for c in checks if c.kind == "unique" and c.severity == "error"]
     timings["load"] = round(time.perf_counter() - start, 4)
     batch.output.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +297,7 @@ def serve_with_dask(
                 f"{result.nan_predictions:,} predictions are NaN or infinite: the model or its "
                 "inputs are broken; nothing was written"
             )
-        profile = batch_profile(features, predictions, info, scorer, batch, result, run_id)
+        profile = batch_profile(features, predictions, info, scorer, batch.label, result, run_id)
         if result.rows_rejected:
             _publish(tmp_rej, batch.rejects)
             result.files["rejects"] = str(batch.rejects)

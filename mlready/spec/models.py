@@ -777,6 +777,44 @@ class SlaSpec(Section):
         return self.max_run_time or self.output_period * 2 / 3
 
 
+class RealtimeSpec(Section):
+    """Real-time scoring over HTTP (`mlready serve`)."""
+
+    max_rows: int = Field(
+        10_000, ge=1, le=1_000_000, description="Most rows one request may hold (413 beyond)."
+    )
+    max_body_mb: float = Field(
+        10.0, gt=0, le=1024, description="Largest request body in MB (413 beyond)."
+    )
+    reload_seconds: float = Field(
+        30.0,
+        ge=0.1,
+        le=86_400,
+        description="How often the registry is asked whether the served alias moved.",
+    )
+    p99_ms: float | None = Field(
+        None,
+        gt=0,
+        description="Latency SLA: the 99th percentile of /predict over a window, in ms; a "
+        "breach fires the sla_breach alert rules.",
+    )
+    window_seconds: float = Field(
+        60.0, ge=1, le=86_400, description="The window the p99 latency is judged over."
+    )
+    min_requests: int = Field(
+        100, ge=1, description="Fewest requests in a window for its p99 to be judged."
+    )
+    cache_rows: int = Field(
+        100_000, ge=0, le=100_000_000, description="Rows the in-memory answer cache holds (LRU)."
+    )
+    profile_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=86_400,
+        description="How often the online traffic's profile is written for check-drift.",
+    )
+
+
 class ServingSection(Section):
     """Batch scoring with a registered model."""
 
@@ -795,6 +833,9 @@ class ServingSection(Section):
     )
     cache: CacheSpec = Field(default_factory=CacheSpec, description="The prediction cache.")
     sla: SlaSpec | None = Field(None, description="Output period and run-time budget.")
+    realtime: RealtimeSpec = Field(
+        default_factory=RealtimeSpec, description="Real-time scoring over HTTP (mlready serve)."
+    )
 
     @field_validator("output")
     @classmethod

@@ -1,0 +1,74 @@
+"""The in-memory answer cache of `mlready serve`: a row's model answer by the hash of its
+feature values (serve-batch's row keys), keyed on the model's sha256 so an answer of one version
+never answers for another, least recently used first out, each entry living serving.cache.ttl."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["AnswerCache"]
+
+
+class AnswerCache:
+    """At most ``max_rows`` answers, each for ``ttl_seconds``."""
+
+    def __init__(self, max_rows: int, ttl_seconds: float) -> None:
+        self.max_rows = max_rows
+        self.ttl = ttl_seconds
+        self._entries: OrderedDict[tuple[str, int, int], tuple[float, tuple[Any, ...]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every answer (a model swap)."""
+        with self._lock:
+            self._entries.clear()
+
+    def lookup(self, sha256: str, k1: Any, k2: Any, scorer: Any) -> tuple[Any, dict[str, Any]]:
+        """(mask of rows answered, their answers per output column) for rows keyed (k1, k2)."""
+        import numpy as np
+
+        now = time.monotonic()
+        found: list[tuple[Any, ...]] = []
+        hit = np.zeros(len(k1), dtype=bool)
+        with self._lock:
+            entries = self._entries
+            for i, key in enumerate(zip(k1.tolist(), k2.tolist(), strict=True)):
+                full = (sha256, *key)
+                entry = entries.get(full)
+                if entry is None:
+                    continue
+                if entry[0] < now:
+                    del entries[full]
+                    continue
+                entries.move_to_end(full)
+                hit[i] = True
+                found.append(entry[1])
+        empty = scorer.empty()
+        answers = {
+            name: np.asarray([row[j] for row in found], dtype=empty[name].dtype)
+            for j, name in enumerate(scorer.payload)
+        }
+        return hit, answers
+
+    def add(self, sha256: str, k1: Any, k2: Any, answers: dict[str, Any]) -> None:
+        """Keep the answers of rows keyed (k1, k2)."""
+        if self.max_rows == 0:
+            return
+        expires = time.monotonic() + self.ttl
+        columns = [answers[name].tolist() for name in answers]
+        with self._lock:
+            entries = self._entries
+            for i, key in enumerate(zip(k1.tolist(), k2.tolist(), strict=True)):
+                full = (sha256, *key)
+                entries[full] = (expires, tuple(c[i] for c in columns))
+                entries.move_to_end(full)
+            while len(entries) > self.max_rows:
+                entries.popitem(last=False)
