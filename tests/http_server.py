@@ -60,14 +60,14 @@ def request(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     method: str | None = None,
-) -> tuple[int, dict[str, str], bytes]:
+) -> tuple[int, Any, bytes]:
     """(status, headers, body) of one HTTP request; 4xx and 5xx are answers, not errors."""
     req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(req, timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        return exc.code, exc.headers, exc.read()
 
 
 def get(url: str) -> tuple[int, Any]:
@@ -78,7 +78,7 @@ def get(url: str) -> tuple[int, Any]:
         return status, body.decode()
 
 
-def post_json(url: str, payload: Any, query: str = "") -> tuple[int, Any, dict[str, str]]:
+def post_json(url: str, payload: Any, query: str = "") -> tuple[int, Any, Any]:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     status, headers, raw = request(
         url + "/predict" + query, body, {"Content-Type": "application/json"}, "POST"

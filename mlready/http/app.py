@@ -322,12 +322,12 @@ def create_app(service: Service) -> Any:
         scored = await loop.run_in_executor(
             service.pool, service.score_body, served, body, kind, on_invalid
         )
-        rejects: dict[str, int] = {}
-        for entry in scored.rejected:
-            for reason in entry["reasons"]:
-                rejects[reason] = rejects.get(reason, 0) + 1
         service.metrics.scored(
-            scored.rows_in, scored.table.num_rows, rejects, scored.hits, scored.misses
+            scored.rows_in,
+            scored.table.num_rows,
+            _reject_counts(scored.rejected),
+            scored.hits,
+            scored.misses,
         )
         headers = {
             "X-Mlready-Model": served.info.name,
@@ -369,6 +369,10 @@ def create_app(service: Service) -> Any:
             exc.message,
         )
         service.metrics.error(exc.reason)
+        rejected = exc.details.get("rejected")
+        if rejected:
+            rows = int(exc.details.get("rows") or len(rejected))
+            service.metrics.scored(rows, 0, _reject_counts(rejected), 0, 0)
         return _json(exc.to_dict(), exc.status)
 
     async def failed(request: Request, exc: Exception) -> Response:
@@ -431,6 +435,15 @@ def create_app(service: Service) -> Any:
         middleware=[Middleware(Timing)],
         lifespan=lifespan,
     )
+
+
+def _reject_counts(rejected: list[dict[str, Any]]) -> dict[str, int]:
+    """Rejected rows by check (a row breaking two checks counts under both)."""
+    counts: dict[str, int] = {}
+    for entry in rejected:
+        for reason in entry["reasons"]:
+            counts[reason] = counts.get(reason, 0) + 1
+    return counts
 
 
 PATHS = {"/predict", "/health", "/ready", "/model", "/metrics"}

@@ -94,14 +94,19 @@ class Metrics:
         """Availability and latency for the run log: requests, server errors, percentiles."""
         with self._lock:
             total = sum(self.requests.values())
-            failed = sum(n for (_, _, status), n in self.requests.items() if status >= 500)
             predict = sum(n for (_, p, _), n in self.requests.items() if p == "/predict")
+            # availability is that of /predict (a 503 of /ready while loading is its answer)
+            failed = sum(
+                n
+                for (_, p, status), n in self.requests.items()
+                if p == "/predict" and status >= 500
+            )
             latencies = sorted(s for _, s in self.recent)
         return {
             "requests": total,
             "predict_requests": predict,
             "server_errors": failed,
-            "availability": None if not total else round(1 - failed / total, 6),
+            "availability": None if not predict else round(1 - failed / predict, 6),
             "rows_in": self.rows_in,
             "rows_scored": self.rows_scored,
             "rows_rejected": sum(self.rejects.values()),

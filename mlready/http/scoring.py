@@ -214,7 +214,7 @@ def score(
                 "invalid_rows",
                 f"{len(rejected)} of {len(frame)} rows break the serving contract; nothing was "
                 "scored (fix them, or send ?on_invalid=quarantine to score the others)",
-                {"rejected": rejected},
+                {"rows": len(frame), "rejected": rejected},
             )
     X = prepared.X
     hits = np.zeros(len(X), dtype=bool)

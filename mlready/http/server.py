@@ -112,9 +112,7 @@ def _workers_summary(folder: Path | None) -> dict[str, Any]:
         "rows_rejected",
     ):
         total[key] = sum(int(p.get(key) or 0) for p in parts)
-    requests = total["requests"]
-    total["availability"] = (
-        None if not requests else round(1 - total["server_errors"] / requests, 6)
-    )
+    predict = total["predict_requests"]
+    total["availability"] = None if not predict else round(1 - total["server_errors"] / predict, 6)
     total["model"] = next((p["model"] for p in parts if p.get("model")), None)
     return total

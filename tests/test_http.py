@@ -1,0 +1,309 @@
+"""mlready serve: a real server on 127.0.0.1, talked to over HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.http_server import Running, get, post_json, request
+from tests.serving_data import make_batch, trained_project
+
+REALTIME = """\
+  realtime: {reload_seconds: 0.2, cache_rows: 1000, max_rows: 2000, max_body_mb: 1}
+"""
+
+
+def _dirty(frame: pd.DataFrame) -> pd.DataFrame:
+    """One defect per check, each in its own row (one id twice: two rows)."""
+    frame = frame.copy()
+    frame["tenure"] = frame["tenure"].astype(object)
+    frame.loc[10, "tenure"] = 999  # range
+    frame.loc[20, "tenure"] = "lots"  # not a number
+    frame.loc[30, "monthly_charges"] = -5.0  # range
+    frame.loc[40, "plan"] = "platinum"  # not allowed
+    frame.loc[50, "customer_id"] = "bad-id"  # regex
+    frame.loc[60, "customer_id"] = frame.loc[100, "customer_id"]  # duplicated: rows 60 and 100
+    frame.loc[70, "tenure"] = None  # missing
+    return frame
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = trained_project(tmp_path_factory.mktemp("http"))
+    spec = folder / "mlready.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + REALTIME, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def project(trained: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(trained, target)
+    return target
+
+
+@pytest.fixture
+def server(project: Path) -> Iterator[Running]:
+    running = Running(project)
+    yield running
+    running.stop()
+
+
+def _records(path: Path) -> list[dict]:
+    """The CSV's rows as JSON records, numbers parsed as serve-batch parses them."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    records = []
+    for row in frame.to_dict("records"):
+        for column in ("tenure", "monthly_charges"):
+            row[column] = float(row[column]) if row[column] else None
+        records.append(row)
+    return records
+
+
+def _serve_batch(run_cli, project: Path, batch: Path, output: Path, *extra: str) -> None:
+    result = run_cli(
+        "--spec", str(project), "serve-batch", "-i", str(batch), "-o", str(output), *extra
+    )
+    assert result.exit_code == 0, result.stderr
+
+
+def test_predictions_equal_serve_batch_to_the_last_bit(
+    run_cli, project: Path, server: Running
+) -> None:
+    make_batch(400, seed=11).to_csv(project / "batch.csv", index=False)
+    _serve_batch(run_cli, project, project / "batch.csv", project / "out.parquet", "--no-cache")
+    batch = pd.read_parquet(project / "out.parquet")
+    status, body, headers = post_json(server.url, {"records": _records(project / "batch.csv")})
+    assert status == 200, body
+    online = pd.DataFrame(body["predictions"])
+    columns = ["customer_id", "prediction", "probability", "model_name", "model_version"]
+    assert list(online.columns) == list(batch.columns)
+    pd.testing.assert_frame_equal(online[columns], batch[columns], check_exact=True)
+    assert headers["X-Mlready-Model-Version"] == "1"
+    assert body["model"]["version"] == 1 and body["rejected"] == []
+    # the same rows as CSV, answered as CSV: the same bytes of numbers
+    status, _, raw = request(
+        server.url + "/predict",
+        (project / "batch.csv").read_bytes(),
+        {"Content-Type": "text/csv", "Accept": "text/csv"},
+        "POST",
+    )
+    assert status == 200
+    as_csv = pd.read_csv(pd.io.common.BytesIO(raw), dtype={"customer_id": str})
+    assert as_csv["probability"].tolist() == batch["probability"].tolist()
+    # asked again: answered from the cache, still to the last bit
+    status, again, _ = post_json(server.url, {"records": _records(project / "batch.csv")})
+    assert [p["probability"] for p in again["predictions"]] == batch["probability"].tolist()
+    assert server.service.metrics.cache_hits >= 400
+
+
+def test_invalid_rows_422_with_the_reasons_of_serve_batch(
+    run_cli, project: Path, server: Running
+) -> None:
+    _dirty(make_batch(200, seed=5)).to_csv(project / "dirty.csv", index=False)
+    _serve_batch(run_cli, project, project / "dirty.csv", project / "o.parquet", "--quarantine")
+    rejected = pd.read_parquet(project / "o.rejected.parquet")
+    expected = dict(zip(rejected["_mlready_row"], rejected["_mlready_reasons"], strict=True))
+    body = (project / "dirty.csv").read_bytes()
+    headers = {"Content-Type": "text/csv"}
+    # the toy spec quarantines (serving.on_invalid); a request may ask to stop instead
+    status, _, raw = request(server.url + "/predict?on_invalid=stop", body, headers, "POST")
+    answer = json.loads(raw)
+    assert status == 422, answer
+    assert answer["error"] == "invalid_rows"
+    got = {r["row"]: "; ".join(r["reasons"]) for r in answer["rejected"]}
+    assert got == expected
+    assert all(r["messages"] for r in answer["rejected"])
+    status, _, raw = request(server.url + "/predict?on_invalid=quarantine", body, headers, "POST")
+    answer = json.loads(raw)
+    assert status == 200
+    assert {r["row"]: "; ".join(r["reasons"]) for r in answer["rejected"]} == expected
+    scored = pd.read_parquet(project / "o.parquet")
+    online = pd.DataFrame(answer["predictions"])
+    assert online["customer_id"].tolist() == scored["customer_id"].tolist()
+    assert online["probability"].tolist() == scored["probability"].tolist()
+
+
+BAD = [
+    ("malformed JSON", b'{"records": [', "application/json", 400, "malformed_json"),
+    ("empty body", b"", "application/json", 400, "empty_body"),
+    ("no rows", b'{"records": []}', "application/json", 400, "no_rows"),
+    ("not records", b'{"rows": 3}', "application/json", 400, "wrong_shape"),
+    ("a list in a cell", b'[{"tenure": [1, 2]}]', "application/json", 400, "wrong_type"),
+    ("NaN", b'[{"tenure": NaN}]', "application/json", 400, "not_finite"),
+    ("Infinity", b'[{"tenure": Infinity}]', "application/json", 400, "not_finite"),
+    ("1e999", b'[{"tenure": 1e999}]', "application/json", 400, "not_finite"),
+    ("wrong content type", b"tenure=3", "application/x-www-form-urlencoded", 415, "content_type"),
+    ("no content type", b"[]", "", 415, "content_type"),
+    ("missing features", b'[{"customer_id": "C00001"}]', "application/json", 422, "columns"),
+    ("not UTF-8", b"\xff\xfe{", "application/json", 400, "malformed_json"),
+    ("bad CSV", b"a,b\n1,2,3,4\n", "text/csv", 400, "malformed_csv"),
+]
+
+
+def _row(**change: object) -> dict:
+    row = {
+        "customer_id": "C00001",
+        "month": "2025-01-01",
+        "tenure": 5.0,
+        "monthly_charges": 50.0,
+        "plan": "basic",
+        "region": "north",
+    }
+    return {**row, **change}
+
+
+@pytest.mark.parametrize(
+    ("what", "body", "media", "status", "reason"), BAD, ids=[b[0] for b in BAD]
+)
+def test_bad_input_gets_its_4xx_and_one_log_line(
+    server: Running,
+    caplog: pytest.LogCaptureFixture,
+    what: str,
+    body: bytes,
+    media: str,
+    status: int,
+    reason: str,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="mlready.http")
+    headers = {"Content-Type": media} if media else {}
+    got, _, raw = request(server.url + "/predict", body, headers, "POST")
+    answer = json.loads(raw)
+    assert (got, answer["error"]) == (status, reason), answer
+    assert answer["message"] and "Traceback" not in answer["message"]
+    lines = [r for r in caplog.records if r.name == "mlready.http"]
+    assert len(lines) == 1 and reason in lines[0].getMessage()
+    assert get(server.url + "/health") == (200, {"status": "ok"})
+
+
+def test_wrong_types_unknown_categories_missing_ids_huge_bodies(server: Running) -> None:
+    url = server.url
+    status, answer, _ = post_json(url, [_row(tenure="lots")], "?on_invalid=stop")
+    assert status == 422 and answer["rejected"][0]["reasons"] == ["tenure.type"]
+    status, answer, _ = post_json(url, [_row(plan="platinum")], "?on_invalid=stop")
+    assert status == 422 and answer["rejected"][0]["reasons"] == ["plan.allowed_values"]
+    status, answer, _ = post_json(url, [_row(region="mars")])  # not in the contract: unseen
+    assert status == 200 and len(answer["predictions"]) == 1
+    status, answer, _ = post_json(url, [_row(customer_id=None)], "?on_invalid=stop")
+    assert status == 422 and answer["rejected"][0]["reasons"] == ["customer_id.not_null"]
+    no_ids = [{k: v for k, v in _row().items() if k != "customer_id"}]
+    status, answer, _ = post_json(url, no_ids)
+    assert status == 422 and "customer_id" in answer["message"]
+    status, answer, _ = post_json(url, [_row(customer_id=f"C{i:05d}") for i in range(2001)])
+    assert (status, answer["error"]) == (413, "too_many_rows")
+    huge = b'{"records": [' + b",".join([json.dumps(_row()).encode()] * 20_000) + b"]}"
+    assert len(huge) > 1024 * 1024
+    status, answer, _ = post_json(url, huge)
+    assert (status, answer["error"]) == (413, "too_large")
+    status, answer, _ = post_json(url, [_row()], "?on_invalid=maybe")
+    assert (status, answer["error"]) == (400, "bad_parameter")
+    assert get(url + "/ready")[0] == 200
+    answers = server.service.metrics.requests
+    assert not any(s >= 500 for (_, path, s) in answers if path == "/predict")
+
+
+def test_not_ready_until_the_canary_passed(project: Path, monkeypatch) -> None:
+    import mlready.serving
+
+    gate = threading.Event()
+    real = mlready.serving.canary
+
+    def held(scorer):
+        gate.wait(30)
+        return real(scorer)
+
+    monkeypatch.setattr(mlready.serving, "canary", held)
+    running = Running(project, wait_ready=False)
+    try:
+        assert get(running.url + "/health") == (200, {"status": "ok"})
+        status, answer = get(running.url + "/ready")
+        assert status == 503 and answer["ready"] is False
+        status, answer, _ = post_json(running.url, [_row()])
+        assert (status, answer["error"]) == (503, "not_ready")
+        assert get(running.url + "/model")[0] == 503
+        gate.set()
+        running.wait_ready(30)
+        status, answer = get(running.url + "/ready")
+        assert answer["ready"] is True and answer["canary"]["passed"] is True
+        assert get(running.url + "/model")[1]["version"] == 1
+    finally:
+        gate.set()
+        running.stop()
+
+
+def test_a_failing_canary_is_never_ready(project: Path, monkeypatch) -> None:
+    import mlready.serving
+    from mlready.errors import CheckFailed
+
+    def broken(scorer):
+        raise CheckFailed("canary: the model answers NaN for its input example")
+
+    monkeypatch.setattr(mlready.serving, "canary", broken)
+    running = Running(project, wait_ready=False)
+    try:
+        import time
+
+        time.sleep(0.5)
+        status, answer = get(running.url + "/ready")
+        assert status == 503 and "NaN" in answer["reason"]
+    finally:
+        running.stop()
+
+
+METRIC = re.compile(
+    r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?P<labels>[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
+    r'(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*)\})? (?P<value>[-+]?(\d+(\.\d*)?([eE][-+]?\d+)?'
+    r"|\+Inf|-Inf|NaN))$"
+)
+
+
+def parse_prometheus(text: str) -> dict[str, dict[str, float]]:
+    """The samples of a Prometheus text exposition, by family; AssertionError on a bad line."""
+    families: dict[str, str] = {}
+    samples: dict[str, dict[str, float]] = {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            assert kind in ("counter", "gauge", "histogram", "summary", "untyped"), line
+            families[name] = kind
+            continue
+        match = METRIC.match(line)
+        assert match, f"not a Prometheus sample line: {line!r}"
+        name = match["name"]
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in families or base in families, f"{name} has no TYPE line"
+        samples.setdefault(name, {})[match["labels"] or ""] = float(match["value"])
+    return samples
+
+
+def test_metrics_parse_as_prometheus_text(server: Running) -> None:
+    post_json(server.url, [_row()])
+    post_json(server.url, [_row()])  # a cache hit
+    post_json(server.url, [_row(plan="platinum")], "?on_invalid=stop")
+    request(server.url + "/predict", b"{", {"Content-Type": "application/json"}, "POST")
+    status, headers, raw = request(server.url + "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = parse_prometheus(raw.decode())
+    requests = samples["mlready_http_requests_total"]
+    assert requests['method="POST",path="/predict",status="200"'] == 2
+    assert requests['method="POST",path="/predict",status="422"'] == 1
+    assert samples["mlready_rows_scored_total"][""] == 2
+    assert samples["mlready_rows_rejected_total"]['reason="plan.allowed_values"'] == 1
+    assert samples["mlready_cache_hits_total"][""] == 1
+    assert samples["mlready_cache_misses_total"][""] == 1
+    assert samples["mlready_http_request_errors_total"]['reason="malformed_json"'] == 1
+    buckets = samples["mlready_predict_latency_seconds_bucket"]
+    assert buckets['le="+Inf"'] == samples["mlready_predict_latency_seconds_count"][""] == 4
+    assert list(buckets.values()) == sorted(buckets.values())  # cumulative
+    assert samples["mlready_model_version"][""] == 1
+    assert samples["mlready_ready"][""] == 1
