@@ -307,3 +307,104 @@ def test_metrics_parse_as_prometheus_text(server: Running) -> None:
     assert list(buckets.values()) == sorted(buckets.values())  # cumulative
     assert samples["mlready_model_version"][""] == 1
     assert samples["mlready_ready"][""] == 1
+
+
+@pytest.fixture(scope="module")
+def two_versions(trained: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained project with a second version (other training data) registered, not promoted."""
+    from mlready.cli.app import main
+    from tests.training_data import toy_frame
+
+    folder = tmp_path_factory.mktemp("two") / "project"
+    shutil.copytree(trained, folder)
+    toy_frame(seed=5).to_csv(folder / "data" / "train.csv", index=False)
+    for args in (["train", "--no-importance"], ["register"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--quiet", "--spec", str(folder), *args])
+        assert exit_info.value.code == 0
+    return folder
+
+
+def test_promote_during_a_load_loop_swaps_with_no_failed_request(
+    run_cli, two_versions: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "p"
+    shutil.copytree(two_versions, project)
+    running = Running(project)
+    seen: list[tuple[int, int, set[int], int]] = []  # status, header version, row versions, rows
+    stop = threading.Event()
+    rows = [_row(customer_id=f"C{i:05d}", tenure=float(i % 70)) for i in range(20)]
+
+    def load() -> None:
+        while not stop.is_set():
+            status, answer, headers = post_json(running.url, rows)
+            versions = {p["model_version"] for p in answer.get("predictions", [])}
+            seen.append(
+                (status, int(headers["X-Mlready-Model-Version"] or 0), versions, len(versions))
+            )
+
+    clients = [threading.Thread(target=load) for _ in range(3)]
+    try:
+        for client in clients:
+            client.start()
+        import time
+
+        time.sleep(0.5)
+        result = run_cli(
+            "--spec", str(project), "registry", "promote", "toy:2", "--force", "--reason", "test"
+        )
+        assert result.exit_code == 0, result.stderr
+        deadline = time.monotonic() + 20
+        while not any(v == 2 for _, v, _, _ in seen[-3:]):
+            assert time.monotonic() < deadline, "the server did not swap to version 2"
+            time.sleep(0.05)
+        result = run_cli("--spec", str(project), "registry", "rollback")
+        assert result.exit_code == 0, result.stderr
+        while not any(v == 1 for _, v, _, _ in seen[-3:]):
+            assert time.monotonic() < deadline, "the server did not swap back to version 1"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join()
+        running.stop()
+    assert all(status == 200 for status, _, _, _ in seen), {s for s, _, _, _ in seen}
+    assert all(versions == {header} for _, header, versions, _ in seen)  # never mixed
+    order = [v for _, v, _, _ in seen]
+    assert 2 in order and order[-1] == 1
+    assert running.service.metrics.swaps == 2
+    cache = running.service.cache
+    assert cache is not None and cache.sha256 == running.service.slot.current.sha256
+    assert len(cache) <= 20  # cleared on each swap; the old model's late answers not kept
+
+
+def test_sla_breach_fires_the_sla_breach_rules(project: Path) -> None:
+    import time
+
+    spec = project / "mlready.yaml"
+    text = spec.read_text(encoding="utf-8").replace(
+        "  realtime: {", "  realtime: {p99_ms: 0.001, window_seconds: 1, min_requests: 3, "
+    )
+    text += (
+        "monitoring:\n"
+        "  channels: {log: {type: log, path: alerts.log}}\n"
+        "  alerts:\n"
+        "    - {name: slow, when: sla_breach, severity: warning, owner: tests,\n"
+        "       runbook: scale out, action: notify, channels: [log]}\n"
+    )
+    spec.write_text(text, encoding="utf-8")
+    running = Running(project)
+    try:
+        for _ in range(5):
+            assert post_json(running.url, [_row()])[0] == 200
+        deadline = time.monotonic() + 10
+        while not running.service.sla.alerts:
+            assert time.monotonic() < deadline, "no sla_breach alert"
+            time.sleep(0.05)
+    finally:
+        running.stop()
+    sent = running.service.sla.alerts[0]
+    assert sent["rule"] == "slow" and sent["event"] == "sla_breach"
+    assert sent["deliveries"]["log"]["delivered"] is True
+    assert "p99 latency" in (project / "alerts.log").read_text(encoding="utf-8")
+    assert running.service.metrics.sla_breaches >= 1

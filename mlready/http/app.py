@@ -149,7 +149,7 @@ class Service:
         with self._profile_lock:
             self.profile = OnlineProfile(self.loaded, new, self.run_id)
         if self.cache is not None:
-            self.cache.clear()
+            self.cache.clear(new.sha256)
 
     def profile_path(self, served: ServedModel | None = None) -> Path | None:
         """Where the online profile of ``served`` (default: the one counting now) is written."""

@@ -22,14 +22,17 @@ class AnswerCache:
             OrderedDict()
         )
         self._lock = threading.Lock()
+        self.sha256: str | None = None  # the model answers are kept for
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def clear(self) -> None:
-        """Forget every answer (a model swap)."""
+    def clear(self, sha256: str | None = None) -> None:
+        """Forget every answer; keep only answers of the model ``sha256`` from now on (a swap:
+        a request still scored by the old model stores nothing)."""
         with self._lock:
             self._entries.clear()
+            self.sha256 = sha256
 
     def lookup(self, sha256: str, k1: Any, k2: Any, scorer: Any) -> tuple[Any, dict[str, Any]]:
         """(mask of rows answered, their answers per output column) for rows keyed (k1, k2)."""
@@ -60,7 +63,7 @@ class AnswerCache:
 
     def add(self, sha256: str, k1: Any, k2: Any, answers: dict[str, Any]) -> None:
         """Keep the answers of rows keyed (k1, k2)."""
-        if self.max_rows == 0:
+        if self.max_rows == 0 or sha256 != self.sha256:
             return
         expires = time.monotonic() + self.ttl
         columns = [answers[name].tolist() for name in answers]
