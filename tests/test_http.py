@@ -88,7 +88,8 @@ def test_predictions_equal_serve_batch_to_the_last_bit(
     assert list(online.columns) == list(batch.columns)
     pd.testing.assert_frame_equal(online[columns], batch[columns], check_exact=True)
     assert headers["X-Mlready-Model-Version"] == "1"
-    assert body["model"]["version"] == 1 and body["rejected"] == []
+    assert body["model"]["version"] == 1
+    assert body["rejected"] == []
     # the same rows as CSV, answered as CSV: the same bytes of numbers
     status, _, raw = request(
         server.url + "/predict",
@@ -178,25 +179,32 @@ def test_bad_input_gets_its_4xx_and_one_log_line(
     got, _, raw = request(server.url + "/predict", body, headers, "POST")
     answer = json.loads(raw)
     assert (got, answer["error"]) == (status, reason), answer
-    assert answer["message"] and "Traceback" not in answer["message"]
+    assert answer["message"]
+    assert "Traceback" not in answer["message"]
     lines = [r for r in caplog.records if r.name == "mlready.http"]
-    assert len(lines) == 1 and reason in lines[0].getMessage()
+    assert len(lines) == 1
+    assert reason in lines[0].getMessage()
     assert get(server.url + "/health") == (200, {"status": "ok"})
 
 
 def test_wrong_types_unknown_categories_missing_ids_huge_bodies(server: Running) -> None:
     url = server.url
     status, answer, _ = post_json(url, [_row(tenure="lots")], "?on_invalid=stop")
-    assert status == 422 and answer["rejected"][0]["reasons"] == ["tenure.type"]
+    assert status == 422
+    assert answer["rejected"][0]["reasons"] == ["tenure.type"]
     status, answer, _ = post_json(url, [_row(plan="platinum")], "?on_invalid=stop")
-    assert status == 422 and answer["rejected"][0]["reasons"] == ["plan.allowed_values"]
+    assert status == 422
+    assert answer["rejected"][0]["reasons"] == ["plan.allowed_values"]
     status, answer, _ = post_json(url, [_row(region="mars")])  # not in the contract: unseen
-    assert status == 200 and len(answer["predictions"]) == 1
+    assert status == 200
+    assert len(answer["predictions"]) == 1
     status, answer, _ = post_json(url, [_row(customer_id=None)], "?on_invalid=stop")
-    assert status == 422 and answer["rejected"][0]["reasons"] == ["customer_id.not_null"]
+    assert status == 422
+    assert answer["rejected"][0]["reasons"] == ["customer_id.not_null"]
     no_ids = [{k: v for k, v in _row().items() if k != "customer_id"}]
     status, answer, _ = post_json(url, no_ids)
-    assert status == 422 and "customer_id" in answer["message"]
+    assert status == 422
+    assert "customer_id" in answer["message"]
     status, answer, _ = post_json(url, [_row(customer_id=f"C{i:05d}") for i in range(2001)])
     assert (status, answer["error"]) == (413, "too_many_rows")
     huge = b'{"records": [' + b",".join([json.dumps(_row()).encode()] * 20_000) + b"]}"
@@ -225,14 +233,16 @@ def test_not_ready_until_the_canary_passed(project: Path, monkeypatch) -> None:
     try:
         assert get(running.url + "/health") == (200, {"status": "ok"})
         status, answer = get(running.url + "/ready")
-        assert status == 503 and answer["ready"] is False
+        assert status == 503
+        assert answer["ready"] is False
         status, answer, _ = post_json(running.url, [_row()])
         assert (status, answer["error"]) == (503, "not_ready")
         assert get(running.url + "/model")[0] == 503
         gate.set()
         running.wait_ready(30)
         status, answer = get(running.url + "/ready")
-        assert answer["ready"] is True and answer["canary"]["passed"] is True
+        assert answer["ready"] is True
+        assert answer["canary"]["passed"] is True
         assert get(running.url + "/model")[1]["version"] == 1
     finally:
         gate.set()
@@ -253,7 +263,8 @@ def test_a_failing_canary_is_never_ready(project: Path, monkeypatch) -> None:
 
         time.sleep(0.5)
         status, answer = get(running.url + "/ready")
-        assert status == 503 and "NaN" in answer["reason"]
+        assert status == 503
+        assert "NaN" in answer["reason"]
     finally:
         running.stop()
 
@@ -292,7 +303,8 @@ def test_metrics_parse_as_prometheus_text(server: Running) -> None:
     post_json(server.url, [_row(plan="platinum")], "?on_invalid=stop")
     request(server.url + "/predict", b"{", {"Content-Type": "application/json"}, "POST")
     status, headers, raw = request(server.url + "/metrics")
-    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain; version=0.0.4")
     samples = parse_prometheus(raw.decode())
     requests = samples["mlready_http_requests_total"]
     assert requests['method="POST",path="/predict",status="200"'] == 2
@@ -371,10 +383,12 @@ def test_promote_during_a_load_loop_swaps_with_no_failed_request(
     assert all(status == 200 for status, _, _, _ in seen), {s for s, _, _, _ in seen}
     assert all(versions == {header} for _, header, versions, _ in seen)  # never mixed
     order = [v for _, v, _, _ in seen]
-    assert 2 in order and order[-1] == 1
+    assert 2 in order
+    assert order[-1] == 1
     assert running.service.metrics.swaps == 2
     cache = running.service.cache
-    assert cache is not None and cache.sha256 == running.service.slot.current.sha256
+    assert cache is not None
+    assert cache.sha256 == running.service.slot.current.sha256
     assert len(cache) <= 20  # cleared on each swap; the old model's late answers not kept
 
 
@@ -404,7 +418,8 @@ def test_sla_breach_fires_the_sla_breach_rules(project: Path) -> None:
     finally:
         running.stop()
     sent = running.service.sla.alerts[0]
-    assert sent["rule"] == "slow" and sent["event"] == "sla_breach"
+    assert sent["rule"] == "slow"
+    assert sent["event"] == "sla_breach"
     assert sent["deliveries"]["log"]["delivered"] is True
     assert "p99 latency" in (project / "alerts.log").read_text(encoding="utf-8")
     assert running.service.metrics.sla_breaches >= 1
