@@ -39,7 +39,10 @@ def check_drift(
     ] = None,
     batch: Annotated[
         str | None,
-        typer.Option(help="The run id of a serve-batch run whose batch profile to compare."),
+        typer.Option(
+            help="The run id of a serve-batch run whose batch profile to compare, or of a "
+            "`mlready serve` run (the rows it scored online)."
+        ),
     ] = None,
     model: Annotated[
         str | None,

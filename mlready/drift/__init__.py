@@ -88,17 +88,26 @@ def _batch_profile(
     model ``sha256`` names, else the latest)."""
     from mlready.runs import read_run_log
 
+    step = "serve-batch"
     if run_id is None:
         run_id, summary = _latest_serving_run(artifacts, sha256)
     else:
         found = [r for r in read_run_log(artifacts, "serve-batch") if r.run_id == run_id]
-        if not found:
+        online = artifacts / "runs" / "serve" / run_id / "batch_profile.json"
+        if not found and online.is_file():
+            # `mlready serve`'s online profile: in the run log once the server stopped, on disk
+            # (rewritten periodically) while it runs
+            step = "serve"
+            found = [r for r in read_run_log(artifacts, "serve") if r.run_id == run_id]
+            summary = (found[-1].summary or {}) if found else {}
+        elif not found:
             known = [r.run_id for r in read_run_log(artifacts, "serve-batch")][-5:]
             raise NotFoundError(
                 f"no serve-batch run {run_id}; the latest: {', '.join(known) or 'none'}"
             )
-        summary = found[-1].summary or {}
-    path = artifacts / "runs" / "serve-batch" / run_id / "batch_profile.json"
+        else:
+            summary = found[-1].summary or {}
+    path = artifacts / "runs" / step / run_id / "batch_profile.json"
     if not path.is_file():
         raise DataError(
             f"serve-batch run {run_id} has no batch profile at {path}: it failed before the "

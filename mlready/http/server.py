@@ -3,10 +3,12 @@ SIGTERM or Ctrl-C (in-flight requests finish, the online profile is written)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,30 @@ def _uvicorn() -> Any:
             f"mlready serve needs Starlette and uvicorn: pip install '{DISTRIBUTION}[serve]'"
         ) from None
     return uvicorn
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[list[str]]:
+    """SIGINT and SIGTERM stop the server gracefully and end the command normally (exit 0, the
+    run recorded): uvicorn drains, then raises the signal again for the handler it found, which
+    is this one (it notes the signal's name) instead of Python's default (an interrupted exit)."""
+    import signal
+    import threading
+
+    seen: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def note(number: int, frame: Any) -> None:
+        seen.append(signal.Signals(number).name)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield seen
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def check_port(host: str, port: int) -> None:
@@ -79,8 +105,10 @@ def serve(
 
         service = Service(loaded, model=model, run_id=run_id, folder=run_dir, logger=logger)
         server = uvicorn.Server(uvicorn.Config(create_app(service), **options))
-        server.run()
-        return {**service.summary(), "workers": 1, "host": host, "port": port}
+        with _stop_signals() as stopped_by:
+            server.run()
+        summary = {**service.summary(), "workers": 1, "host": host, "port": port}
+        return {**summary, "stopped_by": stopped_by[0] if stopped_by else None}
     env = {
         "MLREADY_SERVE_SPEC": str(loaded.path),
         "MLREADY_SERVE_MODEL": model or "",
