@@ -30,6 +30,7 @@ def test_no_step_command_is_registered_as_a_stub(run_cli) -> None:
         "register",
         "registry",
         "serve-batch",
+        "serve",
         "check-drift",
         "checklist-report",
         "run",
