@@ -456,11 +456,20 @@ def from_environment() -> Any:
 
     loaded = load_spec(Path(os.environ["MLREADY_SERVE_SPEC"]))
     folder = os.environ.get("MLREADY_SERVE_FOLDER")
+    pid = str(os.getpid())
+    logger = logging.getLogger(f"mlready.http.worker.{pid}")
+    if folder:
+        # each worker's log beside the run's (the command's run.log is the parent process's)
+        handler = logging.FileHandler(Path(folder) / f"run.{pid}.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     service = Service(
         loaded,
         model=os.environ.get("MLREADY_SERVE_MODEL") or None,
         run_id=os.environ.get("MLREADY_SERVE_RUN_ID") or None,
         folder=Path(folder) if folder else None,
-        worker_suffix=str(os.getpid()),
+        logger=logger,
+        worker_suffix=pid,
     )
     return create_app(service)

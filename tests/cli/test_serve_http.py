@@ -33,10 +33,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(project: Path, port: int) -> subprocess.Popen[str]:
+def _start(project: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "mlready", "--spec", str(project), "serve"]
     return subprocess.Popen(
-        [sys.executable, "-m", "mlready", "--spec", str(project), "serve", "--port", str(port)],
+        [*command, "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -138,6 +139,54 @@ def test_sigterm_drains_and_check_drift_reads_the_online_profile(project: Path) 
     online_verdicts = _verdicts(_drift(project, "--batch", record["run_id"]))
     assert online_verdicts == batch_verdicts
     assert any(drifted for _, _, drifted, *_ in batch_verdicts)
+
+
+def _wait_ready(server: subprocess.Popen[str], url: str) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        assert server.poll() is None, server.communicate()[1]
+        try:
+            if get(url + "/ready")[0] == 200:
+                return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "not ready"
+        time.sleep(0.1)
+
+
+def test_workers_each_serve_and_the_run_adds_them_up(project: Path) -> None:
+    path = project / "small.csv"
+    make_batch(50, seed=2).to_csv(path, index=False)
+    port = _free_port()
+    server = _start(project, port, "--workers", "2")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(server, url)
+        for _ in range(6):
+            status, headers, _ = request(
+                url + "/predict", path.read_bytes(), {"Content-Type": "text/csv"}, "POST"
+            )
+            assert status == 200
+            assert headers["X-Mlready-Model-Version"] == "1"
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, stderr
+    records = [
+        json.loads(line)
+        for line in (project / ".mlready" / "runs.jsonl").read_text().splitlines()
+        if '"serve"' in line
+    ]
+    record = [r for r in records if r.get("step") == "serve"][-1]
+    assert record["summary"]["workers"] == 2
+    assert record["summary"]["rows_scored"] == 300
+    folder = project / ".mlready" / "runs" / "serve" / record["run_id"]
+    assert sorted(p.name.split(".")[0] for p in folder.glob("serve_summary.*.json")) == [
+        "serve_summary",
+        "serve_summary",
+    ]
 
 
 def test_a_wrong_model_or_a_taken_port_exits_with_its_code(project: Path) -> None:
