@@ -390,6 +390,10 @@ def test_promote_during_a_load_loop_swaps_with_no_failed_request(
     assert cache is not None
     assert cache.sha256 == running.service.slot.current.sha256
     assert len(cache) <= 20  # cleared on each swap; the old model's late answers not kept
+    profiles = {p.name: json.loads(p.read_text()) for p in running.folder.glob("*.json")}
+    assert profiles["batch_profile.toy-v1.json"]["batch"]["model"]["version"] == 1
+    assert profiles["batch_profile.toy-v2.json"]["batch"]["model"]["version"] == 2
+    assert profiles["batch_profile.json"]["batch"]["model"]["version"] == 1
 
 
 def test_sla_breach_fires_the_sla_breach_rules(project: Path) -> None:

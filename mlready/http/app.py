@@ -144,6 +144,8 @@ class Service:
         """Before the new model serves: its own profile and an empty cache."""
         if old is not None:
             self.flush()
+            # that version's copy, kept when the new version's profile replaces the file
+            self.flush(self.profile_path(old), force=True)
             with self.metrics._lock:
                 self.metrics.swaps += 1
         with self._profile_lock:
@@ -152,22 +154,28 @@ class Service:
             self.cache.clear(new.sha256)
 
     def profile_path(self, served: ServedModel | None = None) -> Path | None:
-        """Where the online profile of ``served`` (default: the one counting now) is written."""
+        """Where the online profile is written: ``batch_profile.json`` (``.<pid>.json`` for a
+        worker of several); with ``served``, that version's copy kept after a swap
+        (``batch_profile.<name>-v<version>.json``)."""
         if self.folder is None:
             return None
-        return self.folder / (
-            PROFILE_NAME if not self.suffix else f"batch_profile.{self.suffix}.json"
-        )
+        parts = [PROFILE_NAME.removesuffix(".json")]
+        if served is not None:
+            parts.append(f"{served.info.name}-v{served.info.version}")
+        if self.suffix:
+            parts.append(self.suffix)
+        return self.folder / (".".join(parts) + ".json")
 
-    def flush(self) -> None:
-        """Write the online profile (the batch-profile format) when rows were counted."""
-        path = self.profile_path()
+    def flush(self, path: Path | None = None, *, force: bool = False) -> None:
+        """Write the online profile (the batch-profile format) when rows were counted since it
+        was last written (or at all, with ``force``)."""
+        path = path or self.profile_path()
         with self._profile_lock:
             profile = self.profile
         if path is None or profile is None:
             return
         try:
-            if profile.write(path, f"mlready serve (run {self.run_id})"):
+            if profile.write(path, f"mlready serve (run {self.run_id})", force=force):
                 self.log.info("online profile written: %s", path)
         except OSError as exc:
             self.log.error("online profile not written to %s: %s", path, exc)

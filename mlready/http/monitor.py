@@ -47,13 +47,16 @@ class OnlineProfile:
                 self.findings.merge(scored.contract_state)
             self.dirty = True
 
-    def write(self, path: Path, source: str) -> bool:
-        """Write the profile to ``path`` atomically (False when nothing new was counted)."""
+    def write(self, path: Path, source: str, *, force: bool = False) -> bool:
+        """Write the profile to ``path`` atomically (False when nothing new was counted, unless
+        ``force``)."""
         from mlready.io import atomic_write_text, json_text
         from mlready.serving import ServeResult, batch_profile
 
         with self._lock:
-            if not self.dirty:
+            if not self.dirty and not force:
+                return False
+            if not self.rows_in:
                 return False
             result = ServeResult(
                 passed=True,
