@@ -149,6 +149,7 @@ SUMMARIES: dict[str, dict[str, Any]] = {
             "peak_memory_mb": 90.0,
         },
     },
+    "serve": {"canary": True, "requests": 40, "availability": 1.0, "rows_scored": 400},
     "check-drift": {
         "passed": True,
         "dataset_drift": False,
@@ -496,6 +497,7 @@ def _after(folder: Path, step: str, **changes: Any) -> Evidence:
             "different model",
         ),
         ("infra-6", "serve-batch", {"canary": False}, "failed in the latest"),
+        ("infra-6", "serve", {"canary": False}, "failed in the latest (serve "),
         ("monitor-1", "check-drift", {"events": ["environment"]}, "differ"),
         ("monitor-2", "serve-batch", {"rows_rejected": 7}, "7 rows rejected"),
         ("monitor-3", "check-drift", {"dataset_drift": True, "share_drifted": 0.7}, "70%"),

@@ -86,6 +86,17 @@ def _cold(runs: list[RunRecord]) -> list[RunRecord]:
     return [r for r in runs if not (r.summary.get("cache") or {}).get("batch_hit")]
 
 
+def _ended(record: RunRecord) -> float:
+    """When a run ended, in seconds since the epoch (a server runs long after it started)."""
+    import datetime as dt
+
+    try:
+        started = dt.datetime.fromisoformat(record.started_at).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
+    return started + float(record.duration_s or 0.0)
+
+
 def _provenance(record: RunRecord) -> dict[str, Any]:
     """Where a run came from; records written before provenance existed say nothing."""
     value = getattr(record, "provenance", None)
@@ -1173,7 +1184,13 @@ def _infra_5(ev: Evidence) -> Check:
 
 @check("infra-6")
 def _infra_6(ev: Evidence) -> Check:
-    runs = [r for r in _cold(ev.step("serve-batch")) if r.summary.get("canary") is not None]
+    # serve-batch runs, and `mlready serve` runs (a server canaries each version it loads)
+    runs = [
+        r
+        for r in _cold(ev.step("serve-batch")) + ev.step("serve")
+        if r.summary.get("canary") is not None
+    ]
+    runs.sort(key=_ended)
     if not runs:
         return _not_done(
             "No batch has been scored yet.", "Run `mlready serve-batch`: it canaries the model."
@@ -1185,7 +1202,7 @@ def _infra_6(ev: Evidence) -> Check:
     if not latest.summary.get("canary"):
         return Check(
             FAILING,
-            detail + f" It failed in the latest (serve-batch {latest.run_id}).",
+            detail + f" It failed in the latest ({latest.step} {latest.run_id}).",
             runs,
             evidence,
             "Read the run.log: the model does not load or predict in this environment.",

@@ -471,8 +471,8 @@ EARNS: dict[str, Earns] = {
         "inspected without running it) fails the item.",
     ),
     "infra-6": Earns(
-        "serve-batch loaded the verified artifact and predicted its input example before "
-        "scoring, and the latest canary passed.",
+        "serve-batch (or mlready serve) loaded the verified artifact and predicted its input "
+        "example before scoring, and the latest canary passed.",
         _REPEATED,
         "A batch answered from the cache checked nothing and does not count.",
     ),

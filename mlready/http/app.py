@@ -195,6 +195,9 @@ class Service:
         current = self.slot.current
         out = self.metrics.summary()
         out["model"] = current.info.describe() if current else None
+        # the readiness report's infra-6: every version served passed its canary; a server
+        # whose model failed it never served (None: no model loaded at all)
+        out["canary"] = True if current else (False if self.slot.error else None)
         out["sla"] = {"p99_ms": self.realtime.p99_ms}
         out["alerts"] = [a["rule"] for a in self.sla.alerts]
         path = self.profile_path()
