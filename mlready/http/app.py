@@ -58,6 +58,7 @@ class Service:
         folder: Path | None = None,
         logger: logging.Logger | None = None,
         worker_suffix: str = "",
+        load_first: bool = False,
     ) -> None:
         from mlready.runs import new_run_id
         from mlready.spec.models import ServingSection
@@ -68,6 +69,9 @@ class Service:
         self.run_id = run_id or new_run_id()
         self.folder = folder
         self.suffix = worker_suffix
+        #: load the model before taking requests (a worker of several: the others answer while
+        #: it loads), instead of answering /health at once and /ready when loaded
+        self.load_first = load_first
         self.log = logger or logging.getLogger("mlready.http")
         self.metrics = Metrics(self.realtime.window_seconds)
         cache_on = self.serving.cache.enabled and self.realtime.cache_rows > 0
@@ -96,6 +100,8 @@ class Service:
 
     def start(self) -> None:
         """Load the model and watch the registry, latency and profile in a thread."""
+        if self.load_first:
+            self.slot.load()
         self._watcher = threading.Thread(target=self._watch, name="mlready-watch", daemon=True)
         self._watcher.start()
 
@@ -110,7 +116,8 @@ class Service:
         self.log.info("server stopped: %s", json.dumps(self.metrics.summary()))
 
     def _watch(self) -> None:
-        self.slot.load()
+        if self.slot.current is None:
+            self.slot.load()
         now = time.monotonic()
         next_poll = now + self.realtime.reload_seconds
         next_window = now + self.realtime.window_seconds
@@ -482,5 +489,6 @@ def from_environment() -> Any:
         folder=Path(folder) if folder else None,
         logger=logger,
         worker_suffix=pid,
+        load_first=True,
     )
     return create_app(service)
