@@ -261,10 +261,14 @@ def test_a_failing_canary_is_never_ready(project: Path, monkeypatch) -> None:
     try:
         import time
 
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while running.service.slot.error is None:
+            assert time.monotonic() < deadline, "the model was not tried"
+            time.sleep(0.05)
         status, answer = get(running.url + "/ready")
         assert status == 503
         assert "NaN" in answer["reason"]
+        assert post_json(running.url, [_row()])[0] == 503
     finally:
         running.stop()
 

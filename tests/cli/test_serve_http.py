@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -107,16 +106,24 @@ def test_sigterm_drains_and_check_drift_reads_the_online_profile(project: Path) 
         second = b"\n".join(half[:1] + half[301:])
         status, _, _ = request(url + "/predict", first, {"Content-Type": "text/csv"}, "POST")
         assert status == 200
-        answers: list[int] = []
-        late = threading.Thread(
-            target=lambda: answers.append(
-                request(url + "/predict", second, {"Content-Type": "text/csv"}, "POST")[0]
-            )
-        )
-        late.start()
-        time.sleep(0.05)
+        # a request in flight at SIGTERM: its headers and half its body sent before the signal,
+        # the rest after; the server must wait for it and answer it
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.putrequest("POST", "/predict")
+        conn.putheader("Content-Type", "text/csv")
+        conn.putheader("Content-Length", str(len(second)))
+        conn.endheaders()
+        conn.send(second[: len(second) // 2])
+        time.sleep(0.5)
         server.send_signal(signal.SIGTERM)
-        late.join(60)
+        time.sleep(0.5)
+        conn.send(second[len(second) // 2 :])
+        response = conn.getresponse()
+        answers = [response.status]
+        late = json.loads(response.read())
+        assert len(late["predictions"]) == 300
         _, stderr = server.communicate(timeout=60)
     finally:
         if server.poll() is None:
