@@ -211,6 +211,18 @@ def test_wrong_types_unknown_categories_missing_ids_huge_bodies(server: Running)
     assert len(huge) > 1024 * 1024
     status, answer, _ = post_json(url, huge)
     assert (status, answer["error"]) == (413, "too_large")
+    # a million rows (about 120 MB) declared: refused before a byte of the body is read
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=30)
+    conn.putrequest("POST", "/predict")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(120 * 1024 * 1024))
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["error"] == "too_large"
+    conn.close()
     status, answer, _ = post_json(url, [_row()], "?on_invalid=maybe")
     assert (status, answer["error"]) == (400, "bad_parameter")
     assert get(url + "/ready")[0] == 200

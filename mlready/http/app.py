@@ -36,6 +36,9 @@ __all__ = ["PROFILE_NAME", "Service", "create_app", "from_environment"]
 #: The online profile's file name in the serve run's folder (check-drift --batch RUN_ID).
 PROFILE_NAME = "batch_profile.json"
 JSON_TYPES = ("application/json",)
+#: A body over the limit but under this many times it is read (and dropped) before the 413, so
+#: the client reads the answer instead of a reset connection; a larger one is refused at once.
+DRAIN_FACTOR = 4
 CSV_TYPES = ("text/csv", "application/csv")
 
 
@@ -297,19 +300,26 @@ def create_app(service: Service) -> Any:
             f"the body is over serving.realtime.max_body_mb ({realtime.max_body_mb:g} MB): "
             "split the batch, or use mlready serve-batch",
         )
+        size = 0
         if declared is not None:
             try:
-                if int(declared) > max_bytes:
-                    raise too_large
+                size = int(declared)
             except ValueError:
                 raise RequestError(400, "bad_length", "Content-Length is not a number") from None
-        parts = []
-        size = 0
+        if size > DRAIN_FACTOR * max_bytes:
+            raise too_large  # the connection is closed: not worth reading
+        parts: list[bytes] = []
+        received = 0
         async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_bytes:
-                raise too_large
+            received += len(chunk)
+            if received > max_bytes:
+                parts.clear()
+                if received > DRAIN_FACTOR * max_bytes:
+                    raise too_large
+                continue  # read to the end (discarded), so the client gets the answer cleanly
             parts.append(chunk)
+        if received > max_bytes:
+            raise too_large
         return b"".join(parts)
 
     async def predict(request: Request) -> Response:
