@@ -289,6 +289,10 @@ def measure(args: list[str]) -> dict[str, Any]:
     return row
 
 
+#: mlready's phases the plain script does not do (the baselines share the fits' pool now).
+EXTRA_PHASES = ("validate", "leakage", "analysis", "importance", "skew", "profile")
+
+
 def _train(spec: Path, importance: bool) -> dict[str, Any]:
     """One `mlready train` run: wall time, peak memory, the metadata's timings and CV score."""
     args = [str(MLREADY), "-q", "--spec", str(spec), "train", "--format", "json"]
@@ -300,7 +304,7 @@ def _train(spec: Path, importance: bool) -> dict[str, Any]:
         raise RuntimeError(f"mlready train failed: {doc.get('failures')}\n{row['stderr']}")
     meta = doc["metadata"]
     timings = meta["timings"]
-    extras = sum(timings.get(k, 0.0) for k in ("validate", "baselines", "importance", "profile"))
+    extras = sum(timings.get(k, 0.0) for k in EXTRA_PHASES)
     shutil.rmtree(doc["run_dir"], ignore_errors=True)  # model and report: not needed here
     return {
         "wall_s": row["wall_s"],
@@ -465,7 +469,7 @@ def run(
     return results
 
 
-PHASES = ["read", "validate", "cross_validate", "baselines", "fit", "profile", "total"]
+PHASES = ["read", "validate", "leakage", "fits", "analysis", "skew", "profile", "total"]
 
 
 def tables(results: dict[str, Any]) -> str:
@@ -477,7 +481,8 @@ def tables(results: dict[str, Any]) -> str:
         "",
         "### mlready train --no-importance against plain sklearn (cross_validate + fit)",
         "",
-        "Core = mlready's total minus validate, baselines and profile | plain read + "
+        "Core = mlready's total minus validation, leakage checks, analyses and profile (its "
+        "baselines share the fits' pool) | plain read + "
         "cross_validate + fit. Others' cores: CPU other processes used meanwhile (timings with "
         "more than 0.2 are disturbed: the booster's threads slow down a lot under contention); "
         "the median and best runs are taken among the undisturbed ones.",
@@ -563,6 +568,301 @@ def tables(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+# --------------------------------------------------------------------------------------------------
+# --mode issue: issue 18's shapes, mlready train with every analysis against cross_validate + fit
+# --------------------------------------------------------------------------------------------------
+
+#: The plain side: what a data scientist would write for the same model, on the same folds:
+#: read with pandas, sklearn's cross_validate (default n_jobs) by the primary metric, a final fit.
+#: The Pipeline, the features and the folds are mlready's own, from the same spec, so both sides
+#: fit exactly the same model on exactly the same rows.
+PLAIN_ISSUE = textwrap.dedent(
+    """\
+    import json, sys, time
+    start = time.perf_counter()
+    import pandas as pd
+    from sklearn.model_selection import cross_validate
+    from mlready.spec import load_spec
+    from mlready.training.data import load_training_data
+    from mlready.training.evaluate import folds
+    from mlready.training.metrics import DEFAULT_METRICS
+    from mlready.training.pipeline import build_pipeline
+    from mlready.training.search import scorer_name
+
+    spec = load_spec(sys.argv[1]).spec
+    timings = {"imports": time.perf_counter() - start}
+    t = time.perf_counter()
+    frame = pd.read_csv(spec.data.source.path)
+    timings["read"] = time.perf_counter() - t
+    data = load_training_data(spec, frame)
+    pipeline = build_pipeline(spec, data.task, data.numeric, data.categorical)
+    metric = (spec.validation.metrics or DEFAULT_METRICS[data.task])[0]
+    t = time.perf_counter()
+    cv = cross_validate(pipeline, data.X, data.y, cv=folds(spec, data),
+                        scoring=scorer_name(metric, data))
+    timings["cross_validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pipeline.fit(data.X, data.y)
+    timings["fit"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    print(json.dumps({"timings": timings, "metric": metric,
+                      "score": float(cv["test_score"].mean())}))
+    """
+)
+#: A feature whose verdict the full computation gives clearly: a drop of at least this many
+#: spreads (and floors), or none at all (at most zero). Between the two a verdict is borderline:
+#: two full runs with other shuffles, or on other rows of the same data, can disagree on it.
+CLEAR_SPREADS = 4.0
+
+
+def _issue_shapes(quick: bool, names: list[str] | None) -> list[Any]:
+    sys.path.insert(0, str(HERE.parent))
+    from tests.generated import ISSUE_18_SHAPES
+
+    shapes = [s for s in ISSUE_18_SHAPES if not names or s.name in names]
+    if quick and not names:
+        shapes = [s for s in shapes if s.rows <= 20_000]
+    return shapes
+
+
+def _issue_project(shape: Any) -> Path:
+    """The shape's CSV and the spec `mlready init --data` writes for it (as a user would start)."""
+    from tests.generated import wide_table
+
+    folder = DATA / "issue18" / shape.name
+    spec = folder / "mlready.yaml"
+    if spec.exists():
+        return spec
+    folder.mkdir(parents=True, exist_ok=True)
+    frame, _ = wide_table(shape)
+    data = folder / "train.csv"
+    frame.to_csv(data, index=False)
+    subprocess.run(
+        [str(MLREADY), "-q", "init", str(folder), "--data", str(data), "--target", "target"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return spec
+
+
+def _full_spec(spec: Path, rows: int) -> Path:
+    """The spec with feature contribution measured on every held-out row (no sample)."""
+    full = spec.with_name("mlready.full.yaml")
+    text = spec.read_text()
+    full.write_text(text.rstrip() + f"\ntraining:\n  importance: {{max_rows: {max(rows, 100)}}}\n")
+    return full
+
+
+def _issue_train(spec: Path) -> dict[str, Any]:
+    args = [str(MLREADY), "-q", "--spec", str(spec), "train", "--format", "json", "--revalidate"]
+    from measuring import measure as measure_cmd
+
+    row = measure_cmd(args)
+    if row["exit"] not in (0, 1):
+        raise RuntimeError(f"mlready train failed ({row['exit']}):\n{row['stderr']}")
+    doc = json.loads(row.pop("stdout"))
+    meta = doc["metadata"]
+    shutil.rmtree(doc["run_dir"], ignore_errors=True)
+    primary = meta["validation"]["primary_metric"]
+    return {
+        "wall_s": row["wall_s"],
+        "peak_gb": row["peak_gb"],
+        "cpu_cores": row["cpu_cores"],
+        "others_cores": row["others_cores"],
+        "load_before": row["load_before"],
+        "timings": meta["timings"],
+        "metric": primary,
+        "score": meta["validation"]["cv"][primary]["mean"],
+        "importance": meta.get("feature_contribution_method"),
+        "contribution": meta.get("feature_contribution") or [],
+    }
+
+
+def _issue_plain(spec: Path, script: Path, threads: int | None = None) -> dict[str, Any]:
+    from measuring import measure as measure_cmd
+
+    env = None if threads is None else {"OMP_NUM_THREADS": str(threads)}
+    row = measure_cmd([sys.executable, str(script), str(spec)], env=env)
+    if row["exit"]:
+        raise RuntimeError(f"the plain script failed:\n{row['stderr']}")
+    doc = json.loads(row.pop("stdout").strip().splitlines()[-1])
+    return {
+        "wall_s": row["wall_s"],
+        "peak_gb": row["peak_gb"],
+        "cpu_cores": row["cpu_cores"],
+        "others_cores": row["others_cores"],
+        "load_before": row["load_before"],
+        "timings": doc["timings"],
+        "metric": doc["metric"],
+        "score": doc["score"],
+    }
+
+
+def compare_verdicts(sampled: list[dict[str, Any]], full: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which features the sampled and the full computation judge differently, and whether the
+    full computation's verdict on them was clear or borderline (see CLEAR_SPREADS)."""
+    by_feature = {c["feature"]: c for c in full}
+    mine = {c["feature"]: c["adds_nothing"] for c in sampled}
+    differ = sorted(f for f, verdict in mine.items() if by_feature[f]["adds_nothing"] != verdict)
+
+    def clear(row: dict[str, Any]) -> bool:
+        spread = max(row["std"], 1e-12)
+        return row["importance"] <= 0 or row["importance"] >= CLEAR_SPREADS * spread
+
+    return {
+        "features": len(full),
+        "adds_nothing_full": sum(c["adds_nothing"] for c in full),
+        "adds_nothing_sampled": sum(mine.values()),
+        "differ": differ,
+        "differ_clear": [f for f in differ if clear(by_feature[f])],
+        "borderline_full": sum(not clear(c) for c in full),
+    }
+
+
+def run_issue(
+    *,
+    quick: bool = False,
+    repeats: int = 3,
+    quiet_wait: float = 300.0,
+    shapes: list[str] | None = None,
+    verdicts: bool = True,
+    plain_threads: int | None = None,
+) -> dict[str, Any]:
+    """For each shape: `mlready train` (every analysis on) and the plain script, interleaved,
+    ``repeats`` pairs; then one `mlready train` with feature contribution on every held-out row,
+    whose verdicts the sampled runs must give too."""
+    import measuring
+
+    measuring.QUIET_WAIT["seconds"] = quiet_wait
+    work = DATA / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    script = work / "plain_issue.py"
+    script.write_text(PLAIN_ISSUE)
+    results: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "plain_threads": plain_threads,
+        },
+        "shapes": {},
+    }
+    for shape in _issue_shapes(quick, shapes):
+        spec = _issue_project(shape)
+        print(f"{shape.name}: {shape.rows:,} rows x {shape.numeric + shape.categorical} features")
+        ours: list[dict[str, Any]] = []
+        plain: list[dict[str, Any]] = []
+        for _ in range(repeats):
+            ours.append(_issue_train(spec))
+            measuring.report("mlready train", ours[-1])
+            plain.append(_issue_plain(spec, script, plain_threads))
+            measuring.report("plain cross_validate + fit", plain[-1])
+        ratios = sorted(o["wall_s"] / p["wall_s"] for o, p in zip(ours, plain, strict=True))
+        entry: dict[str, Any] = {
+            "rows": shape.rows,
+            "features": shape.numeric + shape.categorical,
+            "task": shape.task,
+            "mlready": ours,
+            "plain": plain,
+            "ratio": {
+                "min": ratios[0],
+                "median": ratios[len(ratios) // 2],
+                "max": ratios[-1],
+            },
+            "load": [round(r["load_before"], 2) for r in ours + plain],
+            "others_cores": max(r["others_cores"] for r in ours + plain),
+        }
+        if verdicts:
+            full = _issue_train(_full_spec(spec, shape.rows))
+            entry["full_importance"] = {
+                k: full[k] for k in ("wall_s", "timings", "importance", "contribution")
+            }
+            entry["verdicts"] = compare_verdicts(ours[0]["contribution"], full["contribution"])
+            v = entry["verdicts"]
+            print(
+                f"  verdicts against every held-out row: {len(v['differ'])} differ "
+                f"({len(v['differ_clear'])} of them clear in the full run)",
+                flush=True,
+            )
+        for run_ in ours:
+            run_.pop("contribution", None)
+        results["shapes"][shape.name] = entry
+    return results
+
+
+def issue_tables(results: dict[str, Any]) -> str:
+    """The issue-mode results as markdown: the ratios per shape, then the phases."""
+    out = [
+        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}. "
+        "mlready train (every analysis: validation, leakage checks, dummy and linear baselines, "
+        "slices, feature contribution, skew, profile, report) against plain sklearn "
+        "cross_validate (default n_jobs) + fit of the same pipeline on the same folds, each a "
+        "whole process, run in turns. Target: at most 1.5x on every shape."
+        + (
+            f" The plain side ran with OMP_NUM_THREADS={results['machine']['plain_threads']}."
+            if results["machine"].get("plain_threads")
+            else ""
+        ),
+        "",
+        "| shape | rows x features | mlready s (median) | plain s (median) | ratio min | "
+        "ratio median | ratio max | importance rows x repeats (work s) | verdicts differ "
+        "(clear) | load | others' cores |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---|---:|",
+    ]
+    for name, e in results["shapes"].items():
+        ours = sorted(r["wall_s"] for r in e["mlready"])
+        plain = sorted(r["wall_s"] for r in e["plain"])
+        im = e["mlready"][0].get("importance") or {}
+        v = e.get("verdicts")
+        verdict = (
+            f"{len(v['differ'])} of {v['features']} ({len(v['differ_clear'])})" if v else "not run"
+        )
+        r = e["ratio"]
+        flag = "" if r["max"] <= 1.5 else " (over 1.5)"
+        load = f"{min(e['load']):.1f}-{max(e['load']):.1f}"
+        out.append(
+            f"| {name} | {e['rows']:,} x {e['features']} | {ours[len(ours) // 2]:.1f} | "
+            f"{plain[len(plain) // 2]:.1f} | {r['min']:.2f}x | **{r['median']:.2f}x**{flag} | "
+            f"{r['max']:.2f}x | {im.get('rows', 0):,} x {im.get('repeats', 0)} "
+            f"({im.get('seconds', 0.0):.1f}) | {verdict} | "
+            f"{load} | {e['others_cores']:.2f} |"
+        )
+    phases = ["read", "validate", "leakage", "fits", "analysis", "importance", "skew", "profile"]
+    out += [
+        "",
+        "Phases of the median mlready run (seconds; fits = the folds, the final fit and the "
+        "baselines in one pool, feature contribution measured inside the folds when there is "
+        "no holdout) against the plain script's:",
+        "",
+        "| shape | " + " | ".join(phases) + " | total | wall | plain cv | plain fit | plain wall |",
+        "|---|" + "---:|" * (len(phases) + 5),
+    ]
+    for name, e in results["shapes"].items():
+        runs = sorted(e["mlready"], key=lambda r: r["wall_s"])
+        t = runs[len(runs) // 2]["timings"]
+        p = sorted(e["plain"], key=lambda r: r["wall_s"])[len(e["plain"]) // 2]
+        cells = " | ".join(f"{t.get(k, 0.0):.2f}" for k in phases)
+        out.append(
+            f"| {name} | {cells} | {t['total']:.2f} | {runs[len(runs) // 2]['wall_s']:.1f} | "
+            f"{p['timings']['cross_validate']:.2f} | {p['timings']['fit']:.2f} | "
+            f"{p['wall_s']:.1f} |"
+        )
+    differ = {n: e["verdicts"] for n, e in results["shapes"].items() if e.get("verdicts")}
+    if differ:
+        out += ["", "Verdicts (adds nothing / adds something) against every held-out row:", ""]
+        for name, v in differ.items():
+            differ_all = ", ".join(v["differ"]) or "none"
+            differ_clear = ", ".join(v["differ_clear"]) or "none"
+            out.append(
+                f"- {name}: {v['adds_nothing_sampled']} of {v['features']} add nothing "
+                f"(full: {v['adds_nothing_full']}); differ on {differ_all}; on a feature the "
+                f"full run judges clearly: {differ_clear} ({v['borderline_full']} features are "
+                "borderline in the full run)."
+            )
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     """Run and report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -583,7 +883,40 @@ def main() -> None:
         default=300.0,
         help="seconds to wait, before each case, for other processes to stop using the CPU",
     )
+    parser.add_argument(
+        "--mode",
+        choices=["issue", "parity"],
+        default="issue",
+        help="issue: issue 18's four shapes, every analysis against cross_validate + fit "
+        "(--quick: the three small ones, one pair each); parity: 100k and 1M rows against the "
+        "plain script, and native categories against one-hot",
+    )
+    parser.add_argument("--shapes", nargs="+", help="issue mode: only these shapes")
+    parser.add_argument(
+        "--no-verdicts", action="store_true", help="issue mode: skip the full-importance run"
+    )
+    parser.add_argument(
+        "--plain-threads",
+        type=int,
+        help="issue mode: OMP_NUM_THREADS for the plain side (on a loaded machine the booster's "
+        "threads spin against other processes; 1 shows the plain side at its best there)",
+    )
     options = parser.parse_args()
+    if options.mode == "issue":
+        results = run_issue(
+            quick=options.quick,
+            repeats=1 if options.quick else max(options.repeats, 3),
+            quiet_wait=0.0 if options.quick else options.quiet_wait,
+            shapes=options.shapes,
+            verdicts=not options.no_verdicts,
+            plain_threads=options.plain_threads,
+        )
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "train_issue.json").write_text(json.dumps(results, indent=2) + "\n")
+        text = issue_tables(results)
+        (RESULTS / "train_issue.md").write_text(text)
+        print("\n" + text)
+        return
     sizes = [20_000] if options.quick else options.sizes
     results = run(
         sizes,

@@ -209,3 +209,97 @@ def write_tables(tables: GeneratedTables, folder: Path) -> dict[str, Path]:
         paths["outcomes"] = folder / "outcomes.csv"
         tables.outcomes.to_csv(paths["outcomes"], index=False)
     return paths
+
+
+# --------------------------------------------------------------------------------------------------
+# wide tables shaped like issue 18's public data sets
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WideShape:
+    """A wide table like a real public one: many numeric and categorical features, about half
+    of which carry the target (strongly to modestly), the rest noise; gaps in some columns."""
+
+    name: str
+    rows: int
+    numeric: int
+    categorical: int
+    task: str  # regression | binary | multiclass
+    informative: float = 0.5  # share of each kind of feature that carries the target
+    missing: float = 0.05  # share of missing values in every fifth column
+    classes: int = 7  # multiclass: ordered grades A, B, ...
+    seed: int = 0
+
+    def but(self, **changes: Any) -> WideShape:
+        """This shape with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+#: issue 18's tables: house prices (2.9k x 74, mostly categorical, regression), hotel rates
+#: (15k x 28, mixed, regression), loan grades (10k x 23, classification) and 100k x 25.
+ISSUE_18_SHAPES = (
+    WideShape("house_prices", 2_900, numeric=28, categorical=46, task="regression"),
+    WideShape("hotel_rates", 15_000, numeric=14, categorical=14, task="regression", seed=1),
+    WideShape("loan_grades", 10_000, numeric=13, categorical=10, task="multiclass", seed=2),
+    WideShape("large_binary", 100_000, numeric=20, categorical=5, task="binary", seed=3),
+)
+
+
+def wide_table(shape: WideShape) -> tuple[pd.DataFrame, list[str]]:
+    """(the table: an id, n00.. numeric and c00.. categorical features, the target; the
+    features that carry the target). The same shape gives the same table."""
+    rng = np.random.default_rng(shape.seed)
+    n = shape.rows
+    frame: dict[str, Any] = {"id": [f"R{i:07d}" for i in range(n)]}
+    latent = np.zeros(n)
+    informative: list[str] = []
+    carrying = round(shape.informative * shape.numeric)
+    for j in range(shape.numeric):
+        name = f"n{j:02d}"
+        kind = j % 4
+        if kind == 0:
+            values = rng.normal(0, 1, n)
+        elif kind == 1:
+            values = rng.lognormal(0, 0.8, n)
+        elif kind == 2:
+            values = rng.integers(0, 10, n).astype(float)
+        else:
+            values = rng.uniform(-1, 1, n)
+        if j < carrying:
+            weight = 1.0 / (1 + 0.35 * j)  # strong to modest
+            scaled = (values - values.mean()) / values.std()
+            effect = np.sin(1.5 * scaled) if j % 3 == 2 else scaled
+            latent += weight * effect
+            informative.append(name)
+        if j % 5 == 4 and shape.missing:
+            values = np.where(rng.random(n) < shape.missing, np.nan, values)
+        frame[name] = np.round(values, 4)
+    carrying = round(shape.informative * shape.categorical)
+    for j in range(shape.categorical):
+        name = f"c{j:02d}"
+        count = (2, 3, 5, 8, 12, 25)[j % 6]
+        weights = 1 / np.arange(1, count + 1) ** 0.7
+        codes = rng.choice(count, n, p=weights / weights.sum())
+        values = np.array([f"{name}_{k}" for k in range(count)], dtype=object)[codes]
+        if j < carrying:
+            effects = rng.normal(0, 1, count)
+            effects = (effects - effects.mean()) / max(effects.std(), 1e-9)
+            latent += 0.8 / (1 + 0.35 * j) * effects[codes]
+            informative.append(name)
+        if j % 5 == 4 and shape.missing:
+            values = np.where(rng.random(n) < shape.missing, None, values)
+        frame[name] = values
+    latent = (latent - latent.mean()) / latent.std()
+    if shape.task == "regression":
+        target: Any = np.round(180_000 + 60_000 * (latent + 0.5 * rng.normal(0, 1, n)), 0)
+    elif shape.task == "binary":
+        target = np.where(latent + rng.logistic(0, 0.6, n) > 0.9, "Yes", "No")
+    else:
+        noisy = latent + rng.logistic(0, 0.4, n)
+        shares = np.cumsum(np.linspace(2, 1, shape.classes))
+        cuts = np.quantile(noisy, shares[:-1] / shares[-1])
+        grades = np.array([chr(ord("A") + k) for k in range(shape.classes)])
+        target = grades[np.searchsorted(cuts, noisy)]
+    frame["target"] = target
+    return pd.DataFrame(frame), informative

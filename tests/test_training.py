@@ -371,3 +371,70 @@ def test_linear_baseline_is_described_as_it_compares(linear, verdict, words) -> 
         assert len(warnings) == 1
         assert words in warnings[0]
         assert ("as good" in warnings[0]) == (verdict == "as good")
+
+
+# --------------------------------------------------------------------------------------------------
+# one pool of fits, progress by phase (issue 18)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_pool_gives_sklearns_numbers_and_names_each_phase(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sklearn.base import clone
+
+    from mlready.training import train
+    from mlready.training.pipeline import baseline_pipeline
+
+    write_project(
+        tmp_path,
+        validation="  cv: {strategy: stratified_kfold, folds: 3}\n"
+        "  metrics: [roc_auc, brier_score]\n"
+        "  baselines: [dummy, linear]\n"
+        "  slices: [{name: plan, column: plan}]\n",
+        extra="training:\n  importance: {max_rows: 300, repeats: 3}\n",
+    )
+    loaded = load_spec(tmp_path)
+    calls: list[tuple[str, int, int]] = []
+    result = train(loaded, tmp_path / "run", on_progress=lambda *a: calls.append(a))
+    assert capsys.readouterr() == ("", "")  # the library reports through the callback only
+    meta = result.metadata
+
+    labels = list(dict.fromkeys(label for label, _, _ in calls))
+    assert labels == [
+        "Reading and validating the training data",
+        "Checking for leakage",
+        "Cross-validating, fitting the model and the baselines",
+        "Checking training rows through serving's reader",
+        "Writing the model, its profile and the report",
+    ]
+    assert all(0 <= done <= total for _, done, total in calls)
+    fits = [(d, t) for label, d, t in calls if label.startswith("Cross-validating")]
+    assert fits[-1] == (100, 100)
+    assert {"read", "validate", "leakage", "fits", "analysis", "skew", "profile"} <= set(
+        meta["timings"]
+    )
+
+    # the baselines' folds from the pool are sklearn's numbers on the same folds
+    spec = loaded.spec
+    data = load_training_data(spec, pd.read_csv(tmp_path / "data" / "train.csv"))
+    splits = ev.folds(spec, data)
+    for entry in meta["validation"]["baselines"]:
+        simple = baseline_pipeline(
+            entry["kind"], "classification", data.numeric, data.categorical, 42
+        )
+        aucs = []
+        for train_rows, valid in splits:
+            fitted = clone(simple).fit(data.X.iloc[train_rows], data.y[train_rows])
+            scores = fitted.predict_proba(data.X.iloc[valid])[:, 1]
+            aucs.append(skm.roc_auc_score(data.y[valid], scores))
+        assert entry["value"] == pytest.approx(np.mean(aucs), abs=1e-12), entry["kind"]
+
+    # no holdout: feature contribution on a sample of the out-of-fold rows, inside the folds
+    method = meta["feature_contribution_method"]
+    assert (method["basis"], method["rows"], method["repeats"]) == ("cv", 300, 3)
+    assert method["held_out_rows"] == len(data.frame)
+    assert method["shuffled"] == "preprocessed"  # one-hot columns shuffled as one group
+    # slices are read from the same out-of-fold predictions the folds' metrics come from
+    plan = meta["validation"]["slices"]["cv"][0]["groups"]
+    assert sum(g["rows"] for g in plan) == len(data.frame)

@@ -94,31 +94,43 @@ def train(
 
 @contextlib.contextmanager
 def _progress() -> Iterator[Progress | None]:
-    """On a terminal: a bar over the folds and phases; in CI, --quiet or a pipe: nothing."""
+    """On a terminal: the phase, its bar, the time it took so far and its estimated time left (from
+    its pace so far); in CI, --quiet or a pipe: nothing."""
     if not STATE.interactive:
         yield None
         return
     from rich.progress import (
         BarColumn,
-        MofNCompleteColumn,
         Progress,
         SpinnerColumn,
+        TaskID,
+        TaskProgressColumn,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=err(), transient=True) as bar:
-        task = bar.add_task("Training", total=None)
+        current: dict[str, Any] = {"label": None, "task": None}
 
         def update(label: str, done: int, total: int) -> None:
-            bar.update(task, description=label, completed=done, total=total)
+            # each phase is its own task: its pace, hence its time left, is its own
+            if label != current["label"]:
+                if current["task"] is not None:
+                    bar.remove_task(current["task"])
+                current["label"] = label
+                current["task"] = bar.add_task(label, total=max(total, 1))
+            task: TaskID = current["task"]
+            bar.update(task, completed=done, total=max(total, 1))
 
         yield update
 

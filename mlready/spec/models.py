@@ -515,11 +515,28 @@ class ParamSpace(Section):
 class SearchSpec(Section):
     """Hyperparameter search inside the cross-validation."""
 
-    method: Literal["random", "halving"] = Field("random", description="Randomised or halving.")
+    method: Literal["auto", "halving", "random"] = Field(
+        "auto",
+        description="halving: successive halving (every candidate on a third of the rows, the "
+        "best third on three times more, ...); random: every candidate on every row; auto: "
+        "halving when there are 3+ candidates and its first round keeps 500+ rows, else random.",
+    )
     n_iter: int = Field(20, ge=1, le=10_000, description="Candidates to try.")
     metric: MetricName | None = Field(None, description="Defaults to the first validation metric.")
     space: dict[str, ParamSpace] = Field(
         min_length=1, description="Parameter name (as in the estimator's params) -> its space."
+    )
+    budget_s: float | None = Field(
+        None,
+        gt=0,
+        le=30 * 24 * 3600,
+        description="Time budget in seconds: no candidate is launched once it is spent (the "
+        "best of those scored wins; the report says the search was cut short).",
+    )
+    early_stopping: bool = Field(
+        True,
+        description="sklearn boosters stop adding trees once their validation loss stops "
+        "improving while they are searched (the model trained afterwards keeps its own setting).",
     )
 
 
@@ -655,6 +672,43 @@ class ValidationSection(Section):
             if missing:
                 raise ValueError(f"thresholds name metrics not in 'metrics': {missing}; add them")
         return self
+
+
+# --------------------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------------------
+
+
+#: Feature contribution's defaults: the sample of held-out rows and the shuffles per feature
+#: (chosen by measurement: benchmarks/bench_train.py --mode issue).
+IMPORTANCE_MAX_ROWS = 2_000
+IMPORTANCE_REPEATS = 5
+
+
+class ImportanceSpec(Section):
+    """Feature contribution: permutation importance on a bounded sample of held-out rows."""
+
+    max_rows: int = Field(
+        IMPORTANCE_MAX_ROWS,
+        ge=100,
+        le=MAX_ROWS,
+        description="Held-out rows (the holdout, else every fold's validation rows) the features "
+        "are shuffled on, drawn at random: bounds the cost whatever the data's size.",
+    )
+    repeats: int = Field(
+        IMPORTANCE_REPEATS,
+        ge=2,
+        le=100,
+        description="Shuffles per feature; the spread reported is their standard deviation.",
+    )
+
+
+class TrainingSection(Section):
+    """How mlready train measures what it reports."""
+
+    importance: ImportanceSpec = Field(
+        default_factory=ImportanceSpec, description="Feature contribution (permutation importance)."
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1093,6 +1147,7 @@ class ProjectSpec(Section):
     expectations: ExpectationsSection = Field(default_factory=ExpectationsSection)
     model: ModelSection
     validation: ValidationSection = Field(default_factory=ValidationSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
     business: BusinessSection | None = None
     registry: RegistrySection = Field(default_factory=RegistrySection)
     serving: ServingSection | None = None

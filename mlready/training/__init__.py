@@ -263,10 +263,17 @@ def _train_validated(
     import numpy as np
 
     from mlready.training import evaluate as ev
-    from mlready.training import leakage
+    from mlready.training import leakage, search
     from mlready.training.data import load_training_data
+    from mlready.training.importance import (
+        contribution_table,
+        effective_metric,
+        measure,
+        sample_rows,
+    )
     from mlready.training.metrics import DEFAULT_METRICS, compute_metrics, summarize
     from mlready.training.pipeline import baseline_pipeline, build_pipeline, fold_jobs
+    from mlready.training.workers import thread_budget
 
     spec = loaded.spec
     data = load_training_data(spec, frame)
@@ -289,81 +296,115 @@ def _train_validated(
     )
 
     warnings: list[str] = list(data.warnings)
+    progress("Checking for leakage", 0, 1)
+    start = time.perf_counter()
     proxies = leakage.target_proxies(data)
     shared = leakage.shared_rows(data, splits)
     order = leakage.time_order(data, splits)
     warnings.extend(leakage.warnings_for(shared, order))
+    timings["leakage"] = time.perf_counter() - start
+    progress("Checking for leakage", 1, 1)
 
     search_result = None
     if spec.model.search is not None:
-        progress("Searching hyperparameters", 0, 1)
         start = time.perf_counter()
-        search_result, best_params = ev.search(
-            spec, pipeline, data, splits, spec.model.search.metric or primary, jobs
+        search_result, best_params = search.search(
+            spec,
+            pipeline,
+            data,
+            splits,
+            spec.model.search.metric or primary,
+            jobs,
+            on_progress=progress,
         )
         pipeline.set_params(**best_params)
         timings["search"] = time.perf_counter() - start
         log.info("search: best %s %s", search_result["best_params"], search_result["best_score"])
-        progress("Searching hyperparameters", 1, 1)
+        if search_result["stopped_by_budget"]:
+            log.info(
+                "search: the budget of %s s was spent; %s candidates were not launched",
+                spec.model.search.budget_s,
+                search_result["candidates_skipped"],
+            )
 
-    total_folds = len(splits) * (1 + len(spec.validation.baselines))
-    done_before = 0
-
-    def fold_progress(label: str) -> Callable[[int], None]:
-        return lambda done: progress(label, done_before + done, total_folds)
-
-    start = time.perf_counter()
-    cv = ev.cross_validate(
-        pipeline, data, splits, metrics, n_jobs=jobs, on_fold=fold_progress("Cross-validating")
-    )
-    timings["cross_validate"] = time.perf_counter() - start
-    done_before += len(splits)
-
-    baselines = []
-    start = time.perf_counter()
+    # one pool for every fit: the model's folds (measuring feature contribution on their
+    # validation rows when there is no holdout), the final fit and the baselines overlap
+    hold = data.holdout_index
+    settings = spec.training.importance
+    request = None
+    if importance:
+        held_out = hold if len(hold) else data.train_index
+        request = ev.ImportanceRequest(
+            rows=sample_rows(held_out, settings.max_rows, spec.model.random_state),
+            metric=primary,
+            repeats=settings.repeats,
+            seed=spec.model.random_state,
+        )
+    rows = len(data.train_index)
+    tasks = [ev.FitTask("model", None, pipeline, data.train_index, hold, keep=True, weight=rows)]
+    for task in ev.fold_tasks("model", pipeline, splits):
+        task.measure_importance = request is not None and not len(hold)
+        tasks.append(task)
+    simple_models = {}
     for kind in spec.validation.baselines:
         simple = baseline_pipeline(
             kind, data.task, data.numeric, data.categorical, spec.model.random_state
         )
-        result = ev.cross_validate(
-            simple,
-            data,
-            splits,
-            metrics,
-            n_jobs=1 if kind == "dummy" else fold_jobs(simple, len(splits), len(data.train_index)),
-            on_fold=fold_progress(f"Baseline: {kind}"),
-        )
-        done_before += len(splits)
-        entry: dict[str, Any] = {
-            "kind": kind,
-            "cv": summarize([f.metrics for f in result.folds], metrics),
-            "_pipeline": simple,
-        }
-        baselines.append(entry)
-    timings["baselines"] = time.perf_counter() - start
-
-    progress("Fitting the model", 0, 1)
+        simple_models[kind] = simple
+        weight = BASELINE_WEIGHT[kind]
+        tasks.extend(ev.fold_tasks(kind, simple, splits, weight=weight))
+        if len(hold):
+            tasks.append(
+                ev.FitTask(kind, None, simple, data.train_index, hold, weight=weight * rows)
+            )
+    pool = 1 if jobs == 1 else max(1, min(len(tasks), thread_budget()))
+    total = sum(t.weight for t in tasks)
+    label = "Cross-validating, fitting the model" + (
+        " and the baselines" if spec.validation.baselines else ""
+    )
+    progress(label, 0, 100)
     start = time.perf_counter()
-    model = _fit(pipeline, data, data.train_index)
-    timings["fit"] = time.perf_counter() - start
-    progress("Fitting the model", 1, 1)
+    outcomes = ev.run_fits(
+        tasks,
+        data,
+        n_jobs=pool,
+        importance=request,
+        on_done=lambda done: progress(label, round(100 * done / total), 100),
+    )
+    timings["fits"] = time.perf_counter() - start
+    final = next(o for o in outcomes if o.task.name == "model" and o.task.fold is None)
+    model = final.model
+    cv = ev.collect(
+        [o for o in outcomes if o.task.name == "model" and o.task.fold is not None],
+        data,
+        metrics,
+        timings["fits"],
+    )
+    log.info("fits: %s tasks, %s at a time, %.1f s", len(tasks), pool, timings["fits"])
 
+    start = time.perf_counter()
     holdout_metrics = None
     holdout_scores = holdout_labels = None
-    hold = data.holdout_index
     if len(hold):
-        holdout_scores, holdout_labels = ev.predict(
-            model, data.X.iloc[hold], data.task, data.binary
-        )
+        holdout_scores, holdout_labels = final.scores, final.labels
         holdout_metrics = compute_metrics(
             metrics, data.y[hold], holdout_scores, holdout_labels, data.classes
         )
-    for entry in baselines:
-        simple = entry.pop("_pipeline")
-        if len(hold):
-            fitted = _fit(simple, data, data.train_index)
-            s, lab = ev.predict(fitted, data.X.iloc[hold], data.task, data.binary)
-            entry["holdout"] = compute_metrics(metrics, data.y[hold], s, lab, data.classes)
+    baselines = []
+    for kind in spec.validation.baselines:
+        mine = [o for o in outcomes if o.task.name == kind]
+        folds_done = [o for o in mine if o.task.fold is not None]
+        result = ev.collect(folds_done, data, metrics)
+        entry: dict[str, Any] = {
+            "kind": kind,
+            "cv": summarize([f.metrics for f in result.folds], metrics),
+        }
+        refit = next((o for o in mine if o.task.fold is None), None)
+        if refit is not None:
+            entry["holdout"] = compute_metrics(
+                metrics, data.y[hold], refit.scores, refit.labels, data.classes
+            )
+        baselines.append(entry)
 
     cv_summary = summarize([f.metrics for f in cv.folds], metrics)
     oof = np.flatnonzero(cv.validated)
@@ -376,31 +417,56 @@ def _train_validated(
     default_threshold = 0.5 if hasattr(pipeline, "predict_proba") else 0.0
     business = _business(spec, data, oof, cv, hold, holdout_scores, default_threshold)
     threshold = business.get("decision_threshold") if business else None
+    timings["analysis"] = time.perf_counter() - start
 
     contribution = None
-    if importance:
-        progress("Measuring feature contribution", 0, 1)
-        start = time.perf_counter()
+    importance_facts = None
+    if request is not None:
+        measured = cv.importance
         if len(hold):
-            im_model, im_rows = model, hold
-        else:
-            im_model, im_rows = cv.last_model, cv.last_validation
-        contribution = ev.permutation_contribution(
-            im_model,
-            data.X.iloc[im_rows],
-            data.y[im_rows],
-            primary,
-            data,
-            spec.model.random_state,
-        )
-        timings["importance"] = time.perf_counter() - start
-        progress("Measuring feature contribution", 1, 1)
-        nothing = [c["feature"] for c in contribution if c["adds_nothing"]]
-        if nothing:
-            warnings.append(
-                f"{len(nothing)} features add nothing measurable on held-out rows: "
-                f"{', '.join(nothing[:10])}{' ...' if len(nothing) > 10 else ''}"
+            label = "Measuring feature contribution on the holdout"
+            features = len(data.X.columns)
+            done = {"n": 0}
+
+            def tick() -> None:
+                done["n"] += 1
+                progress(label, done["n"], features)
+
+            progress(label, 0, features)
+            start = time.perf_counter()
+            rows_used = request.rows
+            measured = measure(
+                model,
+                data.X.iloc[rows_used],
+                data.y[rows_used],
+                task=data.task,
+                binary=data.binary,
+                metric=primary,
+                classes=data.classes,
+                repeats=request.repeats,
+                seed=request.seed,
+                threads=thread_budget(),
+                on_feature=tick,
             )
+            timings["importance"] = time.perf_counter() - start
+        if measured is not None:
+            contribution = contribution_table(measured)
+            importance_facts = {
+                "basis": "holdout" if len(hold) else "cv",
+                "rows": measured.rows,
+                "held_out_rows": len(hold) if len(hold) else len(oof),
+                "max_rows": settings.max_rows,
+                "repeats": request.repeats,
+                "metric": effective_metric(primary, data.task, pipeline),
+                "shuffled": measured.space,
+                "seconds": round(measured.seconds, 3),
+            }
+            nothing = [c["feature"] for c in contribution if c["adds_nothing"]]
+            if nothing:
+                warnings.append(
+                    f"{len(nothing)} features add nothing measurable on held-out rows: "
+                    f"{', '.join(nothing[:10])}{' ...' if len(nothing) > 10 else ''}"
+                )
 
     basis = "holdout" if holdout_metrics is not None else "cv"
     judged = (
@@ -429,6 +495,7 @@ def _train_validated(
                 f"{reproducibility['max_abs_prediction_diff']:.3g}): fix every random_state"
             )
 
+    progress("Checking training rows through serving's reader", 0, 1)
     start = time.perf_counter()
     skew = _skew(spec, frame, data, log)
     timings["skew"] = time.perf_counter() - start
@@ -438,6 +505,7 @@ def _train_validated(
     # artifacts
     from mlready.training import artifacts
 
+    progress("Writing the model, its profile and the report", 0, 1)
     start = time.perf_counter()
     reference_rows = data.train_index
     prediction_rows, prediction_scores = (
@@ -484,9 +552,15 @@ def _train_validated(
         warnings=warnings,
     )
     metadata["skew"] = skew.to_dict()
+    metadata["feature_contribution_method"] = artifacts.jsonable(importance_facts)
     files = artifacts.write_all(run_dir, model, metadata, profile, loaded.spec)
     metadata = files.pop("_metadata")  # type: ignore[assignment]
     return TrainResult(passed, failures, warnings, metadata, files, skew=skew)
+
+
+#: A baseline's fit against the model's, for the progress display: the dummy costs nothing, the
+#: linear model a fraction of a booster.
+BASELINE_WEIGHT = {"dummy": 0.01, "linear": 0.3}
 
 
 def _skew(spec: Any, frame: Any, data: Any, log: logging.Logger) -> Any:

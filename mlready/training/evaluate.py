@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlready.errors import DataError, SpecError
 from mlready.spec import ProjectSpec
 from mlready.training.data import TrainingData
+from mlready.training.importance import Measured, measure
 from mlready.training.metrics import SCORE_METRICS, compute_metrics
 
 #: sklearn scorer names, binary / multiclass, for the search and permutation importance.
@@ -32,8 +32,6 @@ _SCORERS = {
 }
 #: Slices with more groups than this show the largest ones and '(other)'.
 MAX_SLICE_GROUPS = 20
-IMPORTANCE_ROWS = 10_000
-MIN_EFFECT = 0.001
 
 
 def scorer_name(metric: str, data: TrainingData) -> str:
@@ -163,23 +161,113 @@ class CrossValidation:
     scores: Any  # per row of data.frame
     labels: Any
     validated: Any  # boolean mask: rows some fold validated
-    last_model: Any = None
-    last_validation: Any = None
     seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    importance: Measured | None = None  # feature contribution measured inside the folds
 
 
-def _fit_fold(
-    i: int, pipeline: Any, X: Any, y: Any, train: Any, valid: Any, task: str, binary: bool
-) -> Any:
+@dataclass(frozen=True)
+class ImportanceRequest:
+    """Feature contribution measured inside the fit tasks, on a sample of the rows they predict."""
+
+    rows: Any  # positions in data.frame: each task measures on the ones it predicts
+    metric: str
+    repeats: int
+    seed: int
+
+
+@dataclass
+class FitTask:
+    """One fit: a clone of ``pipeline`` trained on the ``train`` rows, predicting ``predict``."""
+
+    name: str  # "model", or a baseline's kind
+    fold: int | None  # None: the fit on every training row
+    pipeline: Any
+    train: Any
+    predict: Any
+    measure_importance: bool = False  # on the request's rows among ``predict``
+    keep: bool = False  # send the fitted model back (the artifact)
+    weight: float = 1.0  # its expected share of the work, for the progress display
+
+
+@dataclass
+class FitOutcome:
+    """What one fit task gave."""
+
+    task: FitTask
+    model: Any  # only when the task keeps it
+    scores: Any
+    labels: Any
+    seconds: float
+    importance: Measured | None = None
+
+
+def _run_task(
+    index: int,
+    task: FitTask,
+    X: Any,
+    y: Any,
+    kind: str,
+    binary: bool,
+    classes: list[str],
+    request: ImportanceRequest | None,
+) -> tuple[int, Any, Any, Any, float, Measured | None]:
+    import numpy as np
     from sklearn.base import clone
 
-    model = clone(pipeline)
+    model = clone(task.pipeline)
     start = time.perf_counter()
-    model.fit(X.iloc[train], y[train])
+    model.fit(X.iloc[task.train], y[task.train])
     seconds = time.perf_counter() - start
-    scores, labels = predict(model, X.iloc[valid], task, binary)
-    return i, model, scores, labels, seconds
+    scores = labels = None
+    if len(task.predict):
+        scores, labels = predict(model, X.iloc[task.predict], kind, binary)
+    measured = None
+    if task.measure_importance and request is not None:
+        rows = task.predict[np.isin(task.predict, request.rows)]
+        if len(rows):
+            measured = measure(
+                model,
+                X.iloc[rows],
+                y[rows],
+                task=kind,
+                binary=binary,
+                metric=request.metric,
+                classes=classes,
+                repeats=request.repeats,
+                seed=request.seed + (task.fold or 0),
+            )
+    return index, model if task.keep else None, scores, labels, seconds, measured
+
+
+def run_fits(
+    tasks: list[FitTask],
+    data: TrainingData,
+    *,
+    n_jobs: int = 1,
+    importance: ImportanceRequest | None = None,
+    on_done: Callable[[float], None] | None = None,
+) -> list[FitOutcome]:
+    """Every task in one pool, ``n_jobs`` at a time, the heaviest first: folds, the final fit
+    and the baselines overlap, so no core idles between phases. ``on_done`` gets the summed
+    weight of the tasks done so far."""
+    from joblib import Parallel, delayed
+
+    order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
+    jobs = (
+        delayed(_run_task)(
+            i, tasks[i], data.X, data.y, data.task, data.binary, data.classes, importance
+        )
+        for i in order
+    )
+    outcomes: list[FitOutcome | None] = [None] * len(tasks)
+    done = 0.0
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    for i, model, scores, labels, seconds, measured in parallel(jobs):
+        outcomes[i] = FitOutcome(tasks[i], model, scores, labels, seconds, measured)
+        done += tasks[i].weight
+        if on_done is not None:
+            on_done(done)
+    return [o for o in outcomes if o is not None]
 
 
 def _period(timestamps: Any, rows: Any) -> tuple[str, str] | None:
@@ -187,6 +275,66 @@ def _period(timestamps: Any, rows: Any) -> tuple[str, str] | None:
         return None
     chosen = timestamps.iloc[rows]
     return (f"{chosen.min():%Y-%m-%d}", f"{chosen.max():%Y-%m-%d}")
+
+
+def fold_tasks(
+    name: str, pipeline: Any, splits: list[tuple[Any, Any]], *, weight: float = 1.0
+) -> list[FitTask]:
+    """One task per fold, weighted by its training rows."""
+    return [
+        FitTask(name, i, pipeline, train, valid, weight=weight * len(train))
+        for i, (train, valid) in enumerate(splits)
+    ]
+
+
+def collect(
+    outcomes: list[FitOutcome], data: TrainingData, metrics: list[str], seconds: float = 0.0
+) -> CrossValidation:
+    """The fold outcomes of one pipeline as its cross-validation: per-fold metrics by
+    sklearn.metrics and the out-of-fold predictions."""
+    import numpy as np
+
+    from mlready.training.importance import combine
+
+    n = len(data.frame)
+    scores: Any
+    labels: Any
+    if data.task == "classification" and not data.binary:
+        scores = np.full((n, len(data.classes)), np.nan)
+        labels = np.empty(n, dtype=object)
+    else:
+        scores = np.full(n, np.nan)
+        labels = np.full(n, np.nan) if data.task == "regression" else np.zeros(n, dtype="int64")
+    validated = np.zeros(n, dtype=bool)
+    results: list[FoldResult] = []
+    for outcome in sorted(outcomes, key=lambda o: o.task.fold or 0):
+        task = outcome.task
+        valid = task.predict
+        scores[valid] = outcome.scores
+        labels[valid] = outcome.labels
+        validated[valid] = True
+        results.append(
+            FoldResult(
+                fold=(task.fold or 0) + 1,
+                train_rows=len(task.train),
+                validation_rows=len(valid),
+                metrics=compute_metrics(
+                    metrics, data.y[valid], outcome.scores, outcome.labels, data.classes
+                ),
+                fit_seconds=outcome.seconds,
+                train_period=_period(data.timestamps, task.train),
+                validation_period=_period(data.timestamps, valid),
+            )
+        )
+    parts = [o.importance for o in outcomes if o.importance is not None]
+    return CrossValidation(
+        folds=results,
+        scores=scores,
+        labels=labels,
+        validated=validated,
+        seconds=seconds,
+        importance=combine(parts) if parts else None,
+    )
 
 
 def cross_validate(
@@ -199,146 +347,17 @@ def cross_validate(
     on_fold: Callable[[int], None] | None = None,
 ) -> CrossValidation:
     """Fit a clone per fold and score its validation rows; folds run n_jobs at a time."""
-    import numpy as np
-    from joblib import Parallel, delayed
-
     start = time.perf_counter()
-    n = len(data.frame)
-    k = len(data.classes)
-    scores: Any
-    labels: Any
-    if data.task == "classification" and not data.binary:
-        scores = np.full((n, k), np.nan)
-        labels = np.empty(n, dtype=object)
-    else:
-        scores = np.full(n, np.nan)
-        labels = np.full(n, np.nan) if data.task == "regression" else np.zeros(n, dtype="int64")
-    validated = np.zeros(n, dtype=bool)
-    results: list[FoldResult] = []
-    last = None
-    jobs = (
-        delayed(_fit_fold)(i, pipeline, data.X, data.y, tr, va, data.task, data.binary)
-        for i, (tr, va) in enumerate(splits)
-    )
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    for done, (i, model, fold_scores, fold_labels, seconds) in enumerate(parallel(jobs), start=1):
-        train, valid = splits[i]
-        scores[valid] = fold_scores
-        labels[valid] = fold_labels
-        validated[valid] = True
-        y_valid = data.y[valid]
-        results.append(
-            FoldResult(
-                fold=i + 1,
-                train_rows=len(train),
-                validation_rows=len(valid),
-                metrics=compute_metrics(metrics, y_valid, fold_scores, fold_labels, data.classes),
-                fit_seconds=seconds,
-                train_period=_period(data.timestamps, train),
-                validation_period=_period(data.timestamps, valid),
-            )
-        )
-        if i == len(splits) - 1:
-            last = model
+    tasks = fold_tasks("model", pipeline, splits)
+    count = {"done": 0}
+
+    def done(_: float) -> None:
+        count["done"] += 1
         if on_fold is not None:
-            on_fold(done)
-    results.sort(key=lambda r: r.fold)
-    return CrossValidation(
-        folds=results,
-        scores=scores,
-        labels=labels,
-        validated=validated,
-        last_model=last,
-        last_validation=splits[-1][1],
-        seconds=time.perf_counter() - start,
-    )
+            on_fold(count["done"])
 
-
-def search(
-    spec: ProjectSpec,
-    pipeline: Any,
-    data: TrainingData,
-    splits: list[tuple[Any, Any]],
-    metric: str,
-    n_jobs: int,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Randomised or successive-halving search over the spec's space, on the same folds:
-    (a summary for the metadata, the best parameters by the pipeline's names)."""
-    import numpy as np
-    from sklearn import model_selection as ms
-
-    from mlready.training.artifacts import jsonable
-    from mlready.training.pipeline import search_space
-
-    settings = spec.model.search
-    assert settings is not None
-    space = search_space(spec, pipeline)
-    index = data.train_index
-    position = np.full(len(data.frame), -1)
-    position[index] = np.arange(len(index))
-    local = [(position[tr], position[va]) for tr, va in splits]
-    common: dict[str, Any] = {
-        "scoring": scorer_name(metric, data),
-        "cv": local,
-        "n_jobs": n_jobs,
-        "random_state": spec.model.random_state,
-        "refit": False,
-        "error_score": "raise",
-    }
-    start = time.perf_counter()
-    if settings.method == "halving":
-        from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-
-        searcher: Any = ms.HalvingRandomSearchCV(
-            pipeline,
-            space,
-            n_candidates=settings.n_iter,
-            factor=3,
-            min_resources="exhaust",
-            **common,
-        )
-    else:
-        searcher = ms.RandomizedSearchCV(pipeline, space, n_iter=settings.n_iter, **common)
-    try:
-        searcher.fit(data.X.iloc[index], data.y[index])
-    except ValueError as exc:
-        raise SpecError(f"model.search failed: {str(exc).splitlines()[0]}") from None
-    sign = -1.0 if common["scoring"].startswith("neg_") else 1.0
-    results = searcher.cv_results_
-    rounds = results.get("iter")
-    last = None if rounds is None else max(rounds)  # halving: the round on the most rows
-    candidates: list[dict[str, Any]] = [
-        {
-            "params": {spec_key(k): jsonable(v) for k, v in p.items()},
-            "score": sign * float(s),
-            "std": float(sd),
-        }
-        for i, (p, s, sd) in enumerate(
-            zip(
-                results["params"],
-                results["mean_test_score"],
-                results["std_test_score"],
-                strict=True,
-            )
-        )
-        if last is None or rounds[i] == last
-    ]
-    best = {k: jsonable(v) for k, v in searcher.best_params_.items()}
-    evaluated = {
-        json.dumps({spec_key(k): jsonable(v) for k, v in p.items()}, sort_keys=True, default=str)
-        for p in results["params"]
-    }
-    summary = {
-        "method": settings.method,
-        "metric": metric,
-        "candidates": len(candidates),
-        "evaluated": len(evaluated),  # distinct configurations scored, in every round
-        "best_params": {spec_key(k): v for k, v in best.items()},
-        "best_score": sign * float(searcher.best_score_),
-        "results": sorted(candidates, key=lambda c: -c["score"] if sign > 0 else c["score"])[:50],
-        "seconds": time.perf_counter() - start,
-    }
-    return summary, best
+    outcomes = run_fits(tasks, data, n_jobs=n_jobs, on_done=done)
+    return collect(outcomes, data, metrics, time.perf_counter() - start)
 
 
 def spec_key(pipeline_key: str) -> str:
@@ -439,49 +458,3 @@ def slice_metrics(
             table.append(row)
         out.append({"name": item.name, "column": item.column, "groups": table})
     return out
-
-
-def permutation_contribution(
-    model: Any, X: Any, y: Any, metric: str, data: TrainingData, seed: int
-) -> list[dict[str, Any]]:
-    """Permutation importance of each input column on held-out rows; the drop in the metric
-    when the column's values are shuffled. A feature whose drop is within its spread over the
-    repeats, or below a thousandth of the metric, adds nothing measurable."""
-    from sklearn.inspection import permutation_importance
-
-    if (
-        metric in SCORE_METRICS
-        and data.task == "classification"
-        and not hasattr(model, "predict_proba")
-    ):
-        metric = "accuracy"
-    from sklearn.metrics import get_scorer
-
-    rows = len(X)
-    scorer = scorer_name(metric, data)
-    base = abs(float(get_scorer(scorer)(model, X, y)))
-    smallest = MIN_EFFECT * max(base, 1.0)  # a change too small to matter, in the metric's units
-    result = permutation_importance(
-        model,
-        X,
-        y,
-        scoring=scorer,
-        n_repeats=5,
-        random_state=seed,
-        max_samples=min(1.0, IMPORTANCE_ROWS / max(rows, 1)),
-        n_jobs=1,
-    )
-    table: list[dict[str, Any]] = []
-    for name, mean, std in zip(
-        X.columns, result.importances_mean, result.importances_std, strict=True
-    ):
-        table.append(
-            {
-                "feature": str(name),
-                "importance": float(mean),
-                "std": float(std),
-                "adds_nothing": bool(mean - std <= 0 or mean < smallest),
-            }
-        )
-    table.sort(key=lambda r: -r["importance"])
-    return table

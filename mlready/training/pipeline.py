@@ -14,7 +14,6 @@ The fitted Pipeline is the artifact: serving applies exactly the processing trai
 from __future__ import annotations
 
 import inspect
-import os
 from typing import Any
 
 from mlready.errors import SpecError
@@ -334,6 +333,8 @@ def small_data(rows: int) -> bool:
 def fold_jobs(pipeline: Any, folds: int, rows: int | None = None) -> int:
     """How many folds to fit at once: one per core, except for a self-threaded model (an
     OpenMP booster, n_jobs set) on enough data to use its threads, where folds run in turn."""
+    from mlready.training.workers import thread_budget
+
     if threads_inside(pipeline) and not (rows is not None and small_data(rows)):
         return 1
-    return max(1, min(folds, os.cpu_count() or 1))
+    return max(1, min(folds, thread_budget()))

@@ -57,6 +57,21 @@ def _charts(m: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: The phases of metadata.json's timings, as the report names them.
+PHASE_NAMES = {
+    "read": "reading the training data",
+    "validate": "validating it against the contract",
+    "leakage": "leakage checks",
+    "search": "hyperparameter search",
+    "fits": "cross-validation, final fit and baselines",
+    "analysis": "holdout, slices and business value",
+    "importance": "feature contribution (holdout)",
+    "reproducibility": "training again (reproducibility)",
+    "skew": "training rows through serving's reader",
+    "profile": "reference profile",
+}
+
+
 def render_training_report(metadata: dict[str, Any]) -> str:
     """The HTML report of one training run."""
-    return render("training.html.j2", m=metadata, charts=_charts(metadata))
+    return render("training.html.j2", m=metadata, charts=_charts(metadata), phase_names=PHASE_NAMES)

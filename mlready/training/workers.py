@@ -14,9 +14,17 @@ import signal
 import sys
 from collections.abc import Iterator
 
-__all__ = ["bound_workers", "die_with_parent"]
+__all__ = ["bound_workers", "die_with_parent", "thread_budget"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def thread_budget() -> int:
+    """The cores this process may use: the CPUs it is allowed to run on, within a container's
+    CPU quota and LOKY_MAX_CPU_COUNT (joblib's count)."""
+    from joblib import cpu_count
+
+    return max(1, int(cpu_count()))
 
 
 def die_with_parent(parent: int) -> None:

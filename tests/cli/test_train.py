@@ -11,6 +11,7 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from mlready.model_format import TRUSTED_TYPES, ModelPolicy, load_model
 from mlready.runs import read_run_log
@@ -102,6 +103,24 @@ def test_train_writes_every_artifact(tmp_path: Path, run_cli: Run) -> None:
     html = (folder / "training.html").read_text()
     assert "<svg" in html
     assert not re.search(r"""(src|href)=["']?https?:""", html)  # self-contained
+    # the artifact is the final fit of the pool: the holdout metrics are sklearn's on its scores
+    frame = pd.read_csv(tmp_path / "data" / "train.csv")
+    held = frame[frame["month"] >= "2025-11-01"]
+    scores = model.predict_proba(held[meta["features"]["numeric"] + ["plan", "region"]])[:, 1]
+    expected = roc_auc_score((held["churn"] == "Yes").astype(int), scores)
+    assert meta["validation"]["holdout_metrics"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
+    # feature contribution: on the holdout rows, the sample and the shuffles stated
+    method = meta["feature_contribution_method"]
+    assert method["basis"] == "holdout"
+    assert method["rows"] == method["held_out_rows"] == len(held)
+    assert method["repeats"] == 5
+    assert {c["feature"] for c in meta["feature_contribution"]} == set(profile["columns"])
+    assert f"on {len(held):,} holdout rows (with the final model)" in html
+    assert "5 shuffles per feature" in html
+    # the phases' seconds, in the metadata and the report
+    assert {"read", "validate", "leakage", "fits", "analysis", "importance"} <= set(meta["timings"])
+    assert "Where the time went" in html
+    assert "cross-validation, final fit and baselines" in html
     record = read_run_log(tmp_path / ".mlready", "train")[-1]
     assert record.status == "passed"
     assert record.summary["model_sha256"] == digest
