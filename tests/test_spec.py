@@ -179,6 +179,21 @@ BROKEN = [
         9,
     ),
     (
+        "too few shuffles",
+        MINIMAL_SPEC + "training:\n  importance: {max_rows: 2000, repeats: 1}\n",
+        ["training.importance.repeats", "greater than or equal to 2", "got 1"],
+        13,
+    ),
+    (
+        "no time to search",
+        MINIMAL_SPEC.replace(
+            "  params: {C: 1.0}",
+            "  params: {C: 1.0}\n  search: {budget_s: 0, space: {C: {values: [1, 2]}}}",
+        ),
+        ["model.search.budget_s", "greater than 0"],
+        12,
+    ),
+    (
         "duplicate key",
         MINIMAL_SPEC.replace("  target: churn", "  target: churn\n  target: plan"),
         ["key 'target' appears twice", "first on line 7"],

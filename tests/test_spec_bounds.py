@@ -99,6 +99,23 @@ def _use_seed(spec: ProjectSpec) -> None:
     np.random.default_rng(spec.model.random_state)
 
 
+def _use_importance(spec: ProjectSpec) -> None:
+    import numpy as np
+
+    from mlready.training.importance import sample_rows
+
+    settings = spec.training.importance
+    assert len(sample_rows(np.arange(3_000), settings.max_rows, 0)) <= settings.max_rows
+    _ = [np.random.default_rng([0, 1]).permutation(3) for _ in range(settings.repeats)]
+
+
+def _use_budget(spec: ProjectSpec) -> None:
+    assert spec.model.search is not None
+    assert spec.model.search.budget_s is not None
+    _ = time.monotonic() + spec.model.search.budget_s
+    _ = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=spec.model.search.budget_s)
+
+
 def _use_folds(spec: ProjectSpec) -> None:
     import numpy as np
 
@@ -161,6 +178,18 @@ FIELDS: dict[str, tuple[dict[str, Any], Callable[[ProjectSpec], None]]] = {
         _use_folds,
     ),
     "validation.cv.folds": ({"validation": {"cv": {"folds": "{v}"}}}, _use_folds),
+    "training.importance.max_rows": (
+        {"training": {"importance": {"max_rows": "{v}"}}},
+        _use_importance,
+    ),
+    "training.importance.repeats": (
+        {"training": {"importance": {"repeats": "{v}"}}},
+        _use_importance,
+    ),
+    "model.search.budget_s": (
+        {"model": {"search": {"budget_s": "{v}", "space": {"C": {"values": [1.0, 2.0]}}}}},
+        _use_budget,
+    ),
     "checklist.attestation_max_age_days": (
         {"checklist": {"attestation_max_age_days": "{v}"}},
         _use_attestation_age,

@@ -130,7 +130,7 @@ def _progress() -> Iterator[Progress | None]:
                 current["label"] = label
                 current["task"] = bar.add_task(label, total=max(total, 1))
             task: TaskID = current["task"]
-            bar.update(task, completed=done, total=max(total, 1))
+            bar.update(task, completed=done, total=max(total, 1), refresh=True)
 
         yield update
 

@@ -452,7 +452,7 @@ def measure(
         chunks = [order[k::threads] for k in range(threads) if order[k::threads]]
         # one thread per chunk of features, each model call on one core: no oversubscription
         with threadpool_limits(limits=1):
-            parts = Parallel(n_jobs=len(chunks), prefer="threads")(
+            parts = Parallel(n_jobs=len(chunks), backend="threading")(
                 delayed(_drops_for)(predictions, matrix, groups, chunk, y, base, **kwargs)
                 for chunk in chunks
             )

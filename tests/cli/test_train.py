@@ -656,3 +656,41 @@ def test_a_model_holding_types_nobody_trusted_is_not_written(tmp_path: Path, run
     # a registry whose policy does not list them (another project's spec) refuses it
     with pytest.raises(DataError, match=r"refusing to load toy:1: .*KDTree"):
         Registry(registry.url, registry.store).load(version)
+
+
+def test_progress_names_the_phase_and_its_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from mlready.cli import train as command
+    from mlready.cli.state import CliState
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr(CliState, "interactive", property(lambda self: True))
+    monkeypatch.setattr(command, "err", lambda: console)
+    with command._progress() as update:
+        assert update is not None
+        update("Cross-validating, fitting the model", 0, 100)
+        time.sleep(0.2)
+        update("Cross-validating, fitting the model", 40, 100)
+        time.sleep(0.2)
+        update("Cross-validating, fitting the model", 60, 100)
+        update("Measuring feature contribution on the holdout", 3, 28)
+    shown = buffer.getvalue()
+    assert "Cross-validating, fitting the model" in shown
+    assert "Measuring feature contribution on the holdout" in shown
+    assert "left" in shown
+    assert re.search(r"\b60%", shown)
+    assert re.search(r"left \d+:\d\d:\d\d", shown)  # an estimate once the phase has a pace
+
+
+def test_quiet_or_piped_shows_no_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlready.cli import train as command
+    from mlready.cli.state import CliState
+
+    monkeypatch.setattr(CliState, "interactive", property(lambda self: False))
+    with command._progress() as update:
+        assert update is None
