@@ -331,6 +331,22 @@ def _train_validated(
     # validation rows when there is no holdout), the final fit and the baselines overlap
     hold = data.holdout_index
     settings = spec.training.importance
+    rows = len(data.train_index)
+    tasks = [ev.FitTask("model", None, pipeline, data.train_index, hold, keep=True, weight=rows)]
+    for task in ev.fold_tasks("model", pipeline, splits):
+        task.measure_importance = importance and not len(hold)
+        tasks.append(task)
+    for kind in spec.validation.baselines:
+        simple = baseline_pipeline(
+            kind, data.task, data.numeric, data.categorical, spec.model.random_state
+        )
+        weight = BASELINE_WEIGHT[kind]
+        tasks.extend(ev.fold_tasks(kind, simple, splits, weight=weight))
+        if len(hold):
+            tasks.append(
+                ev.FitTask(kind, None, simple, data.train_index, hold, weight=weight * rows)
+            )
+    pool = 1 if jobs == 1 else max(1, min(len(tasks), thread_budget()))
     request = None
     if importance:
         held_out = hold if len(hold) else data.train_index
@@ -339,25 +355,9 @@ def _train_validated(
             metric=primary,
             repeats=settings.repeats,
             seed=spec.model.random_state,
+            # the cores the pool leaves free: all of them when the folds run one at a time
+            threads=max(1, thread_budget() // pool),
         )
-    rows = len(data.train_index)
-    tasks = [ev.FitTask("model", None, pipeline, data.train_index, hold, keep=True, weight=rows)]
-    for task in ev.fold_tasks("model", pipeline, splits):
-        task.measure_importance = request is not None and not len(hold)
-        tasks.append(task)
-    simple_models = {}
-    for kind in spec.validation.baselines:
-        simple = baseline_pipeline(
-            kind, data.task, data.numeric, data.categorical, spec.model.random_state
-        )
-        simple_models[kind] = simple
-        weight = BASELINE_WEIGHT[kind]
-        tasks.extend(ev.fold_tasks(kind, simple, splits, weight=weight))
-        if len(hold):
-            tasks.append(
-                ev.FitTask(kind, None, simple, data.train_index, hold, weight=weight * rows)
-            )
-    pool = 1 if jobs == 1 else max(1, min(len(tasks), thread_budget()))
     total = sum(t.weight for t in tasks)
     label = "Cross-validating, fitting the model" + (
         " and the baselines" if spec.validation.baselines else ""

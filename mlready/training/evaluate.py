@@ -173,6 +173,7 @@ class ImportanceRequest:
     metric: str
     repeats: int
     seed: int
+    threads: int = 1  # features measured at a time in each task
 
 
 @dataclass
@@ -235,6 +236,7 @@ def _run_task(
                 classes=classes,
                 repeats=request.repeats,
                 seed=request.seed + (task.fold or 0),
+                threads=request.threads,
             )
     return index, model if task.keep else None, scores, labels, seconds, measured
 

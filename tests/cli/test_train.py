@@ -277,7 +277,9 @@ def test_sample_project_trains_a_model_that_beats_the_baseline(
     business = meta["business"]
     assert business["cv"]["best_threshold"]["value"] > business["cv"]["default_threshold"]["value"]
     assert 0 < meta["decision_threshold"] < 1
-    assert meta["model"]["search"]["candidates"] == 8
+    search = meta["model"]["search"]
+    assert (search["method"], search["evaluated"]) == ("halving", 8)
+    assert [r["candidates"] for r in search["rounds"]] == [8, 3]
 
 
 def test_multiclass_target_without_business(tmp_path: Path, run_cli: Run) -> None:
