@@ -438,3 +438,19 @@ def test_the_pool_gives_sklearns_numbers_and_names_each_phase(
     # slices are read from the same out-of-fold predictions the folds' metrics come from
     plan = meta["validation"]["slices"]["cv"][0]["groups"]
     assert sum(g["rows"] for g in plan) == len(data.frame)
+
+
+def test_importance_samples_only_rows_some_fold_validates(tmp_path: Path) -> None:
+    from mlready.training import train
+
+    write_project(
+        tmp_path,
+        validation="  cv: {strategy: time_series, folds: 3}\n  metrics: [roc_auc]\n"
+        "  baselines: []\n",
+        extra="training:\n  importance: {max_rows: 5000, repeats: 2}\n",
+    )
+    result = train(load_spec(tmp_path), tmp_path / "run")
+    method = result.metadata["feature_contribution_method"]
+    validated = sum(f["validation_rows"] for f in result.metadata["validation"]["per_fold"])
+    # the oldest quarter of the rows trains every fold and is never validated: not sampled
+    assert method["rows"] == method["held_out_rows"] == validated < len(toy_frame())

@@ -349,7 +349,8 @@ def _train_validated(
     pool = 1 if jobs == 1 else max(1, min(len(tasks), thread_budget()))
     request = None
     if importance:
-        held_out = hold if len(hold) else data.train_index
+        # the rows the model did not train on: the holdout, else the rows some fold validates
+        held_out = hold if len(hold) else np.unique(np.concatenate([v for _, v in splits]))
         request = ev.ImportanceRequest(
             rows=sample_rows(held_out, settings.max_rows, spec.model.random_state),
             metric=primary,
