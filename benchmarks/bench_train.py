@@ -1,14 +1,30 @@
-"""train against a plain sklearn script, at 100k and 1M rows x 25 columns; native categorical
-support against one-hot encoding.
+"""train against a plain sklearn script: issue 18's shapes with every analysis on (the default
+mode), and parity at 100k and 1M rows x 25 columns with native categories against one-hot.
 
+--mode issue (default): four generated tables shaped like issue 18's (tests/generated.py,
+   ISSUE_18_SHAPES): house prices 2.9k x 74 mostly categorical, regression; hotel rates 15k x 28
+   mixed, regression; loan grades 10k x 23, 7 classes; 100k x 25 binary. Each gets the spec
+   `mlready init --data` writes (histogram gradient boosting, 5 folds, dummy and linear
+   baselines). `mlready train` with every analysis (validation, leakage checks, baselines, slices,
+   feature contribution, skew, profile, report) against a plain script: pandas read, sklearn
+   cross_validate (default n_jobs) of the same pipeline on the same folds by the primary metric,
+   a final fit; each a whole process, in turns, --repeats pairs (3; --quick: the three small
+   shapes, one pair, no waiting for a quiet machine). The table gives the min/median/max ratio
+   per shape and the load. Then one more `mlready train` per
+   shape measures feature contribution on every held-out row, and the sampled verdicts (adds
+   nothing or not) are compared with it: they must agree on every feature the full run judges
+   clearly (a drop of 4 spreads or more, or none). --plain-threads 1 runs the plain side on one
+   OpenMP thread (on a busy machine the booster's threads spin against the other processes).
+   Results: benchmarks/results/train_issue.json and train_issue.md.
+--mode parity:
 1. Parity: `mlready train --no-importance` against a plain script that reads the same CSV with
    pandas, builds the same Pipeline (mlready's own build_pipeline) and runs sklearn's
    cross_validate (5 stratified shuffled folds, seed 42, roc_auc, n_jobs=1) and a final fit.
    Both run in their own process; wall time and peak memory (max RSS) are measured from outside.
    Compared twice: end to end (process wall time), and on the core, the work the plain script
-   does too: mlready's total minus validation, baselines, importance and the reference profile,
-   against the plain script's read + cross_validate + fit. Permutation importance is timed in a
-   separate `mlready train` run.
+   does too: mlready's total minus validation, leakage checks, analyses, importance and the
+   reference profile, against the plain script's read + cross_validate + fit. Permutation
+   importance is timed in a separate `mlready train` run.
 2. Native against one-hot, at the smallest size: 5-fold cross_validate of mlready's pipeline
    (ordinal codes, the booster's native categorical support) and of OneHotEncoder + passthrough
    numbers + the same booster, each with n_jobs=1 and n_jobs=2, with their ROC AUC.
@@ -19,8 +35,9 @@ to benchmarks/results/train.json and train.md (git-ignored).
 The booster's OpenMP threads slow down many times over when another process takes a core, so
 each case first waits (--quiet-wait seconds) for other processes to go quiet, measures how many
 cores they used meanwhile, and parity runs they disturbed are run again.
-Usage: python benchmarks/bench_train.py [--sizes 100000 1000000] [--quick] [--repeats 1]
-       [--quiet-wait 300] [--compare-rows N] [--no-importance]
+Usage: python benchmarks/bench_train.py [--mode issue|parity] [--quick] [--repeats N]
+       [--shapes NAME ...] [--no-verdicts] [--plain-threads N]
+       [--sizes 100000 1000000] [--quiet-wait 300] [--compare-rows N] [--no-importance]
 """
 
 from __future__ import annotations
@@ -798,7 +815,9 @@ def issue_tables(results: dict[str, Any]) -> str:
         "mlready train (every analysis: validation, leakage checks, dummy and linear baselines, "
         "slices, feature contribution, skew, profile, report) against plain sklearn "
         "cross_validate (default n_jobs) + fit of the same pipeline on the same folds, each a "
-        "whole process, run in turns. Target: at most 1.5x on every shape."
+        "whole process, run in turns. Target: at most 1.5x on every shape. Load: the 1-minute "
+        "load average before each run; others' cores: the most CPU other processes used during "
+        "a run (over 0.2, the timings are disturbed)."
         + (
             f" The plain side ran with OMP_NUM_THREADS={results['machine']['plain_threads']}."
             if results["machine"].get("plain_threads")

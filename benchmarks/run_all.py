@@ -40,6 +40,10 @@ def main() -> None:
     (out / "train.json").write_text(json.dumps(train, indent=2) + "\n")  # has its machine
     (out / "train.md").write_text(bench_train.tables(train))
     print("\ntrain\n" + bench_train.tables(train))
+    issue = bench_train.run_issue()  # issue 18's shapes: every analysis against a plain fit
+    (out / "train_issue.json").write_text(json.dumps(issue, indent=2) + "\n")
+    (out / "train_issue.md").write_text(bench_train.issue_tables(issue))
+    print("\ntrain, issue 18's shapes\n" + bench_train.issue_tables(issue))
     serve = bench_serve.run([1_000_000, 5_000_000])
     (out / "serve.json").write_text(json.dumps(serve, indent=2, default=str) + "\n")
     (out / "serve.md").write_text(bench_serve.tables(serve))
