@@ -886,7 +886,11 @@ def main() -> None:
     """Run and report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--quick", action="store_true", help="a smoke run on 20,000 rows")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="issue mode: the three small shapes, one pair each; parity: 20,000 rows only",
+    )
     parser.add_argument(
         "--repeats",
         type=int,
