@@ -39,7 +39,7 @@ STEPS = (
 SECTIONS: dict[str, tuple[str, ...]] = {
     "test": ("checklist",),
     "validate-data": ("data", "expectations"),
-    "train": ("data", "expectations", "model", "validation", "business"),
+    "train": ("data", "expectations", "model", "validation", "training", "business"),
     "register": ("registry",),
     "serve-batch": ("data", "expectations", "serving"),
     "check-drift": ("monitoring",),

@@ -29,7 +29,7 @@ PACKAGES = ("mlready", "scikit-learn", "pandas", "numpy", "scipy", "skops", "job
 
 
 #: The spec sections train reads (their hashes and content go into the metadata).
-TRAINING_SECTIONS = ("data", "expectations", "model", "validation", "business")
+TRAINING_SECTIONS = ("data", "expectations", "model", "validation", "training", "business")
 _PASSWORD = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*):[^/@\s]*@")
 
 
