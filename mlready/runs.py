@@ -348,6 +348,25 @@ def _read_head(artifacts: Path) -> dict[str, Any] | None:
     return head if valid and isinstance(head.get("count"), int) else None
 
 
+def _head_caught_up(lines: list[str], head: dict[str, Any]) -> dict[str, Any] | None:
+    """The head a log should have when its last writer was killed after writing its record and
+    before the head (the head names a record the log holds, followed by more): None when the
+    head's record is not where the head says (records were cut, or the head is foreign)."""
+    count, at, last = 0, None, None
+    for line in lines:
+        try:
+            payload = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(payload, dict) and isinstance(payload.get("hash"), str):
+            count, last = count + 1, payload["hash"]
+            if last == head["last"]:
+                at = count
+    if at is None or at != head["count"] or count <= at:
+        return None
+    return {"count": count, "last": last}
+
+
 def _chained_count(log: Path) -> int:
     """How many lines of a log carry a hash (for a log written before the head existed)."""
     count = 0
@@ -387,6 +406,10 @@ def append_record(artifacts_dir: Path | str, record: RunRecord | dict[str, Any])
         # a log deleted or emptied on purpose starts a new chain (no evidence is left to
         # inflate); otherwise the head names the newest record even when lines were cut
         head = _read_head(artifacts) if last is not None else None
+        if head is not None and head["last"] != _link_of(last):
+            handle.seek(0)
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+            head = _head_caught_up(lines, head) or head
         # the head names the newest record even when lines were cut from the end: chaining
         # to it keeps the cut visible
         payload["prev"] = head["last"] if head else _link_of(last)
@@ -549,6 +572,8 @@ def verify_run_log(
                 end, None, None, f"the log's head ({RUN_LOG_HEAD}) is missing or unreadable", True
             )
         )
+    elif _head_caught_up(lines, head) is not None:
+        pass  # its last writer was killed before it wrote the head: nothing is missing
     elif head is not None and (head["last"] != last_hash or head["count"] != chained):
         cut = head["count"] > chained
         problems.append(
@@ -585,6 +610,23 @@ class Run:
         self.exit_code = exit_code
 
 
+#: How many of a step's latest run folders each new run looks through for a killed run's
+#: temporary files (the run killed is, nearly always, the one before).
+CLEANED_RUNS = 20
+
+
+def _clean_killed_runs(step_folder: Path, current: str) -> None:
+    """Remove the temporary files that killed runs of a step left in their run folders."""
+    from mlready.io import remove_stale_temps
+
+    try:
+        names = sorted(e.name for e in os.scandir(step_folder) if e.name != current)
+    except OSError:
+        return
+    for name in names[-CLEANED_RUNS:]:
+        remove_stale_temps(step_folder / name)
+
+
 @contextlib.contextmanager
 def start_run(artifacts_dir: Path | str, step: str, loaded: Any = None) -> Iterator[Run]:
     """Open a run folder with its own log file; on exit, append the run's record to the run log,
@@ -599,6 +641,7 @@ def start_run(artifacts_dir: Path | str, step: str, loaded: Any = None) -> Itera
     run_id = new_run_id(started)
     folder = run_dir(artifacts, step, run_id)
     folder.mkdir(parents=True, exist_ok=False)
+    _clean_killed_runs(folder.parent, run_id)
     logger = logging.getLogger(f"mlready.run.{step}.{run_id}")
     logger.setLevel(logging.DEBUG)
     logger.propagate = True  # the CLI's --verbose handler on "mlready" shows it too
