@@ -610,21 +610,22 @@ class Run:
         self.exit_code = exit_code
 
 
-#: How many of a step's latest run folders each new run looks through for a killed run's
-#: temporary files (the run killed is, nearly always, the one before).
+#: How many of each step's latest run folders a new run looks through for the temporary files
+#: of a killed run (the run killed is, nearly always, the last of its step).
 CLEANED_RUNS = 20
 
 
-def _clean_killed_runs(step_folder: Path, current: str) -> None:
-    """Remove the temporary files that killed runs of a step left in their run folders."""
+def _clean_killed_runs(runs_folder: Path, current: str) -> None:
+    """Remove the temporary files that killed runs left in their run folders."""
     from mlready.io import remove_stale_temps
 
-    try:
-        names = sorted(e.name for e in os.scandir(step_folder) if e.name != current)
-    except OSError:
-        return
-    for name in names[-CLEANED_RUNS:]:
-        remove_stale_temps(step_folder / name)
+    for step in STEPS:
+        try:
+            names = sorted(e.name for e in os.scandir(runs_folder / step) if e.name != current)
+        except OSError:
+            continue
+        for name in names[-CLEANED_RUNS:]:
+            remove_stale_temps(runs_folder / step / name)
 
 
 @contextlib.contextmanager
@@ -641,7 +642,7 @@ def start_run(artifacts_dir: Path | str, step: str, loaded: Any = None) -> Itera
     run_id = new_run_id(started)
     folder = run_dir(artifacts, step, run_id)
     folder.mkdir(parents=True, exist_ok=False)
-    _clean_killed_runs(folder.parent, run_id)
+    _clean_killed_runs(folder.parent.parent, run_id)
     logger = logging.getLogger(f"mlready.run.{step}.{run_id}")
     logger.setLevel(logging.DEBUG)
     logger.propagate = True  # the CLI's --verbose handler on "mlready" shows it too

@@ -644,6 +644,10 @@ def _serve(
     result.cache = {"enabled": cache_on, "hits": 0, "misses": 0, "batch_hit": False}
     ttl = serving.cache.ttl.total_seconds()
     cache_root = Path(loaded.spec.project.artifacts_dir) / "cache"
+    if cache_on:
+        from mlready.serving.cache import remove_killed_writes
+
+        remove_killed_writes(cache_root)
     key = batch_key(loaded, info, batch, on_invalid, cache_root) if cache_on else None
     t = lap("fingerprint", t)
     if key is not None:

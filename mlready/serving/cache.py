@@ -258,6 +258,18 @@ class BatchCache:
                 shutil.rmtree(entry.parent, ignore_errors=True)
 
 
+def remove_killed_writes(root: Path) -> None:
+    """Remove what runs killed while they wrote the cache left (their temporary segments and
+    batch entries): a cached run looks here before it reads."""
+    from mlready.io import remove_stale_temps
+
+    remove_stale_temps(root / "batches")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root / "rows"):
+            if entry.is_dir(follow_symlinks=False):
+                remove_stale_temps(entry.path)
+
+
 def link(source: Path, target: Path) -> None:
     """A hard link (no copy, no space) where the file system allows it, else a copy."""
     try:
