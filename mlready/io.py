@@ -30,6 +30,7 @@ __all__ = [
     "table_columns",
     "temp_beside",
     "temp_folder_beside",
+    "write_files",
 ]
 
 
@@ -363,6 +364,26 @@ def commit_files(
     journal.unlink()
 
 
+def write_files(
+    folder: Path, files: dict[str, bytes], *, artifacts_dir: Path | str | None = None
+) -> None:
+    """Write files (name -> bytes) into ``folder`` as one commit (see :func:`commit_files`):
+    all of them this run's, or all the run's before; recorded in ``artifacts_dir`` as mlready's."""
+    moves: list[tuple[Path | None, Path]] = []
+    try:
+        for name, data in files.items():
+            with staged(folder / name) as tmp:
+                tmp.write_bytes(data)
+            moves.append((tmp, folder / name))
+    except BaseException:
+        for made, _ in moves:
+            if made is not None:
+                made.unlink(missing_ok=True)
+        raise
+    if moves:
+        commit_files(moves, record=[t for _, t in moves], artifacts_dir=artifacts_dir)
+
+
 def _apply(folder: Path, entries: list[dict[str, Any]]) -> None:
     """Make each move of a commit that is not made yet (a temporary file gone is moved)."""
     import secrets
@@ -527,6 +548,7 @@ def guard_outputs(
     force: bool = False,
     option: str = "--output",
     folders: bool = False,
+    hint: str = "choose another path, or pass --force to overwrite it",
 ) -> None:
     """Refuse (UsageError) to write over an input, the spec or a spec-named data file, ever, and
     over any other existing file mlready did not write itself (unless ``force``). ``folders``:
@@ -556,10 +578,7 @@ def guard_outputs(
             raise DataError(
                 f"cannot write {option} {target}: it is a folder; name a file, or remove the folder"
             )
-        raise UsageError(
-            f"{option} {target} exists and was not written by mlready: choose another path, "
-            "or pass --force to overwrite it"
-        )
+        raise UsageError(f"{option} {target} exists and was not written by mlready: {hint}")
 
 
 def record_outputs(targets: list[Path], *, artifacts_dir: Path | str) -> None:
