@@ -330,7 +330,7 @@ def commit_files(
         raise ValueError("commit_files: the targets of one commit are in one folder")
     wanted = {_key(p) for p in record}
     try:
-        entries = [
+        entries: list[dict[str, Any]] = [
             {
                 "temp": None if temp is None else temp.name,
                 "target": target.name,

@@ -732,9 +732,9 @@ def _from_batch_cache(
                 shutil.copyfile(folder / name, tmp)
             moves.append((tmp, target))
     except BaseException:
-        for tmp, _ in moves:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
+        for made, _ in moves:
+            if made is not None:
+                made.unlink(missing_ok=True)
         raise
     _commit(loaded, batch, run_dir, moves)
     for key in ("rows_in", "rows_scored", "rows_rejected", "findings", "unseen", "canary"):
