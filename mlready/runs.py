@@ -332,6 +332,27 @@ def _link_of(line: str | None) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()
 
 
+def _last_link(handle: Any, last: str | None) -> str:
+    """Without a head: the hash of the log's last chained record, over any torn or hand-written
+    lines after it; for a log with none, the link of its last line."""
+    if last is None or _chained(last):
+        return _link_of(last)
+    handle.seek(0)
+    lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    for line in reversed(lines):
+        if _chained(line):
+            return _link_of(line)
+    return _link_of(last)
+
+
+def _chained(line: str) -> bool:
+    try:
+        payload = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and isinstance(payload.get("hash"), str)
+
+
 def _ends_with_newline(handle: Any) -> bool:
     handle.seek(-1, os.SEEK_END)
     ends = handle.read(1) == b"\n"
@@ -412,7 +433,7 @@ def append_record(artifacts_dir: Path | str, record: RunRecord | dict[str, Any])
             head = _head_caught_up(lines, head) or head
         # the head names the newest record even when lines were cut from the end: chaining
         # to it keeps the cut visible
-        payload["prev"] = head["last"] if head else _link_of(last)
+        payload["prev"] = head["last"] if head else _last_link(handle, last)
         payload.pop("hash", None)
         payload["hash"] = record_hash(payload)
         handle.seek(0, os.SEEK_END)
@@ -497,7 +518,10 @@ def verify_run_log(
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        link, previous = _link_of(previous), line
+        # a chained record follows the last chained one: a torn or hand-written line between
+        # them is reported on its own, it does not break the chain (the head skips it too)
+        link = last_hash if last_hash is not None else _link_of(previous)
+        previous = line
         try:
             payload = json.loads(line)
             if not isinstance(payload, dict):
