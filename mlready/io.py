@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -256,8 +257,23 @@ def _remove(path: Path) -> None:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (when unsure: yes)."""
     if pid == os.getpid():
         return True
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the process there
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -321,13 +337,48 @@ def commit_files(
     so the files are never left half old, half new once mlready looks again. An error before the
     journal is written removes the temporary files and changes nothing.
     """
+    folder = moves[0][1].parent
+    if any(target.parent != folder for _, target in moves):
+        raise ValueError("commit_files: the targets of one commit are in one folder")
+    # commits of one project one at a time: two runs writing the same outputs at once leave the
+    # later one's files, not a mix of both
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_commit_lock(artifacts_dir))
+        except BaseException:
+            _discard(moves)
+            raise
+        _commit(folder, moves, record, artifacts_dir)
+
+
+def _discard(moves: list[tuple[Path | None, Path]]) -> None:
+    for temp, _ in moves:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                _remove(temp)
+
+
+@contextlib.contextmanager
+def _commit_lock(artifacts_dir: Path | str | None) -> Iterator[None]:
+    if artifacts_dir is None:
+        yield
+        return
+    from mlready.locking import exclusive
+
+    with exclusive(Path(artifacts_dir) / COMMIT_LOCK):
+        yield
+
+
+def _commit(
+    folder: Path,
+    moves: list[tuple[Path | None, Path]],
+    record: Iterable[Path],
+    artifacts_dir: Path | str | None,
+) -> None:
     import secrets
 
     from mlready.errors import DataError
 
-    folder = moves[0][1].parent
-    if any(target.parent != folder for _, target in moves):
-        raise ValueError("commit_files: the targets of one commit are in one folder")
     wanted = {_key(p) for p in record}
     try:
         entries: list[dict[str, Any]] = [
@@ -347,10 +398,7 @@ def commit_files(
         )
         atomic_write_json(journal, {"moves": entries, "artifacts": artifacts}, clean=False)
     except BaseException:
-        for temp, _ in moves:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    _remove(temp)
+        _discard(moves)
         raise
     # committed: from here on, the next run completes what an error or a kill leaves undone
     try:
@@ -437,21 +485,24 @@ def _finish_commit(journal: Path) -> None:
             journal.unlink()
         return
     folder = journal.parent
+    artifacts = None if data["artifacts"] is None else folder / data["artifacts"]
     try:
-        _apply(folder, data["moves"])
+        with _commit_lock(artifacts):
+            if not journal.exists():
+                return  # completed by another run meanwhile
+            _apply(folder, data["moves"])
+            _fsync_dir(folder)
+            if artifacts is not None:
+                done = {}
+                for entry in data["moves"]:
+                    target = folder / entry["target"]
+                    digest = entry.get("sha256")
+                    if entry.get("record") and target.exists() and _digest(target) == digest:
+                        done[target] = digest
+                _record(artifacts, done)
+            journal.unlink()
     except OSError:
         return  # (a read-only folder now): a later run tries again
-    _fsync_dir(folder)
-    if data["artifacts"] is not None:
-        done = {}
-        for entry in data["moves"]:
-            target = folder / entry["target"]
-            if entry.get("record") and target.exists() and _digest(target) == entry.get("sha256"):
-                done[target] = entry["sha256"]
-        with contextlib.suppress(OSError):
-            _record(folder / data["artifacts"], done)
-    with contextlib.suppress(OSError):
-        journal.unlink()
 
 
 def json_text(payload: Any) -> str:
@@ -514,6 +565,8 @@ def table_columns(path: Path | str) -> list[str]:
 OUTPUTS_MANIFEST = "outputs.json"
 #: Held while the manifest is read, changed and written (see mlready.locking).
 OUTPUTS_LOCK = ".outputs.lock"
+#: Held while files are put in place together (see commit_files).
+COMMIT_LOCK = ".commit.lock"
 
 
 def _key(path: Path | str) -> str:

@@ -175,6 +175,64 @@ def test_a_commit_that_fails_before_its_journal_changes_nothing(
     assert (tmp_path / "a.csv").read_text() == "old"
 
 
+SLOW_COMMITTER = """
+import os, sys, time
+from pathlib import Path
+from mlready.io import commit_files, staged
+
+folder, artifacts, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+pause = float(sys.argv[4])
+moves = []
+for target in ("scores.csv", "scores.profile.json"):
+    with staged(folder / target) as tmp:
+        tmp.write_text(name)
+    moves.append((tmp, folder / target))
+real = os.replace
+
+def replace(src, dst):
+    real(src, dst)
+    if Path(dst).name == "scores.csv":
+        time.sleep(pause)  # between the two moves of the commit
+
+os.replace = replace
+print("ready", flush=True)
+sys.stdin.readline()
+commit_files(moves, record=[t for _, t in moves], artifacts_dir=artifacts)
+"""
+
+
+def test_two_commits_of_the_same_files_at_once_leave_one_of_them_whole(tmp_path: Path) -> None:
+    """A slow commit and a quick one of the same outputs: the files are all one run's."""
+    folder, artifacts = tmp_path / "out", tmp_path / ".mlready"
+    folder.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SLOW_COMMITTER, str(folder), str(artifacts), name, pause],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, pause in (("slow", "0.5"), ("quick", "0"))
+    ]
+    for writer in writers:
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == "ready\n"
+    for writer in writers:  # the slow one first, the quick one while it sleeps
+        assert writer.stdin is not None
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        time.sleep(0.2)
+    for writer in writers:
+        assert writer.wait(30) == 0
+    texts = {p.name: p.read_text() for p in folder.iterdir()}
+    assert texts in (
+        {"scores.csv": "slow", "scores.profile.json": "slow"},
+        {"scores.csv": "quick", "scores.profile.json": "quick"},
+    )
+
+
 def _record_many(artifacts: str, folder: str, worker: int) -> None:
     for n in range(15):
         output = Path(folder) / f"out-{worker}-{n}.csv"
