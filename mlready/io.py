@@ -424,9 +424,7 @@ def write_files(
                 tmp.write_bytes(data)
             moves.append((tmp, folder / name))
     except BaseException:
-        for made, _ in moves:
-            if made is not None:
-                made.unlink(missing_ok=True)
+        _discard(moves)
         raise
     if moves:
         commit_files(moves, record=[t for _, t in moves], artifacts_dir=artifacts_dir)

@@ -487,6 +487,19 @@ def test_a_report_dir_holding_files_mlready_did_not_write_is_refused_before_any_
     ]
 
 
+def test_a_step_report_in_the_report_dir_that_mlready_did_not_write_is_refused(
+    project: Path, run_cli
+) -> None:
+    """Each step's reports are copied into a folder of their own: the same guard."""
+    mine = project / "reports" / "train" / "training.html"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("the team's own page", encoding="utf-8")
+    result = run_cli("--spec", str(project), "run", "--report-dir", str(project / "reports"))
+    assert result.exit_code == 2
+    assert f"--report-dir {mine} exists and was not written by mlready" in result.stderr
+    assert mine.read_text(encoding="utf-8") == "the team's own page"
+
+
 def test_a_report_is_not_copied_over_files_mlready_did_not_write(project: Path, run_cli) -> None:
     reports = project / "mine"
     reports.mkdir()
