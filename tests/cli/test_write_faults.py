@@ -314,3 +314,33 @@ def test_dask_output_in_the_way_is_refused_and_kept(
     assert sorted(p.name for p in folder.iterdir())[0] == "part-00000.parquet"
     assert (tmp_path / "mine.profile.json").is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 3])
+    elif how == "garbage":
+        path.write_bytes(b"not a database at all\n" * 20)
+    else:  # pages overwritten: the header and the schema read, a table does not
+        path.write_bytes(data[:12288] + b"\xff" * 8192 + data[12288 + 8192 :])
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "pages"])
+def test_a_damaged_registry_database_exits_4_with_one_line(
+    served: Path, tmp_path: Path, run_cli: Callable[..., Any], how: str
+) -> None:
+    import shutil
+
+    project = tmp_path / "copy"
+    shutil.copytree(served, project)
+    _damage(project / ".mlready" / "registry.db", how)
+    batch, output = str(project / "data" / "batch.csv"), str(tmp_path / "p.csv")
+    serve = ("serve-batch", "-m", "demo:1", "-i", batch, "-o", output)
+    # a damaged page is found by the query that reads it: registry list reads every table
+    for command in [("registry", "list")] + ([serve] if how != "pages" else []):
+        result = run_cli("--spec", str(project), *command)
+        assert result.exit_code == 4, (command, result.stderr)
+        line = _one_line_error(result)
+        assert "registry" in line
+        assert "backup" in result.stderr
