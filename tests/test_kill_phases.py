@@ -325,7 +325,7 @@ def _train_points(events: list[dict[str, Any]]) -> dict[str, tuple[str, int]]:
 
     return {
         "model written, not in place": at(
-            lambda e: e["call"] == "os.fsync" and "/.model.joblib.mlready-" in e["path"]
+            lambda e: e["call"] == "os.fsync" and re.search(r"/\.model\.\w+\.mlready-", e["path"])
         ),
         "every artifact in place, not recorded": at(
             lambda e: e["call"] == "os.replace" and "/runs/train/" in e["path"], -1
