@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "commit_files",
     "guard_outputs",
     "json_text",
     "os_error_message",
@@ -25,16 +27,39 @@ __all__ = [
     "remove_stale_temps",
     "sha256_bytes",
     "sha256_file",
+    "staged",
     "table_columns",
     "temp_beside",
+    "temp_folder_beside",
+    "write_files",
 ]
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path | str) -> Iterator[Path]:
+def atomic_path(target: Path | str, *, clean: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is fsynced and renamed onto it.
 
     On any exception the temporary file is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    with staged(target, clean=clean) as tmp:
+        yield tmp
+    try:
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        _raise_os_error(exc, target)
+        raise
+    _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def staged(target: Path | str, *, clean: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` to fill; on success it is fsynced and left
+    there, for :func:`commit_files` to put in place with the files it belongs with.
+
+    On any exception the temporary file is removed.
     """
     from mlready.errors import DataError
 
@@ -43,7 +68,7 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         raise DataError(f"cannot write {target}: it is a folder; name a file instead")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_beside(target)
+        tmp = temp_beside(target, clean=clean)
     except OSError as exc:
         raise DataError(os_error_message(exc, target) or f"cannot write {target}: {exc}") from exc
     try:
@@ -51,15 +76,20 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        message = os_error_message(exc, target) if isinstance(exc, OSError) else None
-        if message is not None:
-            raise DataError(message) from exc
+        _raise_os_error(exc, target)
         raise
+
+
+def _raise_os_error(exc: BaseException, target: Path) -> None:
+    """Raise the one-line DataError for the machine's errors (a full disk...), else nothing."""
+    from mlready.errors import DataError
+
+    message = os_error_message(exc, target) if isinstance(exc, OSError) else None
+    if message is not None:
+        raise DataError(message) from exc
 
 
 #: errno -> what the user can do about it; an OSError with one of these is the machine's state
@@ -107,29 +137,78 @@ def os_error_message(
     return f"{subject}: {_OS_ERROR_FIXES[code]}"
 
 
-#: A write's temporary file this old (seconds since its last change) whose writer process is
-#: gone is the leftover of a killed run: the next write to its folder removes it.
+#: A temporary file of a writer on another machine (a shared folder), whose process cannot be
+#: looked up from here, is removed this long (seconds) after its last change.
 STALE_TEMP_SECONDS = 3600
 _TEMP_MARK = "mlready-"
-_TEMP_NAME = re.compile(r"^\..+\." + _TEMP_MARK + r"(\d+)-[^.]*\.tmp$")
+#: ``.<name>.mlready-<pid>x<machine>-<random>.tmp`` (``x<machine>`` is missing in the names of
+#: mlready 0.x before it; those are judged as another machine's); a commit's journal ends in
+#: ``.commit`` instead of ``.tmp``.
+_WRITER = _TEMP_MARK + r"(\d+)(?:x([0-9a-f]{6}))?-[^.]*"
+_TEMP_NAME = re.compile(r"^\..+\." + _WRITER + r"\.tmp$")
+_JOURNAL_NAME = re.compile(r"^\..+\." + _WRITER + r"\.commit$")
 
 
-def temp_beside(target: Path) -> Path:
-    """A new empty temporary file beside ``target``, named after it and this process's id (so a
-    later run can tell a killed writer's leftover); stale leftovers there are removed first."""
-    remove_stale_temps(target.parent)
+def _machine() -> str:
+    """6 hex digits naming this machine and its process-id namespace (a container sharing the
+    folder has its own): where a writer's process id can be looked up."""
+    global _MACHINE
+    if _MACHINE is None:
+        import socket
+
+        namespace = ""
+        with contextlib.suppress(OSError):  # Linux: containers have their own pid namespace
+            namespace = os.readlink("/proc/self/ns/pid")
+        _MACHINE = sha256_bytes(f"{socket.gethostname()}|{namespace}".encode())[:6]
+    return _MACHINE
+
+
+_MACHINE: str | None = None
+
+
+def _writer_mark() -> str:
+    return f"{_TEMP_MARK}{os.getpid()}x{_machine()}-"
+
+
+def temp_beside(target: Path, *, clean: bool = True) -> Path:
+    """A new empty temporary file beside ``target``, named after it and this process (so a
+    later run can tell a killed writer's leftover); a killed writer's leftovers there are
+    removed first (see :func:`remove_stale_temps`) unless not ``clean``."""
+    if clean:
+        remove_stale_temps(target.parent)
     fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.{_TEMP_MARK}{os.getpid()}-", suffix=".tmp", dir=target.parent
+        prefix=f".{target.name}.{_writer_mark()}", suffix=".tmp", dir=target.parent
     )
     os.close(fd)
     return Path(name)
 
 
+def temp_folder_beside(target: Path) -> Path:
+    """A new empty temporary folder beside ``target`` (for an output that is a folder), named
+    as :func:`temp_beside` names files."""
+    remove_stale_temps(target.parent)
+    prefix = f".{target.name}.{_writer_mark()}"
+    return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=target.parent))
+
+
+def _gone(match: re.Match[str], changed: float, now: float, max_age: float) -> bool:
+    """Whether the writer named in a temporary file's (or journal's) name is gone: its process
+    has ended on this machine, or (another machine's) it is ``max_age`` old and not alive here."""
+    pid, machine = int(match.group(1)), match.group(2)
+    if machine == _machine():
+        return not _process_alive(pid)
+    return now - changed >= max_age and not _process_alive(pid)
+
+
 def remove_stale_temps(
     folder: Path | str, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
 ) -> list[Path]:
-    """Remove the temporary files of mlready writes in ``folder`` unchanged for ``max_age``
-    seconds whose writer process is gone; return them. Anything else is left alone."""
+    """Clean up after writers killed in ``folder``: complete the commits they had decided (see
+    :func:`commit_files`), then remove their temporary files and folders; return what was
+    removed. A living writer's files, and anything not named like mlready's, are left alone.
+
+    A writer on this machine is gone when its process is; another machine's (a shared folder)
+    when its files are ``max_age`` seconds old and its process id is not alive here."""
     import time
 
     now = time.time() if now is None else now
@@ -138,28 +217,63 @@ def remove_stale_temps(
         entries = list(os.scandir(folder))
     except OSError:
         return removed
+    pending: set[str] = set()  # temporary files a living writer's commit will move
     for entry in entries:
-        match = _TEMP_NAME.match(entry.name)
+        match = _JOURNAL_NAME.match(entry.name)
         if match is None:
             continue
         try:
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            if now - entry.stat(follow_symlinks=False).st_mtime < max_age:
-                continue
+            changed = entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        if _process_alive(int(match.group(1))):
+        if _gone(match, changed, now, max_age):
+            _finish_commit(Path(entry.path))
+        if os.path.lexists(entry.path):  # a living writer's, or not completed: keep its files
+            pending |= _journal_temps(Path(entry.path))
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or entry.name in pending:
+            continue
+        try:
+            changed = entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue  # moved into place or removed by another run meanwhile
+        if not _gone(match, changed, now, max_age):
             continue
         with contextlib.suppress(OSError):  # another run removed it first
-            os.unlink(entry.path)
+            _remove(Path(entry.path))
             removed.append(Path(entry.path))
     return removed
 
 
+def _remove(path: Path) -> None:
+    """Remove a file or a folder with everything in it."""
+    import shutil
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (when unsure: yes)."""
     if pid == os.getpid():
         return True
+    if sys.platform == "win32":  # os.kill(pid, 0) would end the process there
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -196,9 +310,197 @@ def atomic_write_text(target: Path | str, text: str) -> Path:
     return atomic_write_bytes(target, text.encode("utf-8"))
 
 
-def atomic_write_json(target: Path | str, payload: Any) -> Path:
+def atomic_write_json(target: Path | str, payload: Any, *, clean: bool = True) -> Path:
     """Write ``payload`` as indented, key-sorted JSON atomically."""
-    return atomic_write_text(target, json_text(payload))
+    with atomic_path(target, clean=clean) as tmp:
+        tmp.write_bytes(json_text(payload).encode("utf-8"))
+    return Path(target)
+
+
+# --------------------------------------------------------------------------------------------------
+# Committing files that belong together: all of them, or (after a kill) the next run completes it
+# --------------------------------------------------------------------------------------------------
+
+
+def commit_files(
+    moves: list[tuple[Path | None, Path]],
+    *,
+    record: Iterable[Path] = (),
+    artifacts_dir: Path | str | None = None,
+) -> None:
+    """Put each temporary file (or folder) onto its target, and remove each target paired with
+    None, as one commit; then remember the targets in ``record`` as outputs mlready wrote (see
+    :func:`guard_outputs`).
+
+    The targets are in one folder. A journal naming every move is written there first: a run
+    killed after it is completed by the next write to the folder (:func:`remove_stale_temps`),
+    so the files are never left half old, half new once mlready looks again. An error before the
+    journal is written removes the temporary files and changes nothing.
+    """
+    folder = moves[0][1].parent
+    if any(target.parent != folder for _, target in moves):
+        raise ValueError("commit_files: the targets of one commit are in one folder")
+    # commits of one project one at a time: two runs writing the same outputs at once leave the
+    # later one's files, not a mix of both
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_commit_lock(artifacts_dir))
+        except BaseException:
+            _discard(moves)
+            raise
+        _commit(folder, moves, record, artifacts_dir)
+
+
+def _discard(moves: list[tuple[Path | None, Path]]) -> None:
+    for temp, _ in moves:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                _remove(temp)
+
+
+@contextlib.contextmanager
+def _commit_lock(artifacts_dir: Path | str | None) -> Iterator[None]:
+    if artifacts_dir is None:
+        yield
+        return
+    from mlready.locking import exclusive
+
+    with exclusive(Path(artifacts_dir) / COMMIT_LOCK):
+        yield
+
+
+def _commit(
+    folder: Path,
+    moves: list[tuple[Path | None, Path]],
+    record: Iterable[Path],
+    artifacts_dir: Path | str | None,
+) -> None:
+    import secrets
+
+    from mlready.errors import DataError
+
+    wanted = {_key(p) for p in record}
+    try:
+        entries: list[dict[str, Any]] = [
+            {
+                "temp": None if temp is None else temp.name,
+                "target": target.name,
+                "record": temp is not None and _key(target) in wanted,
+                "sha256": _digest(temp) if temp is not None and _key(target) in wanted else None,
+            }
+            for temp, target in moves
+        ]
+        journal = folder / f".{moves[0][1].name}.{_writer_mark()}{secrets.token_hex(4)}.commit"
+        artifacts = (
+            None
+            if artifacts_dir is None
+            else os.path.relpath(Path(artifacts_dir).resolve(), folder.resolve())
+        )
+        atomic_write_json(journal, {"moves": entries, "artifacts": artifacts}, clean=False)
+    except BaseException:
+        _discard(moves)
+        raise
+    # committed: from here on, the next run completes what an error or a kill leaves undone
+    try:
+        _apply(folder, entries)
+    except OSError as exc:
+        message = os_error_message(exc, folder) or f"cannot write {folder}: {exc}"
+        raise DataError(f"{message} (the next run writing there completes this one)") from exc
+    _fsync_dir(folder)
+    if artifacts_dir is not None:
+        _record(artifacts_dir, {folder / e["target"]: e["sha256"] for e in entries if e["record"]})
+    journal.unlink()
+
+
+def write_files(
+    folder: Path, files: dict[str, bytes], *, artifacts_dir: Path | str | None = None
+) -> None:
+    """Write files (name -> bytes) into ``folder`` as one commit (see :func:`commit_files`):
+    all of them this run's, or all the run's before; recorded in ``artifacts_dir`` as mlready's."""
+    moves: list[tuple[Path | None, Path]] = []
+    try:
+        for name, data in files.items():
+            with staged(folder / name) as tmp:
+                tmp.write_bytes(data)
+            moves.append((tmp, folder / name))
+    except BaseException:
+        _discard(moves)
+        raise
+    if moves:
+        commit_files(moves, record=[t for _, t in moves], artifacts_dir=artifacts_dir)
+
+
+def _apply(folder: Path, entries: list[dict[str, Any]]) -> None:
+    """Make each move of a commit that is not made yet (a temporary file gone is moved)."""
+    import secrets
+
+    for entry in entries:
+        target = folder / entry["target"]
+        if entry["temp"] is None:
+            if os.path.lexists(target):
+                _remove(target)
+            continue
+        temp = folder / entry["temp"]
+        if not os.path.lexists(temp):
+            continue  # moved before the writer was killed
+        if temp.is_dir() and target.is_dir() and not target.is_symlink():
+            # a folder cannot be renamed over a folder: the old one goes aside, then away
+            aside = folder / f".{target.name}.{_writer_mark()}{secrets.token_hex(4)}.tmp"
+            os.replace(target, aside)
+            os.replace(temp, target)
+            _remove(aside)
+        else:
+            os.replace(temp, target)
+
+
+def _journal(path: Path) -> dict[str, Any] | None:
+    """A commit's journal, if it reads as one: moves between plain names in its own folder."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        moves = data["moves"]
+        for entry in moves:
+            temp, target = entry["temp"], entry["target"]
+            plain = isinstance(target, str) and target not in ("", ".", "..")
+            if not plain or "/" in target or os.sep in target:
+                return None
+            if temp is not None and not (isinstance(temp, str) and _TEMP_NAME.match(temp)):
+                return None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return data if isinstance(data.get("artifacts"), (str, type(None))) else None
+
+
+def _journal_temps(path: Path) -> set[str]:
+    data = _journal(path)
+    return {e["temp"] for e in data["moves"] if e["temp"]} if data else set()
+
+
+def _finish_commit(journal: Path) -> None:
+    """Complete the commit of a killed writer (its journal was written: it had decided)."""
+    data = _journal(journal)
+    if data is None:  # not one of ours, or damaged: it cannot be completed
+        with contextlib.suppress(OSError):
+            journal.unlink()
+        return
+    folder = journal.parent
+    artifacts = None if data["artifacts"] is None else folder / data["artifacts"]
+    try:
+        with _commit_lock(artifacts):
+            if not journal.exists():
+                return  # completed by another run meanwhile
+            _apply(folder, data["moves"])
+            _fsync_dir(folder)
+            if artifacts is not None:
+                done = {}
+                for entry in data["moves"]:
+                    target = folder / entry["target"]
+                    digest = entry.get("sha256")
+                    if entry.get("record") and target.exists() and _digest(target) == digest:
+                        done[target] = digest
+                _record(artifacts, done)
+            journal.unlink()
+    except OSError:
+        return  # (a read-only folder now): a later run tries again
 
 
 def json_text(payload: Any) -> str:
@@ -259,6 +561,10 @@ def table_columns(path: Path | str) -> list[str]:
 #: In the artifacts folder: every file mlready wrote at a user-named path, with its sha256, so a
 #: later run may replace it (its own earlier output) but nothing else without --force.
 OUTPUTS_MANIFEST = "outputs.json"
+#: Held while the manifest is read, changed and written (see mlready.locking).
+OUTPUTS_LOCK = ".outputs.lock"
+#: Held while files are put in place together (see commit_files).
+COMMIT_LOCK = ".commit.lock"
 
 
 def _key(path: Path | str) -> str:
@@ -292,9 +598,12 @@ def guard_outputs(
     protected: Iterable[Path | str] = (),
     force: bool = False,
     option: str = "--output",
+    folders: bool = False,
+    hint: str = "choose another path, or pass --force to overwrite it",
 ) -> None:
     """Refuse (UsageError) to write over an input, the spec or a spec-named data file, ever, and
-    over any other existing file mlready did not write itself (unless ``force``)."""
+    over any other existing file mlready did not write itself (unless ``force``). ``folders``:
+    the outputs are folders (a folder in the way is then one more thing not to overwrite)."""
     from mlready.errors import UsageError
 
     guarded = {_key(p) for p in protected}
@@ -313,28 +622,42 @@ def guard_outputs(
         ours = entry in known or key in known  # (absolute: as the first manifests wrote it)
         if ours and known.get(entry, known.get(key)) == _digest(path):
             continue
-        if path.is_dir() and not ours:
+        if path.is_dir() and not ours and not folders:
             from mlready.errors import DataError
 
             # not ours, and no file can take its place: the same answer as when writing fails
             raise DataError(
                 f"cannot write {option} {target}: it is a folder; name a file, or remove the folder"
             )
-        raise UsageError(
-            f"{option} {target} exists and was not written by mlready: choose another path, "
-            "or pass --force to overwrite it"
-        )
+        raise UsageError(f"{option} {target} exists and was not written by mlready: {hint}")
 
 
 def record_outputs(targets: list[Path], *, artifacts_dir: Path | str) -> None:
     """Remember the files just written at user-named paths (see :func:`guard_outputs`)."""
-    known = _manifest(artifacts_dir)
+    digests = {}
     for target in targets:
         path = Path(_key(target))
         if path.exists():
-            known.pop(str(path), None)
-            known[_entry(path, artifacts_dir)] = _digest(path)
-    atomic_write_json(Path(artifacts_dir) / OUTPUTS_MANIFEST, known)
+            digests[path] = _digest(path)
+    _record(artifacts_dir, digests)
+
+
+def _record(artifacts_dir: Path | str, digests: dict[Path, str | None]) -> None:
+    """Add outputs (path -> sha256) to the manifest: read, changed and written under its lock,
+    so commands finishing at the same time keep each other's entries."""
+    from mlready.locking import exclusive
+
+    if not digests:
+        return
+    artifacts = Path(artifacts_dir)
+    with exclusive(artifacts / OUTPUTS_LOCK):
+        known = _manifest(artifacts)
+        for path, digest in digests.items():
+            key = _key(path)
+            known.pop(key, None)  # (absolute: as the first manifests wrote it)
+            known[_entry(key, artifacts)] = digest
+        # not cleaning the folder here: that could complete a commit, which records, under the lock
+        atomic_write_json(artifacts / OUTPUTS_MANIFEST, known, clean=False)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -338,6 +338,8 @@ def run_pipeline(
     from mlready.errors import MlreadyError
     from mlready.runs import read_run_log
 
+    if report_dir is not None:
+        _guard_report_dir(plan, steps, report_dir, force)
     outcomes: list[StepOutcome] = []
     final, stopped = 0, False
     for step in steps:
@@ -415,8 +417,9 @@ PUBLISHED = ("*.html", "junit.xml")
 
 def _publish(plan: Plan, outcomes: list[StepOutcome], target: Path) -> None:
     """Each step's reports and JUnit XML from this pipeline's run of it (ran, skipped or failed)
-    in ``target/<step>/``, for CI to publish; the readiness report is at the top already."""
-    import shutil
+    in ``target/<step>/``, for CI to publish; the readiness report is at the top already. Each
+    step's files go in together and are recorded as mlready's."""
+    from mlready.io import write_files
 
     for outcome in outcomes:
         if not outcome.run_id or outcome.step == "checklist-report":
@@ -424,25 +427,48 @@ def _publish(plan: Plan, outcomes: list[StepOutcome], target: Path) -> None:
         folder = plan.artifacts / "runs" / outcome.step / outcome.run_id
         files = sorted({p for pattern in PUBLISHED for p in folder.glob(pattern) if p.is_file()})
         if files:
-            (target / outcome.step).mkdir(parents=True, exist_ok=True)
-        for path in files:
-            shutil.copyfile(path, target / outcome.step / path.name)
+            contents = {path.name: path.read_bytes() for path in files}
+            write_files(target / outcome.step, contents, artifacts_dir=plan.artifacts)
+
+
+def _guard_report_dir(plan: Plan, steps: list[str], report_dir: Path, force: bool) -> None:
+    """Before any step runs: the files in the report folder that this run may replace (the
+    readiness report; each step's reports and JUnit XML there) are mlready's (or ``force``),
+    so that a long run does not end refusing to deliver its reports."""
+    from mlready.checklist.report import FILES
+    from mlready.io import guard_outputs
+
+    folder = Path(report_dir)
+    targets = [folder / name for name in FILES] if "checklist-report" in steps else []
+    for step in steps:
+        if step != "checklist-report":
+            targets += sorted({p for pattern in PUBLISHED for p in (folder / step).glob(pattern)})
+    guard_outputs(
+        targets,
+        artifacts_dir=plan.artifacts,
+        protected=plan.loaded.protected_paths(),
+        force=force,
+        option="--report-dir",
+        hint="choose another folder, or pass --force (which also runs every step again)",
+    )
 
 
 def _copy_report(plan: Plan, run_id: str, target: Path) -> None:
     """A skipped checklist-report still delivers its report where CI looks for it."""
-    import shutil
-
     from mlready.checklist.report import FILES
-    from mlready.io import atomic_write_text
+    from mlready.io import write_files
     from mlready.reporting import rebase_links
 
     folder = plan.artifacts / "runs" / "checklist-report" / run_id
-    target.mkdir(parents=True, exist_ok=True)
+    files = {}
     for name in FILES:
-        if name.endswith(".html") and (folder / name).is_file():
+        path = folder / name
+        if not path.is_file():
+            continue
+        if name.endswith(".html"):
             # its evidence links are relative to the run folder: make them work from the copy
-            html = (folder / name).read_text(encoding="utf-8")
-            atomic_write_text(target / name, rebase_links(html, folder, target))
-        elif (folder / name).is_file():
-            shutil.copyfile(folder / name, target / name)
+            html = path.read_text(encoding="utf-8")
+            files[name] = rebase_links(html, folder, Path(target)).encode("utf-8")
+        else:
+            files[name] = path.read_bytes()
+    write_files(Path(target), files, artifacts_dir=plan.artifacts)

@@ -332,6 +332,27 @@ def _link_of(line: str | None) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()
 
 
+def _last_link(handle: Any, last: str | None) -> str:
+    """Without a head: the hash of the log's last chained record, over any torn or hand-written
+    lines after it; for a log with none, the link of its last line."""
+    if last is None or _chained(last):
+        return _link_of(last)
+    handle.seek(0)
+    lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    for line in reversed(lines):
+        if _chained(line):
+            return _link_of(line)
+    return _link_of(last)
+
+
+def _chained(line: str) -> bool:
+    try:
+        payload = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and isinstance(payload.get("hash"), str)
+
+
 def _ends_with_newline(handle: Any) -> bool:
     handle.seek(-1, os.SEEK_END)
     ends = handle.read(1) == b"\n"
@@ -346,6 +367,25 @@ def _read_head(artifacts: Path) -> dict[str, Any] | None:
         return None
     valid = isinstance(head, dict) and isinstance(head.get("last"), str)
     return head if valid and isinstance(head.get("count"), int) else None
+
+
+def _head_caught_up(lines: list[str], head: dict[str, Any]) -> dict[str, Any] | None:
+    """The head a log should have when its last writer was killed after writing its record and
+    before the head (the head names a record the log holds, followed by more): None when the
+    head's record is not where the head says (records were cut, or the head is foreign)."""
+    count, at, last = 0, None, None
+    for line in lines:
+        try:
+            payload = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(payload, dict) and isinstance(payload.get("hash"), str):
+            count, last = count + 1, payload["hash"]
+            if last == head["last"]:
+                at = count
+    if at is None or at != head["count"] or count <= at:
+        return None
+    return {"count": count, "last": last}
 
 
 def _chained_count(log: Path) -> int:
@@ -387,9 +427,13 @@ def append_record(artifacts_dir: Path | str, record: RunRecord | dict[str, Any])
         # a log deleted or emptied on purpose starts a new chain (no evidence is left to
         # inflate); otherwise the head names the newest record even when lines were cut
         head = _read_head(artifacts) if last is not None else None
+        if head is not None and head["last"] != _link_of(last):
+            handle.seek(0)
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+            head = _head_caught_up(lines, head) or head
         # the head names the newest record even when lines were cut from the end: chaining
         # to it keeps the cut visible
-        payload["prev"] = head["last"] if head else _link_of(last)
+        payload["prev"] = head["last"] if head else _last_link(handle, last)
         payload.pop("hash", None)
         payload["hash"] = record_hash(payload)
         handle.seek(0, os.SEEK_END)
@@ -474,7 +518,10 @@ def verify_run_log(
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        link, previous = _link_of(previous), line
+        # a chained record follows the last chained one: a torn or hand-written line between
+        # them is reported on its own, it does not break the chain (the head skips it too)
+        link = last_hash if last_hash is not None else _link_of(previous)
+        previous = line
         try:
             payload = json.loads(line)
             if not isinstance(payload, dict):
@@ -549,6 +596,8 @@ def verify_run_log(
                 end, None, None, f"the log's head ({RUN_LOG_HEAD}) is missing or unreadable", True
             )
         )
+    elif _head_caught_up(lines, head) is not None:
+        pass  # its last writer was killed before it wrote the head: nothing is missing
     elif head is not None and (head["last"] != last_hash or head["count"] != chained):
         cut = head["count"] > chained
         problems.append(
@@ -585,6 +634,24 @@ class Run:
         self.exit_code = exit_code
 
 
+#: How many of each step's latest run folders a new run looks through for the temporary files
+#: of a killed run (the run killed is, nearly always, the last of its step).
+CLEANED_RUNS = 20
+
+
+def _clean_killed_runs(runs_folder: Path, current: str) -> None:
+    """Remove the temporary files that killed runs left in their run folders."""
+    from mlready.io import remove_stale_temps
+
+    for step in STEPS:
+        try:
+            names = sorted(e.name for e in os.scandir(runs_folder / step) if e.name != current)
+        except OSError:
+            continue
+        for name in names[-CLEANED_RUNS:]:
+            remove_stale_temps(runs_folder / step / name)
+
+
 @contextlib.contextmanager
 def start_run(artifacts_dir: Path | str, step: str, loaded: Any = None) -> Iterator[Run]:
     """Open a run folder with its own log file; on exit, append the run's record to the run log,
@@ -599,6 +666,7 @@ def start_run(artifacts_dir: Path | str, step: str, loaded: Any = None) -> Itera
     run_id = new_run_id(started)
     folder = run_dir(artifacts, step, run_id)
     folder.mkdir(parents=True, exist_ok=False)
+    _clean_killed_runs(folder.parent.parent, run_id)
     logger = logging.getLogger(f"mlready.run.{step}.{run_id}")
     logger.setLevel(logging.DEBUG)
     logger.propagate = True  # the CLI's --verbose handler on "mlready" shows it too

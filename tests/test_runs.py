@@ -141,3 +141,26 @@ def test_verbose_shows_the_run_log_on_stderr(
     with start_run(tmp_path, "train") as run:
         run.logger.info("quiet again")
     assert "quiet again" not in capsys.readouterr().err
+
+
+def test_records_after_a_torn_line_are_trusted_and_the_line_is_reported(tmp_path: Path) -> None:
+    """Issue 17, item 8: a torn line does not cost the records written after it."""
+    from mlready.runs import verify_run_log
+
+    with start_run(tmp_path, "train"):
+        pass
+    with open(tmp_path / "runs.jsonl", "a") as handle:
+        handle.write('{"step": "train", "run_id"')  # torn: no end, no newline
+    with start_run(tmp_path, "serve-batch"):
+        pass
+    (tmp_path / "runs.head.json").unlink()  # and without the head, the next one finds its place
+    with open(tmp_path / "runs.jsonl", "a") as handle:
+        handle.write("garbage\n")
+    with start_run(tmp_path, "check-drift"):
+        pass
+    checked = verify_run_log(tmp_path)
+    assert [r.step for r in checked.records] == ["train", "serve-batch", "check-drift"]
+    assert [(p.line, p.reason) for p in checked.problems] == [
+        (2, "cannot be read as a JSON record"),
+        (4, "cannot be read as a JSON record"),
+    ]

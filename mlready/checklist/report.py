@@ -227,20 +227,34 @@ def render_markdown(result: ReadinessResult, report_path: str | None = None) -> 
 
 
 def write_outputs(
-    result: ReadinessResult, run_dir: Path | str, copies: Path | str | None = None
+    result: ReadinessResult,
+    run_dir: Path | str,
+    copies: Path | str | None = None,
+    *,
+    artifacts_dir: Path | str | None = None,
 ) -> dict[str, Path]:
-    """checklist.html, checklist.md and checklist.json in the run folder (and in ``copies``)."""
-    from mlready.io import atomic_write_json, atomic_write_text
+    """checklist.html, checklist.md and checklist.json in the run folder (and in ``copies``, as
+    one commit, recorded in ``artifacts_dir`` as files mlready wrote)."""
+    from mlready.io import atomic_write_json, atomic_write_text, json_text, write_files
 
     folder = Path(run_dir)
-    for target in [folder, *([Path(copies)] if copies else [])]:
-        target.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(target / "checklist.json", result.to_dict())
-        atomic_write_text(
-            target / "checklist.md", render_markdown(result, str(target / "checklist.html"))
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / "checklist.json", result.to_dict())
+    markdown = render_markdown(result, str(folder / "checklist.html"))
+    atomic_write_text(folder / "checklist.md", markdown)
+    atomic_write_text(folder / "checklist.html", render_html(result, folder))
+    if copies:
+        target = Path(copies)
+        write_files(
+            target,
+            {
+                "checklist.json": json_text(result.to_dict()).encode("utf-8"),
+                "checklist.md": render_markdown(result, str(target / "checklist.html")).encode(),
+                # each copy links the evidence from where it stands
+                "checklist.html": render_html(result, target).encode("utf-8"),
+            },
+            artifacts_dir=artifacts_dir,
         )
-        # each copy links the evidence from where it stands
-        atomic_write_text(target / "checklist.html", render_html(result, target))
     return {
         "html": folder / "checklist.html",
         "markdown": folder / "checklist.md",

@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        known = _os_cause(exc)
+        known = _os_cause(exc) or _damaged_database(exc)
         if known is not None:  # a full disk or a read-only folder is no bug: exit 4, one line
             _print_error(known)
             _json_error(known, 4)
@@ -161,6 +161,29 @@ def _os_cause(exc: BaseException) -> str | None:
         message = os_error_message(seen)
         if message is not None:
             return message
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _damaged_database(exc: BaseException) -> str | None:
+    """One line for a SQLite file found damaged while it was read (the registry's database,
+    truncated or overwritten), raised itself or as the cause of another error."""
+    import sqlite3
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        original = getattr(seen, "orig", None)  # SQLAlchemy's wrapper names the driver's error
+        for error in (seen, original):
+            text = str(error).splitlines()[0].lower() if error is not None else ""
+            damaged = ("malformed", "not a database", "corrupt")
+            if isinstance(error, sqlite3.DatabaseError) and any(w in text for w in damaged):
+                return (
+                    f"the registry's SQLite database is damaged ({text}): restore registry.db "
+                    "from a backup, or move it aside to start an empty registry (the artifact "
+                    "store keeps the models)"
+                )
         seen = seen.__cause__ or seen.__context__
     return None
 

@@ -25,7 +25,9 @@ from mlready.cli.state import (
 _STEP_HELP = "test, validate-data, train, register, serve-batch, check-drift or checklist-report"
 
 
-def _steps(spec: Path, report_dir: Path | None, plan: Any) -> dict[str, Callable[[], None]]:
+def _steps(
+    spec: Path, report_dir: Path | None, plan: Any, force: bool = False
+) -> dict[str, Callable[[], None]]:
     """Each step as the command a person would type, with the pipeline's choices: register the
     model this pipeline trained, check the batch this pipeline scored."""
     from mlready.cli import checklist, drift, project_tests, register, serve, train, validate
@@ -42,7 +44,9 @@ def _steps(spec: Path, report_dir: Path | None, plan: Any) -> dict[str, Callable
         ),
         "serve-batch": lambda: serve.serve_batch(spec=spec),
         "check-drift": lambda: drift.check_drift(batch=produced("serve-batch"), spec=spec),
-        "checklist-report": lambda: checklist.checklist_report(output=report_dir, spec=spec),
+        "checklist-report": lambda: checklist.checklist_report(
+            output=report_dir, force=force, spec=spec
+        ),
     }
 
 
@@ -54,7 +58,12 @@ def run(
         str | None, typer.Option("--until", help=f"Stop after this step: {_STEP_HELP}.")
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Run every step, even when its inputs did not change.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Run every step, even when its inputs did not change; let --report-dir "
+            "overwrite report files mlready did not write.",
+        ),
     ] = False,
     report_dir: Annotated[
         Path | None,
@@ -83,7 +92,7 @@ def run(
     plan = Plan(load_spec(spec_path))
     commands = {
         step: _exit_code(command, as_json)
-        for step, command in _steps(spec_path, report_dir, plan).items()
+        for step, command in _steps(spec_path, report_dir, plan, force).items()
     }
     with site_cmd.held():  # refreshed once, after the last step
         result = run_pipeline(

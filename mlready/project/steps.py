@@ -434,7 +434,7 @@ def run_checklist_report(
     the run folder (and copies them into ``output``)."""
     from mlready.checklist import readiness
     from mlready.checklist.report import write_outputs
-    from mlready.io import guard_outputs, record_outputs
+    from mlready.io import guard_outputs
     from mlready.runs import start_run
 
     copies = [output / f"checklist.{ext}" for ext in ("json", "md", "html")] if output else []
@@ -442,8 +442,7 @@ def run_checklist_report(
     guard_outputs(copies, artifacts_dir=artifacts, protected=loaded.protected_paths(), force=force)
     with start_run(artifacts, "checklist-report", loaded) as run:
         result = readiness(loaded, pass_bar=fail_under)
-        files = write_outputs(result, run.dir, output)
-        record_outputs(copies, artifacts_dir=artifacts)
+        files = write_outputs(result, run.dir, output, artifacts_dir=artifacts)
         run.summary.update(_readiness_summary(result))
         if not result.passed:
             run.fail(1)

@@ -166,11 +166,17 @@ def create_schema(engine: Any) -> None:
 
     try:
         retrying(create)
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DatabaseError as exc:  # (OperationalError is one)
+        cause = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        damaged = any(w in cause.lower() for w in ("not a database", "malformed", "corrupt"))
         raise DataError(
-            f"cannot open the registry at {redact(str(engine.url))}: "
-            f"{str(exc.orig).splitlines()[0] if exc.orig else exc}",
-            hint="check registry.url (and that the database server is running)",
+            f"cannot open the registry at {redact(str(engine.url))}: {cause}",
+            hint=(
+                "the file is damaged or not a SQLite database: restore it from a backup, or "
+                "move it aside to start an empty registry (the artifact store keeps the models)"
+                if damaged
+                else "check registry.url (and that the database server is running)"
+            ),
         ) from None
 
 

@@ -144,7 +144,7 @@ def _published(batch: _Batch, run_dir: Path) -> list[Path]:
     ]
 
 
-def _guard(loaded: LoadedSpec, batch: _Batch, run_dir: Path, force: bool) -> None:
+def _guard(loaded: LoadedSpec, batch: _Batch, run_dir: Path, force: bool, engine: str) -> None:
     """Refuse to write over the batch itself, the spec, its data, or a file mlready did not
     write (unless ``force``)."""
     import glob
@@ -159,6 +159,7 @@ def _guard(loaded: LoadedSpec, batch: _Batch, run_dir: Path, force: bool) -> Non
         artifacts_dir=loaded.spec.project.artifacts_dir,
         protected=[*inputs, *loaded.protected_paths()],
         force=force,
+        folders=engine == "dask",
     )
 
 
@@ -544,14 +545,7 @@ def batch_key(
 def serve_batch(loaded: LoadedSpec, *, run_dir: Path, run_id: str, **options: Any) -> ServeResult:
     """Score a batch with a registered model, then fire the spec's alert rules for a missed
     SLA (``sla_breach``) and for rows set aside (``data_invalid``)."""
-    from mlready.io import record_outputs
-
     result = _serve(loaded, run_dir=run_dir, run_id=run_id, **options)
-    inside = run_dir.resolve()
-    record_outputs(
-        [Path(p) for p in result.files.values() if not Path(p).resolve().is_relative_to(inside)],
-        artifacts_dir=loaded.spec.project.artifacts_dir,
-    )
     alert(loaded, result, run_id, options.get("logger"))
     return result
 
@@ -625,7 +619,12 @@ def _serve(
     if quarantine is not None:
         on_invalid = "quarantine" if quarantine else "stop"
     batch = _batch(loaded, input_path, sql, output, run_dir, engine)
-    _guard(loaded, batch, run_dir, force)
+    from mlready.io import remove_stale_temps
+
+    # a run killed while it put its files in place is completed first (its outputs are then
+    # known as mlready's), and killed runs' temporary files are removed
+    remove_stale_temps(batch.output.parent)
+    _guard(loaded, batch, run_dir, force, engine)
     timings: dict[str, float] = {}
 
     def lap(name: str, since: float) -> float:
@@ -656,6 +655,10 @@ def _serve(
     result.cache = {"enabled": cache_on, "hits": 0, "misses": 0, "batch_hit": False}
     ttl = serving.cache.ttl.total_seconds()
     cache_root = Path(loaded.spec.project.artifacts_dir) / "cache"
+    if cache_on:
+        from mlready.serving.cache import remove_killed_writes
+
+        remove_killed_writes(cache_root)
     key = batch_key(loaded, info, batch, on_invalid, cache_root) if cache_on else None
     t = lap("fingerprint", t)
     if key is not None:
@@ -663,7 +666,7 @@ def _serve(
 
         entry = BatchCache(cache_root / "batches", ttl).get(key)
         if entry is not None:
-            _from_batch_cache(entry, batch, result, run_dir)
+            _from_batch_cache(loaded, entry, batch, result, run_dir)
             return _finish(result, serving, clock, timings, log, batch, run_dir)
     if engine == "dask":
         from mlready.serving.distributed import serve_with_dask
@@ -718,22 +721,33 @@ def _cacheable(result: ServeResult, run_id: str) -> dict[str, Any]:
 
 
 def _from_batch_cache(
-    entry: dict[str, Any], batch: _Batch, result: ServeResult, run_dir: Path
+    loaded: LoadedSpec, entry: dict[str, Any], batch: _Batch, result: ServeResult, run_dir: Path
 ) -> None:
-    """Publish a cached run's files at this run's paths."""
+    """Publish a cached run's files at this run's paths (as one commit)."""
     import shutil
 
-    from mlready.io import atomic_path
+    from mlready.io import atomic_write_bytes, staged
 
     folder = Path(entry["dir"])
     stored = entry["result"]
-    targets = {"output": batch.output, "profile.json": batch.profile, "rejects": batch.rejects}
-    for name in entry["files"]:
-        with atomic_path(targets[name]) as tmp:
-            # a copy, not a link: editing this output must not change another run's
-            shutil.copyfile(folder / name, tmp)
-    if "rejects" not in entry["files"]:
-        batch.rejects.unlink(missing_ok=True)
+    targets = {"rejects": batch.rejects, "output": batch.output, "profile.json": batch.profile}
+    atomic_write_bytes(run_dir / "batch_profile.json", (folder / "profile.json").read_bytes())
+    moves: list[tuple[Path | None, Path]] = []
+    try:
+        for name, target in targets.items():
+            if name not in entry["files"]:
+                moves.append((None, target))  # an earlier run's rejects do not stay beside it
+                continue
+            with staged(target) as tmp:
+                # a copy, not a link: editing this output must not change another run's
+                shutil.copyfile(folder / name, tmp)
+            moves.append((tmp, target))
+    except BaseException:
+        for made, _ in moves:
+            if made is not None:
+                made.unlink(missing_ok=True)
+        raise
+    _commit(loaded, batch, run_dir, moves)
     for key in ("rows_in", "rows_scored", "rows_rejected", "findings", "unseen", "canary"):
         setattr(result, key, stored[key])
     result.cache.update(
@@ -742,7 +756,21 @@ def _from_batch_cache(
     result.files = {"output": str(batch.output), "profile": str(batch.profile)}
     if "rejects" in entry["files"]:
         result.files["rejects"] = str(batch.rejects)
-    (run_dir / "batch_profile.json").write_bytes((folder / "profile.json").read_bytes())
+
+
+def _commit(
+    loaded: LoadedSpec, batch: _Batch, run_dir: Path, moves: list[tuple[Path | None, Path]]
+) -> None:
+    """Put a batch's files in place together (see mlready.io.commit_files): its output, rejects
+    and profile are all this run's, or all the run's before (an output never stands beside
+    another run's profile or rejects); the ones at user-named paths are recorded as mlready's."""
+    from mlready.io import commit_files
+
+    commit_files(
+        moves,
+        record=_published(batch, run_dir),
+        artifacts_dir=loaded.spec.project.artifacts_dir,
+    )
 
 
 def _finish(
@@ -821,7 +849,7 @@ def _check_rejects(result: ServeResult, serving: ServingSection) -> None:
 
 
 class _Writer:
-    """Chunks of a table appended to a temporary file that replaces ``target`` on commit."""
+    """Chunks of a table appended to a temporary file, put in place by the run's commit."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
@@ -879,24 +907,20 @@ class _Writer:
         self.writer.write_table(table.cast(self.schema))
         self.rows += table.num_rows
 
-    def commit(self) -> Path | None:
-        """Close and move onto the target (None when nothing was written)."""
+    def close(self) -> Path | None:
+        """Close the temporary file and flush it to disk; return it (None when nothing was
+        written) for the commit to put in place."""
         if self.writer is None or self.tmp is None:
             return None
         with self._errors():
-            return self._commit()
-
-    def _commit(self) -> Path:
-        assert self.tmp is not None  # write() made it
-        self.writer.close()
-        self.writer = None
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        with open(self.tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self.tmp, self.target)
-        return self.target
+            self.writer.close()
+            self.writer = None
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)
+            with open(self.tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        return self.tmp
 
     def discard(self) -> None:
         if self.writer is not None:
@@ -948,7 +972,7 @@ def _serve_local(
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from mlready.io import atomic_path, atomic_write_text, json_text
+    from mlready.io import atomic_write_text, json_text, staged
     from mlready.serving.cache import RowCache, row_keys
     from mlready.serving.prepare import Contract
     from mlready.serving.reader import iter_batch, prefetch
@@ -1134,26 +1158,30 @@ def _serve_local(
             features_profile, predictions_profile, info, scorer, batch.label, result, run_id
         )
         start = time.perf_counter()
-        # rejects first: an output never stands without the rows taken out of it
-        rejects_path = rejects.commit()
-        if rejects_path is None:
-            batch.rejects.unlink(missing_ok=True)
         if out.rows == 0:
             out.write(_empty_output(info, scorer, run_id))
             out.rows = 0
         profile_text = json_text(profile)  # one text for both copies (it keeps sample values)
         atomic_write_text(run_dir / "batch_profile.json", profile_text)
-        # the profile is written in full before the output replaces the old one, and moved into
-        # place after it: a full disk fails the run with neither file new (a rename needs no space)
-        with atomic_path(batch.profile) as profile_tmp:
+        rejects_tmp = rejects.close()
+        out_tmp = out.close()
+        with staged(batch.profile) as profile_tmp:
             profile_tmp.write_text(profile_text, encoding="utf-8")
-            out.commit()
+        # everything is written in full before anything moves (a full disk fails the run with
+        # no file new; a rename needs no space), then it all moves as one commit
+        out.tmp = rejects.tmp = None  # the commit's now
+        _commit(
+            loaded,
+            batch,
+            run_dir,
+            [(rejects_tmp, batch.rejects), (out_tmp, batch.output), (profile_tmp, batch.profile)],
+        )
         if cache is not None:
             cache.commit()
         timings["commit"] = round(time.perf_counter() - start, 4)
         result.files = {"output": str(batch.output), "profile": str(batch.profile)}
-        if rejects_path is not None:
-            result.files["rejects"] = str(rejects_path)
+        if rejects_tmp is not None:
+            result.files["rejects"] = str(batch.rejects)
         success = True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

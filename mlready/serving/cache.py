@@ -103,7 +103,10 @@ class RowCache:
         import pandas as pd
         import pyarrow.parquet as pq
 
+        from mlready.io import remove_stale_temps
+
         with _locked(self.folder):
+            remove_stale_temps(self.folder)  # the segments of runs killed while scoring
             segments = sorted(self.folder.glob("segment-*.parquet"))
             frames = []
             for segment in segments:
@@ -166,8 +169,10 @@ class RowCache:
             columns[name] = pa.array(payload[name])
         table = pa.table(columns)
         if self._writer is None:
+            from mlready.io import temp_beside
+
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._tmp = self.folder / f".segment-{time.time_ns():020d}-{os.getpid()}.tmp"
+            self._tmp = temp_beside(self.folder / "segment.parquet")
             self._writer = pq.ParquetWriter(self._tmp, table.schema)
         self._writer.write_table(table.cast(self._writer.schema))
         self.written += len(k1)
@@ -220,21 +225,25 @@ class BatchCache:
 
     def put(self, key: str, files: dict[str, Path], result: dict[str, Any]) -> None:
         """Keep hard links to (or copies of) a finished run's files under ``key``."""
-        from mlready.io import atomic_write_json, sha256_file
+        from mlready.io import atomic_write_json, sha256_file, temp_folder_beside
 
         entry_dir = self.folder / key
-        staging = self.folder / f".{key}.{os.getpid()}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        digests = {}
-        for name, source in files.items():
-            link(source, staging / name)
-            digests[name] = sha256_file(staging / name)
-        atomic_write_json(
-            staging / "entry.json", {"stored_at": time.time(), "files": digests, "result": result}
-        )
-        shutil.rmtree(entry_dir, ignore_errors=True)
-        os.replace(staging, entry_dir)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staging = temp_folder_beside(entry_dir)  # (a killed run's is removed by the next)
+        try:
+            digests = {}
+            for name, source in files.items():
+                link(source, staging / name)
+                digests[name] = sha256_file(staging / name)
+            atomic_write_json(
+                staging / "entry.json",
+                {"stored_at": time.time(), "files": digests, "result": result},
+            )
+            shutil.rmtree(entry_dir, ignore_errors=True)
+            os.replace(staging, entry_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         self._prune()
 
     def _prune(self) -> None:
@@ -247,6 +256,18 @@ class BatchCache:
                 continue
             if now - stored > self.ttl:
                 shutil.rmtree(entry.parent, ignore_errors=True)
+
+
+def remove_killed_writes(root: Path) -> None:
+    """Remove what runs killed while they wrote the cache left (their temporary segments and
+    batch entries): a cached run looks here before it reads."""
+    from mlready.io import remove_stale_temps
+
+    remove_stale_temps(root / "batches")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root / "rows"):
+            if entry.is_dir(follow_symlinks=False):
+                remove_stale_temps(entry.path)
 
 
 def link(source: Path, target: Path) -> None:

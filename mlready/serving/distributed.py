@@ -2,7 +2,8 @@
 
 The batch is read as a dask.dataframe (partitions of CSV blocks or Parquet row groups); each
 partition is checked, scored and written as ``part-NNNNN.parquet`` by a worker, into a hidden
-folder that replaces the output folder when every partition succeeded. Workers return their
+folder that replaces the output folder, with the profile and the rejects, as one commit when
+every partition succeeded. Workers return their
 findings and profile counts, which merge exactly (the profiles are binned by the reference).
 The model is loaded and verified here, passes its canary here, and is sent to the workers.
 Workers need mlready installed (the same version) to unpickle the pipeline.
@@ -15,7 +16,6 @@ import dataclasses
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,19 +155,6 @@ def score_partition(
     }
 
 
-def _publish(tmp: Path, target: Path) -> None:
-    """Replace the folder ``target`` with ``tmp`` (the old one is removed after the swap)."""
-    old = None
-    if target.exists():
-        if not target.is_dir():
-            raise UsageError(f"--output {target} is a file: --engine dask writes a folder")
-        old = target.with_name(f".{target.name}.old-{time.time_ns()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def serve_with_dask(
     loaded: Any,
     info: Any,
@@ -185,10 +172,11 @@ def serve_with_dask(
     """Score ``batch`` on a Dask cluster; fill ``result`` (see the module's docstring)."""
     import dask
 
-    from mlready.io import atomic_write_json
+    from mlready.io import atomic_write_json, json_text, staged, temp_folder_beside
     from mlready.profiles import ProfileBuilder
     from mlready.serving import (
         Scorer,
+        _commit,
         batch_profile,
         canary,
         known_categories,
@@ -220,10 +208,15 @@ def serve_with_dask(
     known = known_categories(info)
     unique = [c.column for c in checks if c.kind == "unique" and c.severity == "error"]
     timings["load"] = round(time.perf_counter() - start, 4)
-    batch.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = Path(tempfile.mkdtemp(prefix=f".{batch.output.name}.", dir=batch.output.parent))
-    tmp_rej = Path(tempfile.mkdtemp(prefix=f".{batch.rejects.name}.", dir=batch.output.parent))
-    success = False
+    if batch.output.exists() and not batch.output.is_dir():
+        raise UsageError(f"--output {batch.output} is a file: --engine dask writes a folder")
+    try:
+        batch.output.parent.mkdir(parents=True, exist_ok=True)
+        tmp_out = temp_folder_beside(batch.output)
+        tmp_rej = temp_folder_beside(batch.rejects)
+    except OSError as exc:
+        raise DataError(_cannot_write(exc, batch.output)) from exc
+    committed = False
     try:
         with client_for(scheduler) as client:
             start = time.perf_counter()
@@ -263,7 +256,11 @@ def serve_with_dask(
                 )
                 for i, part in enumerate(parts)
             ]
-            outcomes = sorted(client.gather(client.compute(tasks)), key=lambda o: o["index"])
+            try:
+                done = client.gather(client.compute(tasks))
+            except OSError as exc:  # a worker could not write its part (a full disk...)
+                raise DataError(_cannot_write(exc, batch.output)) from exc
+            outcomes = sorted(done, key=lambda o: o["index"])
             timings["cluster"] = round(time.perf_counter() - start, 4)
         contract = Contract(checks, info.numeric, info.categorical, known)
         features = ProfileBuilder(feature_ref, keep_values=keep)
@@ -298,17 +295,34 @@ def serve_with_dask(
                 "inputs are broken; nothing was written"
             )
         profile = batch_profile(features, predictions, info, scorer, batch.label, result, run_id)
-        if result.rows_rejected:
-            _publish(tmp_rej, batch.rejects)
-            result.files["rejects"] = str(batch.rejects)
-        elif batch.rejects.is_dir():  # an earlier run's rejects must not stand beside this output
-            shutil.rmtree(batch.rejects)
-        _publish(tmp_out, batch.output)
-        atomic_write_json(batch.profile, profile)
         atomic_write_json(run_dir / "batch_profile.json", profile)
+        with staged(batch.profile) as profile_tmp:
+            profile_tmp.write_text(json_text(profile), encoding="utf-8")
+        committed = True  # the commit owns the temporary folders now
+        _commit(
+            loaded,
+            batch,
+            run_dir,
+            [
+                (tmp_rej if result.rows_rejected else None, batch.rejects),
+                (tmp_out, batch.output),
+                (profile_tmp, batch.profile),
+            ],
+        )
         result.files.update(output=str(batch.output), profile=str(batch.profile))
-        success = True
+        if result.rows_rejected:
+            result.files["rejects"] = str(batch.rejects)
     finally:
-        shutil.rmtree(tmp_rej, ignore_errors=True)
-        if not success:
+        if not committed:
             shutil.rmtree(tmp_out, ignore_errors=True)
+            shutil.rmtree(tmp_rej, ignore_errors=True)
+        elif not result.rows_rejected:
+            shutil.rmtree(tmp_rej, ignore_errors=True)
+
+
+def _cannot_write(exc: OSError, output: Path) -> str:
+    """One line for a write that failed on the machine's account, naming the output."""
+    from mlready.io import os_error_message
+
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return os_error_message(exc, output) or f"cannot write {output}: {first}"

@@ -76,7 +76,7 @@ def validate_data(
     env = environment or ("serving" if sql else default_environment(loaded, data))
     path, sql = (None, sql) if sql is not None else _source(loaded, data)
     label = path if path is not None else f"SQL: {sql[1] if sql else ''}"
-    quarantine_files = _guard_quarantine(loaded, path, quarantine_dir, force)
+    _guard_quarantine(loaded, path, quarantine_dir, force)
     start = time.perf_counter()
     # hashing releases the GIL: the fingerprint is computed while the data is read and checked
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -86,10 +86,6 @@ def validate_data(
         )
         rows, columns, results, quarantine = result
         data_fingerprint = digest.result()
-    if quarantine_files:
-        from mlready.io import record_outputs
-
-        record_outputs(quarantine_files, artifacts_dir=loaded.spec.project.artifacts_dir)
     return ValidationResult(
         source=str(label),
         environment=env,
@@ -111,10 +107,11 @@ def _guard_quarantine(
         return []
     import glob
 
-    from mlready.io import guard_outputs
+    from mlready.io import guard_outputs, remove_stale_temps
     from mlready.validation.quarantine import output_paths
 
     targets = list(output_paths(Path(folder), path or "query"))
+    remove_stale_temps(Path(folder))  # (completes a commit a killed run had decided)
     inputs = [] if path is None else glob.glob(path) if glob.has_magic(path) else [path]
     guard_outputs(
         targets,
@@ -156,7 +153,9 @@ def _validate(
     if quarantine_dir is not None:
         from mlready.validation.quarantine import write_quarantine
 
-        quarantine = write_quarantine(frame, results, quarantine_dir, path, sql)
+        quarantine = write_quarantine(
+            frame, results, quarantine_dir, path, sql, spec.project.artifacts_dir
+        )
     return len(frame), columns, results, quarantine
 
 

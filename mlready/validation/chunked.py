@@ -192,7 +192,9 @@ def validate_in_chunks(
             results.append(tally.result() if tally else CheckResult(check, True))
     quarantine = None
     if quarantine_dir is not None:
-        quarantine = _write_quarantine(path, sql, chunk_rows, results, quarantine_dir)
+        quarantine = _write_quarantine(
+            path, sql, chunk_rows, results, quarantine_dir, spec.project.artifacts_dir
+        )
     return rows, columns, results, quarantine
 
 
@@ -248,12 +250,13 @@ def _write_quarantine(
     chunk_rows: int,
     results: list[CheckResult],
     folder: Path,
+    artifacts_dir: Path | str,
 ) -> dict[str, Any]:
     """Second pass: stream every row, as stored, to the clean or the rejected file."""
     from mlready.validation.quarantine import rejected_reasons, split_source, summary
 
     reasons = rejected_reasons(results)
     clean, rejected, clean_path, rejected_path = split_source(
-        path, sql, reasons, folder, chunk_rows
+        path, sql, reasons, folder, chunk_rows, artifacts_dir=artifacts_dir
     )
     return summary(clean, rejected, clean_path, rejected_path, reasons)

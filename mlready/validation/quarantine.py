@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlready.io import atomic_path
 from mlready.validation.checks import CheckResult
 
 REASON_COLUMN = "_mlready_reasons"
@@ -143,17 +142,20 @@ def split_source(
     folder: Path,
     chunk_rows: int | None = None,
     frame: Any = None,
+    artifacts_dir: Path | str | None = None,
 ) -> tuple[int, int, Path, Path]:
-    """Write the source's rows to the clean and the rejected file, as stored; return
-    (clean rows, rejected rows, clean path, rejected path). A query is not run again when its
-    result is at hand (``frame``)."""
+    """Write the source's rows to the clean and the rejected file, as stored, and put both in
+    place together (recorded in ``artifacts_dir`` as files mlready wrote); return (clean rows,
+    rejected rows, clean path, rejected path). A query is not run again when its result is at
+    hand (``frame``)."""
     import numpy as np
+
+    from mlready.io import commit_files, staged
 
     clean_path, rejected_path = output_paths(Path(folder), path or "query")
     parquet = clean_path.suffix == ".parquet"
     clean_rows = rejected_rows = 0
-    # rejected rows first: a clean file never stands without the rows taken out of it
-    with atomic_path(rejected_path) as rejected_tmp, atomic_path(clean_path) as clean_tmp:
+    with staged(rejected_path) as rejected_tmp, staged(clean_path) as clean_tmp:
         clean, rejected = _Appender(clean_tmp, parquet), _Appender(rejected_tmp, parquet)
         offset = 0
         parts = (
@@ -175,6 +177,13 @@ def split_source(
             offset += rows
         clean.close()
         rejected.close()
+    # one commit: a clean file never stands beside another run's rejected rows
+    targets = [rejected_path, clean_path]
+    commit_files(
+        [(rejected_tmp, rejected_path), (clean_tmp, clean_path)],
+        record=targets if artifacts_dir is not None else [],
+        artifacts_dir=artifacts_dir,
+    )
     return clean_rows, rejected_rows, clean_path, rejected_path
 
 
@@ -184,6 +193,7 @@ def write_quarantine(
     folder: Path,
     source: str | None,
     sql: tuple[str, str] | None = None,
+    artifacts_dir: Path | str | None = None,
 ) -> dict[str, Any]:
     """Split the source's rows into clean and rejected ones and write both; return a summary.
 
@@ -192,7 +202,7 @@ def write_quarantine(
 
     reasons = rejected_reasons(results)
     clean, rejected, clean_path, rejected_path = split_source(
-        source, sql, reasons, folder, frame=frame
+        source, sql, reasons, folder, frame=frame, artifacts_dir=artifacts_dir
     )
     if clean + rejected != len(frame):
         raise DataError(

@@ -190,8 +190,8 @@ def test_run_stops_at_a_steps_hard_failure_and_says_what_ran(
 
     real = run_module._steps
 
-    def steps(spec: Path, report_dir: Path | None, plan: object) -> dict:
-        commands = real(spec, report_dir, plan)
+    def steps(spec: Path, report_dir: Path | None, plan: object, force: bool = False) -> dict:
+        commands = real(spec, report_dir, plan, force)
 
         def broken() -> None:
             raise typer.Exit(4)
@@ -232,8 +232,8 @@ def test_drift_is_a_finding_the_report_still_gets_written(
 
     real = run_module._steps
 
-    def steps(spec: Path, report_dir: Path | None, plan: object) -> dict:
-        commands = real(spec, report_dir, plan)
+    def steps(spec: Path, report_dir: Path | None, plan: object, force: bool = False) -> dict:
+        commands = real(spec, report_dir, plan, force)
 
         def drifted() -> None:
             raise typer.Exit(1)
@@ -455,3 +455,55 @@ def test_init_and_run_on_a_table_without_ids_keep_the_codes_leading_zeros(
     steps = {s["step"]: s for s in json.loads(result.stdout)["steps"]}
     assert steps.pop("test")["status"] == "not configured"
     assert all(s["status"] == "ran" for s in steps.values()), steps
+
+
+def test_a_report_dir_holding_files_mlready_did_not_write_is_refused_before_any_step(
+    project: Path, run_cli
+) -> None:
+    reports = project / "reports"
+    reports.mkdir()
+    (reports / "checklist.html").write_text("the team's own page", encoding="utf-8")
+    before = (project / ".mlready" / "runs.jsonl").read_text()
+    result = run_cli("--spec", str(project), "run", "--report-dir", str(reports))
+    assert result.exit_code == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert lines == [
+        f"error: --report-dir {reports / 'checklist.html'} exists and was not written by "
+        "mlready: choose another folder, or pass --force (which also runs every step again)"
+    ]
+    assert (reports / "checklist.html").read_text(encoding="utf-8") == "the team's own page"
+    assert (project / ".mlready" / "runs.jsonl").read_text() == before, "no step ran"
+    # --force overwrites it; from then on the files are mlready's, replaced without --force
+    report = ("--from", "checklist-report", "--report-dir", str(reports))
+    code, _ = _run(run_cli, project, "--force", *report)
+    assert code == 0
+    assert "the team's own page" not in (reports / "checklist.html").read_text(encoding="utf-8")
+    code, _ = _run(run_cli, project, *report)
+    assert code == 0
+    assert sorted(p.name for p in reports.iterdir()) == [
+        "checklist.html",
+        "checklist.json",
+        "checklist.md",
+    ]
+
+
+def test_a_step_report_in_the_report_dir_that_mlready_did_not_write_is_refused(
+    project: Path, run_cli
+) -> None:
+    """Each step's reports are copied into a folder of their own: the same guard."""
+    mine = project / "reports" / "train" / "training.html"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("the team's own page", encoding="utf-8")
+    result = run_cli("--spec", str(project), "run", "--report-dir", str(project / "reports"))
+    assert result.exit_code == 2
+    assert f"--report-dir {mine} exists and was not written by mlready" in result.stderr
+    assert mine.read_text(encoding="utf-8") == "the team's own page"
+
+
+def test_a_report_is_not_copied_over_files_mlready_did_not_write(project: Path, run_cli) -> None:
+    reports = project / "mine"
+    reports.mkdir()
+    (reports / "checklist.md").write_text("notes", encoding="utf-8")
+    result = run_cli("--spec", str(project), "run", "--report-dir", str(reports))
+    assert result.exit_code == 2
+    assert (reports / "checklist.md").read_text(encoding="utf-8") == "notes"

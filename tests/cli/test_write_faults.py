@@ -233,3 +233,114 @@ def test_a_machine_error_raised_anywhere_is_exit_4_not_5(
 
     monkeypatch.setattr(mlready.spec, "load_spec", lambda *_, **__: 1 / 0)
     assert run_cli("--spec", str(project), "spec", "check").exit_code == 5
+
+
+# --------------------------------------------------------------------------- --engine dask
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler() -> Iterator[str]:
+    """A real Dask scheduler with two worker processes on 127.0.0.1."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        processes=True,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def _serve_dask(served: Path, run_cli: Callable[..., Any], output: Path, scheduler: str) -> Any:
+    return _serve(served, run_cli, output, "--engine", "dask", "--scheduler", scheduler)
+
+
+def _nothing_published(folder: Path, name: str) -> None:
+    """No output folder, rejects or profile of ``name``, and no temporary file, in ``folder``."""
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith((name, f".{name}"))) == []
+
+
+@pytest.mark.parametrize("size", ["16k", "96k"], ids=["parts", "profile"])
+def test_dask_on_a_full_disk_exits_4_and_publishes_nothing(
+    served: Path, tmp_path: Path, run_cli: Callable[..., Any], dask_scheduler: str, size: str
+) -> None:
+    """Workers writing their parts, or the profile after them, run out of space."""
+    with _tmpfs(tmp_path / "small", f"size={size}") as disk:
+        result = _serve_dask(served, run_cli, disk / "predictions", dask_scheduler)
+        assert result.exit_code == 4, result.stderr
+        line = _one_line_error(result)
+        assert f"cannot write {disk}{os.sep}predictions" in line
+        assert "no space left on the device" in line
+        _nothing_published(disk, "predictions")
+
+
+def test_dask_into_a_read_only_folder_exits_4(
+    served: Path, tmp_path: Path, run_cli: Callable[..., Any], dask_scheduler: str
+) -> None:
+    with _tmpfs(tmp_path / "ro", "ro,size=64k") as folder:
+        result = _serve_dask(served, run_cli, folder / "predictions", dask_scheduler)
+        assert result.exit_code == 4, result.stderr
+        line = _one_line_error(result)
+        assert f"cannot write {folder}{os.sep}predictions" in line
+        assert "read-only" in line
+        assert list(folder.iterdir()) == []
+
+
+def test_dask_output_in_the_way_is_refused_and_kept(
+    served: Path, tmp_path: Path, run_cli: Callable[..., Any], dask_scheduler: str
+) -> None:
+    """A folder mlready did not write is not replaced without --force (exit 2), a file is never
+    replaced by a folder (exit 2); their contents stay."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me", encoding="utf-8")
+    result = _serve_dask(served, run_cli, folder, dask_scheduler)
+    assert result.exit_code == 2, result.stderr
+    assert "not written by mlready" in _one_line_error(result)
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    a_file = tmp_path / "scores"
+    a_file.write_text("keep me too", encoding="utf-8")
+    result = _serve_dask(served, run_cli, a_file, dask_scheduler)
+    assert result.exit_code == 2, result.stderr
+    assert a_file.read_text(encoding="utf-8") == "keep me too"
+    # --force replaces the folder (its files were not mlready's): the parts stand in its place
+    result = run_cli(
+        "--spec", str(served), "serve-batch", "-m", "demo:1",
+        "-i", str(served / "data" / "batch.csv"), "-o", str(folder), "--no-cache", "--force",
+        "--engine", "dask", "--scheduler", dask_scheduler,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir())[0] == "part-00000.parquet"
+    assert (tmp_path / "mine.profile.json").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 3])
+    elif how == "garbage":
+        path.write_bytes(b"not a database at all\n" * 20)
+    else:  # pages overwritten: the header and the schema read, a table does not
+        path.write_bytes(data[:12288] + b"\xff" * 8192 + data[12288 + 8192 :])
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "pages"])
+def test_a_damaged_registry_database_exits_4_with_one_line(
+    served: Path, tmp_path: Path, run_cli: Callable[..., Any], how: str
+) -> None:
+    import shutil
+
+    project = tmp_path / "copy"
+    shutil.copytree(served, project)
+    _damage(project / ".mlready" / "registry.db", how)
+    batch, output = str(project / "data" / "batch.csv"), str(tmp_path / "p.csv")
+    serve = ("serve-batch", "-m", "demo:1", "-i", batch, "-o", output)
+    # a damaged page is found by the query that reads it: registry list reads every table
+    for command in [("registry", "list")] + ([serve] if how != "pages" else []):
+        result = run_cli("--spec", str(project), *command)
+        assert result.exit_code == 4, (command, result.stderr)
+        line = _one_line_error(result)
+        assert "registry" in line
+        assert "backup" in result.stderr
