@@ -455,8 +455,9 @@ def verify(
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
-    """Check stored files against their recorded sha256, and a skops model's types against the
-    trusted ones, without loading anything (exit 4 if not)."""
+    """Check stored files against their recorded sha256 without loading anything.
+
+    A skops model's types are checked against the trusted ones too; exit 4 if anything fails."""
     from mlready.registry import environment_warnings
 
     loaded, registry = _open(spec)

@@ -148,7 +148,13 @@ def test_init_ci_github_writes_a_workflow_that_runs_the_pipeline(tmp_path: Path,
     assert 'cat mlready-reports/checklist.md >> "$GITHUB_STEP_SUMMARY"' in runs
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"] == "always()"
-    assert upload["with"]["path"].split() == ["mlready-reports/", "churn/.mlready/runs.jsonl"]
+    # the reports, the run log and the project site with the run files it links to; no model
+    assert upload["with"]["path"].split() == [
+        "mlready-reports/",
+        "churn/.mlready/runs.jsonl",
+        "churn/.mlready/site/",
+        *(f"churn/.mlready/runs/*/*/{name}" for name in ("*.html", "*.json", "*.xml", "run.log")),
+    ]
     restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore@"))
     assert restore["with"]["path"] == "churn/.mlready"
 
@@ -163,7 +169,12 @@ def test_init_ci_gitlab_and_refusals(tmp_path: Path, run_cli) -> None:
     assert "mlready --spec mlready.yaml run --report-dir mlready-reports" in job["script"]
     assert job["artifacts"]["when"] == "always"
     # this run's reports and the run log, never the run folders with their models
-    assert job["artifacts"]["paths"] == ["mlready-reports/", ".mlready/runs.jsonl"]
+    assert job["artifacts"]["paths"] == [
+        "mlready-reports/",
+        ".mlready/runs.jsonl",
+        ".mlready/site/",
+        *(f".mlready/runs/*/*/{name}" for name in ("*.html", "*.json", "*.xml", "run.log")),
+    ]
     assert job["artifacts"]["reports"]["junit"] == "mlready-reports/*/junit.xml"
     runs_cache, pip_cache = job["cache"]
     assert runs_cache["paths"] == [".mlready/"]
