@@ -14,29 +14,8 @@ from mlready.training.data import TrainingData
 from mlready.training.importance import Measured, measure
 from mlready.training.metrics import SCORE_METRICS, compute_metrics
 
-#: sklearn scorer names, binary / multiclass, for the search and permutation importance.
-_SCORERS = {
-    "roc_auc": ("roc_auc", "roc_auc_ovr"),
-    "average_precision": ("average_precision", "average_precision"),
-    "accuracy": ("accuracy", "accuracy"),
-    "balanced_accuracy": ("balanced_accuracy", "balanced_accuracy"),
-    "f1": ("f1", "f1_macro"),
-    "precision": ("precision", "precision_macro"),
-    "recall": ("recall", "recall_macro"),
-    "log_loss": ("neg_log_loss", "neg_log_loss"),
-    "brier_score": ("neg_brier_score", "neg_brier_score"),
-    "rmse": ("neg_root_mean_squared_error",) * 2,
-    "mae": ("neg_mean_absolute_error",) * 2,
-    "r2": ("r2",) * 2,
-    "mape": ("neg_mean_absolute_percentage_error",) * 2,
-}
 #: Slices with more groups than this show the largest ones and '(other)'.
 MAX_SLICE_GROUPS = 20
-
-
-def scorer_name(metric: str, data: TrainingData) -> str:
-    binary_or_regression = data.task == "regression" or data.binary
-    return _SCORERS[metric][0 if binary_or_regression else 1]
 
 
 def folds(spec: ProjectSpec, data: TrainingData) -> list[tuple[Any, Any]]:
