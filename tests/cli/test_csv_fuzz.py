@@ -1,7 +1,8 @@
-"""Fuzz test (hypothesis): whatever small CSV file serve-batch scores, check-drift compares or
-check-drift takes as outcomes (odd bytes, separators, quotes, missing or doubled columns, huge
-numbers, unicode), the command ends with a documented exit code and at most one error line,
-never a traceback or exit 5 (issue 17, acceptance; validate-data has its own fuzz test)."""
+"""Fuzz test (hypothesis): whatever small CSV file serve-batch scores, check-drift compares,
+check-drift takes as outcomes or train reads as its data (odd bytes, separators, quotes, missing
+or doubled columns, huge numbers, unicode), the command ends with a documented exit code and at
+most one error line, never a traceback or exit 5 (issue 17, acceptance; validate-data has its
+own fuzz test)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.cli.test_validate_data_fuzz import CELLS
-from tests.serving_data import make_batch, trained_project
+from tests.serving_data import SERVING, make_batch, trained_project
 
 #: the model's columns (its id and features), and others: its target, its time, strangers
 COLUMNS = ["customer_id", "tenure", "monthly_charges", "plan", "region"]
@@ -113,4 +114,22 @@ def test_check_drift_of_any_small_csv_ends_with_a_documented_exit_code(
     (served / "fuzz.csv").write_bytes(content)
     option = "--outcomes" if as_outcomes else "--current"
     result = run_cli("--spec", str(served), "check-drift", option, str(served / "fuzz.csv"))
+    _ended_well(result, (0, 1, 4))
+
+
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy project before training: train reads its data/train.csv."""
+    from tests.training_data import write_project
+
+    return write_project(tmp_path_factory.mktemp("fuzz-train"), extra=SERVING)
+
+
+@settings(FUZZ, max_examples=12)
+@given(content=csv_files())
+def test_train_on_any_small_csv_ends_with_a_documented_exit_code(
+    content: bytes, untrained: Path, run_cli: Callable[..., Any]
+) -> None:
+    (untrained / "data" / "train.csv").write_bytes(content)
+    result = run_cli("--spec", str(untrained), "train", "--no-importance")
     _ended_well(result, (0, 1, 4))
