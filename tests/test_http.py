@@ -400,7 +400,9 @@ def test_promote_during_a_load_loop_swaps_with_no_failed_request(
     assert all(versions == {header} for _, header, versions, _ in seen)  # never mixed
     order = [v for _, v, _, _ in seen]
     assert 2 in order
-    assert order[-1] == 1
+    # version 1 answers again after version 2 (a request in flight during the swap back may
+    # still finish on version 2 after it: clients run at once, so order[-1] is not the last swap)
+    assert 1 in order[order.index(2) :]
     assert running.service.metrics.swaps == 2
     cache = running.service.cache
     assert cache is not None
