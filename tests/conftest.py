@@ -271,3 +271,17 @@ def copy_project(source: Path, target: Path) -> Path:
     they are: the copy reads them)."""
     shutil.copytree(source, target)
     return target
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler() -> Iterator[str]:
+    """A real Dask scheduler with two worker processes on 127.0.0.1 (one per test module)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        processes=True,
+    ) as cluster:
+        yield cluster.scheduler_address

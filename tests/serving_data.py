@@ -32,6 +32,21 @@ def make_batch(rows: int = 1000, seed: int = 7) -> pd.DataFrame:
     return frame
 
 
+def dirty_batch(frame: pd.DataFrame, duplicate_of: int = 400) -> pd.DataFrame:
+    """Plant one defect per serving check, each in its own row (one id twice: rows 60 and
+    ``duplicate_of``)."""
+    frame = frame.copy()
+    frame["tenure"] = frame["tenure"].astype(object)
+    frame.loc[10, "tenure"] = 999  # range
+    frame.loc[20, "tenure"] = "lots"  # not a number
+    frame.loc[30, "monthly_charges"] = -5.0  # range
+    frame.loc[40, "plan"] = "platinum"  # not allowed
+    frame.loc[50, "customer_id"] = "bad-id"  # regex
+    frame.loc[60, "customer_id"] = frame.loc[duplicate_of, "customer_id"]  # duplicated
+    frame.loc[70, "tenure"] = None  # missing
+    return frame
+
+
 def trained_project(folder: Path, frame: pd.DataFrame | None = None) -> Path:
     """A toy project with the serving contract, trained and registered as production."""
     import pytest

@@ -14,25 +14,11 @@ import pandas as pd
 import pytest
 
 from tests.http_server import Running, get, post_json, request
-from tests.serving_data import make_batch, trained_project
+from tests.serving_data import dirty_batch, make_batch, trained_project
 
 REALTIME = """\
   realtime: {reload_seconds: 0.2, cache_rows: 1000, max_rows: 2000, max_body_mb: 1}
 """
-
-
-def _dirty(frame: pd.DataFrame) -> pd.DataFrame:
-    """One defect per check, each in its own row (one id twice: two rows)."""
-    frame = frame.copy()
-    frame["tenure"] = frame["tenure"].astype(object)
-    frame.loc[10, "tenure"] = 999  # range
-    frame.loc[20, "tenure"] = "lots"  # not a number
-    frame.loc[30, "monthly_charges"] = -5.0  # range
-    frame.loc[40, "plan"] = "platinum"  # not allowed
-    frame.loc[50, "customer_id"] = "bad-id"  # regex
-    frame.loc[60, "customer_id"] = frame.loc[100, "customer_id"]  # duplicated: rows 60 and 100
-    frame.loc[70, "tenure"] = None  # missing
-    return frame
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +95,8 @@ def test_predictions_equal_serve_batch_to_the_last_bit(
 def test_invalid_rows_422_with_the_reasons_of_serve_batch(
     run_cli, project: Path, server: Running
 ) -> None:
-    _dirty(make_batch(200, seed=5)).to_csv(project / "dirty.csv", index=False)
+    dirty = dirty_batch(make_batch(200, seed=5), duplicate_of=100)
+    dirty.to_csv(project / "dirty.csv", index=False)
     _serve_batch(run_cli, project, project / "dirty.csv", project / "o.parquet", "--quarantine")
     rejected = pd.read_parquet(project / "o.rejected.parquet")
     expected = dict(zip(rejected["_mlready_row"], rejected["_mlready_reasons"], strict=True))

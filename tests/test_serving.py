@@ -16,24 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.serving_data import Hook, make_batch, trained_project
+from tests.serving_data import Hook, dirty_batch, make_batch, trained_project
 from tests.training_data import write_project
 
 Run = Callable[..., object]
-
-
-def _dirty(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plant one defect per check, each in its own row (one id twice: two rows)."""
-    frame = frame.copy()
-    frame["tenure"] = frame["tenure"].astype(object)
-    frame.loc[10, "tenure"] = 999  # range
-    frame.loc[20, "tenure"] = "lots"  # not a number
-    frame.loc[30, "monthly_charges"] = -5.0  # range
-    frame.loc[40, "plan"] = "platinum"  # not allowed
-    frame.loc[50, "customer_id"] = "bad-id"  # regex
-    frame.loc[60, "customer_id"] = frame.loc[400, "customer_id"]  # duplicated: rows 60 and 400
-    frame.loc[70, "tenure"] = None  # missing
-    return frame
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +54,7 @@ def _model(project: Path):
 
 
 def test_output_plus_rejects_equal_input_in_order_with_reasons(run_cli: Run, project: Path) -> None:
-    batch = _dirty(make_batch())
+    batch = dirty_batch(make_batch())
     batch.to_csv(project / "batch.csv", index=False)
     result, out = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", "out.parquet")
     assert result.exit_code == 0, result.stderr
@@ -96,7 +82,7 @@ def test_output_plus_rejects_equal_input_in_order_with_reasons(run_cli: Run, pro
 
 def test_rejects_match_validate_data_quarantine(run_cli: Run, project: Path) -> None:
     """The per-value checks of serving agree with Great Expectations on the same batch."""
-    batch = _dirty(make_batch(600, seed=3))
+    batch = dirty_batch(make_batch(600, seed=3))
     batch.loc[5, "monthly_charges"] = None  # allowed: no max_null_fraction on this column
     batch.to_csv(project / "batch.csv", index=False)
     result, _ = _serve(run_cli, project, "-i", str(project / "batch.csv"), "-o", "o.csv")
@@ -217,7 +203,7 @@ def test_sla_over_budget_fails_and_is_recorded(run_cli: Run, project: Path) -> N
 
 
 def test_stop_mode_writes_nothing(run_cli: Run, project: Path) -> None:
-    _dirty(make_batch()).to_csv(project / "b.csv", index=False)
+    dirty_batch(make_batch()).to_csv(project / "b.csv", index=False)
     result = run_cli(
         "--spec",
         str(project),
@@ -489,24 +475,10 @@ def test_sigkill_mid_run_leaves_nothing_at_the_final_path(project: Path) -> None
     assert not (project / "out" / "scores.profile.json").exists()
 
 
-@pytest.fixture(scope="module")
-def dask_scheduler():
-    """A real Dask scheduler and two worker processes on 127.0.0.1."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address=None,
-        processes=True,
-    ) as cluster:
-        yield cluster.scheduler_address
-
-
 def test_dask_engine_gives_the_local_engine_s_answers(
     run_cli: Run, project: Path, dask_scheduler: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = _dirty(make_batch(3000))
+    batch = dirty_batch(make_batch(3000))
     batch.to_csv(project / "b.csv", index=False)
     result, local = _serve(
         run_cli, project, "-i", str(project / "b.csv"), "-o", "l.parquet", "--no-cache"
@@ -610,7 +582,7 @@ def test_missed_sla_and_rejected_rows_alert_their_channels(
         runbook: "https://wiki/bad-rows", channels: [chat]}}
 """
         )
-        _dirty(make_batch(500)).to_csv(project / "b.csv", index=False)
+        dirty_batch(make_batch(500)).to_csv(project / "b.csv", index=False)
         result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "a.parquet")
         assert result.exit_code == 1
         rules = [a["rule"] for a in out["alerts"]]

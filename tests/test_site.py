@@ -200,3 +200,23 @@ def test_a_readiness_report_it_cannot_read_is_named_not_a_crash(project: Path) -
     # the run and its score in the log are still shown
     assert f'id="run-{run_id}"' in _page(result, "runs.html")
     assert "readiness 3.00 / 7" in _page(result, "runs.html")
+
+
+def test_a_page_mlready_did_not_write_is_not_overwritten(project: Path) -> None:
+    """artifacts_dir: . beside a site of the user's own: its index.html stays unless --force."""
+    import pytest
+
+    from mlready.errors import UsageError
+
+    loaded = load_spec(project)
+    folder = Path(loaded.spec.project.artifacts_dir) / "site"
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text("my own site", encoding="utf-8")
+    with pytest.raises(UsageError, match="not written by mlready") as refused:
+        build_site(loaded)
+    assert "--force" in str(refused.value)
+    assert (folder / "index.html").read_text(encoding="utf-8") == "my own site"
+    assert not (folder / "runs.html").exists()  # nothing written beside it either
+    build_site(loaded, force=True)
+    assert "my own site" not in (folder / "index.html").read_text(encoding="utf-8")
+    build_site(loaded)  # its own pages now: a refresh needs no --force

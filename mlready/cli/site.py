@@ -23,6 +23,12 @@ def site(
     open_: Annotated[
         bool, typer.Option("--open", help="Open the site's index in the web browser.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Write the pages over files of the same name mlready did not write."
+        ),
+    ] = False,
     as_json: JsonOption = False,
     spec: SpecOption = None,
 ) -> None:
@@ -39,7 +45,7 @@ def site(
     from mlready.site import build_site
     from mlready.spec import load_spec
 
-    result = build_site(load_spec(STATE.spec_path(spec)))
+    result = build_site(load_spec(STATE.spec_path(spec)), force=force)
     if STATE.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

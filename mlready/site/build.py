@@ -47,20 +47,33 @@ def site_dir(artifacts_dir: Path | str) -> Path:
     return Path(artifacts_dir) / SITE_DIR
 
 
-def build_site(loaded: Any, *, now: dt.datetime | None = None) -> SiteResult:
-    """Write the project's static site from what its commands recorded; returns where."""
-    from mlready.io import atomic_write_text
+def build_site(loaded: Any, *, now: dt.datetime | None = None, force: bool = False) -> SiteResult:
+    """Write the project's static site from what its commands recorded; returns where.
+
+    The pages go in as one commit and are recorded as mlready's: a page of the same name that
+    mlready did not write (``artifacts_dir: .`` beside a site of the user's own) is refused
+    unless ``force``."""
+    from mlready.io import guard_outputs, write_files
     from mlready.site.gather import gather
     from mlready.site.pages import render_pages
 
     data = gather(loaded, now)
     folder = site_dir(data.artifacts)
-    folder.mkdir(parents=True, exist_ok=True)
     pages = render_pages(data, folder)  # every page drawn before any is written
-    written = []
-    for name, html in pages.items():
-        atomic_write_text(folder / name, html)
-        written.append(folder / name)
+    written = [folder / name for name in pages]
+    guard_outputs(
+        written,
+        artifacts_dir=data.artifacts,
+        force=force,
+        option="the site",
+        hint=f"move it, or run `mlready site --force` to write the site over it in {folder}",
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    write_files(
+        folder,
+        {name: html.encode("utf-8") for name, html in pages.items()},
+        artifacts_dir=data.artifacts,
+    )
     warnings = list(data.warnings)
     problems = [
         *(f"line {f.line} ({f.step} run {f.run_id}): {f.reason}" for f in data.flagged),

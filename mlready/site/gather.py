@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlready.pipeline import STEPS
+
 __all__ = ["Flagged", "RunRow", "SiteData", "gather", "readable_time"]
 
 #: Each command's runs listed on the site, newest first (older ones stay in the run log).
@@ -20,17 +22,9 @@ MAX_RUNS_PER_COMMAND = 100
 #: Drift checks drawn per feature (the newest); the share drifted goes back further.
 MAX_DRIFT_COLUMNS = 12
 MAX_HISTORY = 60
-#: The order commands are listed in (others after, by name).
-COMMANDS = (
-    "test",
-    "validate-data",
-    "train",
-    "register",
-    "serve-batch",
-    "check-drift",
-    "checklist-report",
-    "alert-test",
-)
+#: The order commands are listed in (others after, by name): the pipeline's steps, then the
+#: online server and the test alerts.
+COMMANDS = (*STEPS, "serve", "alert-test")
 
 
 @dataclass(frozen=True)

@@ -238,20 +238,6 @@ def test_a_machine_error_raised_anywhere_is_exit_4_not_5(
 # --------------------------------------------------------------------------- --engine dask
 
 
-@pytest.fixture(scope="module")
-def dask_scheduler() -> Iterator[str]:
-    """A real Dask scheduler with two worker processes on 127.0.0.1."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        dashboard_address=None,
-        processes=True,
-    ) as cluster:
-        yield cluster.scheduler_address
-
-
 def _serve_dask(served: Path, run_cli: Callable[..., Any], output: Path, scheduler: str) -> Any:
     return _serve(served, run_cli, output, "--engine", "dask", "--scheduler", scheduler)
 
