@@ -598,7 +598,7 @@ def residuals(
     is a bias where the model predicts that high."""
     figure = _figure(7, 3.0)
     ax = figure.subplots()
-    ax.scatter(predictions, residual, s=6, color=ACCENT, alpha=0.35, linewidths=0, label="row")
+    ax.scatter(predictions, residual, s=7, color=ACCENT, alpha=0.5, linewidths=0, label="a row")
     ax.axhline(0, color=MUTED, linewidth=1.0)
     if bins:
         ax.plot(
@@ -613,5 +613,5 @@ def residuals(
     ax.set_xlabel("prediction")
     ax.set_ylabel("residual (actual − prediction)")  # noqa: RUF001
     ax.grid(color="#e4e7eb", linewidth=0.6)
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
     return to_svg(figure)
