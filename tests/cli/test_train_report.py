@@ -104,7 +104,7 @@ def test_a_binary_classifier_report_has_curves_marks_and_round_numbers(
         "mean predicted probability",
     ):
         assert section in html, section
-    (tn, fp), (fn, tp) = expected
+    (_tn, fp), (_fn, tp) = expected
     assert f"{tp + fp:,} of the {len(held):,} rows are predicted Yes" in html
 
     # slices: the south (random churn) is below the bar, and marked; segments read 0, 1, 2
@@ -118,7 +118,8 @@ def test_a_binary_classifier_report_has_curves_marks_and_round_numbers(
     ) + sum(bool(g["below_bar"]) for s in meta["validation"]["slices"]["cv"] for g in s["groups"])
     segments = [g["group"] for g in slices["segment"]["groups"]]
     assert segments == ["0", "1", "2", "(missing)"]
-    assert "<td>0.0" not in html and "<td>1.0" not in html
+    assert "<td>0.0" not in html
+    assert "<td>1.0" not in html
 
     # hyperparameters: rounded in the report, exact in the metadata
     best = meta["model"]["search"]["best_params"]["C"]
@@ -148,7 +149,8 @@ def test_a_regressor_report_shows_residuals_against_predictions(
     curves = meta["validation"]["curves"]
     assert (curves["kind"], curves["basis"], curves["rows"]) == ("regression", "cv", 500)
     r = curves["residuals"]
-    assert r["shown"] == 500 and len(r["prediction"]) == 500
+    assert r["shown"] == 500
+    assert len(r["prediction"]) == 500
     # the residuals are the out-of-fold ones: their RMSE is the folds' RMSE pooled
     folds = meta["validation"]["per_fold"]
     pooled = np.sqrt(sum(f["metrics"]["rmse"] ** 2 * f["validation_rows"] for f in folds) / 500)
@@ -158,7 +160,8 @@ def test_a_regressor_report_shows_residuals_against_predictions(
     assert r["mean"] == pytest.approx(residual.mean(), abs=1e-3)
     html = (folder / "training.html").read_text()
     assert "<h2>Residuals</h2>" in html
-    assert "residual (actual" in html and "prediction" in html
+    assert "residual (actual" in html
+    assert "prediction" in html
     assert "Curves and confusion matrix" not in html
 
 
