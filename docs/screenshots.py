@@ -64,7 +64,7 @@ def main(folder: Path, regression: Path | None = None) -> None:
             "training-regression.png": (
                 newest(charges, "train", "training.html"),
                 "Residuals",
-                520,
+                470,
             ),
             "validation.png": (
                 newest(folder, "validate-data", "validation.html", "batch_2026_08"),
@@ -91,7 +91,11 @@ def main(folder: Path, regression: Path | None = None) -> None:
                     if box is None:
                         raise SystemExit(f"no heading {heading!r} in {report}")
                     top = max(box["y"] - 12, 0.0)
-                bottom = page.evaluate("document.documentElement.scrollHeight")
+                # where the content ends: a short page is not padded to the window's height
+                bottom = page.evaluate(
+                    "Math.ceil(Math.max(...Array.from(document.body.children, "
+                    "e => e.getBoundingClientRect().bottom)) + window.scrollY + 24)"
+                )
                 page.screenshot(
                     path=str(IMAGES / name),
                     full_page=True,

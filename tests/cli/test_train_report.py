@@ -112,7 +112,7 @@ def test_a_binary_classifier_report_has_curves_marks_and_round_numbers(
     region = {g["group"]: g for g in slices["region"]["groups"]}
     assert region["south"]["metrics"]["roc_auc"] < 0.62 <= region["north"]["metrics"]["roc_auc"]
     assert (region["south"]["below_bar"], region["north"]["below_bar"]) == (["roc_auc"], [])
-    assert "1 of 2 groups below the bar: south." in html
+    assert "1 of 2 groups below the bar: “south”." in html
     assert html.count("▼ below the bar") == sum(
         bool(g["below_bar"]) for s in slices.values() for g in s["groups"]
     ) + sum(bool(g["below_bar"]) for s in meta["validation"]["slices"]["cv"] for g in s["groups"])
