@@ -471,3 +471,147 @@ def checks_history(labels: Sequence[str], passed: Sequence[int], failed: Sequenc
     ax.set_xticks(positions, [_label(x) for x in labels], rotation=20, ha="right", fontsize=7)
     ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
     return to_svg(figure)
+
+
+# ------------------------------------------------------------ the training report's curves
+
+#: Colours of the lines of a chart with several (one-vs-rest per class).
+SERIES = ("#2563eb", "#d97706", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#52606d")
+
+
+def curves(
+    series: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    reference: tuple[Sequence[float], Sequence[float], str] | None = None,
+    marks: Sequence[tuple[float, float, str]] = (),
+    steps: bool = False,
+) -> str:
+    """Lines on the unit square (ROC, precision-recall): one per series (label, xs, ys), a
+    dashed grey reference line (label), and labelled points (the operating threshold).
+    ``steps``: drawn as a staircase, as a precision-recall curve is."""
+    figure = _figure(3.5, 3.3)
+    ax = figure.subplots()
+    if reference is not None:
+        xs, ys, label = reference
+        ax.plot(xs, ys, color=MUTED, linewidth=1.0, linestyle="--", label=_label(label))
+    for index, (label, xs, ys) in enumerate(series):
+        ax.plot(
+            xs,
+            ys,
+            color=SERIES[index % len(SERIES)],
+            linewidth=1.6,
+            drawstyle="steps-post" if steps else "default",
+            label=_label(label),
+        )
+    for x, y, label in marks:
+        ax.scatter([x], [y], color=INK, s=22, zorder=3)
+        ax.annotate(
+            _label(label),
+            (x, y),
+            textcoords="offset points",
+            xytext=(6, -12 if y > 0.85 else 6),
+            fontsize=8,
+        )
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.03)
+    ax.set_aspect("equal")
+    ax.set_xlabel(_label(xlabel))
+    ax.set_ylabel(_label(ylabel))
+    ax.set_title(_label(title), fontsize=9)
+    ax.grid(color="#e4e7eb", linewidth=0.6)
+    ax.legend(fontsize=7, frameon=False, loc="lower right" if not steps else "lower left")
+    return to_svg(figure)
+
+
+def reliability(predicted: Sequence[float], observed: Sequence[float], rows: Sequence[int]) -> str:
+    """The calibration curve: the observed positive rate against the mean predicted
+    probability in each bin (the diagonal is perfect calibration), and beneath it the rows per
+    bin."""
+    figure = _figure(3.5, 3.6)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    top.plot(
+        [0, 1], [0, 1], color=MUTED, linewidth=1.0, linestyle="--", label="perfectly calibrated"
+    )
+    top.plot(
+        predicted, observed, color=ACCENT, linewidth=1.6, marker="o", markersize=4, label="model"
+    )
+    top.set_xlim(-0.01, 1.01)
+    top.set_ylim(-0.01, 1.03)
+    top.set_ylabel("observed positive rate")
+    top.set_title("Calibration (reliability)", fontsize=9)
+    top.grid(color="#e4e7eb", linewidth=0.6)
+    top.legend(fontsize=7, frameon=False, loc="upper left")
+    bottom.bar(predicted, rows, width=0.06, color=MUTED)
+    bottom.set_ylabel("rows", fontsize=8)
+    bottom.set_xlabel("mean predicted probability (bins of 0.1)")
+    bottom.tick_params(axis="y", labelsize=7)
+    return to_svg(figure)
+
+
+def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str], threshold: str) -> str:
+    """A confusion matrix: actual classes down, predicted across; each cell its count and its
+    share of the actual class, shaded by that share."""
+    import numpy as np
+
+    counts = np.asarray(matrix, dtype=float)
+    size = max(len(classes), 1)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    side = min(1.9 + 0.5 * size, 8.0)
+    figure = _figure(side + 0.4, side)
+    ax = figure.subplots()
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    font = 9 if size <= 4 else 7 if size <= 10 else 6
+    for i in range(size):
+        for j in range(size):
+            ax.text(
+                j,
+                i,
+                f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}",
+                ha="center",
+                va="center",
+                fontsize=font,
+                color="white" if shares[i, j] > 0.55 else INK,
+            )
+    names = [_label(c if len(str(c)) <= 16 else str(c)[:15] + "…") for c in classes]
+    ax.set_xticks(
+        range(size), names, rotation=30 if size > 3 else 0, ha="right" if size > 3 else "center"
+    )
+    ax.set_yticks(range(size), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    ax.set_title(_label(f"Confusion matrix {threshold}"), fontsize=9)
+    ax.spines[:].set_visible(False)
+    return to_svg(figure)
+
+
+def residuals(
+    predictions: Sequence[float],
+    residual: Sequence[float],
+    bins: Sequence[dict[str, float]],
+) -> str:
+    """Residuals (actual minus prediction) against the prediction: one dot per row (a sample),
+    the zero line, and the mean residual over bins of the prediction: a line away from zero
+    is a bias where the model predicts that high."""
+    figure = _figure(7, 3.0)
+    ax = figure.subplots()
+    ax.scatter(predictions, residual, s=7, color=ACCENT, alpha=0.5, linewidths=0, label="a row")
+    ax.axhline(0, color=MUTED, linewidth=1.0)
+    if bins:
+        ax.plot(
+            [b["prediction"] for b in bins],
+            [b["mean_residual"] for b in bins],
+            color=BAD,
+            linewidth=1.6,
+            marker="o",
+            markersize=4,
+            label="mean residual per bin of the prediction",
+        )
+    ax.set_xlabel("prediction")
+    ax.set_ylabel("residual (actual − prediction)")  # noqa: RUF001
+    ax.grid(color="#e4e7eb", linewidth=0.6)
+    ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
+    return to_svg(figure)

@@ -16,6 +16,7 @@ __all__ = [
     "REPORT_FILES",
     "counted",
     "noun",
+    "parameter",
     "rebase_links",
     "relative_href",
     "render",
@@ -51,6 +52,29 @@ def noun(count: float, word: str, plural: str | None = None) -> str:
     if word.endswith("y") and word[-2:-1] not in ("a", "e", "o", "u"):
         return word[:-1] + "ies"
     return word + ("es" if word.endswith(("s", "x", "z", "ch", "sh")) else "s")
+
+
+#: Significant digits a hyperparameter is shown with.
+PARAMETER_DIGITS = 4
+
+
+def parameter(value: Any) -> str:
+    """A hyperparameter as a person reads it: 0.3, not 0.30000000000000004; 0.03051, not
+    0.030511586180091473; 1e-05; integers and text as they are; lists item by item."""
+    import math
+
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(parameter(v) for v in value) + "]"
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if not math.isfinite(value):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value)) + ".0"
+    text = f"{value:.{PARAMETER_DIGITS}g}"
+    if "e" not in text or not 1 <= abs(value) < 1e15:
+        return text
+    return f"{value:,.0f}"  # a large number: every digit of its whole part
 
 
 def run_page(folder: Path | str, step: str | None = None) -> Path | None:
@@ -118,6 +142,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     )
     env.filters["counted"] = counted
     env.filters["noun"] = noun
+    env.filters["param"] = parameter
     return env
 
 

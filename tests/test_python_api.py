@@ -248,3 +248,41 @@ def test_the_cli_runs_each_step_through_the_library_functions() -> None:
             if function in p.read_text(encoding="utf-8")
         ]
         assert users, f"no command calls {function}"
+
+
+def test_project_site_writes_the_site_and_links_its_pages(notebook: Notebook, run_cli) -> None:
+    from mlready.site import SiteResult
+
+    project = _project(notebook)
+    site = notebook.namespace["site"]
+    assert isinstance(site, SiteResult)
+    assert site.index == project.path.parent / ".mlready" / "site" / "index.html"
+    assert site.index in site.pages
+    for page in site.pages:
+        assert page.is_file(), page
+    first = notebook.namespace["first"]
+    assert any(first.run_id in page.read_text(encoding="utf-8") for page in site.pages)
+    shown = site._repr_html_()
+    assert site.index.resolve().as_uri() in shown
+    assert all(page.resolve().as_uri() in shown for page in site.pages)
+    assert "<script" not in shown.lower()
+    # what `mlready site --json` prints
+    result = run_cli("--spec", str(project.path), "--json", "site")
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["index"] == site.to_dict()["index"]
+    assert printed["pages"] == site.to_dict()["pages"]
+
+
+def test_a_train_run_holds_its_report_s_curves(notebook: Notebook) -> None:
+    first = notebook.namespace["first"]
+    assert isinstance(first, TrainRun)
+    assert first.curves == first.result.metadata["validation"]["curves"]
+    assert first.curves["kind"] == "binary"
+    # no holdout: the out-of-fold rows pooled (their AUC is not the mean of the folds' AUCs)
+    assert first.curves["basis"] == "cv"
+    folds = first.result.metadata["validation"]["per_fold"]
+    assert first.curves["rows"] == sum(f["validation_rows"] for f in folds)
+    assert first.curves["roc"]["auc"] == pytest.approx(first.metrics["roc_auc"], abs=0.05)
+    assert "pooled" in first.report.read_text(encoding="utf-8")
+    assert notebook.namespace["curves"] == first.curves

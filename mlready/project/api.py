@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         TrainRun,
         ValidationRun,
     )
+    from mlready.site import SiteResult
     from mlready.spec import LoadedSpec
 
 __all__ = ["Project"]
@@ -311,3 +312,14 @@ class Project:
             atomic_write_text(target, comparison.to_html())
             record_outputs([target], artifacts_dir=artifacts)
         return comparison
+
+    def site(self, *, force: bool = False) -> SiteResult:
+        """Write the project site, as ``mlready site`` does: static pages in
+        ``<artifacts_dir>/site/`` (readiness over time, the registry, every run with its report,
+        the data checks, drift per feature, the alerts, what changed). Returns a
+        :class:`~mlready.site.SiteResult` (``index``, ``pages``, ``runs``, ``readiness``,
+        ``to_dict()``); in Jupyter, links to its pages. ``force`` lets it overwrite pages of
+        the same name that mlready did not write."""
+        from mlready.site import build_site
+
+        return build_site(self._load(), force=force)

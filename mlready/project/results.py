@@ -156,6 +156,15 @@ class TrainRun(StepRun["TrainResult"]):
         return dict(v.get("judged_metrics") or {})
 
     @property
+    def curves(self) -> dict[str, Any]:
+        """The report's curves as numbers (metadata.json's ``validation.curves``): ``kind``
+        (binary, multiclass or regression), ``basis`` (holdout or cv), ``rows``, and ``roc``,
+        ``pr``, ``calibration``, ``confusion`` (classification) or ``residuals``; empty when
+        nothing was fitted."""
+        v = self.result.metadata.get("validation") or {}
+        return dict(v.get("curves") or {})
+
+    @property
     def verdict(self) -> str:
         r = self.result
         if r.validation_failed:

@@ -41,6 +41,17 @@ class SiteResult:
             "warnings": list(self.warnings),
         }
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: where the site is, with a link to each page."""
+        from mlready.reporting import render
+
+        return render(
+            "notebook/site.html.j2",
+            site=self,
+            index_uri=self.index.resolve().as_uri(),
+            pages=[(p.name, p.resolve().as_uri()) for p in self.pages],
+        )
+
 
 def site_dir(artifacts_dir: Path | str) -> Path:
     """Where a project's site is written."""

@@ -418,6 +418,21 @@ def _train_validated(
     default_threshold = 0.5 if hasattr(pipeline, "predict_proba") else 0.0
     business = _business(spec, data, oof, cv, hold, holdout_scores, default_threshold)
     threshold = business.get("decision_threshold") if business else None
+    from mlready.training.curves import model_curves
+
+    # the curves of what the run is judged on: the holdout, else the out-of-fold predictions
+    shown_rows = hold if len(hold) else oof
+    curves = model_curves(
+        data.y[shown_rows],
+        holdout_scores if len(hold) else cv.scores[oof],
+        holdout_labels if len(hold) else cv.labels[oof],
+        task=data.task,
+        classes=data.classes,
+        threshold=default_threshold if threshold is None else threshold,
+        probabilities=hasattr(pipeline, "predict_proba"),
+        basis="holdout" if len(hold) else "cv",
+        seed=spec.model.random_state,
+    )
     timings["analysis"] = time.perf_counter() - start
 
     contribution = None
@@ -531,6 +546,7 @@ def _train_validated(
         cv_summary=cv_summary,
         holdout_metrics=holdout_metrics,
         slices=slices,
+        curves=curves,
         checks=checks,
         basis=basis,
         baselines=comparison,

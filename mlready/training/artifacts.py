@@ -255,6 +255,7 @@ def metadata(loaded: LoadedSpec, **facts: Any) -> dict[str, Any]:
                 "cv_seconds": round(cv.seconds, 3),
                 "holdout_metrics": facts["holdout_metrics"],
                 "slices": facts["slices"],
+                "curves": facts.get("curves"),
                 "baselines": facts["baselines"],
             },
             "business": facts["business"],

@@ -12,7 +12,7 @@ from mlready.errors import DataError, SpecError
 from mlready.spec import ProjectSpec
 from mlready.training.data import TrainingData
 from mlready.training.importance import Measured, measure
-from mlready.training.metrics import SCORE_METRICS, compute_metrics
+from mlready.training.metrics import SCORE_METRICS, compute_metrics, meets
 
 #: Slices with more groups than this show the largest ones and '(other)'.
 MAX_SLICE_GROUPS = 20
@@ -365,10 +365,24 @@ def slice_groups(frame: Any, column: str, bins: list[float] | None) -> Any:
         groups = pd.cut(pd.to_numeric(series, errors="coerce"), edges, right=False, labels=labels)
         groups = groups.astype(object)
     else:
-        groups = series.astype(object).map(str).where(series.notna())
+        groups = series.map(value_label, na_action="ignore")
     groups = groups.where(groups.notna(), "(missing)").astype(str)
     top = groups.value_counts().index[:MAX_SLICE_GROUPS]
     return groups.where(groups.isin(top), "(other)").to_numpy()
+
+
+def value_label(value: Any) -> str:
+    """A slice's group as the data writes it: a category coded 0/1 is '0' and '1' even when
+    the column was read as floats (a number column with a gap is), not '0.0'; other numbers
+    as Python prints them; text as it is."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    number = float(value)
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)
 
 
 def _group_order(groups: Any, bins: list[float] | None) -> list[str]:
@@ -436,6 +450,12 @@ def slice_metrics(
             }
             if data.binary:
                 row["positive_rate"] = float(np.mean(y[mask]))
+            row["below_bar"] = [
+                metric
+                for metric, bar in spec.validation.thresholds.items()
+                if row["metrics"].get(metric) is not None
+                and not meets(metric, row["metrics"][metric], bar)
+            ]
             table.append(row)
         out.append({"name": item.name, "column": item.column, "groups": table})
     return out

@@ -54,6 +54,102 @@ def _charts(m: dict[str, Any]) -> dict[str, Any]:
                 xlabel=f"drop in {validation['primary_metric']} when the feature is shuffled",
             )
         )
+    out.update(_curve_charts(m.get("validation", {}).get("curves") or {}, m.get("classes") or []))
+    return out
+
+
+def _curve_charts(c: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    """The curves' charts (SVG), by name: roc, pr, calibration, confusion, residuals."""
+    from markupsafe import Markup
+
+    from mlready import charts
+
+    out: dict[str, Any] = {}
+    kind = c.get("kind")
+    if kind == "regression":
+        r = c["residuals"]
+        out["residuals"] = Markup(charts.residuals(r["prediction"], r["residual"], r["bins"]))
+        return out
+    if kind not in ("binary", "multiclass"):
+        return out
+    if kind == "binary":
+        point = c["operating_point"]
+        at = f"threshold {c['threshold']:.3g}"
+        positive = classes[1] if len(classes) == 2 else "positive"
+        if "roc" in c:
+            marks = [(point["fpr"], point["tpr"], at)] if point["fpr"] is not None else []
+            out["roc"] = Markup(
+                charts.curves(
+                    [(f"model (AUC {c['roc']['auc']:.3f})", c["roc"]["fpr"], c["roc"]["tpr"])],
+                    title="ROC curve",
+                    xlabel="false positive rate",
+                    ylabel=f"true positive rate (recall of {positive})",
+                    reference=([0, 1], [0, 1], "chance"),
+                    marks=[m for m in marks if m[1] is not None],
+                )
+            )
+            pr = c["pr"]
+            marks = (
+                [(point["tpr"], point["precision"], at)]
+                if point["tpr"] is not None and point["precision"] is not None
+                else []
+            )
+            out["pr"] = Markup(
+                charts.curves(
+                    [(f"model (AP {pr['average_precision']:.3f})", pr["recall"], pr["precision"])],
+                    title="Precision-recall curve",
+                    xlabel=f"recall of {positive}",
+                    ylabel="precision",
+                    reference=(
+                        [0, 1],
+                        [pr["positive_rate"]] * 2,
+                        f"base rate {pr['positive_rate']:.1%}",
+                    ),
+                    marks=marks,
+                    steps=True,
+                )
+            )
+        if c.get("calibration"):
+            cal = c["calibration"]
+            out["calibration"] = Markup(
+                charts.reliability(cal["predicted"], cal["observed"], cal["rows"])
+            )
+        title = f"at threshold {c['threshold']:.3g}"
+    else:
+        per_class = c.get("per_class") or []
+        if per_class:
+            out["roc"] = Markup(
+                charts.curves(
+                    [
+                        (f"{p['class']} ({p['roc']['auc']:.3f})", p["roc"]["fpr"], p["roc"]["tpr"])
+                        for p in per_class
+                    ],
+                    title="ROC, each class against the rest (AUC)",
+                    xlabel="false positive rate",
+                    ylabel="true positive rate",
+                    reference=([0, 1], [0, 1], "chance"),
+                )
+            )
+            out["pr"] = Markup(
+                charts.curves(
+                    [
+                        (
+                            f"{p['class']} ({p['pr']['average_precision']:.3f})",
+                            p["pr"]["recall"],
+                            p["pr"]["precision"],
+                        )
+                        for p in per_class
+                    ],
+                    title="Precision-recall, each class against the rest (AP)",
+                    xlabel="recall",
+                    ylabel="precision",
+                    steps=True,
+                )
+            )
+        title = "(the most probable class)"
+    out["confusion"] = Markup(
+        charts.confusion(c["confusion"]["matrix"], c["confusion"]["classes"], title)
+    )
     return out
 
 
@@ -64,7 +160,7 @@ PHASE_NAMES = {
     "leakage": "leakage checks",
     "search": "hyperparameter search",
     "fits": "cross-validation, final fit and baselines",
-    "analysis": "holdout, slices and business value",
+    "analysis": "holdout, slices, curves and business value",
     "importance": "feature contribution (holdout)",
     "reproducibility": "training again (reproducibility)",
     "skew": "training rows through serving's reader",

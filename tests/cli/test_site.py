@@ -208,6 +208,16 @@ def test_the_site_shows_the_numbers_of_the_json_it_was_drawn_from(
             assert ("drifted" in (cell.get_attribute("class") or "")) == feature["drifted"]
             cells += 1
     assert cells == page.locator("td.cell[data-run]").count()
+    # each check's column is headed by its date and batch on two short lines (the heading is
+    # turned on its side: one long line made it a tall blank band); the title names it whole
+    for record in checks:
+        head = page.locator(f'th.check[data-run="{record.run_id}"]')
+        lines = head.inner_text().splitlines()
+        assert len(lines) == 2, lines
+        assert re.fullmatch(r"\d\d-\d\d \d\d:\d\d", lines[0]), lines
+        batch = (head.get_attribute("title") or "").split("/")[-1]
+        assert len(lines[1]) <= 18, lines
+        assert lines[1] == batch or batch.startswith(lines[1].removesuffix("…")), (lines, batch)
     # drifted first: those the newest check found, then the others that ever drifted
     newest = set(json.loads((_folder(built, checks[-1]) / "drift.json").read_text())["drifted"])
     order = page.eval_on_selector_all(
