@@ -307,7 +307,21 @@ class Scorer:
             self.payload = ["prediction", "probability"] if self.proba else ["prediction"]
 
     def raw(self, X: Any) -> dict[str, Any]:
-        """The model's answers for X, as the columns the cache keeps."""
+        """The model's answers for X, as the columns the cache keeps.
+
+        A single row is scored as two copies of itself: NumPy computes a one-row product with a
+        dot kernel and a longer one with a matrix-vector kernel, whose sums may differ in the
+        last bit; two rows take the kernel a chunk takes, so a row's answer does not depend on
+        how many rows came with it (a request of one row, a chunk's one cache miss)."""
+        if len(X) == 1:
+            import numpy as np
+            import pandas as pd
+
+            twice = pd.concat([X, X]) if isinstance(X, pd.DataFrame) else np.concatenate([X, X])
+            return {name: values[:1] for name, values in self._raw(twice).items()}
+        return self._raw(X)
+
+    def _raw(self, X: Any) -> dict[str, Any]:
         import numpy as np
 
         if self.info.task == "regression":
