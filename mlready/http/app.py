@@ -158,9 +158,11 @@ class Service:
     def _judge_window(self) -> None:
         current = self.slot.current
         verdict = self.sla.judge(self.metrics.window(), current.label if current else "no model")
-        if verdict is not None and not verdict["met"]:
+        if verdict is not None:
             with self.metrics._lock:
-                self.metrics.sla_breaches += 1
+                self.metrics.sla_windows += 1
+                if not verdict["met"]:
+                    self.metrics.sla_breaches += 1
 
     def _swapped(self, old: ServedModel | None, new: ServedModel) -> None:
         """Before the new model serves: its own profile and an empty cache."""
@@ -220,7 +222,14 @@ class Service:
         # the readiness report's infra-6: every version served passed its canary; a server
         # whose model failed it never served (None: no model loaded at all)
         out["canary"] = True if current else (False if self.slot.error else None)
-        out["sla"] = {"p99_ms": self.realtime.p99_ms}
+        # the readiness report's monitor-6: the budget, the windows judged against it, breaches
+        windows = out["sla_windows"]
+        out["sla"] = {
+            "p99_ms": self.realtime.p99_ms,
+            "windows": windows,
+            "breaches": out["sla_breaches"],
+            "met": None if not windows else out["sla_breaches"] == 0,
+        }
         out["alerts"] = [a["rule"] for a in self.sla.alerts]
         path = self.profile_path()
         out["files"] = {"profile": str(path)} if path is not None and path.is_file() else {}

@@ -18,9 +18,7 @@ class AnswerCache:
     def __init__(self, max_rows: int, ttl_seconds: float) -> None:
         self.max_rows = max_rows
         self.ttl = ttl_seconds
-        self._entries: OrderedDict[tuple[Any, ...], tuple[float, tuple[Any, ...]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, tuple[Any, ...]]] = OrderedDict()
         self._lock = threading.Lock()
         self.sha256: str | None = None  # the model answers are kept for
 

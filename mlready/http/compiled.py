@@ -92,7 +92,11 @@ class CompiledModel:
 
 def _function(step: Any) -> str | None:
     func = getattr(step, "func", None)
-    return getattr(func, "__qualname__", None) if type(step).__name__ == "FunctionTransformer" else None
+    return (
+        getattr(func, "__qualname__", None)
+        if type(step).__name__ == "FunctionTransformer"
+        else None
+    )
 
 
 def _steps(transformer: Any) -> list[Any]:
@@ -260,7 +264,7 @@ def verification_table(info: Any, compiled: CompiledModel) -> Any:
     import pandas as pd
 
     edges = [0.0, -1.0, 1.0, 0.5, -0.5, 1e-12, -1e9, 1e9, 12345.678, np.nan, 3.0, 99.99]
-    pools = {}
+    pools: dict[str, list[Any]] = {}
     for part in compiled.encoded:
         pools[part.column] = [*part.blocks, "never-seen-in-training", None]
     for j, column in enumerate(compiled.numeric):
@@ -273,7 +277,9 @@ def verification_table(info: Any, compiled: CompiledModel) -> Any:
     generator = np.random.default_rng(0)
     frame = pd.DataFrame(
         {
-            c: [pool[(i * (k + 1) + int(generator.integers(0, 3))) % len(pool)] for i in range(rows)]
+            c: [
+                pool[(i * (k + 1) + int(generator.integers(0, 3))) % len(pool)] for i in range(rows)
+            ]
             for k, (c, pool) in enumerate(pools.items())
         }
     )
@@ -292,7 +298,10 @@ def typed(frame: Any, compiled: CompiledModel) -> Any:
     for column in compiled.numeric:
         out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in compiled.categorical:
-        values = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in frame[column]]
+        values = [
+            None if v is None or (isinstance(v, float) and v != v) else str(v)
+            for v in frame[column]
+        ]
         out[column] = pd.Series(values, dtype="str").replace({None: np.nan})
     return out
 
@@ -329,8 +338,11 @@ def _verified(model: Any, info: Any, compiled: CompiledModel) -> bool:
     full = Scorer(model, info)
     want = full.raw(frame)
     answers = compiled.scorer.raw(got)
-    # row by row too: a single row (padded to two) gives the chunk's bits
-    singles = [compiled.raw(numbers[i : i + 1], [c[i : i + 1] for c in categories]) for i in range(len(frame))]
+    # row by row too: a row alone (Scorer.raw pads it) gets the bits it gets among others
+    singles = [
+        compiled.raw(numbers[i : i + 1], [c[i : i + 1] for c in categories])
+        for i in range(len(frame))
+    ]
     for name, values in want.items():
         if not _same(values, answers[name]):
             return False

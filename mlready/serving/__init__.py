@@ -292,6 +292,10 @@ def known_categories(info: ModelInfo) -> dict[str, set[str]]:
     return out
 
 
+#: A model scores at least this many rows at once (see Scorer.raw).
+MIN_ROWS = 8
+
+
 class Scorer:
     """A loaded model and how its raw outputs become the output columns."""
 
@@ -309,16 +313,17 @@ class Scorer:
     def raw(self, X: Any) -> dict[str, Any]:
         """The model's answers for X, as the columns the cache keeps.
 
-        A single row is scored as two copies of itself: NumPy computes a one-row product with a
-        dot kernel and a longer one with a matrix-vector kernel, whose sums may differ in the
-        last bit; two rows take the kernel a chunk takes, so a row's answer does not depend on
-        how many rows came with it (a request of one row, a chunk's one cache miss)."""
-        if len(X) == 1:
+        Fewer than MIN_ROWS rows are scored repeated up to MIN_ROWS: BLAS computes a product of
+        one to three rows with other kernels than a longer one, whose sums may differ in the
+        last bit; so a row's answer does not depend on how many rows came with it (a request of
+        one row, a chunk's one cache miss, a batch's last short chunk)."""
+        rows = len(X)
+        if 0 < rows < MIN_ROWS:
             import numpy as np
-            import pandas as pd
 
-            twice = pd.concat([X, X]) if isinstance(X, pd.DataFrame) else np.concatenate([X, X])
-            return {name: values[:1] for name, values in self._raw(twice).items()}
+            repeat = np.arange(MIN_ROWS) % rows
+            padded = X.iloc[repeat] if hasattr(X, "iloc") else X[repeat]
+            return {name: values[:rows] for name, values in self._raw(padded).items()}
         return self._raw(X)
 
     def _raw(self, X: Any) -> dict[str, Any]:
