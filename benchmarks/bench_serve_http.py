@@ -27,7 +27,7 @@ lower p99 at every concurrency; p99 < 20 ms for a single row at 8 clients.
 
 Results: benchmarks/results/serve_http.json and serve_http.md (git-ignored).
 Usage: python benchmarks/bench_serve_http.py [--rounds 2] [--requests 1500] [--seconds 6]
-       [--clients 1 8 64] [--skip-mlflow]
+       [--clients 1 8 64] [--skip-mlflow] [--quick]
 """
 
 from __future__ import annotations
@@ -467,16 +467,31 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--requests", type=int, default=1500, help="per case and round")
     parser.add_argument("--seconds", type=float, default=6.0, help="per case and round")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--skip-mlflow", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 1 round of 100 requests or 2 s a case"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.requests, args.seconds = 1, 100, 2.0
+    return args
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the benchmark; the result with its verdicts."""
     result = run(args)
     result["verdicts"] = verdicts(result)
+    return result
+
+
+def main() -> None:
+    result = measure(options())
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "serve_http.json").write_text(json.dumps(result, indent=2, default=str))
     text = table(result)
