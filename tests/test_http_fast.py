@@ -332,3 +332,20 @@ def test_a_pipeline_of_another_shape_is_not_compiled() -> None:
 
     model = make_pipeline(PolynomialFeatures(), PolynomialFeatures())
     assert compile_pipeline(model, None) is None
+
+
+def test_without_the_compiled_pipeline_small_requests_still_get_the_batch_bits(
+    project: Path,
+) -> None:
+    service = _service(project)
+    served = service.slot.current
+    served.fast.compiled = None  # a pipeline of another shape: the fitted Pipeline scores
+    records = _records(_edge_batch().tail(20))
+    for size in (1, 3, 20):
+        body = json.dumps(records[:size]).encode()
+        fast = service.score_body(served, body, "json", "quarantine")
+        slow = service.score_body(served, body, "json", "quarantine", fast=False)
+        assert fast.predictions is not None
+        got = [_bits([r["probability"]]) for r in fast.records()]
+        assert got == [_bits([r["probability"]]) for r in slow.records()]
+        assert fast.rejected == slow.rejected

@@ -301,7 +301,8 @@ _ITEMS = [
         "Computing performance has not regressed",
         "A batch that gets slower every month misses its deadline one day.",
         "serve-batch records run time, rows per second and peak memory for every batch against "
-        "the SLA's budget.",
+        "the SLA's budget; mlready serve records availability and p99 latency against "
+        "serving.realtime.p99_ms.",
         (3, 4, 11, 15),
     ),
     Item(

@@ -53,12 +53,14 @@ def _one_openmp_thread() -> None:
     threadpool_limits(limits=1, user_api="openmp")
 
 
-def _one_thread_each() -> None:
+def _one_thread_each() -> Any:
     """One BLAS thread in this process (its pool is the process's: a request's rows are too few
-    to share out, and N workers already use the cores) and one OpenMP thread in this thread."""
+    to share out, and N workers already use the cores) and one OpenMP thread in this thread.
+    Returns the limiter (``restore_original_limits()`` when the server stops: a notebook's own
+    BLAS threads come back)."""
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=1)
+    return threadpool_limits(limits=1)
 
 
 class Service:
@@ -495,12 +497,13 @@ def create_app(service: Service) -> Any:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        _one_thread_each()  # the loop's thread scores small requests itself
+        limits = _one_thread_each()  # the loop's thread scores small requests itself
         service.start()
         try:
             yield
         finally:
             await asyncio.get_running_loop().run_in_executor(None, service.stop)
+            limits.restore_original_limits()
 
     from starlette.middleware import Middleware
 
