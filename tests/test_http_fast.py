@@ -299,6 +299,11 @@ def test_mlready_pipelines_compile_to_the_same_bits(estimator: str) -> None:
     )
     compiled = compile_pipeline(pipeline, info)
     assert compiled is not None
+    # the features recorded in another order than the pipeline's: not compiled
+    import dataclasses
+
+    swapped = dataclasses.replace(info, numeric=["b", "a"])
+    assert compile_pipeline(pipeline, swapped) is None
     test = frame.sample(60, random_state=1).reset_index(drop=True)
     test.loc[0, "c"] = "never"
     test.loc[1, "b"] = np.nan

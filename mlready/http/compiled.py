@@ -238,9 +238,8 @@ def _compile(model: Any, info: Any) -> CompiledModel | None:
             offset += numeric["width"]
         else:
             return None
-    if sorted(numeric_columns) != sorted(info.numeric) or sorted(categorical_columns) != sorted(
-        info.categorical
-    ):
+    # the callers pass values in the model's recorded feature order: the pipeline's must be it
+    if numeric_columns != list(info.numeric) or categorical_columns != list(info.categorical):
         return None
     numeric = numeric or {"fill": None, "indicators": None, "mean": None, "scale": None}
     return CompiledModel(
