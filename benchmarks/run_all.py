@@ -13,6 +13,7 @@ sys.path.insert(0, str(HERE))
 import bench_cli  # noqa: E402
 import bench_drift  # noqa: E402
 import bench_serve  # noqa: E402
+import bench_serve_http  # noqa: E402
 import bench_train  # noqa: E402
 import bench_validate  # noqa: E402
 
@@ -48,6 +49,10 @@ def main() -> None:
     (out / "serve.json").write_text(json.dumps(serve, indent=2, default=str) + "\n")
     (out / "serve.md").write_text(bench_serve.tables(serve))
     print("\nserve\n" + bench_serve.tables(serve))
+    served = bench_serve_http.measure(bench_serve_http.options([]))
+    (out / "serve_http.json").write_text(json.dumps(served, indent=2, default=str) + "\n")
+    (out / "serve_http.md").write_text(bench_serve_http.table(served))
+    print("\nserve over HTTP\n" + bench_serve_http.table(served))
     drift = bench_drift.run(1_000_000)
     (out / "drift.json").write_text(json.dumps(drift, indent=2, default=str) + "\n")
     (out / "drift.md").write_text(bench_drift.tables(drift))

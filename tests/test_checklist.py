@@ -525,6 +525,27 @@ def _after(folder: Path, step: str, **changes: Any) -> Evidence:
             {"sla": {"budget_s": 10.0, "wall_s": 60.0, "rows_per_s": 5.0, "met": False}},
             "60.0 s",
         ),
+        (
+            "monitor-6",
+            "serve",
+            {
+                "predict_requests": 40,
+                "latency_ms": {"p50": 4.0, "p99": 80.0},
+                "sla": {"p99_ms": 20.0, "windows": 3, "breaches": 2, "met": False},
+            },
+            "2 of 3 windows over it",
+        ),
+        (
+            "monitor-6",
+            "serve",
+            {
+                "predict_requests": 1000,
+                "availability": 0.98,
+                "server_errors": 20,
+                "sla": {"p99_ms": 20.0, "windows": 3, "breaches": 0, "met": True},
+            },
+            "available 98.000%",
+        ),
         ("monitor-7", "check-drift", {"prediction_drift": True}, "a prediction drift"),
         ("business-1", "train", {"business_value": -120.0}, "-120"),
         (
@@ -1420,6 +1441,35 @@ def test_a_batch_answered_from_the_cache_meets_no_sla(spec_folder: Path) -> None
         result = judge(ev, key)
         assert (result.status, result.points, result.runs) == ("failing", 0.5, 1), key
     assert "0 of 1 run met it" in judge(ev, "business-2").detail
+
+
+def test_a_server_counts_for_monitor_6_by_its_run_log_record(spec_folder: Path) -> None:
+    artifacts = _runs(spec_folder)
+    write_run(artifacts, "serve-batch", 1, ci="github")
+    # a server without a latency budget, or that judged no window, measured nothing
+    write_run(artifacts, "serve", 2, ci="github", predict_requests=40, sla={"p99_ms": None})
+    unjudged = {"p99_ms": 20.0, "windows": 0, "breaches": 0, "met": None}
+    write_run(artifacts, "serve", 3, ci="github", predict_requests=40, sla=unjudged)
+    result = judge(gather(load_spec(spec_folder)), "monitor-6")
+    assert result.status == "passing"
+    assert "the latest took 2.0 s" in result.detail  # still the batch's reading
+    kept = {"p99_ms": 20.0, "windows": 4, "breaches": 0, "met": True}
+    write_run(
+        artifacts,
+        "serve",
+        4,
+        ci="github",
+        predict_requests=400,
+        latency_ms={"p50": 2.0, "p99": 9.5},
+        sla=kept,
+    )
+    result = judge(gather(load_spec(spec_folder)), "monitor-6")
+    assert result.status == "passing"
+    assert result.runs == 2
+    assert "the latest (serve " in result.detail
+    assert "available 100.000%, p99 9.5 ms against a 20 ms budget, 0 of 4 windows" in (
+        result.detail
+    )
 
 
 def test_a_cached_batch_does_not_skip_the_throughput_check(spec_folder: Path) -> None:

@@ -112,13 +112,14 @@ def test_steps_run_from_python_are_recorded_as_the_commands_record_them(
 ) -> None:
     project = _project(notebook)
     records = read_run_log(project.artifacts_dir)
-    steps = [r.step for r in records[:7]]
+    steps = [r.step for r in records[:8]]
     assert steps == [
         "validate-data",
         "train",
         "train",
         "register",
         "serve-batch",
+        "serve",
         "check-drift",
         "checklist-report",
     ]
@@ -286,3 +287,30 @@ def test_a_train_run_holds_its_report_s_curves(notebook: Notebook) -> None:
     assert first.curves["roc"]["auc"] == pytest.approx(first.metrics["roc_auc"], abs=0.05)
     assert "pooled" in first.report.read_text(encoding="utf-8")
     assert notebook.namespace["curves"] == first.curves
+
+
+def test_a_server_started_from_python_answers_and_is_recorded(notebook: Notebook) -> None:
+    from mlready.errors import DataError
+
+    project = _project(notebook)
+    server = notebook.namespace["server"]
+    answer = notebook.namespace["answer"]
+    assert len(answer["predictions"]) == 3
+    assert server.summary["rows_scored"] == 3
+    assert server.summary["canary"] is True
+    assert not server.ready
+    assert server.stop() is server.summary  # stopping twice is fine
+    served = [r for r in read_run_log(project.artifacts_dir) if r.step == "serve"]
+    assert [r.run_id for r in served] == [server.run_id]
+    assert served[0].summary["predict_requests"] == 1
+    assert served[0].status == "passed"
+    # a refused request raises the error with the server's message; the server keeps serving
+    records = notebook.namespace["records"]
+    with project.serve() as again:
+        assert again.ready
+        assert again.url.startswith("http://127.0.0.1:")
+        with pytest.raises(DataError, match="422 columns: the request lacks"):
+            again.predict([{"nothing": 1}])
+        assert len(again.predict(records)["predictions"]) == 3
+    assert again.summary is not None
+    assert again.summary["server_errors"] == 0

@@ -33,6 +33,9 @@ ABSURD_BOUND = 1e12
 _ANY_TEXT = ("", "x", "any text 123 !", "Ω-7\t.")
 #: A batch slower than this share of the earlier cold runs' median throughput is a regression.
 THROUGHPUT_FLOOR = 0.5
+#: A server that answered fewer of its /predict requests without a server error (5xx) than this
+#: share was not available (three nines).
+AVAILABILITY_FLOOR = 0.999
 
 
 @dataclass
@@ -1529,16 +1532,59 @@ def _sla_runs(ev: Evidence) -> list[RunRecord]:
     ]
 
 
+def _served_runs(ev: Evidence) -> list[RunRecord]:
+    """`mlready serve` runs that answered /predict under a latency budget and judged at least
+    one window against it (their availability and latency, from the run log)."""
+    out = []
+    for r in ev.step("serve"):
+        sla = r.summary.get("sla") or {}
+        if r.summary.get("predict_requests") and sla.get("p99_ms") and sla.get("windows"):
+            out.append(r)
+    return out
+
+
+def _monitor_6_served(ev: Evidence, runs: list[RunRecord], latest: RunRecord) -> Check:
+    """monitor-6 when the latest measured run is a server's."""
+    s = latest.summary
+    sla = s["sla"]
+    availability = s.get("availability")
+    p99 = (s.get("latency_ms") or {}).get("p99")
+    evidence = [_run_ev(ev, r, "availability and latency") for r in runs[-3:]]
+    detail = (
+        f"{_n(len(runs), 'run')} measured; the latest (serve {latest.run_id}) answered "
+        f"{_n(int(s['predict_requests']), 'prediction request')}, available "
+        f"{(availability if availability is not None else 1):.3%}, p99 "
+        + (f"{p99:,.1f} ms" if p99 is not None else "unknown")
+        + f" against a {sla['p99_ms']:g} ms budget, {sla['breaches']} of "
+        f"{_n(int(sla['windows']), 'window')} over it."
+    )
+    if sla.get("breaches") or (availability is not None and availability < AVAILABILITY_FLOOR):
+        return Check(
+            FAILING,
+            detail,
+            runs,
+            evidence,
+            "Read the server's run.log and /metrics: more --workers, a smaller model, or a "
+            "budget (serving.realtime.p99_ms) the machine can keep.",
+        )
+    return Check(PASSING, detail, runs, evidence)
+
+
 @check("monitor-6")
 def _monitor_6(ev: Evidence) -> Check:
-    runs = _sla_runs(ev)
+    batch = _sla_runs(ev)
+    served = _served_runs(ev)
+    runs = sorted(batch + served, key=_ended)
     if not runs:
         return _not_done(
             "No scoring run has been measured against a budget (a batch answered from the "
             "cache measures nothing).",
-            "Set serving.sla and run `mlready serve-batch`: every run records its time, "
-            "throughput and memory.",
+            "Set serving.sla and run `mlready serve-batch`, or serving.realtime.p99_ms and "
+            "`mlready serve`: every run records its time (or latency), throughput and memory.",
         )
+    if runs[-1].step == "serve":
+        return _monitor_6_served(ev, runs, runs[-1])
+    runs = batch
     latest = runs[-1]
     sla = latest.summary["sla"]
     evidence = [_run_ev(ev, r, "run time") for r in runs[-3:]]

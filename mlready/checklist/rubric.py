@@ -301,7 +301,8 @@ _ITEMS = [
         "Computing performance has not regressed",
         "A batch that gets slower every month misses its deadline one day.",
         "serve-batch records run time, rows per second and peak memory for every batch against "
-        "the SLA's budget.",
+        "the SLA's budget; mlready serve records availability and p99 latency against "
+        "serving.realtime.p99_ms.",
         (3, 4, 11, 15),
     ),
     Item(
@@ -521,7 +522,9 @@ EARNS: dict[str, Earns] = {
         "batches do not count.",
     ),
     "monitor-6": Earns(
-        "serve-batch measured run time against the SLA budget, within budget and throughput.",
+        "serve-batch measured run time against the SLA budget, within budget and throughput; "
+        "or, when the latest measured run is `mlready serve`'s, it answered /predict with at "
+        "least 99.9% availability and no latency window over serving.realtime.p99_ms.",
         "Repeated automatically, and an alert rule on `sla_breach` whose every channel received "
         "a test alert.",
         "Without a tested alert rule nobody is told: 0.5 at most; a batch answered from the "

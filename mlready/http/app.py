@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlready.http.cache import AnswerCache
+from mlready.http.fast import FAST_ROWS
 from mlready.http.metrics import Metrics
 from mlready.http.model import ModelSlot, ServedModel
 from mlready.http.monitor import LatencySla, OnlineProfile
@@ -40,6 +41,9 @@ JSON_TYPES = ("application/json",)
 #: the client reads the answer instead of a reset connection; a larger one is refused at once.
 DRAIN_FACTOR = 4
 CSV_TYPES = ("text/csv", "application/csv")
+#: JSON bodies up to this size, on a compiled pipeline, are scored on the event loop (the
+#: parse of ~8 KB and the scoring of its few rows take about as long as a hop to a thread).
+INLINE_BYTES = 8 * 1024
 
 
 def _one_openmp_thread() -> None:
@@ -47,6 +51,16 @@ def _one_openmp_thread() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="openmp")
+
+
+def _one_thread_each() -> Any:
+    """One BLAS thread in this process (its pool is the process's: a request's rows are too few
+    to share out, and N workers already use the cores) and one OpenMP thread in this thread.
+    Returns the limiter (``restore_original_limits()`` when the server stops: a notebook's own
+    BLAS threads come back)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
 
 
 class Service:
@@ -146,9 +160,11 @@ class Service:
     def _judge_window(self) -> None:
         current = self.slot.current
         verdict = self.sla.judge(self.metrics.window(), current.label if current else "no model")
-        if verdict is not None and not verdict["met"]:
+        if verdict is not None:
             with self.metrics._lock:
-                self.metrics.sla_breaches += 1
+                self.metrics.sla_windows += 1
+                if not verdict["met"]:
+                    self.metrics.sla_breaches += 1
 
     def _swapped(self, old: ServedModel | None, new: ServedModel) -> None:
         """Before the new model serves: its own profile and an empty cache."""
@@ -208,7 +224,14 @@ class Service:
         # the readiness report's infra-6: every version served passed its canary; a server
         # whose model failed it never served (None: no model loaded at all)
         out["canary"] = True if current else (False if self.slot.error else None)
-        out["sla"] = {"p99_ms": self.realtime.p99_ms}
+        # the readiness report's monitor-6: the budget, the windows judged against it, breaches
+        windows = out["sla_windows"]
+        out["sla"] = {
+            "p99_ms": self.realtime.p99_ms,
+            "windows": windows,
+            "breaches": out["sla_breaches"],
+            "met": None if not windows else out["sla_breaches"] == 0,
+        }
         out["alerts"] = [a["rule"] for a in self.sla.alerts]
         path = self.profile_path()
         out["files"] = {"profile": str(path)} if path is not None and path.is_file() else {}
@@ -216,19 +239,25 @@ class Service:
 
     # -------------------------------------------------------------------------- scoring
 
-    def score_body(self, served: ServedModel, body: bytes, kind: str, on_invalid: str) -> Scored:
-        """Parse and score one request body (in a scoring thread)."""
+    def score_body(
+        self, served: ServedModel, body: bytes, kind: str, on_invalid: str, fast: bool = True
+    ) -> Scored:
+        """Parse and score one request body: a small JSON one on the fast path when it can take
+        it (mlready.http.fast), any other as serve-batch scores a chunk."""
         if kind == "csv":
             frame = parse_csv(body, csv_numeric(self.loaded, served, body))
         else:
-            frame = frame_of(parse_json(body))
-        if len(frame) > self.realtime.max_rows:
-            raise RequestError(
-                413,
-                "too_many_rows",
-                f"{len(frame):,} rows in one request, over serving.realtime.max_rows "
-                f"({self.realtime.max_rows:,}): split the batch, or use mlready serve-batch",
-            )
+            records = parse_json(body)
+            self._check_rows(len(records))
+            if fast and served.fast is not None and len(records) <= FAST_ROWS:
+                quick = served.fast.score(
+                    records, on_invalid=on_invalid, cache=self.cache, run_id=self.run_id
+                )
+                if quick is not None:
+                    self._count(served, quick)
+                    return quick
+            frame = frame_of(records)
+        self._check_rows(len(frame))
         scored = score(
             self.loaded,
             served,
@@ -237,11 +266,24 @@ class Service:
             cache=self.cache,
             run_id=self.run_id,
         )
+        self._count(served, scored)
+        return scored
+
+    def _check_rows(self, rows: int) -> None:
+        if rows > self.realtime.max_rows:
+            raise RequestError(
+                413,
+                "too_many_rows",
+                f"{rows:,} rows in one request, over serving.realtime.max_rows "
+                f"({self.realtime.max_rows:,}): split the batch, or use mlready serve-batch",
+            )
+
+    def _count(self, served: ServedModel, scored: Scored) -> None:
+        """Count the request into the online profile of the version that scored it."""
         with self._profile_lock:
             profile = self.profile
         if profile is not None and profile.served is served:
             profile.add(scored)
-        return scored
 
 
 # ------------------------------------------------------------------------------- the app
@@ -346,13 +388,26 @@ def create_app(service: Service) -> Any:
                 400, "bad_parameter", f"on_invalid must be stop or quarantine, got {on_invalid!r}"
             )
         body = await read_body(request)
-        loop = asyncio.get_running_loop()
-        scored = await loop.run_in_executor(
-            service.pool, service.score_body, served, body, kind, on_invalid
-        )
+        as_csv = "text/csv" in request.headers.get("accept", "")
+        fast = served.fast
+        if (
+            kind == "json"
+            and not as_csv
+            and fast is not None
+            and fast.compiled is not None
+            and len(body) <= INLINE_BYTES
+        ):
+            # a small JSON body on the compiled pipeline takes well under a millisecond: scored
+            # here, without a hop to a thread and back (larger ones would hold up the loop)
+            scored = service.score_body(served, body, kind, on_invalid)
+        else:
+            loop = asyncio.get_running_loop()
+            scored = await loop.run_in_executor(
+                service.pool, service.score_body, served, body, kind, on_invalid, not as_csv
+            )
         service.metrics.scored(
             scored.rows_in,
-            scored.table.num_rows,
+            scored.rows_out,
             _reject_counts(scored.rejected),
             scored.hits,
             scored.misses,
@@ -363,7 +418,7 @@ def create_app(service: Service) -> Any:
             "X-Mlready-Model-Sha256": served.sha256,
             "X-Mlready-Rows-Rejected": str(len(scored.rejected)),
         }
-        if "text/csv" in request.headers.get("accept", ""):
+        if as_csv:
             import io
 
             import pyarrow.csv as pcsv
@@ -379,7 +434,7 @@ def create_app(service: Service) -> Any:
                     "sha256": served.sha256,
                     "run_id": served.info.run_id,
                 },
-                "predictions": scored.table.to_pylist(),
+                "predictions": scored.records(),
                 "rejected": scored.rejected,
                 "warnings": scored.warnings,
             },
@@ -442,11 +497,13 @@ def create_app(service: Service) -> Any:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        limits = _one_thread_each()  # the loop's thread scores small requests itself
         service.start()
         try:
             yield
         finally:
             await asyncio.get_running_loop().run_in_executor(None, service.stop)
+            limits.restore_original_limits()
 
     from starlette.middleware import Middleware
 

@@ -18,9 +18,7 @@ class AnswerCache:
     def __init__(self, max_rows: int, ttl_seconds: float) -> None:
         self.max_rows = max_rows
         self.ttl = ttl_seconds
-        self._entries: OrderedDict[tuple[str, int, int], tuple[float, tuple[Any, ...]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, tuple[Any, ...]]] = OrderedDict()
         self._lock = threading.Lock()
         self.sha256: str | None = None  # the model answers are kept for
 
@@ -72,6 +70,39 @@ class AnswerCache:
             for i, key in enumerate(zip(k1.tolist(), k2.tolist(), strict=True)):
                 full = (sha256, *key)
                 entries[full] = (expires, tuple(c[i] for c in columns))
+                entries.move_to_end(full)
+            while len(entries) > self.max_rows:
+                entries.popitem(last=False)
+
+    def get_rows(self, sha256: str, keys: list[Any]) -> dict[int, tuple[Any, ...]]:
+        """The answers kept for rows keyed by their values (the fast path's keys: its own key
+        space beside the batch path's hashes), by position."""
+        now = time.monotonic()
+        found: dict[int, tuple[Any, ...]] = {}
+        with self._lock:
+            entries = self._entries
+            for i, key in enumerate(keys):
+                full = (sha256, "row", key)
+                entry = entries.get(full)
+                if entry is None:
+                    continue
+                if entry[0] < now:
+                    del entries[full]
+                    continue
+                entries.move_to_end(full)
+                found[i] = entry[1]
+        return found
+
+    def put_rows(self, sha256: str, keys: list[Any], answers: list[tuple[Any, ...]]) -> None:
+        """Keep the answers of rows keyed by their values."""
+        if self.max_rows == 0 or sha256 != self.sha256:
+            return
+        expires = time.monotonic() + self.ttl
+        with self._lock:
+            entries = self._entries
+            for key, answer in zip(keys, answers, strict=True):
+                full = (sha256, "row", key)
+                entries[full] = (expires, answer)
                 entries.move_to_end(full)
             while len(entries) > self.max_rows:
                 entries.popitem(last=False)

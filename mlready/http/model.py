@@ -28,6 +28,8 @@ class ServedModel:
     load_s: float
     #: the contract's checks per set of request columns (built once per column set)
     checks: dict[tuple[str, ...], tuple[list[Any], list[str]]] = field(default_factory=dict)
+    #: the fast path of small JSON requests (mlready.http.fast.FastPath)
+    fast: Any = None
 
     @property
     def sha256(self) -> str:
@@ -47,6 +49,9 @@ class ServedModel:
             id_columns=self.info.id_columns,
             classes=[str(c) for c in self.info.classes],
             output=self.scorer.payload,
+            # small JSON requests skip pandas: through the compiled pipeline when it matched
+            # the fitted one to the last bit at load, else through the fitted Pipeline
+            fast_path="compiled" if self.fast is not None and self.fast.compiled else "pipeline",
             canary=self.canary,
             load_s=round(self.load_s, 4),
         )
@@ -63,14 +68,19 @@ def load_model(loaded: LoadedSpec, ref: str | None) -> ServedModel:
     model = info.registry.load(info.handle)  # sha256-verified by the registry
     scorer = Scorer(model, info)
     checked = canary(scorer)
-    return ServedModel(
+    served = ServedModel(
         info=info,
         scorer=scorer,
         known=known_categories(info),
         canary=checked,
         loaded_at=time.time(),
-        load_s=time.perf_counter() - start,
+        load_s=0.0,
     )
+    from mlready.http.fast import FastPath
+
+    served.fast = FastPath(loaded, served)  # compiled and verified before the model serves
+    served.load_s = time.perf_counter() - start
+    return served
 
 
 def _resolved_sha256(loaded: LoadedSpec, ref: str | None) -> tuple[str, int]:

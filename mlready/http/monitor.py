@@ -14,6 +14,9 @@ from mlready.spec import LoadedSpec
 
 __all__ = ["LatencySla", "OnlineProfile"]
 
+#: Fast-path rows (or requests) gathered before they are counted into the profile's bins.
+PENDING_ROWS = 512
+
 
 class OnlineProfile:
     """The features and answers of the rows one model version scored, in its reference's bins."""
@@ -33,19 +36,60 @@ class OnlineProfile:
         self.rows_rejected = 0
         self.dirty = False
         self._lock = threading.Lock()
+        #: the fast path's requests, counted together once they add up (a profile's bins cost
+        #: more per call than scoring one row)
+        self._pending: list[tuple[Any, dict[str, Any]]] = []
+        self._pending_rows = 0
 
     def add(self, scored: Any) -> None:
         """Count one request's accepted rows and answers."""
+        from mlready.http.fast import FastPrepared
         from mlready.serving import profile_chunk, profile_predictions
 
         with self._lock:
-            profile_chunk(self.features, scored.prepared, self.served.info)
-            profile_predictions(self.predictions, scored.raw, self.served.scorer)
+            if isinstance(scored.prepared, FastPrepared):
+                self._pending.append((scored.prepared, scored.raw))
+                self._pending_rows += scored.prepared.rows
+                if self._pending_rows >= PENDING_ROWS or len(self._pending) >= PENDING_ROWS:
+                    self._fold()
+            else:
+                profile_chunk(self.features, scored.prepared, self.served.info)
+                profile_predictions(self.predictions, scored.raw, self.served.scorer)
             self.rows_in += scored.rows_in
             self.rows_rejected += len(scored.rejected)
             if scored.contract_state:
                 self.findings.merge(scored.contract_state)
             self.dirty = True
+
+    def _fold(self) -> None:
+        """Count the pending fast-path rows into the profile (under the lock)."""
+        import numpy as np
+
+        from mlready.serving import profile_predictions
+
+        pending, self._pending, self._pending_rows = self._pending, [], 0
+        if not pending:
+            return
+        info = self.served.info
+        numbers = np.concatenate([prepared.numbers for prepared, _ in pending])
+        for j, column in enumerate(info.numeric):
+            self.features.add_column(column, numbers[:, j])
+        for column in info.categorical:
+            counts: dict[str, int] = {}
+            missing = 0
+            for prepared, _ in pending:
+                found, gaps = prepared.categories[column]
+                missing += gaps
+                for key, count in found.items():
+                    counts[key] = counts.get(key, 0) + count
+            self.features.add_counts(column, counts, len(numbers), missing)
+        self.features.rows += len(numbers)
+        scorer = self.served.scorer
+        raw = {
+            name: np.concatenate([answers[name] for _, answers in pending])
+            for name in scorer.payload
+        }
+        profile_predictions(self.predictions, raw, scorer)
 
     def write(self, path: Path, source: str, *, force: bool = False) -> bool:
         """Write the profile to ``path`` atomically (False when nothing new was counted, unless
@@ -54,6 +98,7 @@ class OnlineProfile:
         from mlready.serving import ServeResult, batch_profile
 
         with self._lock:
+            self._fold()
             if not self.dirty and not force:
                 return False
             if not self.rows_in:

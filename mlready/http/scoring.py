@@ -37,7 +37,7 @@ class Scored:
     """What one request's scoring did."""
 
     model: ServedModel
-    table: Any  # pyarrow Table: the output columns of serve-batch
+    table: Any  # pyarrow Table: the output columns of serve-batch (None: see predictions)
     rows_in: int
     rejected: list[dict[str, Any]]
     prepared: Any
@@ -48,6 +48,16 @@ class Scored:
     findings: list[dict[str, Any]] = field(default_factory=list)
     #: the contract's counts and findings (merged into the online profile)
     contract_state: dict[str, Any] = field(default_factory=dict)
+    #: the output rows as the JSON answer lists them (the fast path builds these, no table)
+    predictions: list[dict[str, Any]] | None = None
+
+    @property
+    def rows_out(self) -> int:
+        return len(self.predictions) if self.predictions is not None else self.table.num_rows
+
+    def records(self) -> list[dict[str, Any]]:
+        """The output rows, one dict each."""
+        return self.predictions if self.predictions is not None else self.table.to_pylist()
 
 
 def _constant(name: str) -> Any:
@@ -87,9 +97,10 @@ def parse_json(body: bytes) -> list[dict[str, Any]]:
                 f"record {position} is a {type(record).__name__}, not an object of column: value",
             )
         for column, value in record.items():
-            if value is None or isinstance(value, str | bool | int):
+            kind = type(value)  # json.loads makes exactly these types (no subclasses)
+            if value is None or kind is str or kind is int or kind is bool:
                 continue
-            if isinstance(value, float):
+            if kind is float:
                 if not math.isfinite(value):  # 1e999 parses as inf
                     raise RequestError(
                         400,

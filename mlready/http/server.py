@@ -143,4 +143,24 @@ def _workers_summary(folder: Path | None) -> dict[str, Any]:
     predict = total["predict_requests"]
     total["availability"] = None if not predict else round(1 - total["server_errors"] / predict, 6)
     total["model"] = next((p["model"] for p in parts if p.get("model")), None)
+    # each worker judged its own windows; the slowest worker's p99 speaks for the server
+    canaries = [p.get("canary") for p in parts]
+    total["canary"] = (
+        None if all(c is None for c in canaries) else all(c is not False for c in canaries)
+    )
+    budgets = [(p.get("sla") or {}) for p in parts]
+    windows = sum(int(b.get("windows") or 0) for b in budgets)
+    breaches = sum(int(b.get("breaches") or 0) for b in budgets)
+    total["sla"] = {
+        "p99_ms": next((b.get("p99_ms") for b in budgets if b.get("p99_ms") is not None), None),
+        "windows": windows,
+        "breaches": breaches,
+        "met": None if not windows else breaches == 0,
+    }
+    p99s = [(p.get("latency_ms") or {}).get("p99") for p in parts]
+    p50s = [(p.get("latency_ms") or {}).get("p50") for p in parts]
+    total["latency_ms"] = {
+        "p50": max((v for v in p50s if v is not None), default=None),
+        "p99": max((v for v in p99s if v is not None), default=None),
+    }
     return total

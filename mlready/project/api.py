@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mlready.history import RunComparison, RunTable
+    from mlready.http.background import BackgroundServer
     from mlready.project.results import (
         DriftRun,
         ReadinessRun,
@@ -226,6 +227,34 @@ class Project:
             scheduler=scheduler,
             on_progress=on_progress,
         )
+
+    def serve(
+        self,
+        model: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        wait: float | None = 120,
+    ) -> BackgroundServer:
+        """Serve predictions over HTTP from a background thread, as ``mlready serve`` does (the
+        same endpoints, contract, cache, metrics and online profile), and return a handle:
+        ``url``, ``ready``, ``predict(records)``, ``stop()``; a ``with`` block stops it.
+
+        ``model``: ``NAME@ALIAS`` (followed when the alias moves) or ``NAME:VERSION`` (default:
+        production). ``port``: 0 picks a free one. ``wait``: seconds to wait for the model's
+        canary before returning (None: return at once; ``server.wait_ready()`` waits later).
+        The run is recorded in the run log when the server stops (or the process exits).
+        """
+        from mlready.http.background import BackgroundServer
+
+        server = BackgroundServer(self._load(), model=model, host=host, port=port)
+        if wait is not None:
+            try:
+                server.wait_ready(wait)
+            except BaseException:
+                server.stop()
+                raise
+        return server
 
     def check_drift(
         self,

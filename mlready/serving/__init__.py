@@ -292,6 +292,10 @@ def known_categories(info: ModelInfo) -> dict[str, set[str]]:
     return out
 
 
+#: A model scores at least this many rows at once (see Scorer.raw).
+MIN_ROWS = 8
+
+
 class Scorer:
     """A loaded model and how its raw outputs become the output columns."""
 
@@ -307,7 +311,22 @@ class Scorer:
             self.payload = ["prediction", "probability"] if self.proba else ["prediction"]
 
     def raw(self, X: Any) -> dict[str, Any]:
-        """The model's answers for X, as the columns the cache keeps."""
+        """The model's answers for X, as the columns the cache keeps.
+
+        Fewer than MIN_ROWS rows are scored repeated up to MIN_ROWS: BLAS computes a product of
+        one to three rows with other kernels than a longer one, whose sums may differ in the
+        last bit; so a row's answer does not depend on how many rows came with it (a request of
+        one row, a chunk's one cache miss, a batch's last short chunk)."""
+        rows = len(X)
+        if 0 < rows < MIN_ROWS:
+            import numpy as np
+
+            repeat = np.arange(MIN_ROWS) % rows
+            padded = X.iloc[repeat] if hasattr(X, "iloc") else X[repeat]
+            return {name: values[:rows] for name, values in self._raw(padded).items()}
+        return self._raw(X)
+
+    def _raw(self, X: Any) -> dict[str, Any]:
         import numpy as np
 
         if self.info.task == "regression":
