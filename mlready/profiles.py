@@ -88,7 +88,10 @@ def category_counts(series: Any) -> tuple[dict[str, int], int]:
 
 
 def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, Any]:
-    """Statistics and histograms of one numeric column (NaN counts as missing)."""
+    """Statistics and histograms of one numeric column (NaN counts as missing).
+
+    The values are sorted once and every quantile, count and sum is read off the sorted copy;
+    the mean and spread are taken in the values' own order (float sums depend on the order)."""
     import numpy as np
 
     array = np.asarray(values, dtype=float)
@@ -102,35 +105,47 @@ def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, An
     if len(finite) == 0:
         profile.update(cuts=[], counts=[0], fine_cuts=[], fine_counts=[0], values=[])
         return profile
-    distinct_values, value_counts = np.unique(finite, return_counts=True)
-    quantiles = np.quantile(finite, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
-    cuts = _cuts(finite, bins)
-    fine = _cuts(finite, FINE_BINS)
+    ordered = np.sort(finite)
+    distinct_values, value_counts = _distinct(ordered)
+    cuts = _cuts(ordered, bins)
+    fine = _cuts(ordered, FINE_BINS)
     profile.update(
         mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
         distinct=len(distinct_values),
-        min=float(finite.min()),
-        max=float(finite.max()),
-        quantiles=dict(
-            zip(
-                ("p01", "p05", "p25", "p50", "p75", "p95", "p99"),
-                map(float, quantiles),
-                strict=True,
-            )
-        ),
+        min=float(ordered[0]),
+        max=float(ordered[-1]),
+        quantiles=_quantiles(ordered),
         cuts=cuts,
-        counts=bin_counts(finite, cuts),
+        counts=sorted_bin_counts(ordered, cuts),
         fine_cuts=fine,
-        fine_counts=bin_counts(finite, fine),
-        fine_sums=bin_sums(np.sort(finite), fine),
-        values=[float(v) for v in np.sort(finite)] if len(finite) <= keep_values else None,
+        fine_counts=sorted_bin_counts(ordered, fine),
+        fine_sums=bin_sums(ordered, fine),
+        values=[float(v) for v in ordered] if len(finite) <= keep_values else None,
     )
     if len(distinct_values) <= FEW_DISTINCT:
         profile["value_counts"] = {
             str(float(v)): int(c) for v, c in zip(distinct_values, value_counts, strict=True)
         }
     return profile
+
+
+def _distinct(ordered: Any) -> tuple[Any, Any]:
+    """(distinct values, their counts) of sorted values, as ``np.unique`` gives them."""
+    import numpy as np
+
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    first = np.flatnonzero(starts)
+    return ordered[first], np.diff(np.concatenate((first, [len(ordered)])))
+
+
+def _quantiles(ordered: Any) -> dict[str, float]:
+    import numpy as np
+
+    quantiles = np.quantile(ordered, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
+    return dict(
+        zip(("p01", "p05", "p25", "p50", "p75", "p95", "p99"), map(float, quantiles), strict=True)
+    )
 
 
 def categorical_profile(values: Any) -> dict[str, Any]:
