@@ -390,3 +390,165 @@ class ProfileBuilder:
         builder.rows = state["rows"]
         builder.columns = state["columns"]
         return builder
+
+
+#: A reference of at most this many rows is profiled exactly from its values, held as it is
+#: read (8 bytes a numeric value); a larger one takes its quantile cut points from a uniform
+#: random sample of at most this many rows and counts every row in those bins on a second pass,
+#: so its memory stays flat however many rows it has.
+SAMPLE_ROWS = 1_000_000
+#: The seed of the sample's random row keys: the same reference gives the same profile.
+SAMPLE_SEED = 20_240_601
+
+
+class ReferenceBuilder:
+    """The reference profile of a table read chunk by chunk (see :data:`SAMPLE_ROWS`).
+
+    Pass one (:meth:`add`) counts the categories of every categorical column and keeps the
+    numeric values of a random sample of rows: every row while there are at most
+    ``sample_rows``, and from then on the rows whose random key (one per row, drawn in row
+    order) is under a threshold that halves whenever the sample outgrows ``sample_rows``, so the
+    sample does not depend on the chunks' sizes. When no row was dropped (:attr:`exact`),
+    :meth:`result` is :func:`profile_frame`'s profile of the whole table, value for value.
+    Otherwise :meth:`second_pass` gives a :class:`ProfileBuilder` in the sample's bins to count
+    every row of the numeric columns in, and :meth:`result` takes its counts.
+    """
+
+    def __init__(
+        self,
+        numeric: list[str],
+        categorical: list[str],
+        *,
+        bins: int,
+        keep_values: int,
+        sample_rows: int | None = None,
+    ) -> None:
+        import numpy as np
+
+        self.numeric = list(numeric)
+        self.categorical = list(categorical)
+        self.bins = bins
+        self.keep_values = keep_values
+        self.sample_rows = SAMPLE_ROWS if sample_rows is None else sample_rows
+        self.rows = 0
+        self.threshold = 1.0
+        self._random = np.random.Generator(np.random.PCG64(SAMPLE_SEED))
+        self._keys: list[Any] = []
+        self._values: dict[str, list[Any]] = {c: [] for c in self.numeric}
+        self._kept = 0
+        self._categories: dict[str, dict[str, int]] = {c: {} for c in self.categorical}
+        self._missing: dict[str, int] = dict.fromkeys(self.categorical, 0)
+
+    @property
+    def exact(self) -> bool:
+        """Whether every row was kept (the profile is exact, in one pass)."""
+        return self.threshold == 1.0
+
+    def add(self, numbers: dict[str, Any], texts: Any) -> None:
+        """One chunk: ``numbers`` the numeric columns as float arrays (NaN: missing), ``texts``
+        the categorical columns as :func:`mlready.training.pipeline.to_text` gives them."""
+        import numpy as np
+
+        rows = len(texts) if texts is not None else len(next(iter(numbers.values()), []))
+        for column in self.categorical:
+            series = texts[column]
+            counts = series.value_counts(dropna=True, sort=False)
+            table = self._categories[column]
+            for key, count in zip(counts.index, counts.to_numpy(), strict=True):
+                table[str(key)] = table.get(str(key), 0) + int(count)
+            self._missing[column] += int(rows - counts.sum())
+        self.rows += rows
+        if not self.numeric:
+            return
+        keys = self._random.random(rows)
+        keep = keys < self.threshold if not self.exact else None
+        self._keys.append(keys if keep is None else keys[keep])
+        for column in self.numeric:
+            values = np.asarray(numbers[column], dtype=float)
+            self._values[column].append(values if keep is None else values[keep])
+        self._kept += rows if keep is None else int(keep.sum())
+        if self._kept > self.sample_rows:
+            self._shrink()
+
+    def _shrink(self) -> None:
+        """Halve the threshold until the sample fits; keep only the rows under it."""
+        import numpy as np
+
+        keys = np.concatenate(self._keys)
+        while self._kept > self.sample_rows:
+            self.threshold /= 2
+            self._kept = int(np.count_nonzero(keys < self.threshold))
+        keep = keys < self.threshold
+        self._keys = [keys[keep]]
+        for column in self.numeric:
+            self._values[column] = [np.concatenate(self._values[column])[keep]]
+
+    def _column(self, column: str) -> Any:
+        import numpy as np
+
+        parts = self._values[column]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def second_pass(self) -> ProfileBuilder:
+        """A builder to count every row of the numeric columns in the sample's bins."""
+        import numpy as np
+
+        columns: dict[str, Any] = {}
+        for column in self.numeric:
+            values = self._column(column)
+            ordered = np.sort(values[np.isfinite(values)])
+            columns[column] = {
+                "kind": "numeric",
+                "cuts": _cuts(ordered, self.bins),
+                "fine_cuts": _cuts(ordered, FINE_BINS),
+                "value_counts": {},  # counted up to MAX_CATEGORIES distinct values
+            }
+        return ProfileBuilder({"columns": columns}, keep_values=self.keep_values)
+
+    def result(self, counted: ProfileBuilder | None = None) -> dict[str, Any]:
+        """The profile (``counted``: the :meth:`second_pass` builder, when not :attr:`exact`)."""
+        import numpy as np
+
+        columns: dict[str, Any] = {}
+        if self.exact:
+            for column in self.numeric:
+                columns[column] = numeric_profile(
+                    self._column(column), bins=self.bins, keep_values=self.keep_values
+                )
+        else:
+            if counted is None:
+                raise ValueError("a sampled reference needs its second pass counted")
+            whole = counted.result()["columns"]
+            for column in self.numeric:
+                profile = whole[column]
+                values = self._column(column)
+                ordered = np.sort(values[np.isfinite(values)])
+                table = profile.pop("value_counts", None)
+                if table is not None:  # at most MAX_CATEGORIES distinct values, all counted
+                    profile["distinct"] = len(table)
+                    if len(table) <= FEW_DISTINCT:
+                        ordered_keys = sorted(table, key=float)
+                        profile["value_counts"] = {k: table[k] for k in ordered_keys}
+                if profile["count"]:
+                    profile["quantiles"] = _quantiles(ordered)
+                profile["sample_rows"] = self._kept
+                columns[column] = profile
+        for column in self.categorical:
+            ordered_counts = sorted(self._categories[column].items(), key=lambda kv: -kv[1])
+            count = sum(c for _, c in ordered_counts)
+            columns[column] = {
+                "kind": "categorical",
+                "rows": self.rows,
+                "count": count,
+                "missing": self._missing[column],
+                "categories": dict(ordered_counts[:MAX_CATEGORIES]),
+                "other": sum(c for _, c in ordered_counts[MAX_CATEGORIES:]),
+            }
+        out = {"format": FORMAT, "rows": self.rows, "columns": columns}
+        if not self.exact:
+            out["sampled"] = {
+                "rows": self._kept,
+                "seed": SAMPLE_SEED,
+                "note": "quantile cut points from a uniform random sample; counts of every row",
+            }
+        return out

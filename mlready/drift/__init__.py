@@ -174,9 +174,29 @@ def profile_file(
     return profile
 
 
-def reference_from_file(loaded: LoadedSpec, path: str) -> dict[str, Any]:
+#: Rows per chunk when a reference profile is computed from a data file.
+REFERENCE_CHUNK_ROWS = 250_000
+
+
+class _Retype(Exception):
+    """A later chunk shows that a column is not of the kind its first chunk suggested."""
+
+    def __init__(self, column: str, *, text: bool = False) -> None:
+        super().__init__(column)
+        self.column = column
+        self.text = text
+
+
+def reference_from_file(
+    loaded: LoadedSpec, path: str, chunk_rows: int = REFERENCE_CHUNK_ROWS
+) -> dict[str, Any]:
     """A reference profile read from a profile's JSON file, or computed now from a data file
-    (the model's own is precomputed at training time)."""
+    (the model's own is precomputed at training time).
+
+    A data file is read in chunks of ``chunk_rows`` rows, so memory does not grow with its
+    length (see :class:`mlready.profiles.ReferenceBuilder`): one pass when it has at most
+    :data:`mlready.profiles.SAMPLE_ROWS` rows, giving the profile of the whole table read at
+    once; two passes beyond, with the quantile cut points of a uniform random sample."""
     if path.lower().endswith(".json"):
         try:
             profile = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -186,37 +206,99 @@ def reference_from_file(loaded: LoadedSpec, path: str) -> dict[str, Any]:
             raise DataError(f"{path} is not a profile (no 'columns'): name a data file instead")
         return profile
     from mlready.columns import ColumnTypes
-    from mlready.profiles import profile_frame
 
-    frame = ColumnTypes.of(loaded.spec).read(path)
+    types = ColumnTypes.of(loaded.spec)
+    categorical: set[str] = set()
+    while True:  # a column found to be of another kind than its first chunk said: read again
+        try:
+            return _stream_reference(loaded, path, types, categorical, chunk_rows)
+        except _Retype as retype:
+            if retype.text:
+                types = ColumnTypes(types.text | {retype.column}, types.numeric)
+            categorical.add(retype.column)
+
+
+def _stream_reference(
+    loaded: LoadedSpec,
+    path: str,
+    types: Any,
+    forced_categorical: set[str],
+    chunk_rows: int,
+) -> dict[str, Any]:
+    """One (or, beyond SAMPLE_ROWS rows, two) streaming passes over a reference data file."""
+    import pandas as pd
+
+    from mlready.io import resolve_files, table_columns
+    from mlready.profiles import ReferenceBuilder
+    from mlready.training.pipeline import to_text
+
     spec = loaded.spec
     data = spec.data
+    drift = spec.monitoring.drift
     skip = {data.target, *data.id_columns, *data.forbidden_columns, *data.features.exclude}
     if data.timestamp_column:
         skip.add(data.timestamp_column)
-    numeric = data.features.numeric
-    categorical = data.features.categorical
-    if numeric is None and categorical is None:
-        import pandas as pd
+    header = [str(c) for c in table_columns(resolve_files(path)[0])]
+    declared = data.features.numeric is not None or data.features.categorical is not None
+    if declared:
+        numeric = [c for c in data.features.numeric or [] if c in header]
+        categorical = [c for c in data.features.categorical or [] if c in header]
+        wanted = list(dict.fromkeys([*numeric, *categorical]))
+    else:  # kinds from the first chunk's types (an empty table: all categorical, as pandas reads)
+        wanted = [c for c in header if c not in skip]
+        numeric, categorical = [], wanted
+    builder: ReferenceBuilder | None = None
+    bools: dict[str, bool] = {}  # inferred categorical columns: read as booleans or not
 
-        numeric = [
-            c
-            for c in frame.columns
-            if c not in skip
-            and pd.api.types.is_numeric_dtype(frame[c])
-            and not pd.api.types.is_bool_dtype(frame[c])
-        ]
-        categorical = [c for c in frame.columns if c not in skip and c not in numeric]
-    numeric = [c for c in numeric or [] if c in frame.columns]
-    categorical = [c for c in categorical or [] if c in frame.columns]
-    drift = spec.monitoring.drift
-    for column in numeric:
-        import pandas as pd
+    def numbers_of(chunk: Any, columns: list[str]) -> dict[str, Any]:
+        out = {}
+        for column in columns:
+            series = chunk[column]
+            if declared or (
+                pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+            ):
+                series = pd.to_numeric(series, errors="coerce")
+            else:  # inferred numeric from the first chunk, text in this one: pandas' whole
+                raise _Retype(column)  # table would have read the column as text
+            out[column] = series.to_numpy(dtype="float64", na_value=float("nan"))
+        return out
 
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return profile_frame(
-        frame, numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
-    )
+    for chunk in types.chunks(path, chunk_rows=chunk_rows, columns=wanted):
+        if builder is None:
+            if not declared:
+                numeric = [
+                    c
+                    for c in wanted
+                    if c not in forced_categorical
+                    and pd.api.types.is_numeric_dtype(chunk[c])
+                    and not pd.api.types.is_bool_dtype(chunk[c])
+                ]
+                categorical = [c for c in wanted if c not in numeric]
+            builder = ReferenceBuilder(
+                numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
+            )
+        if not declared:
+            for column in categorical:
+                is_bool = bool(pd.api.types.is_bool_dtype(chunk[column]))
+                if bools.setdefault(column, is_bool) != is_bool:
+                    # booleans in one chunk, text in another: the whole table reads as text
+                    raise _Retype(column, text=True)
+        texts = to_text(chunk[categorical]) if categorical else None
+        if texts is None:
+            texts = pd.DataFrame(index=chunk.index)
+        builder.add(numbers_of(chunk, numeric), texts)
+    if builder is None:  # a header and no rows
+        builder = ReferenceBuilder(
+            numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
+        )
+    if builder.exact:
+        return builder.result()
+    counted = builder.second_pass()
+    for chunk in types.chunks(path, chunk_rows=chunk_rows, columns=numeric):
+        for column, values in numbers_of(chunk, numeric).items():
+            counted.add_column(column, values)
+        counted.rows += len(chunk)
+    return builder.result(counted)
 
 
 # ---------------------------------------------------------------------------------- main
