@@ -106,15 +106,16 @@ def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, An
         profile.update(cuts=[], counts=[0], fine_cuts=[], fine_counts=[0], values=[])
         return profile
     ordered = np.sort(finite)
-    distinct_values, value_counts = _distinct(ordered)
+    changes = ordered[1:] != ordered[:-1]
+    distinct = 1 + int(np.count_nonzero(changes))
     cuts = _cuts(ordered, bins)
     fine = _cuts(ordered, FINE_BINS)
     profile.update(
         mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
-        distinct=len(distinct_values),
-        min=float(ordered[0]),
-        max=float(ordered[-1]),
+        distinct=distinct,
+        min=float(finite.min()),
+        max=float(finite.max()),
         quantiles=_quantiles(ordered),
         cuts=cuts,
         counts=sorted_bin_counts(ordered, cuts),
@@ -123,20 +124,13 @@ def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, An
         fine_sums=bin_sums(ordered, fine),
         values=[float(v) for v in ordered] if len(finite) <= keep_values else None,
     )
-    if len(distinct_values) <= FEW_DISTINCT:
+    if distinct <= FEW_DISTINCT:  # each value's count, as np.unique gives them
+        first = np.flatnonzero(np.concatenate(([True], changes)))
+        counts = np.diff(np.concatenate((first, [len(ordered)])))
         profile["value_counts"] = {
-            str(float(v)): int(c) for v, c in zip(distinct_values, value_counts, strict=True)
+            str(float(v)): int(c) for v, c in zip(ordered[first], counts, strict=True)
         }
     return profile
-
-
-def _distinct(ordered: Any) -> tuple[Any, Any]:
-    """(distinct values, their counts) of sorted values, as ``np.unique`` gives them."""
-    import numpy as np
-
-    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
-    first = np.flatnonzero(starts)
-    return ordered[first], np.diff(np.concatenate((first, [len(ordered)])))
 
 
 def _quantiles(ordered: Any) -> dict[str, float]:

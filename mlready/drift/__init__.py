@@ -187,6 +187,27 @@ class _Retype(Exception):
         self.text = text
 
 
+def _texts(chunk: Any, columns: list[str]) -> Any:
+    """The categorical columns as :func:`mlready.training.pipeline.to_text` gives them (text
+    columns are text already: left as they are)."""
+    import pandas as pd
+
+    from mlready.training.pipeline import to_text
+
+    out = {}
+    convert = []
+    for column in columns:
+        series = chunk[column]
+        if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+            out[column] = series  # pandas' text dtype holds only text and missing values
+        else:
+            convert.append(column)
+    if convert:
+        converted = to_text(chunk[convert])
+        out.update({c: converted[c] for c in convert})
+    return pd.DataFrame(out, index=chunk.index, columns=columns)
+
+
 def reference_from_file(
     loaded: LoadedSpec, path: str, chunk_rows: int = REFERENCE_CHUNK_ROWS
 ) -> dict[str, Any]:
@@ -230,7 +251,6 @@ def _stream_reference(
 
     from mlready.io import resolve_files, table_columns
     from mlready.profiles import ReferenceBuilder
-    from mlready.training.pipeline import to_text
 
     spec = loaded.spec
     data = spec.data
@@ -283,10 +303,7 @@ def _stream_reference(
                 if bools.setdefault(column, is_bool) != is_bool:
                     # booleans in one chunk, text in another: the whole table reads as text
                     raise _Retype(column, text=True)
-        texts = to_text(chunk[categorical]) if categorical else None
-        if texts is None:
-            texts = pd.DataFrame(index=chunk.index)
-        builder.add(numbers_of(chunk, numeric), texts)
+        builder.add(numbers_of(chunk, numeric), _texts(chunk, categorical))
     if builder is None:  # a header and no rows
         builder = ReferenceBuilder(
             numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
