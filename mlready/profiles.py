@@ -62,7 +62,7 @@ def sorted_bin_counts(ordered: Any, cuts: list[float]) -> list[int]:
         return [len(ordered)]
     below = np.searchsorted(ordered, np.asarray(cuts, dtype=float), side="left")
     edges = np.concatenate(([0], below, [len(ordered)]))
-    return [int(c) for c in np.diff(edges)]
+    return [int(c) for c in np.diff(edges).tolist()]
 
 
 def bin_sums(ordered: Any, cuts: list[float]) -> list[float]:
@@ -73,7 +73,7 @@ def bin_sums(ordered: Any, cuts: list[float]) -> list[float]:
     below = np.searchsorted(ordered, np.asarray(cuts, dtype=float), side="left")
     edges = np.concatenate(([0], below, [len(ordered)]))
     running = np.concatenate(([0.0], np.cumsum(ordered, dtype=float)))
-    return [float(v) for v in running[edges[1:]] - running[edges[:-1]]]
+    return [float(v) for v in (running[edges[1:]] - running[edges[:-1]]).tolist()]
 
 
 def category_counts(series: Any) -> tuple[dict[str, int], int]:
@@ -247,11 +247,12 @@ class ProfileBuilder:
         low, high = float(finite[0]), float(finite[-1])
         state["min"] = low if state["min"] is None else min(state["min"], low)
         state["max"] = high if state["max"] is None else max(state["max"], high)
+        # added as arrays (the lists hold Python ints and floats, as before)
         for key, cut_key in (("counts", "cuts"), ("fine_counts", "fine_cuts")):
-            added = sorted_bin_counts(finite, state[cut_key])
-            state[key] = [int(a + b) for a, b in zip(state[key], added, strict=True)]
-        sums = bin_sums(finite, state["fine_cuts"])
-        state["fine_sums"] = [a + b for a, b in zip(state["fine_sums"], sums, strict=True)]
+            added = np.asarray(sorted_bin_counts(finite, state[cut_key]), dtype=np.int64)
+            state[key] = (np.asarray(state[key], dtype=np.int64) + added).tolist()
+        sums = np.asarray(bin_sums(finite, state["fine_cuts"]), dtype=float)
+        state["fine_sums"] = (np.asarray(state["fine_sums"], dtype=float) + sums).tolist()
         if state.get("value_counts") is not None:
             seen, seen_counts = np.unique(finite, return_counts=True)
             table = state["value_counts"]
