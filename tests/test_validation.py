@@ -475,3 +475,52 @@ def test_a_tolerated_missing_share_is_judged_on_the_table(
     # and only the row that breaks a row-level rule is quarantined, not the rows with gaps
     assert result.quarantine["rejected_rows"] == 1
     assert result.quarantine["rejected_by_check"] == {"tenure.range": 1}
+
+
+UNIQUE_SPEC = textwrap.dedent(
+    """\
+    spec_version: 1
+    project: {name: unique-test, owner: qa}
+    data: {source: {path: data/ids.csv}, target: label}
+    expectations:
+      unexpected_columns: allow
+      columns:
+        id: {unique: true}
+        code: {unique: true}
+    model: {estimator: sklearn.linear_model.LogisticRegression}
+    """
+)
+
+
+@pytest.mark.parametrize("chunk_rows", [40, 150])
+def test_chunked_duplicates_equal_the_whole_table_s(tmp_path: Path, chunk_rows: int) -> None:
+    # duplicates within a chunk, across chunks, first seen after the first chunk, more distinct
+    # repeated values than the sample holds, and missing values (never duplicates)
+    ids = [f"ID-{i:03d}" for i in range(300)]
+    for i, j in ((5, 7), (10, 290), (160, 170), (200, 250), (201, 251), (202, 299)):
+        ids[j] = ids[i]
+    for i in range(210, 222):  # 12 more repeated values, late in the file
+        ids[i + 40] = ids[i]
+    codes: list[object] = [str(1000 + i) for i in range(300)]
+    codes[3] = codes[4] = None
+    codes[120], codes[260] = codes[100], codes[100]
+    (tmp_path / "data").mkdir()
+    frame = pd.DataFrame({"id": ids, "code": codes, "label": ["Yes", "No"] * 150})
+    frame.to_csv(tmp_path / "data" / "ids.csv", index=False)
+    (tmp_path / "mlready.yaml").write_text(UNIQUE_SPEC, encoding="utf-8")
+    loaded = load_spec(tmp_path)
+    whole = {r.check.id: r for r in validate_data(loaded).results}
+    parts = {
+        r.check.id: r
+        for r in validate_data(
+            loaded, chunk_rows=chunk_rows, quarantine_dir=tmp_path / f"q{chunk_rows}"
+        ).results
+    }
+    for check in ("id.unique", "code.unique"):
+        assert not parts[check].passed
+        assert parts[check].unexpected_count == whole[check].unexpected_count
+        assert parts[check].sample == whole[check].sample
+    assert parts["code.unique"].unexpected_count == 3
+    rows = set(parts["id.unique"].bad_rows)
+    assert {5, 7, 10, 290, 160, 170, 202, 299} <= rows
+    assert len(parts["id.unique"].sample) == 10
