@@ -492,7 +492,7 @@ UNIQUE_SPEC = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("chunk_rows", [40, 150])
+@pytest.mark.parametrize("chunk_rows", [40, 150, 1000])
 def test_chunked_duplicates_equal_the_whole_table_s(tmp_path: Path, chunk_rows: int) -> None:
     # duplicates within a chunk, across chunks, first seen after the first chunk, more distinct
     # repeated values than the sample holds, and missing values (never duplicates)
@@ -524,3 +524,39 @@ def test_chunked_duplicates_equal_the_whole_table_s(tmp_path: Path, chunk_rows: 
     rows = set(parts["id.unique"].bad_rows)
     assert {5, 7, 10, 290, 160, 170, 202, 299} <= rows
     assert len(parts["id.unique"].sample) == 10
+
+
+TEXT_SPEC = textwrap.dedent(
+    """\
+    spec_version: 1
+    project: {name: text-test, owner: qa}
+    data: {source: {path: data/text.csv}, target: label}
+    expectations:
+      unexpected_columns: allow
+      columns:
+        ref: {type: string, regex: '^[A-Z0-9]+$', unique: true}
+        plan: {allowed_values: [basic, pro, "7"]}
+    model: {estimator: sklearn.linear_model.LogisticRegression}
+    """
+)
+
+
+@pytest.mark.parametrize("chunk_rows", [50, 1000])
+def test_text_columns_that_hold_only_digits_in_a_chunk_stay_text(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    # the first 100 refs are words, the rest digits with leading zeros; plan is "7" late on
+    refs = [f"A{i}" for i in range(100)] + [f"{i:05d}" for i in range(100)]
+    refs[150] = "00007"  # and 00007 again at row 107: a duplicate only as text
+    plans = ["basic", "pro"] * 90 + ["7"] * 20
+    (tmp_path / "data").mkdir()
+    frame = pd.DataFrame({"ref": refs, "plan": plans, "label": ["Yes", "No"] * 100})
+    frame.to_csv(tmp_path / "data" / "text.csv", index=False)
+    (tmp_path / "mlready.yaml").write_text(TEXT_SPEC, encoding="utf-8")
+    loaded = load_spec(tmp_path)
+    whole = {r.check.id: r for r in validate_data(loaded).results}
+    parts = {r.check.id: r for r in validate_data(loaded, chunk_rows=chunk_rows).results}
+    assert {k: r.passed for k, r in parts.items()} == {k: r.passed for k, r in whole.items()}
+    assert parts["ref.unique"].sample == whole["ref.unique"].sample == ("00007",)
+    assert parts["ref.unique"].unexpected_count == 2
+    assert parts["plan.allowed_values"].passed

@@ -96,14 +96,44 @@ def validate_in_chunks(
     # then is set aside from the collector: each chunk's collection (see run_checks) then
     # looks at that chunk's objects only, not at every object GX's import made
     _context()
-    gc.collect()
     gc.freeze()
     try:
-        return _validate_in_chunks(
-            spec, path, sql, environment, chunk_rows, quarantine_dir, on_chunk
-        )
+        try:
+            return _validate_in_chunks(
+                spec, path, sql, environment, chunk_rows, quarantine_dir, on_chunk, fast=True
+            )
+        except _Retype:
+            return _validate_in_chunks(
+                spec, path, sql, environment, chunk_rows, quarantine_dir, on_chunk, fast=False
+            )
     finally:
         gc.unfreeze()
+
+
+class _Retype(Exception):
+    """A text column that pandas read as something else: read again, typed as text."""
+
+
+def _typed_chunks(
+    path: str | None, sql: tuple[str, str] | None, chunk_rows: int, types: ColumnTypes, fast: bool
+) -> Iterator[Any]:
+    """The table's chunks typed by the contract. ``fast``: a CSV's text columns are left to
+    pandas' own reading, which makes text of a column holding any word at all in half the time
+    of reading it as text by order; a chunk where pandas made something else of one (digits
+    only, say) raises _Retype, and the caller starts again typed by order."""
+    import pandas as pd
+
+    is_csv = sql is None and not str(path or "").lower().endswith((".parquet", ".pq"))
+    if not fast or not is_csv or not types.text:
+        yield from _chunks(path, sql, chunk_rows, types=types)
+        return
+    for chunk in _chunks(path, sql, chunk_rows, types=ColumnTypes(frozenset(), types.numeric)):
+        for column in types.text:
+            if column in chunk.columns:
+                dtype = chunk[column].dtype
+                if not isinstance(dtype, pd.StringDtype):
+                    raise _Retype(column)
+        yield chunk
 
 
 def _validate_in_chunks(
@@ -114,6 +144,8 @@ def _validate_in_chunks(
     chunk_rows: int,
     quarantine_dir: Path | None,
     on_chunk: Callable[[int], None] | None,
+    *,
+    fast: bool,
 ) -> tuple[int, list[str], list[CheckResult], dict[str, Any] | None]:
     import pandas as pd
 
@@ -131,7 +163,7 @@ def _validate_in_chunks(
     rows = 0
     want_rows = quarantine_dir is not None
     types = ColumnTypes.of(spec)
-    for chunk in _chunks(path, sql, chunk_rows, types=types):
+    for chunk in _typed_chunks(path, sql, chunk_rows, types, fast):
         chunk = chunk.reset_index(drop=True)
         first: list[Check] = []
         if columns is None:
@@ -162,12 +194,17 @@ def _validate_in_chunks(
             elif check.kind == "unique":
                 # a hash of every row (missing ones masked out): duplicates' rows by position
                 values = chunk[column]
-                hashes.setdefault(column, []).append(_value_hashes(values))
-                present.setdefault(column, []).append(values.notna().to_numpy())
                 if pd.api.types.is_float_dtype(values):
                     floats.add(column)  # the whole table reads the column as floats
-                if not rows:
+                if not rows:  # hashed when a second chunk comes (a table of one: no hashes)
                     first_values[column] = values
+                    continue
+                if column not in hashes:
+                    kept = first_values[column]
+                    hashes[column] = [_value_hashes(kept)]
+                    present[column] = [kept.notna().to_numpy()]
+                hashes[column].append(_value_hashes(values))
+                present[column].append(values.notna().to_numpy())
             elif check.kind == "freshness":
                 stamp = naive_utc(chunk[column]).max()
                 if pd.notna(stamp) and (column not in newest or stamp > newest[column]):
@@ -291,6 +328,19 @@ def _find_duplicates(
     column reads the rest only when the first chunk does not hold enough of them."""
     import numpy as np
 
+    if not hash_parts and first_values is not None:  # one chunk: the whole table at hand
+        values = first_values.reset_index(drop=True)
+        hit = (values.duplicated(keep=False) & values.notna()).to_numpy()
+        if floats:
+            values = values.astype("float64")
+        sample: list[str] = []
+        for value in values[hit]:
+            if str(value) not in sample:
+                sample.append(str(value))
+                if len(sample) == SAMPLE_SIZE:
+                    break
+        where = np.flatnonzero(hit)
+        return len(where), tuple(sample), {int(i) for i in where}
     if not hash_parts:
         return 0, (), set()
     hashes = _joined(hash_parts, np.uint64)
@@ -304,7 +354,7 @@ def _find_duplicates(
     del hashes, mask
     where = np.flatnonzero(hit)
     wanted = min(SAMPLE_SIZE, len(found))
-    sample: list[str] = []
+    sample = []
 
     def take(values: Any, offset: int) -> None:
         inside = where[(where >= offset) & (where < offset + len(values))] - offset
