@@ -87,6 +87,8 @@ def test_declared_features_with_text_in_a_number_column_match_the_whole_table(
     frame = _frame(1800, 5)
     frame["tenure"] = frame["tenure"].astype(object)
     frame.loc[1500, "tenure"] = "unknown"  # late in the file: coerced to missing, as before
+    # a category of words, then of digits only with leading zeros (text, never the number 7)
+    frame["grade"] = ["A", "B", "C"] * 400 + ["007", "08", "7"] * 200
     write_project(
         tmp_path,
         frame=frame,
@@ -99,15 +101,24 @@ def test_declared_features_with_text_in_a_number_column_match_the_whole_table(
         spec.read_text().replace(
             "  timestamp_column: month\n",
             "  timestamp_column: month\n  features:\n"
-            "    numeric: [tenure, monthly_charges, score]\n    categorical: [plan, region]\n",
+            "    numeric: [tenure, monthly_charges, score]\n"
+            "    categorical: [plan, region, grade]\n",
         )
     )
     loaded = load_spec(tmp_path)
     path = tmp_path / "data" / "train.csv"
     streamed = reference_from_file(loaded, str(path), chunk_rows=400)
     _same(streamed, whole_table(loaded, path))
-    assert list(streamed["columns"]) == ["tenure", "monthly_charges", "score", "plan", "region"]
+    assert list(streamed["columns"]) == [
+        "tenure",
+        "monthly_charges",
+        "score",
+        "plan",
+        "region",
+        "grade",
+    ]
     assert streamed["columns"]["tenure"]["missing"] == 1
+    assert {"007", "08", "7", "A"} <= set(streamed["columns"]["grade"]["categories"])
 
 
 def test_a_column_that_turns_to_text_after_the_first_chunk_is_a_category_as_before(

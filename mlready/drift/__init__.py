@@ -182,10 +182,11 @@ REFERENCE_CHUNK_ROWS = 250_000
 class _Retype(Exception):
     """A later chunk shows that a column is not of the kind its first chunk suggested."""
 
-    def __init__(self, column: str, *, text: bool = False) -> None:
+    def __init__(self, column: str, *, text: bool = False, slow: bool = False) -> None:
         super().__init__(column)
         self.column = column
         self.text = text
+        self.slow = slow  # a text column pandas read as something else: read typed as text
 
 
 def _texts(chunk: Any, columns: list[str]) -> Any:
@@ -231,11 +232,14 @@ def reference_from_file(
 
     types = ColumnTypes.of(loaded.spec)
     categorical: set[str] = set()
+    fast = True
     while True:  # a column found to be of another kind than its first chunk said: read again
         try:
-            return _stream_reference(loaded, path, types, categorical, chunk_rows)
+            return _stream_reference(loaded, path, types, categorical, chunk_rows, fast)
         except _Retype as retype:
-            if retype.text:
+            if retype.slow:
+                fast = False
+            elif retype.text:
                 types = ColumnTypes(types.text | {retype.column}, types.numeric)
             categorical.add(retype.column)
 
@@ -246,10 +250,16 @@ def _stream_reference(
     types: Any,
     forced_categorical: set[str],
     chunk_rows: int,
+    fast: bool = False,
 ) -> dict[str, Any]:
-    """One (or, beyond SAMPLE_ROWS rows, two) streaming passes over a reference data file."""
+    """One (or, beyond SAMPLE_ROWS rows, two) streaming passes over a reference data file.
+
+    ``fast``: a CSV's text columns are left to pandas' own reading (text for a column holding any
+    word, in half the time of reading it as text by order); a chunk where pandas made something
+    else of one raises _Retype(slow=True), and the caller reads again typed as text."""
     import pandas as pd
 
+    from mlready.columns import ColumnTypes
     from mlready.io import resolve_files, table_columns
     from mlready.profiles import ReferenceBuilder
 
@@ -284,7 +294,20 @@ def _stream_reference(
             out[column] = series.to_numpy(dtype="float64", na_value=float("nan"))
         return out
 
-    for chunk in types.chunks(path, chunk_rows=chunk_rows, columns=wanted):
+    loose = fast and bool(types.text) and not path.lower().endswith((".parquet", ".pq"))
+
+    def chunks(columns: list[str]) -> Any:
+        if not loose:
+            yield from types.chunks(path, chunk_rows=chunk_rows, columns=columns)
+            return
+        reader = ColumnTypes(frozenset(), types.numeric)
+        for chunk in reader.chunks(path, chunk_rows=chunk_rows, columns=columns):
+            for column in types.text:
+                if column in chunk.columns and not isinstance(chunk[column].dtype, pd.StringDtype):
+                    raise _Retype(column, slow=True)
+            yield chunk
+
+    for chunk in chunks(wanted):
         if builder is None:
             if not declared:
                 numeric = [
@@ -312,7 +335,7 @@ def _stream_reference(
     if builder.exact:
         return builder.result()
     counted = builder.second_pass()
-    for chunk in types.chunks(path, chunk_rows=chunk_rows, columns=numeric):
+    for chunk in chunks(numeric):
         for column, values in numbers_of(chunk, numeric).items():
             counted.add_column(column, values)
         counted.rows += len(chunk)
