@@ -20,14 +20,45 @@ MAX_CATEGORIES = 1000
 OTHER = "__other__"
 
 
-def _cuts(values: Any, bins: int) -> list[float]:
-    """Interior cut points at the quantiles; repeated values collapse (a constant: none)."""
+def _cuts(values: Any, bins: int, *, ordered: bool = False) -> list[float]:
+    """Interior cut points at the quantiles; repeated values collapse (a constant: none).
+    ``ordered``: the values are sorted (no NaN), and the quantiles are read off directly."""
     import numpy as np
 
     if len(values) == 0:
         return []
-    qs = np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1], method="linear")
+    probabilities = np.linspace(0, 1, bins + 1)[1:-1]
+    if ordered:
+        qs = sorted_quantiles(values, probabilities)
+    else:
+        qs = np.quantile(values, probabilities, method="linear")
     return [float(v) for v in np.unique(qs)]
+
+
+def sorted_quantiles(ordered: Any, probabilities: Any) -> Any:
+    """``np.quantile(ordered, probabilities)`` (method "linear") of sorted values without NaN,
+    computed as numpy computes it (same indexes, same interpolation, to the last bit: tested),
+    without the partition numpy does first (its cost on a sorted million: 20 ms a call)."""
+    import numpy as np
+
+    q = np.asanyarray(probabilities, dtype=float)
+    n = len(ordered)
+    virtual = (n - 1) * q
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1
+    previous[above] = -1
+    following[above] = -1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
+    a = ordered[previous.astype(np.intp)]
+    b = ordered[following.astype(np.intp)]
+    difference = b - a
+    result = np.add(a, difference * gamma)
+    np.subtract(b, difference * (1 - gamma), out=result, where=gamma >= 0.5, casting="unsafe")
+    return result
 
 
 def bin_counts(values: Any, cuts: list[float]) -> list[int]:
@@ -108,8 +139,8 @@ def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, An
     ordered = np.sort(finite)
     changes = ordered[1:] != ordered[:-1]
     distinct = 1 + int(np.count_nonzero(changes))
-    cuts = _cuts(ordered, bins)
-    fine = _cuts(ordered, FINE_BINS)
+    cuts = _cuts(ordered, bins, ordered=True)
+    fine = _cuts(ordered, FINE_BINS, ordered=True)
     profile.update(
         mean=float(finite.mean()),
         std=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
@@ -134,9 +165,8 @@ def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, An
 
 
 def _quantiles(ordered: Any) -> dict[str, float]:
-    import numpy as np
 
-    quantiles = np.quantile(ordered, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
+    quantiles = sorted_quantiles(ordered, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
     return dict(
         zip(("p01", "p05", "p25", "p50", "p75", "p95", "p99"), map(float, quantiles), strict=True)
     )
@@ -495,8 +525,8 @@ class ReferenceBuilder:
             ordered = np.sort(values[np.isfinite(values)])
             columns[column] = {
                 "kind": "numeric",
-                "cuts": _cuts(ordered, self.bins),
-                "fine_cuts": _cuts(ordered, FINE_BINS),
+                "cuts": _cuts(ordered, self.bins, ordered=True),
+                "fine_cuts": _cuts(ordered, FINE_BINS, ordered=True),
                 "value_counts": {},  # counted up to MAX_CATEGORIES distinct values
             }
         return ProfileBuilder({"columns": columns}, keep_values=self.keep_values)

@@ -154,3 +154,21 @@ def test_numeric_profile_sorted_once_is_the_profile_by_definition(values: np.nda
         got = numeric_profile(values, bins=30, keep_values=keep)
         # equal as numbers (a cut at zero may be -0.0 on one side: the same bins)
         assert got == _numeric_profile_by_definition(values, 30, keep)
+
+
+def test_sorted_quantiles_are_numpy_s_quantiles() -> None:
+    from mlready.profiles import sorted_quantiles
+
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        n = int(rng.integers(1, 3000))
+        values = [
+            rng.normal(0, 1, n),
+            np.round(rng.normal(0, 5, n)),
+            rng.lognormal(0, 3, n) * 1e6,
+            rng.integers(-3, 3, n).astype(float),
+        ][trial % 4]
+        ordered = np.sort(values)
+        for qs in (np.linspace(0, 1, 1001)[1:-1], [0.0, 0.01, 0.5, 0.99, 1.0]):
+            # equal as numbers (numpy's partition may leave -0.0 where the sort has 0.0)
+            assert np.array_equal(sorted_quantiles(ordered, qs), np.quantile(ordered, qs))
