@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -250,9 +251,7 @@ def _validate_in_chunks(
                 hashes.pop(column, []),
                 present.pop(column, []),
                 first_values.pop(column, None),
-                lambda column=column: _chunks(  # type: ignore[misc]
-                    path, sql, chunk_rows, [column] if sql is None else None, types
-                ),
+                partial(_chunks, path, sql, chunk_rows, [column] if sql is None else None, types),
                 column,
                 column in floats,
             )
