@@ -51,6 +51,8 @@ results to benchmarks/results/drift.json and drift.md (git-ignored). As in bench
 case first waits (--quiet-wait seconds) for other processes to go quiet, and a run they disturbed
 is run again (up to twice the repeats); the median undisturbed run is reported. A run during
 which other processes kept over 0.2 cores busy is marked disturbed.
+At 5,000,000 rows Evidently needs about 15 GB and most of an hour: run --skip-evidently there
+(mlready's memory and verdicts; the reference profile is then sampled, see docs/drift.md).
 Usage: python benchmarks/bench_drift.py [--rows 1000000] [--quick] [--repeats 1] [--rounds 3]
        [--skip-evidently] [--quiet-wait 300]
 """
@@ -616,6 +618,16 @@ def _plain(script: Path, reference: Path, current: Path) -> dict[str, Any]:
     return row
 
 
+def _mlready_version() -> str:
+    """The installed distribution's version, else the package's own (a source checkout)."""
+    try:
+        return metadata.version("mlready")
+    except metadata.PackageNotFoundError:
+        import mlready
+
+        return str(mlready.__version__)
+
+
 def run(
     rows: int,
     *,
@@ -653,7 +665,7 @@ def run(
             "python": platform.python_version(),
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
-            "mlready": metadata.version("mlready"),
+            "mlready": _mlready_version(),
             "pandas": metadata.version("pandas"),
             "numpy": metadata.version("numpy"),
             "scipy": metadata.version("scipy"),
