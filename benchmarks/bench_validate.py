@@ -1,20 +1,30 @@
 """validate-data against plain Great Expectations and plain pandas, at 1M and 5M rows x 25 columns.
 
-Each case runs in its own process; wall time and peak memory (max RSS) are measured from outside.
+Each case runs in its own process; wall time, CPU seconds (user + system), peak memory (max RSS)
+and the load average before it are measured from outside (benchmarks/measuring.py), and a run
+during which other processes kept over 0.2 cores busy is marked disturbed. The cases run
+interleaved in rounds (every case once per round), and the chunked run is compared with plain GX
+round by round on CPU seconds (the load-independent figure on a shared machine) and wall time:
+min / median / max of the ratios (target: chunked <= 1.2x GX's CPU).
 The data (20 numeric and 5 categorical columns plus an id, a few planted bad values) and a spec of
 30 expectations are generated into benchmarks/data/ (git-ignored).
 Usage: python benchmarks/bench_validate.py [--rows 1000000 5000000] [--chunk-rows 1000000]
+       [--rounds 3] [--skip-whole]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import statistics
 import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measuring import DISTURBED, measure
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -130,26 +140,25 @@ def make_spec(folder: Path, data: Path) -> Path:
     return spec
 
 
-def measure(args: list[str]) -> dict[str, float]:
-    """Wall time and peak RSS of one command, run in a fresh wrapper process."""
-    wrapper = (
-        "import json, resource, subprocess, sys, time\n"
-        "start = time.perf_counter()\n"
-        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-        "wall = time.perf_counter() - start\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024\n"
-        "print(json.dumps({'wall_s': wall, 'peak_gb': peak, 'exit': code}))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", wrapper, *args], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+CHUNKED = "mlready validate-data --chunk-rows"
+GX = "plain GX script"
+#: The target: the chunked run's CPU seconds over plain GX's.
+CPU_BAR = 1.2
 
 
-def run(rows_list: list[int], chunk_rows: int) -> dict[str, dict[str, float]]:
-    """Every case at every size."""
+def _row(args: list[str]) -> dict[str, Any]:
+    row = measure(args)
+    row.pop("stdout", None)
+    row.pop("stderr", None)
+    row["cpu_s"] = row["cpu_cores"] * row["wall_s"]
+    row["disturbed"] = row["others_cores"] > DISTURBED
+    return row
+
+
+def run(rows_list: list[int], chunk_rows: int, rounds: int, whole: bool) -> dict[str, Any]:
+    """Every case at every size, interleaved in rounds."""
     mlready = str(Path(sys.executable).with_name("mlready"))
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, Any] = {}
     work = DATA / "work"
     work.mkdir(parents=True, exist_ok=True)
     gx_script = work / "plain_gx.py"
@@ -161,36 +170,79 @@ def run(rows_list: list[int], chunk_rows: int) -> dict[str, dict[str, float]]:
         data = make_data(rows)
         print(f"data {rows:,} rows ready ({time.perf_counter() - start:.0f} s)", flush=True)
         spec = make_spec(work / f"spec_{rows}", data)
+        base = [mlready, "-q", "--spec", str(spec), "validate-data", "--no-report"]
         cases = {
-            "mlready validate-data": [
-                mlready,
-                "-q",
-                "--spec",
-                str(spec),
-                "validate-data",
-                "--no-report",
-            ],
-            f"mlready validate-data --chunk-rows {chunk_rows:,}": [
-                mlready,
-                "-q",
-                "--spec",
-                str(spec),
-                "validate-data",
-                "--no-report",
-                "--chunk-rows",
-                str(chunk_rows),
-            ],
-            "plain GX script": [sys.executable, str(gx_script), str(data)],
-            "plain pandas script": [sys.executable, str(pandas_script), str(data)],
+            CHUNKED: [*base, "--chunk-rows", str(chunk_rows)],
+            GX: [sys.executable, str(gx_script), str(data)],
         }
-        for name, args in cases.items():
-            row = measure(args)
-            results[f"{name} @ {rows:,} rows"] = row
-            print(
-                f"  {name:45} {row['wall_s']:7.1f} s {row['peak_gb']:6.2f} GB exit {row['exit']}",
-                flush=True,
-            )
+        if whole:
+            cases["mlready validate-data"] = base
+            cases["plain pandas script"] = [sys.executable, str(pandas_script), str(data)]
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+        for number in range(rounds):
+            # rotate the order, so no case always runs first (or after the same one)
+            names = list(cases)
+            names = names[number % len(names) :] + names[: number % len(names)]
+            for name in names:
+                row = _row(cases[name])
+                runs[name].append(row)
+                print(
+                    f"  round {number + 1} {name:45} {row['wall_s']:7.1f} s "
+                    f"{row['cpu_s']:6.1f} cpu-s {row['peak_gb']:5.2f} GB exit {row['exit']} "
+                    f"load {row['load_before']:.1f}{' DISTURBED' if row['disturbed'] else ''}",
+                    flush=True,
+                )
+        ratios = [
+            {
+                "cpu": c["cpu_s"] / g["cpu_s"],
+                "wall": c["wall_s"] / g["wall_s"],
+                "disturbed": c["disturbed"] or g["disturbed"],
+            }
+            for c, g in zip(runs[CHUNKED], runs[GX], strict=True)
+        ]
+        results[f"{rows:,} rows"] = {
+            "chunk_rows": chunk_rows,
+            "runs": runs,
+            "chunked_vs_gx": {
+                key: {
+                    "min": min(r[key] for r in ratios),
+                    "median": statistics.median(r[key] for r in ratios),
+                    "max": max(r[key] for r in ratios),
+                }
+                for key in ("cpu", "wall")
+            },
+            "rounds": ratios,
+        }
     return results
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The results as markdown."""
+    out = []
+    for size, result in results.items():
+        out += [
+            f"### {size} (chunks of {result['chunk_rows']:,} rows)",
+            "",
+            "| case | round | wall s | CPU s | peak GB | load before | disturbed |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for name, runs in result["runs"].items():
+            for number, r in enumerate(runs, 1):
+                out.append(
+                    f"| {name} | {number} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+                    f"{r['peak_gb']:.2f} | {r['load_before']:.1f} | "
+                    f"{'yes' if r['disturbed'] else 'no'} |"
+                )
+        cpu, wall = result["chunked_vs_gx"]["cpu"], result["chunked_vs_gx"]["wall"]
+        verdict = "ok" if cpu["median"] <= CPU_BAR else "**missed**"
+        out += [
+            "",
+            f"Chunked / GX, CPU: min {cpu['min']:.2f}x, median {cpu['median']:.2f}x, max "
+            f"{cpu['max']:.2f}x (target <= {CPU_BAR}x at the median: {verdict}); wall: min "
+            f"{wall['min']:.2f}x, median {wall['median']:.2f}x, max {wall['max']:.2f}x.",
+            "",
+        ]
+    return "\n".join(out)
 
 
 def main() -> None:
@@ -198,13 +250,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--chunk-rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    parser.add_argument(
+        "--skip-whole",
+        action="store_true",
+        help="only the chunked run and plain GX (not whole-table mlready or plain pandas)",
+    )
     options = parser.parse_args()
-    results = run(options.rows, options.chunk_rows)
+    results = run(options.rows, options.chunk_rows, options.rounds, not options.skip_whole)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "validate.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n{'case':62} {'wall s':>8} {'peak GB':>8}")
-    for name, row in results.items():
-        print(f"{name:62} {row['wall_s']:8.1f} {row['peak_gb']:8.2f}")
+    text = tables(results)
+    (RESULTS / "validate.md").write_text(text)
+    print("\n" + text)
 
 
 if __name__ == "__main__":

@@ -90,3 +90,85 @@ def test_file_digests_are_remembered_until_the_file_changes(tmp_path) -> None:
     data.write_text("a,b\n1,3\n")  # same size; put the old modification time back
     os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert file_digests([data], memo) == [hashlib.sha256(b"a,b\n1,3\n").hexdigest()]
+
+
+def _numeric_profile_by_definition(values: np.ndarray, bins: int, keep: int) -> dict:
+    """numeric_profile as first written: np.unique, np.quantile and bin_counts on raw values."""
+    from mlready.profiles import FINE_BINS, bin_sums
+
+    finite = values[np.isfinite(values)]
+    out: dict = {"kind": "numeric", "rows": len(values), "count": len(finite)}
+    out["missing"] = len(values) - len(finite)
+    if not len(finite):
+        return {**out, "cuts": [], "counts": [0], "fine_cuts": [], "fine_counts": [0], "values": []}
+
+    def cuts(n: int) -> list[float]:
+        qs = np.quantile(finite, np.linspace(0, 1, n + 1)[1:-1], method="linear")
+        return [float(v) for v in np.unique(qs)]
+
+    distinct, counts = np.unique(finite, return_counts=True)
+    quantiles = np.quantile(finite, [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
+    out.update(
+        mean=float(finite.mean()),
+        std=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0,
+        distinct=len(distinct),
+        min=float(finite.min()),
+        max=float(finite.max()),
+        quantiles=dict(
+            zip(
+                ("p01", "p05", "p25", "p50", "p75", "p95", "p99"),
+                map(float, quantiles),
+                strict=True,
+            )
+        ),
+        cuts=cuts(bins),
+        counts=bin_counts(finite, cuts(bins)),
+        fine_cuts=cuts(FINE_BINS),
+        fine_counts=bin_counts(finite, cuts(FINE_BINS)),
+        fine_sums=bin_sums(np.sort(finite), cuts(FINE_BINS)),
+        values=[float(v) for v in np.sort(finite)] if len(finite) <= keep else None,
+    )
+    if len(distinct) <= 20:
+        out["value_counts"] = {str(float(v)): int(c) for v, c in zip(distinct, counts, strict=True)}
+    return out
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(0).normal(0, 1, 20_000),
+        np.round(np.random.default_rng(1).normal(0, 3, 30_000)),
+        np.array([1.0, np.nan, np.inf, -np.inf, 0.0, -0.0, 0.0, 2.0]),
+        np.array([0.0, -0.0, 1.0, -0.0]),
+        np.random.default_rng(2).integers(0, 3, 1000).astype(float),
+        np.array([]),
+        np.array([np.nan]),
+        np.full(100, 5.0),
+        np.random.default_rng(3).lognormal(0, 2, 999),
+    ],
+)
+def test_numeric_profile_sorted_once_is_the_profile_by_definition(values: np.ndarray) -> None:
+    from mlready.profiles import numeric_profile
+
+    for keep in (0, 1000):
+        got = numeric_profile(values, bins=30, keep_values=keep)
+        # equal as numbers (a cut at zero may be -0.0 on one side: the same bins)
+        assert got == _numeric_profile_by_definition(values, 30, keep)
+
+
+def test_sorted_quantiles_are_numpy_s_quantiles() -> None:
+    from mlready.profiles import sorted_quantiles
+
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        n = int(rng.integers(1, 3000))
+        values = [
+            rng.normal(0, 1, n),
+            np.round(rng.normal(0, 5, n)),
+            rng.lognormal(0, 3, n) * 1e6,
+            rng.integers(-3, 3, n).astype(float),
+        ][trial % 4]
+        ordered = np.sort(values)
+        for qs in (np.linspace(0, 1, 1001)[1:-1], [0.0, 0.01, 0.5, 0.99, 1.0]):
+            # equal as numbers (numpy's partition may leave -0.0 where the sort has 0.0)
+            assert np.array_equal(sorted_quantiles(ordered, qs), np.quantile(ordered, qs))

@@ -475,3 +475,88 @@ def test_a_tolerated_missing_share_is_judged_on_the_table(
     # and only the row that breaks a row-level rule is quarantined, not the rows with gaps
     assert result.quarantine["rejected_rows"] == 1
     assert result.quarantine["rejected_by_check"] == {"tenure.range": 1}
+
+
+UNIQUE_SPEC = textwrap.dedent(
+    """\
+    spec_version: 1
+    project: {name: unique-test, owner: qa}
+    data: {source: {path: data/ids.csv}, target: label}
+    expectations:
+      unexpected_columns: allow
+      columns:
+        id: {unique: true}
+        code: {unique: true}
+    model: {estimator: sklearn.linear_model.LogisticRegression}
+    """
+)
+
+
+@pytest.mark.parametrize("chunk_rows", [40, 150, 1000])
+def test_chunked_duplicates_equal_the_whole_table_s(tmp_path: Path, chunk_rows: int) -> None:
+    # duplicates within a chunk, across chunks, first seen after the first chunk, more distinct
+    # repeated values than the sample holds, and missing values (never duplicates)
+    ids = [f"ID-{i:03d}" for i in range(300)]
+    for i, j in ((5, 7), (10, 290), (160, 170), (200, 250), (201, 251), (202, 299)):
+        ids[j] = ids[i]
+    for i in range(210, 222):  # 12 more repeated values, late in the file
+        ids[i + 40] = ids[i]
+    codes: list[object] = [str(1000 + i) for i in range(300)]
+    codes[3] = codes[4] = None
+    codes[120], codes[260] = codes[100], codes[100]
+    (tmp_path / "data").mkdir()
+    frame = pd.DataFrame({"id": ids, "code": codes, "label": ["Yes", "No"] * 150})
+    frame.to_csv(tmp_path / "data" / "ids.csv", index=False)
+    (tmp_path / "mlready.yaml").write_text(UNIQUE_SPEC, encoding="utf-8")
+    loaded = load_spec(tmp_path)
+    whole = {r.check.id: r for r in validate_data(loaded).results}
+    parts = {
+        r.check.id: r
+        for r in validate_data(
+            loaded, chunk_rows=chunk_rows, quarantine_dir=tmp_path / f"q{chunk_rows}"
+        ).results
+    }
+    for check in ("id.unique", "code.unique"):
+        assert not parts[check].passed
+        assert parts[check].unexpected_count == whole[check].unexpected_count
+        assert parts[check].sample == whole[check].sample
+    assert parts["code.unique"].unexpected_count == 3
+    rows = set(parts["id.unique"].bad_rows)
+    assert {5, 7, 10, 290, 160, 170, 202, 299} <= rows
+    assert len(parts["id.unique"].sample) == 10
+
+
+TEXT_SPEC = textwrap.dedent(
+    """\
+    spec_version: 1
+    project: {name: text-test, owner: qa}
+    data: {source: {path: data/text.csv}, target: label}
+    expectations:
+      unexpected_columns: allow
+      columns:
+        ref: {type: string, regex: '^[A-Z0-9]+$', unique: true}
+        plan: {allowed_values: [basic, pro, "7"]}
+    model: {estimator: sklearn.linear_model.LogisticRegression}
+    """
+)
+
+
+@pytest.mark.parametrize("chunk_rows", [50, 1000])
+def test_text_columns_that_hold_only_digits_in_a_chunk_stay_text(
+    tmp_path: Path, chunk_rows: int
+) -> None:
+    # the first 100 refs are words, the rest digits with leading zeros; plan is "7" late on
+    refs = [f"A{i}" for i in range(100)] + [f"{i:05d}" for i in range(100)]
+    refs[150] = "00007"  # and 00007 again at row 107: a duplicate only as text
+    plans = ["basic", "pro"] * 90 + ["7"] * 20
+    (tmp_path / "data").mkdir()
+    frame = pd.DataFrame({"ref": refs, "plan": plans, "label": ["Yes", "No"] * 100})
+    frame.to_csv(tmp_path / "data" / "text.csv", index=False)
+    (tmp_path / "mlready.yaml").write_text(TEXT_SPEC, encoding="utf-8")
+    loaded = load_spec(tmp_path)
+    whole = {r.check.id: r for r in validate_data(loaded).results}
+    parts = {r.check.id: r for r in validate_data(loaded, chunk_rows=chunk_rows).results}
+    assert {k: r.passed for k, r in parts.items()} == {k: r.passed for k, r in whole.items()}
+    assert parts["ref.unique"].sample == whole["ref.unique"].sample == ("00007",)
+    assert parts["ref.unique"].unexpected_count == 2
+    assert parts["plan.allowed_values"].passed

@@ -159,7 +159,8 @@ def profile_file(
     numeric = frozenset(c for c in wanted if columns[c]["kind"] == "numeric")
     builder = ProfileBuilder({"columns": {c: columns[c] for c in wanted}}, keep_values=keep_values)
     rows = 0
-    for chunk in iter_batch(path, None, wanted, chunk_rows, numeric=numeric):
+    # counts add up whatever the chunks' sizes: pyarrow's blocks as parsed, never joined
+    for chunk in iter_batch(path, None, wanted, chunk_rows, numeric=numeric, exact_chunks=False):
         rows += len(chunk)
         for column in wanted:
             if column in numeric:
@@ -174,9 +175,51 @@ def profile_file(
     return profile
 
 
-def reference_from_file(loaded: LoadedSpec, path: str) -> dict[str, Any]:
+#: Rows per chunk when a reference profile is computed from a data file.
+REFERENCE_CHUNK_ROWS = 250_000
+
+
+class _Retype(Exception):
+    """A later chunk shows that a column is not of the kind its first chunk suggested."""
+
+    def __init__(self, column: str, *, text: bool = False, slow: bool = False) -> None:
+        super().__init__(column)
+        self.column = column
+        self.text = text
+        self.slow = slow  # a text column pandas read as something else: read typed as text
+
+
+def _texts(chunk: Any, columns: list[str]) -> Any:
+    """The categorical columns as :func:`mlready.training.pipeline.to_text` gives them (text
+    columns are text already: left as they are)."""
+    import pandas as pd
+
+    from mlready.training.pipeline import to_text
+
+    out = {}
+    convert = []
+    for column in columns:
+        series = chunk[column]
+        if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+            out[column] = series  # pandas' text dtype holds only text and missing values
+        else:
+            convert.append(column)
+    if convert:
+        converted = to_text(chunk[convert])
+        out.update({c: converted[c] for c in convert})
+    return pd.DataFrame(out, index=chunk.index, columns=columns)
+
+
+def reference_from_file(
+    loaded: LoadedSpec, path: str, chunk_rows: int = REFERENCE_CHUNK_ROWS
+) -> dict[str, Any]:
     """A reference profile read from a profile's JSON file, or computed now from a data file
-    (the model's own is precomputed at training time)."""
+    (the model's own is precomputed at training time).
+
+    A data file is read in chunks of ``chunk_rows`` rows, so memory does not grow with its
+    length (see :class:`mlready.profiles.ReferenceBuilder`): one pass when it has at most
+    :data:`mlready.profiles.SAMPLE_ROWS` rows, giving the profile of the whole table read at
+    once; two passes beyond, with the quantile cut points of a uniform random sample."""
     if path.lower().endswith(".json"):
         try:
             profile = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -186,37 +229,117 @@ def reference_from_file(loaded: LoadedSpec, path: str) -> dict[str, Any]:
             raise DataError(f"{path} is not a profile (no 'columns'): name a data file instead")
         return profile
     from mlready.columns import ColumnTypes
-    from mlready.profiles import profile_frame
 
-    frame = ColumnTypes.of(loaded.spec).read(path)
+    types = ColumnTypes.of(loaded.spec)
+    categorical: set[str] = set()
+    fast = True
+    while True:  # a column found to be of another kind than its first chunk said: read again
+        try:
+            return _stream_reference(loaded, path, types, categorical, chunk_rows, fast)
+        except _Retype as retype:
+            if retype.slow:
+                fast = False
+            elif retype.text:
+                types = ColumnTypes(types.text | {retype.column}, types.numeric)
+            categorical.add(retype.column)
+
+
+def _stream_reference(
+    loaded: LoadedSpec,
+    path: str,
+    types: Any,
+    forced_categorical: set[str],
+    chunk_rows: int,
+    fast: bool = False,
+) -> dict[str, Any]:
+    """One (or, beyond SAMPLE_ROWS rows, two) streaming passes over a reference data file.
+
+    ``fast``: a CSV's text columns are left to pandas' own reading (text for a column holding any
+    word, in half the time of reading it as text by order); a chunk where pandas made something
+    else of one raises _Retype(slow=True), and the caller reads again typed as text."""
+    import pandas as pd
+
+    from mlready.columns import ColumnTypes
+    from mlready.io import resolve_files, table_columns
+    from mlready.profiles import ReferenceBuilder
+
     spec = loaded.spec
     data = spec.data
+    drift = spec.monitoring.drift
     skip = {data.target, *data.id_columns, *data.forbidden_columns, *data.features.exclude}
     if data.timestamp_column:
         skip.add(data.timestamp_column)
-    numeric = data.features.numeric
-    categorical = data.features.categorical
-    if numeric is None and categorical is None:
-        import pandas as pd
+    header = [str(c) for c in table_columns(resolve_files(path)[0])]
+    declared = data.features.numeric is not None or data.features.categorical is not None
+    if declared:
+        numeric = [c for c in data.features.numeric or [] if c in header]
+        categorical = [c for c in data.features.categorical or [] if c in header]
+        wanted = list(dict.fromkeys([*numeric, *categorical]))
+    else:  # kinds from the first chunk's types (an empty table: all categorical, as pandas reads)
+        wanted = [c for c in header if c not in skip]
+        numeric, categorical = [], wanted
+    builder: ReferenceBuilder | None = None
+    bools: dict[str, bool] = {}  # inferred categorical columns: read as booleans or not
 
-        numeric = [
-            c
-            for c in frame.columns
-            if c not in skip
-            and pd.api.types.is_numeric_dtype(frame[c])
-            and not pd.api.types.is_bool_dtype(frame[c])
-        ]
-        categorical = [c for c in frame.columns if c not in skip and c not in numeric]
-    numeric = [c for c in numeric or [] if c in frame.columns]
-    categorical = [c for c in categorical or [] if c in frame.columns]
-    drift = spec.monitoring.drift
-    for column in numeric:
-        import pandas as pd
+    def numbers_of(chunk: Any, columns: list[str]) -> dict[str, Any]:
+        out = {}
+        for column in columns:
+            series = chunk[column]
+            if declared or (
+                pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+            ):
+                series = pd.to_numeric(series, errors="coerce")
+            else:  # inferred numeric from the first chunk, text in this one: pandas' whole
+                raise _Retype(column)  # table would have read the column as text
+            out[column] = series.to_numpy(dtype="float64", na_value=float("nan"))
+        return out
 
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return profile_frame(
-        frame, numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
-    )
+    loose = fast and bool(types.text) and not path.lower().endswith((".parquet", ".pq"))
+
+    def chunks(columns: list[str]) -> Any:
+        if not loose:
+            yield from types.chunks(path, chunk_rows=chunk_rows, columns=columns)
+            return
+        reader = ColumnTypes(frozenset(), types.numeric)
+        for chunk in reader.chunks(path, chunk_rows=chunk_rows, columns=columns):
+            for column in types.text:
+                if column in chunk.columns and not isinstance(chunk[column].dtype, pd.StringDtype):
+                    raise _Retype(column, slow=True)
+            yield chunk
+
+    for chunk in chunks(wanted):
+        if builder is None:
+            if not declared:
+                numeric = [
+                    c
+                    for c in wanted
+                    if c not in forced_categorical
+                    and pd.api.types.is_numeric_dtype(chunk[c])
+                    and not pd.api.types.is_bool_dtype(chunk[c])
+                ]
+                categorical = [c for c in wanted if c not in numeric]
+            builder = ReferenceBuilder(
+                numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
+            )
+        if not declared:
+            for column in categorical:
+                is_bool = bool(pd.api.types.is_bool_dtype(chunk[column]))
+                if bools.setdefault(column, is_bool) != is_bool:
+                    # booleans in one chunk, text in another: the whole table reads as text
+                    raise _Retype(column, text=True)
+        builder.add(numbers_of(chunk, numeric), _texts(chunk, categorical))
+    if builder is None:  # a header and no rows
+        builder = ReferenceBuilder(
+            numeric, categorical, bins=drift.bins, keep_values=drift.small_sample_rows
+        )
+    if builder.exact:
+        return builder.result()
+    counted = builder.second_pass()
+    for chunk in chunks(numeric):
+        for column, values in numbers_of(chunk, numeric).items():
+            counted.add_column(column, values)
+        counted.rows += len(chunk)
+    return builder.result(counted)
 
 
 # ---------------------------------------------------------------------------------- main

@@ -73,8 +73,10 @@ def iter_batch(
     chunk_rows: int,
     *,
     numeric: frozenset[str] = frozenset(),
+    exact_chunks: bool = True,
 ) -> Iterator[Any]:
-    """The named columns of the batch as pandas DataFrames of at most ``chunk_rows`` rows."""
+    """The named columns of the batch as pandas DataFrames of at most ``chunk_rows`` rows
+    (``exact_chunks=False``: CSV in the blocks pyarrow parsed, of any size, not cut or joined)."""
     from mlready.io import resolve_files
 
     if sql is not None:
@@ -90,7 +92,8 @@ def iter_batch(
         if _is_parquet(file):
             yield from _parquet(file, columns, chunk_rows)
         else:
-            yield from _rechunk(_csv(file, columns, numeric), chunk_rows)
+            frames = _csv(file, columns, numeric)
+            yield from _rechunk(frames, chunk_rows) if exact_chunks else frames
 
 
 def prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
