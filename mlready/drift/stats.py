@@ -80,19 +80,22 @@ def psi(reference_counts: Any, current_counts: Any) -> float:
 def chi_square(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
     """Two-sample chi-square on the 2 x k contingency table (categories empty in both dropped)."""
     import numpy as np
-    from scipy.stats import chi2_contingency
+    from scipy.special import chdtrc
 
     table = np.asarray([reference_counts, current_counts], dtype=float)
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
         return 0.0, 1.0  # one category on both sides: nothing can differ
-    result = chi2_contingency(table, correction=False)
-    return float(result.statistic), float(result.pvalue)
+    # scipy.stats.chi2_contingency(table, correction=False), step for step: expected counts
+    # from the margins, Pearson's statistic, chi2.sf with (2 - 1) x (k - 1) degrees of freedom
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    statistic = ((table - expected) ** 2 / expected).sum(axis=None)
+    return float(statistic), float(chdtrc(table.shape[1] - 1, statistic))
 
 
 def z_test(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
     """Two-proportion z-test on the share of the first of two categories (pooled variance)."""
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     n1, n2 = float(sum(reference_counts)), float(sum(current_counts))
     p1, p2 = reference_counts[0] / n1, current_counts[0] / n2
@@ -101,14 +104,19 @@ def z_test(reference_counts: Any, current_counts: Any) -> tuple[float, float]:
     if spread == 0:
         return 0.0, 1.0
     z = (p1 - p2) / spread
-    return float(z), float(2 * norm.sf(abs(z)))
+    return float(z), float(2 * ndtr(-abs(z)))  # scipy.stats.norm.sf(x) is ndtr(-x)
 
 
 def jensen_shannon(reference_counts: Any, current_counts: Any) -> float:
     """Jensen-Shannon distance (natural log, as scipy computes it) of two count vectors."""
-    from scipy.spatial.distance import jensenshannon
+    import numpy as np
+    from scipy.special import rel_entr
 
-    return float(jensenshannon(_shares(reference_counts), _shares(current_counts)))
+    # scipy.spatial.distance.jensenshannon(p, q), step for step
+    p, q = _shares(reference_counts), _shares(current_counts)
+    p, q = p / np.sum(p), q / np.sum(q)
+    m = (p + q) / 2.0
+    return float(np.sqrt((np.sum(rel_entr(p, m)) + np.sum(rel_entr(q, m))) / 2.0))
 
 
 def _grid_cdfs(ref: dict[str, Any], cur: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -137,13 +145,33 @@ def wasserstein_from_bins(ref: dict[str, Any], cur: dict[str, Any]) -> float:
     kept the sums per bin (exact between the bins' centres of mass), else spread evenly."""
     if ref.get("fine_sums") and cur.get("fine_sums"):
         import numpy as np
-        from scipy.stats import wasserstein_distance
 
         rc, cc = np.asarray(ref["fine_counts"], float), np.asarray(cur["fine_counts"], float)
         rm = np.asarray(ref["fine_sums"], float)[rc > 0] / rc[rc > 0]
         cm = np.asarray(cur["fine_sums"], float)[cc > 0] / cc[cc > 0]
-        return float(wasserstein_distance(rm, cm, rc[rc > 0], cc[cc > 0]))
+        return weighted_wasserstein(rm, cm, rc[rc > 0], cc[cc > 0])
     return _wasserstein_spread(ref, cur)
+
+
+def weighted_wasserstein(u: Any, v: Any, u_weights: Any, v_weights: Any) -> float:
+    """scipy.stats.wasserstein_distance(u, v, u_weights, v_weights), step for step, without
+    importing scipy.stats (0.6 s of CPU, a tenth of a check-drift run on 1M rows)."""
+    import numpy as np
+
+    if not len(u) or not len(v):
+        raise ValueError("Distribution can't be empty.")
+    u_sorter, v_sorter = np.argsort(u), np.argsort(v)
+    values = np.concatenate((u, v))
+    values.sort(kind="mergesort")
+    deltas = np.diff(values)
+    u_at = u[u_sorter].searchsorted(values[:-1], "right")
+    v_at = v[v_sorter].searchsorted(values[:-1], "right")
+    u_cum = np.concatenate(([0], np.cumsum(u_weights[u_sorter])))
+    v_cum = np.concatenate(([0], np.cumsum(v_weights[v_sorter])))
+    u_cdf, v_cdf = u_cum[u_at] / u_cum[-1], v_cum[v_at] / v_cum[-1]
+    gaps = np.abs(u_cdf - v_cdf)
+    # as scipy: numpy's vecdot where it has one (2.0 and later), else the sum of products
+    return float(np.vecdot(gaps, deltas) if hasattr(np, "vecdot") else np.sum(gaps * deltas))
 
 
 def _wasserstein_spread(ref: dict[str, Any], cur: dict[str, Any]) -> float:
@@ -164,10 +192,10 @@ def _wasserstein_spread(ref: dict[str, Any], cur: dict[str, Any]) -> float:
 
 
 def _ks_p(statistic: float, n: int, m: int) -> float:
-    from scipy.stats import kstwobign
+    from scipy.special import kolmogorov  # scipy.stats.kstwobign.sf
 
     en = n * m / (n + m)
-    return float(kstwobign.sf(math.sqrt(en) * statistic))
+    return float(kolmogorov(math.sqrt(en) * statistic))
 
 
 def _missing_share(profile: dict[str, Any]) -> float:
@@ -342,13 +370,27 @@ def correct_p_values(columns: list[ColumnDrift], method: str) -> int:
     many tests were corrected together."""
     if method == "none":
         return 0
-    from scipy.stats import false_discovery_control
-
     tested = [c for c in columns if c.p_value is not None and c.test in P_VALUE_TESTS]
     if not tested:
         return 0
-    adjusted = false_discovery_control([c.p_value for c in tested], method="bh")
+    adjusted = benjamini_hochberg([float(c.p_value) for c in tested if c.p_value is not None])
     for column, value in zip(tested, adjusted, strict=True):
         column.p_adjusted = float(value)
         column.drifted = bool(value < column.threshold)
     return len(tested)
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """scipy.stats.false_discovery_control(p_values, method="bh"), step for step, without
+    importing scipy.stats: p x m / rank, then the running minimum from the largest down."""
+    import numpy as np
+
+    ps = np.asarray(p_values, dtype=float)
+    if ps.size == 0:
+        return []
+    order = np.argsort(ps)
+    adjusted = ps[order] * (ps.size / np.arange(1, ps.size + 1, dtype=float))
+    np.minimum.accumulate(adjusted[::-1], out=adjusted[::-1])
+    result = np.empty_like(adjusted)
+    result[order] = adjusted
+    return [float(v) for v in np.clip(result, 0.0, 1.0)]
