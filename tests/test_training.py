@@ -454,3 +454,25 @@ def test_importance_samples_only_rows_some_fold_validates(tmp_path: Path) -> Non
     validated = sum(f["validation_rows"] for f in result.metadata["validation"]["per_fold"])
     # the oldest quarter of the rows trains every fold and is never validated: not sampled
     assert method["rows"] == method["held_out_rows"] == validated < len(toy_frame())
+
+
+def test_package_versions_skip_the_search_only_for_the_packages_listed_already() -> None:
+    """Models of scikit-learn name no package beyond the listed ones: the same versions as
+    asking every installed package which modules it owns; another module still names its
+    package (pytest's here)."""
+    from importlib import metadata
+
+    from mlready.training.artifacts import PACKAGES, package_versions
+
+    owners = metadata.packages_distributions()
+    names = list(PACKAGES) + [
+        d for d in owners.get("sklearn", []) + owners.get("numpy", []) if d not in PACKAGES
+    ]
+    expected = {}
+    for name in names:
+        try:
+            expected[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    assert package_versions(["sklearn.ensemble", "numpy"]) == expected
+    assert package_versions(["_pytest.python"])["pytest"] == metadata.version("pytest")
