@@ -123,21 +123,25 @@ def scorer(name: str, y: Any, classes: list[str]) -> Callable[[Any], float | Non
         positive = truth == 1
         if positive.all() or not positive.any():
             return slow
-        return lambda scores: _auc(positive, scores)
+        return lambda scores: roc_auc(positive, scores)
     if name == "roc_auc" and len(classes) > 2:
         columns = [truth == c for c in classes]
         if any(c.all() or not c.any() for c in columns):
             return slow
-        return lambda scores: float(np.mean([_auc(c, scores[:, k]) for k, c in enumerate(columns)]))
+        return lambda scores: float(
+            np.mean([roc_auc(c, scores[:, k]) for k, c in enumerate(columns)])
+        )
     return slow
 
 
-def _auc(positive: Any, scores: Any) -> float:
+def roc_auc(positive: Any, scores: Any) -> float:
     """ROC AUC as the Mann-Whitney statistic: the share of (positive, negative) pairs the scores
-    order rightly, ties counting half (what sklearn's area under the curve equals)."""
-    from scipy.stats import rankdata
+    order rightly, ties counting half (what sklearn's area under the curve equals); numpy only."""
+    import numpy as np
 
-    ranks = rankdata(scores)
+    positive = np.asarray(positive, dtype=bool)
+    _, where, counts = np.unique(np.asarray(scores), return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[where.reshape(-1)]  # ties: their mean rank
     hits = int(positive.sum())
     misses = len(positive) - hits
     return float((ranks[positive].sum() - hits * (hits + 1) / 2) / (hits * misses))
