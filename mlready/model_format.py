@@ -98,15 +98,26 @@ def _skops_io() -> Any:
     imports every scikit-learn package, and one of them (its array API support for Dask arrays)
     imports Dask, and Dask Jinja2: a third of skops' import time, and two libraries serving
     does not use. Dask is kept out only while skops is imported, and only when nothing has
-    imported it yet (the Dask engine has, and keeps it)."""
+    imported it yet (the Dask engine has, and keeps it). The estimators themselves come from
+    :mod:`mlready.sklearn_estimators` when it was taken from the installed scikit-learn release:
+    the same names, without importing every scikit-learn package."""
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
+    import sklearn.utils
+
+    from mlready.sklearn_estimators import listed
+
+    known = listed()
+    finder = sklearn.utils.all_estimators
+    if known is not None:
+        sklearn.utils.all_estimators = lambda type_filter=None: known  # type: ignore[assignment]
     blocked = "dask" not in sys.modules
     if blocked:
         sys.modules["dask"] = None  # type: ignore[assignment]  # so that import dask fails
     try:
         import skops.io
     finally:
+        sklearn.utils.all_estimators = finder
         if blocked and "dask" in sys.modules and sys.modules["dask"] is None:
             del sys.modules["dask"]
     return skops.io

@@ -183,3 +183,107 @@ def test_sampled_verdicts_are_the_full_computations(shape: object) -> None:
     # the strong half of the features carrying the target add something, on the sample too
     strong = informative[: len(informative) // 2]
     assert not any(sampled[f]["adds_nothing"] for f in strong)
+
+
+def _booster_data(task: str, rows: int = 500) -> tuple[pd.DataFrame, np.ndarray]:
+    """Numbers with gaps and categories (one of them unseen in some folds), for a booster."""
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(0, 1, rows),
+            "b": np.where(rng.random(rows) < 0.1, np.nan, rng.uniform(0, 10, rows)),
+            "noise": rng.normal(0, 1, rows),
+            "city": rng.choice(["x", "y", "z", "w"], rows),
+            "plan": rng.choice(["p", "q"], rows),
+        }
+    )
+    signal = X["a"] + 0.3 * np.nan_to_num(X["b"]) + np.where(X["city"] == "x", 1.5, 0.0)
+    if task == "regression":
+        return X, (signal + rng.normal(0, 0.3, rows)).to_numpy()
+    if task == "binary":
+        return X, (signal + rng.normal(0, 0.5, rows) > signal.median()).astype("int64").to_numpy()
+    cuts = np.quantile(signal, [0.33, 0.66])
+    return X, np.array(["low", "mid", "high"])[np.searchsorted(cuts, signal)]
+
+
+@pytest.mark.parametrize(
+    ("task", "metric"),
+    [
+        ("regression", "rmse"),
+        ("regression", "r2"),
+        ("binary", "roc_auc"),
+        ("binary", "accuracy"),
+        ("multiclass", "roc_auc"),
+        ("multiclass", "log_loss"),
+    ],
+)
+def test_the_booster_shortcut_gives_the_full_predictions_drops(task: str, metric: str) -> None:
+    """Re-evaluating only the rows whose path passes a split on the shuffled feature gives the
+    drops of predicting every shuffled row in full."""
+    X, y = _booster_data(task)
+    estimator = (
+        "sklearn.ensemble.HistGradientBoostingRegressor"
+        if task == "regression"
+        else "sklearn.ensemble.HistGradientBoostingClassifier"
+    )
+    model = _member_pipeline(estimator, {"max_iter": 40}, ["a", "b", "noise"], ["city", "plan"], 0)
+    with threadpool_limits(limits=1):
+        model.fit(X.iloc[:350], y[:350])
+    classes = [] if task == "regression" else sorted(str(c) for c in np.unique(y))
+    kwargs = {
+        "task": "regression" if task == "regression" else "classification",
+        "binary": task == "binary",
+        "metric": metric,
+        "classes": classes,
+        "repeats": 3,
+        "seed": 4,
+    }
+    fast = im.measure(model, X.iloc[350:], y[350:], **kwargs)  # type: ignore[arg-type]
+    full = im.measure(model, X.iloc[350:], y[350:], shortcut=False, **kwargs)  # type: ignore[arg-type]
+    assert fast is not None
+    assert full is not None
+    assert (fast.space, full.space) == ("trees", "preprocessed")
+    # the sums run in another order: the same up to the last bits, and for ROC AUC up to a pair
+    # of rows whose scores tie one way and differ in the last bit the other (half a pair)
+    pairs = len(y[350:]) ** 2 / 4
+    atol = 2 / pairs if metric == "roc_auc" else 1e-12
+    np.testing.assert_allclose(fast.drops, full.drops, rtol=1e-9, atol=atol)
+    assert fast.base == pytest.approx(full.base, abs=1e-12)
+    assert fast.drops[2].max() < fast.drops[0].min()  # noise below the strongest feature
+
+
+@pytest.mark.parametrize(
+    ("metric", "y", "outputs", "classes"),
+    [
+        ("rmse", [1.0, 2.0, 4.0, 7.0], [1.5, 2.0, 3.0, 9.0], []),
+        ("mae", [1.0, 2.0, 4.0, 7.0], [1.5, 2.0, 3.0, 9.0], []),
+        ("r2", [1.0, 2.0, 4.0, 7.0], [1.5, 2.0, 3.0, 9.0], []),
+        ("r2", [3.0, 3.0, 3.0], [1.0, 2.0, 3.0], []),  # constant target: sklearn's own answer
+        ("accuracy", [0, 1, 1, 0, 1], [0, 1, 0, 0, 1], ["no", "yes"]),
+        ("roc_auc", [0, 1, 1, 0, 1], [0.1, 0.8, 0.4, 0.4, 0.9], ["no", "yes"]),
+        ("roc_auc", [1, 1, 1], [0.1, 0.8, 0.4], ["no", "yes"]),  # one class: undefined
+        ("log_loss", [0, 1, 1, 0], [0.2, 0.7, 0.6, 0.5], ["no", "yes"]),
+    ],
+)
+def test_the_scorer_is_compute_metrics(
+    metric: str, y: list[float], outputs: list[float], classes: list[str]
+) -> None:
+    from mlready.training.metrics import compute_metrics, scorer
+
+    truth, out = np.array(y), np.array(outputs)
+    expected = compute_metrics([metric], truth, out, out, classes)[metric]
+    got = scorer(metric, truth, classes)(out)
+    assert (got is None) == (expected is None)
+    if expected is not None:
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_multiclass_auc_scorer_is_sklearns_one_against_rest() -> None:
+    from mlready.training.metrics import compute_metrics, scorer
+
+    rng = np.random.default_rng(0)
+    y = rng.choice(["a", "b", "c"], 300)
+    scores = rng.dirichlet([1, 1, 1], 300)
+    scores[:50] = scores[50:100]  # ties
+    expected = compute_metrics(["roc_auc"], y, scores, y, ["a", "b", "c"])["roc_auc"]
+    assert scorer("roc_auc", y, ["a", "b", "c"])(scores) == pytest.approx(expected, abs=1e-12)

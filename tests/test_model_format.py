@@ -455,3 +455,67 @@ def test_the_python_api_takes_allow_pickle_as_the_commands_do(tmp_path: Path) ->
         "toy@candidate", input=tmp_path / "batch.csv", output=tmp_path / "s.csv", allow_pickle=True
     )
     assert served.passed
+
+
+_TRUSTED = """\
+import json, sys
+from mlready.model_format import _skops_io
+_skops_io()
+from skops.io import _trusted_types as t
+print(json.dumps({"names": sorted(t.SKLEARN_ESTIMATOR_TYPE_NAMES),
+                  "modules": len([m for m in sys.modules if m.startswith("sklearn.")])}))
+"""
+
+
+def test_skops_trusts_the_same_estimators_without_importing_all_of_sklearn() -> None:
+    """The estimators mlready hands skops while it imports are the ones scikit-learn lists (so
+    skops trusts exactly what it would), and fewer scikit-learn modules get imported."""
+    from sklearn.utils import all_estimators
+
+    from mlready import sklearn_estimators
+
+    real = tuple((name, cls.__module__) for name, cls in all_estimators())
+    import sklearn
+
+    if sklearn.__version__ == sklearn_estimators.SKLEARN_VERSION:
+        assert real == sklearn_estimators.ESTIMATORS
+        assert sklearn_estimators.current() == (sklearn.__version__, real)
+    else:
+        assert sklearn_estimators.listed() is None  # another release: skops lists them itself
+    done = subprocess.run(
+        [sys.executable, "-c", _TRUSTED],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    got = json.loads(done.stdout)
+    expected = sorted(f"{m}.{n}" for n, m in real if m.startswith("sklearn."))
+    assert got["names"] == expected
+    if sklearn.__version__ == sklearn_estimators.SKLEARN_VERSION:
+        every = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys, sklearn.utils; sklearn.utils.all_estimators(); "
+                "print(len([m for m in sys.modules if m.startswith('sklearn.')]))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert got["modules"] < int(every.stdout)
+
+
+def test_another_sklearn_release_gets_no_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sklearn
+
+    from mlready import sklearn_estimators
+
+    monkeypatch.setattr(sklearn, "__version__", "0.0.1")
+    assert sklearn_estimators.listed() is None
+    monkeypatch.setattr(sklearn, "__version__", sklearn_estimators.SKLEARN_VERSION)
+    listed = sklearn_estimators.listed()
+    assert listed is not None
+    assert [(n, c.__module__) for n, c in listed] == list(sklearn_estimators.ESTIMATORS)

@@ -20,7 +20,7 @@ import joblib
 import pandas as pd
 import pytest
 
-from mlready.errors import DataError, UsageError
+from mlready.errors import DataError, NotFoundError, UsageError
 from mlready.model_format import ModelPolicy
 from mlready.registry import ModelRef, Registry, TrainedRun, parse_ref
 from tests.conftest import ROOT, CliResult
@@ -708,3 +708,50 @@ def test_rows_with_absolute_paths_are_read_against_the_current_store(tmp_path: P
     engine.dispose()
     with pytest.raises(DataError, match="is not in the registry's artifact store"):
         registry.load(registry.resolve(ModelRef("churn", version=1)))
+
+
+_READ_ONLY = """\
+import json, sys
+from pathlib import Path
+from mlready.registry import ModelRef, Registry
+registry = Registry(sys.argv[1], Path(sys.argv[2]), connect=False)
+version = registry.resolve(ModelRef("churn", alias=sys.argv[3]))
+print(json.dumps({"version": version.summary(), "metadata": version.metadata,
+                  "sqlalchemy": "sqlalchemy" in sys.modules, "loaded": registry.load(version)}))
+"""
+
+
+def test_reading_one_version_of_a_sqlite_registry_needs_no_sqlalchemy(tmp_path: Path) -> None:
+    """serve-batch's read of one version (sqlite3, read-only) gives the version SQLAlchemy's
+    path gives, with the same sha256-checked load; what it cannot find, or a registry that is
+    no SQLite file it can read, goes the full way (and its errors are that way's)."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    registry = Registry(url, tmp_path / "store")
+    failing = fake_run(tmp_path / "r1", {"m": 1}, passed=False)
+    registry.register("churn", failing, actor="t", allow_failing_reason="a test")
+    registry.register("churn", fake_run(tmp_path / "r2", {"m": 2}), actor="t")
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_ONLY, url, str(tmp_path / "store"), "candidate"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    got = json.loads(done.stdout)
+    expected = registry.resolve(ModelRef("churn", alias="candidate"))
+    assert got["sqlalchemy"] is False
+    assert got["version"] == json.loads(json.dumps(expected.summary()))
+    assert got["metadata"] == expected.metadata
+    assert got["loaded"] == {"m": 2}
+    lazy = Registry(url, tmp_path / "store", connect=False)
+    first = lazy.resolve(ModelRef("churn", version=1))
+    assert first == registry.resolve(ModelRef("churn", version=1))
+    assert first.passed is False
+    with pytest.raises(NotFoundError, match="no alias 'production'"):
+        lazy.resolve(ModelRef("churn", alias="production"))
+    (tmp_path / "broken.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(DataError, match="cannot open the registry"):
+        Registry(f"sqlite:///{tmp_path / 'broken.db'}", tmp_path / "s2", connect=False).resolve(
+            ModelRef("churn", alias="production")
+        )

@@ -454,3 +454,60 @@ def test_importance_samples_only_rows_some_fold_validates(tmp_path: Path) -> Non
     validated = sum(f["validation_rows"] for f in result.metadata["validation"]["per_fold"])
     # the oldest quarter of the rows trains every fold and is never validated: not sampled
     assert method["rows"] == method["held_out_rows"] == validated < len(toy_frame())
+
+
+def test_package_versions_skip_the_search_only_for_the_packages_listed_already() -> None:
+    """Models of scikit-learn name no package beyond the listed ones: the same versions as
+    asking every installed package which modules it owns; another module still names its
+    package (pytest's here)."""
+    from importlib import metadata
+
+    from mlready.training.artifacts import PACKAGES, package_versions
+
+    owners = metadata.packages_distributions()
+    names = list(PACKAGES) + [
+        d for d in owners.get("sklearn", []) + owners.get("numpy", []) if d not in PACKAGES
+    ]
+    expected = {}
+    for name in names:
+        try:
+            expected[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    assert package_versions(["sklearn.ensemble", "numpy"]) == expected
+    assert package_versions(["_pytest.python"])["pytest"] == metadata.version("pytest")
+
+
+def test_proxy_folds_and_scores_are_sklearns() -> None:
+    """The proxy check's folds and scores, computed without scikit-learn, are sklearn's KFold
+    and metrics."""
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+    from sklearn.model_selection import KFold
+
+    from mlready.training import leakage
+    from mlready.training.metrics import roc_auc
+
+    for rows in (20, 23, 1001):
+        ours = leakage._folds(rows)
+        theirs = list(KFold(leakage.PROXY_FOLDS, shuffle=True, random_state=0).split(range(rows)))
+        assert len(ours) == len(theirs)
+        for (a, b), (c, d) in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(np.sort(b), np.sort(d))
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 500)
+    scores = np.round(rng.random(500) + 0.3 * labels, 1)  # many ties
+    assert roc_auc(labels == 1, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    series = pd.Series(rng.choice(list("abcdef"), 500))
+    target = np.where(series == "a", 2.0, 0.0) + rng.normal(0, 1, 500)
+    strength, _ = leakage.proxy_strength(series, target, "regression", numeric=False)
+    codes = leakage._groups(series, False)
+    predicted = leakage._out_of_fold(codes, target[:, None], leakage._folds(500))[:, 0]
+    assert strength == pytest.approx(r2_score(target, predicted), abs=1e-12)
+    three = np.array(["x", "y", "z"])[rng.integers(0, 3, 500)]
+    strength, _ = leakage.proxy_strength(series, three, "classification", numeric=False)
+    onehot = np.eye(3)[np.unique(three, return_inverse=True)[1]]
+    guess = leakage._out_of_fold(codes, onehot, leakage._folds(500)).argmax(axis=1)
+    assert strength == pytest.approx(
+        accuracy_score(np.unique(three, return_inverse=True)[1], guess), abs=1e-12
+    )

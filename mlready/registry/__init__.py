@@ -113,8 +113,14 @@ class Version:
 
     @classmethod
     def from_row(cls, row: Any) -> Version:
-        data = dict(row._mapping)
+        return cls.from_mapping(dict(row._mapping))
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> Version:
+        """A version from its row's columns by name."""
+        data = dict(data)
         data.pop("id", None)
+        data["passed"] = bool(data["passed"])  # SQLite keeps booleans as 0 and 1
         data["metadata"] = json.loads(data.pop("metadata_json"))
         return cls(**data)
 
@@ -125,7 +131,11 @@ class Version:
 
 class Registry:
     """A registry database and its artifact store; ``policy`` says which model files it loads
-    (skops with the trusted types; joblib only when pickle is allowed)."""
+    (skops with the trusted types; joblib only when pickle is allowed).
+
+    ``connect=False`` opens the database only when something needs it: a command that reads one
+    version of a SQLite registry (serve-batch) reads it with the standard library's sqlite3 and
+    never imports SQLAlchemy (a quarter of a second)."""
 
     def __init__(
         self,
@@ -134,18 +144,85 @@ class Registry:
         *,
         create: bool = True,
         policy: ModelPolicy | None = None,
+        connect: bool = True,
     ) -> None:
         self.url = url
         self.store = store
         self.policy = policy or ModelPolicy()
-        self.engine = make_engine(url)
-        if create:
-            create_schema(self.engine)
-        meta = tables()
-        self.models = meta.tables["mlready_models"]
-        self.versions = meta.tables["mlready_versions"]
-        self.aliases = meta.tables["mlready_aliases"]
-        self.history = meta.tables["mlready_alias_history"]
+        self._create = create
+        self._engine: Any = None
+        if connect:
+            self._connect()
+
+    def _connect(self) -> Any:
+        if self._engine is None:
+            engine = make_engine(self.url)
+            if self._create:
+                create_schema(engine)
+            self._engine = engine
+        return self._engine
+
+    @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine (made, and the schema created, on first use)."""
+        return self._connect()
+
+    @property
+    def models(self) -> Any:
+        return tables().tables["mlready_models"]
+
+    @property
+    def versions(self) -> Any:
+        return tables().tables["mlready_versions"]
+
+    @property
+    def aliases(self) -> Any:
+        return tables().tables["mlready_aliases"]
+
+    @property
+    def history(self) -> Any:
+        return tables().tables["mlready_alias_history"]
+
+    def _read_sqlite(self, ref: ModelRef) -> Version | None:
+        """The version ``ref`` names, read from a SQLite registry with the standard library's
+        sqlite3, read-only; None when the registry is no SQLite file, the read fails or finds
+        nothing (the SQLAlchemy path then answers, and words any error)."""
+        import sqlite3
+
+        from mlready.registry.db import BUSY_TIMEOUT_S
+
+        prefix = "sqlite:///"
+        if self._engine is not None or not self.url.startswith(prefix) or "?" in self.url:
+            return None
+        path = Path(self.url[len(prefix) :])
+        if not path.is_file():
+            return None
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
+            )
+            try:
+                conn.row_factory = sqlite3.Row
+                number = ref.version
+                if number is None:
+                    found = conn.execute(
+                        "SELECT version FROM mlready_aliases WHERE model_name = ? AND alias = ?",
+                        (ref.name, ref.alias),
+                    ).fetchone()
+                    number = None if found is None else int(found[0])
+                row = None
+                if number is not None:
+                    row = conn.execute(
+                        "SELECT * FROM mlready_versions WHERE model_name = ? AND version = ?",
+                        (ref.name, number),
+                    ).fetchone()
+            finally:
+                conn.close()
+            if row is None:
+                return None
+            return self._located(Version.from_mapping(dict(row)))
+        except (sqlite3.Error, KeyError, TypeError, ValueError):
+            return None
 
     # ---------------------------------------------------------------------------------- store
 
@@ -178,7 +255,9 @@ class Registry:
         return uri  # not a store name: loading refuses it (see verified_bytes)
 
     def _version(self, row: Any) -> Version:
-        version = Version.from_row(row)
+        return self._located(Version.from_row(row))
+
+    def _located(self, version: Version) -> Version:
         return replace(
             version,
             artifact_uri=self.located(version.artifact_uri) or version.artifact_uri,
@@ -365,6 +444,9 @@ class Registry:
     def resolve(self, ref: ModelRef) -> Version:
         """The version a reference names; NotFoundError (exit 4), naming what exists, when it
         names none."""
+        quick = self._read_sqlite(ref)
+        if quick is not None:
+            return quick
         import sqlalchemy as sa
 
         versions = self.versions
@@ -635,10 +717,10 @@ def registry_location(loaded: Any) -> tuple[str, Path]:
     return url, store
 
 
-def open_registry(loaded: Any) -> Registry:
+def open_registry(loaded: Any, *, connect: bool = True) -> Registry:
     """The spec's registry, created on first use; it loads models under the spec's policy
-    (``model.allow_pickle``, ``model.trusted_types``)."""
+    (``model.allow_pickle``, ``model.trusted_types``). ``connect=False``: see Registry."""
     url, store = registry_location(loaded)
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    return Registry(url, store, policy=ModelPolicy.of(loaded.spec))
+    return Registry(url, store, policy=ModelPolicy.of(loaded.spec), connect=connect)

@@ -257,7 +257,7 @@ def resolve_model(loaded: LoadedSpec, ref: str | None) -> ModelInfo:
     """The registered version ``ref`` names (default: the production alias)."""
     from mlready.registry import open_registry, parse_ref
 
-    registry = open_registry(loaded)
+    registry = open_registry(loaded, connect=False)  # one version read: no SQLAlchemy on SQLite
     version = registry.resolve(parse_ref(ref or "", loaded.spec.model_name))
     registry.refuse_unloadable(version)  # pickle without --allow-pickle: before any data is read
     meta = version.metadata

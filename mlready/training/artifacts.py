@@ -26,6 +26,8 @@ REPORT_FILE = "training.html"
 INPUT_EXAMPLE_ROWS = 5
 #: Distributions whose versions a registered model records (the estimator's own is added).
 PACKAGES = ("mlready", "scikit-learn", "pandas", "numpy", "scipy", "skops", "joblib", "pyarrow")
+#: The import names of PACKAGES' own modules.
+_LISTED = ("sklearn", "pandas", "numpy", "scipy", "skops", "joblib", "pyarrow")
 
 
 #: The spec sections train reads (their hashes and content go into the metadata).
@@ -72,7 +74,9 @@ def judged_metric(metadata: dict[str, Any], metric: str | None) -> float | None:
 def package_versions(extra_modules: list[str]) -> dict[str, str]:
     """Installed versions of the packages a model depends on."""
     names = list(PACKAGES)
-    owners = importlib_metadata.packages_distributions()
+    tops = {module.split(".")[0] for module in extra_modules}
+    # the modules of the packages listed already need no search of every installed package
+    owners = {} if tops <= set(_LISTED) else importlib_metadata.packages_distributions()
     for module in extra_modules:
         for dist in owners.get(module.split(".")[0], []):
             if dist not in names:

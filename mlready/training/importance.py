@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlready.spec.models import IMPORTANCE_MAX_ROWS, IMPORTANCE_REPEATS
-from mlready.training.metrics import SCORE_METRICS, compute_metrics, higher_is_better
+from mlready.training.metrics import SCORE_METRICS, higher_is_better, scorer
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
@@ -183,47 +183,86 @@ class _Predictions:
         return _outputs(self.estimator, stack, self.task, self.binary, self.metric)
 
 
+class _Tree:
+    """One tree of a booster, as the shortcut reads it: the raw prediction column it adds to
+    (the class, for several classes), its predictor, the leaf each row as it is reaches and that
+    leaf's value, and, per node, the input columns split on along the path from the root."""
+
+    def __init__(self, column: int, predictor: Any, leaf: Any, paths: Any) -> None:
+        self.column, self.predictor, self.leaf, self.paths = column, predictor, leaf, paths
+        self.values = predictor.nodes["value"][leaf]
+
+    def hit(self, columns: Any) -> Any:
+        """The rows whose path passes a split on ``columns``: only their output can change
+        when those columns are shuffled (every other row reaches the same leaf)."""
+        return self.paths[:, columns].any(axis=1)[self.leaf]
+
+
+def _path_columns(nodes: Any, width: int) -> Any:
+    """(nodes, width): for each node of a tree, the columns split on from the root to it."""
+    import numpy as np
+
+    paths = np.zeros((len(nodes), width), dtype=bool)
+    leaf, feature = nodes["is_leaf"], nodes["feature_idx"]
+    left, right = nodes["left"], nodes["right"]
+    todo = [0]
+    while todo:
+        node = todo.pop()
+        if leaf[node]:
+            continue
+        for child in (int(left[node]), int(right[node])):
+            paths[child] = paths[node]
+            paths[child, feature[node]] = True
+            todo.append(child)
+    return paths
+
+
 class _BoosterTrees(_Predictions):
-    """A HistGradientBoosting estimator: shuffling a feature changes only the trees that split
-    on it, so only those are evaluated again (the others' sum is kept from the rows as they are).
+    """A HistGradientBoosting estimator: shuffling a feature changes a tree's output only on the
+    rows whose path through that tree passes a split on the feature, so only those rows of those
+    trees are evaluated again; every other output is kept from the rows as they are. Which leaf
+    each row reaches comes from sklearn's own tree traversal (a copy of the tree whose leaves
+    hold their own number).
 
     This reads sklearn's private predictors; it is used only after it reproduced the estimator's
-    own predictions of a shuffled copy, and the shuffles are otherwise predicted in full."""
+    own predictions, of the rows as they are and of a shuffled copy, and the shuffles are
+    otherwise predicted in full."""
 
     def __init__(self, estimator: Any, task: str, binary: bool, metric: str, pre: Any) -> None:
         import numpy as np
+        from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
         super().__init__(estimator, task, binary, metric)
         self.pre = pre
         width = pre.shape[1]
-        # one row per tree (iteration t, class k): the columns it splits on
-        self.trees = [
-            (t, k) for t, trees in enumerate(estimator._predictors) for k in range(len(trees))
-        ]
-        self.uses = np.zeros((len(self.trees), width), dtype=bool)
-        for row, (t, k) in enumerate(self.trees):
-            nodes = estimator._predictors[t][k].nodes
-            self.uses[row, nodes["feature_idx"][nodes["is_leaf"] == 0]] = True
-        self.raw_base = self._raw(pre, None)
+        self.known = estimator._bin_mapper.make_known_categories_bitsets()
+        self.trees: list[_Tree] = []
+        for iteration in estimator._predictors:
+            for column, predictor in enumerate(iteration):
+                numbered = predictor.nodes.copy()
+                numbered["value"] = np.arange(len(numbered))
+                finder = TreePredictor(
+                    numbered, predictor.binned_left_cat_bitsets, predictor.raw_left_cat_bitsets
+                )
+                leaf = finder.predict(pre, *self.known, 1).astype(np.intp)
+                paths = _path_columns(predictor.nodes, width)
+                self.trees.append(_Tree(column, predictor, leaf, paths))
+        # one row per tree: the columns it splits on
+        self.uses = np.array([t.paths.any(axis=0) for t in self.trees]).reshape(-1, width)
+        raw = np.zeros((len(pre), estimator.n_trees_per_iteration_), order="F")
+        raw += estimator._baseline_prediction
+        estimator._predict_iterations(pre, estimator._predictors, raw, False, 1)
+        self.raw_base = raw
 
-    def _raw(self, X: Any, chosen: Any) -> Any:
-        """The raw predictions of the trees ``chosen`` (rows of self.trees; None: every tree,
-        and the baseline) on X."""
+    def leaves_agree(self) -> bool:
+        """Whether the leaves found give the estimator's own raw predictions back."""
         import numpy as np
 
-        est = self.estimator
-        raw = np.zeros((len(X), est.n_trees_per_iteration_), order="F")
-        if chosen is None:
-            raw += est._baseline_prediction
-            est._predict_iterations(X, est._predictors, raw, False, 1)
-            return raw
-        for k in range(raw.shape[1]):
-            mine = [[est._predictors[t][k]] for t, kk in (self.trees[i] for i in chosen) if kk == k]
-            if mine:
-                column = np.zeros((len(X), 1), order="F")
-                est._predict_iterations(X, mine, column, False, 1)
-                raw[:, k] += column[:, 0]
-        return raw
+        total = np.zeros_like(self.raw_base)
+        total += self.estimator._baseline_prediction
+        for tree in self.trees:
+            total[:, tree.column] += tree.values
+        return bool(np.allclose(total, self.raw_base, rtol=1e-9, atol=1e-12))
 
     def finish(self, raw: Any) -> Any:
         """The estimator's outputs for these raw predictions (sklearn's own link and labels)."""
@@ -236,16 +275,21 @@ class _BoosterTrees(_Predictions):
     def of(self, stack: Any, columns: Any) -> Any:
         import numpy as np
 
-        touched = np.flatnonzero(self.uses[:, columns].any(axis=1))
-        if len(touched) == 0:
-            return None
-        copies = len(stack) // len(self.pre)
-        if len(touched) * (copies + 1) >= 0.8 * len(self.uses) * copies:
-            # most trees split on it: predicting every tree costs less than taking some out
-            return self.finish(self._raw(stack, None))
-        kept = self.raw_base - self._raw(self.pre, touched)
-        raw = np.tile(kept, (copies, 1)) + self._raw(stack, touched)
-        return self.finish(raw)
+        n = len(self.pre)
+        copies = len(stack) // n
+        offsets = n * np.arange(copies)[:, None]
+        raw = None
+        for i in np.flatnonzero(self.uses[:, columns].any(axis=1)):
+            tree = self.trees[i]
+            hit = tree.hit(columns)
+            if not hit.any():
+                continue
+            if raw is None:
+                raw = np.tile(self.raw_base, (copies, 1))
+            rows = (np.flatnonzero(hit)[None, :] + offsets).ravel()
+            now = tree.predictor.predict(stack[rows], *self.known, 1)
+            raw[rows, tree.column] += now - np.tile(tree.values[hit], copies)
+        return None if raw is None else self.finish(raw)
 
     @classmethod
     def build(
@@ -274,7 +318,7 @@ class _BoosterTrees(_Predictions):
             moved = [mapping[g] for g in groups]
             # the check: every row as it is, and the most used feature shuffled, both ways
             direct = _outputs(estimator, matrix, task, binary, metric)
-            if not _close(trees.finish(trees.raw_base), direct):
+            if not trees.leaves_agree() or not _close(trees.finish(trees.raw_base), direct):
                 return None
             usage = [trees.uses[:, m].any(axis=1).sum() if len(m) else -1 for m in moved]
             i = int(np.argmax(usage))
@@ -284,9 +328,10 @@ class _BoosterTrees(_Predictions):
                 shuffled[:, groups[i]] = matrix[np.ix_(perm, groups[i])]
                 stack[:, moved[i]] = trees.pre[np.ix_(perm, moved[i])]
                 expected = _outputs(estimator, shuffled, task, binary, metric)
-                if not _close(trees.of(stack, moved[i]), expected):
+                got = trees.of(stack, moved[i])
+                if not _close(direct if got is None else got, expected):
                     return None
-        except (AttributeError, TypeError, ValueError, IndexError):
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError, ImportError):
             return None
         return trees, moved
 
@@ -349,6 +394,7 @@ def _drops_for(
     per_call = max(1, min(repeats, STACK_CELLS // max(1, n * width)))
     work = _stacked(matrix, per_call)
     sign = 1.0 if higher_is_better(metric) else -1.0
+    score = scorer(metric, y, classes)
     out = np.full((len(chosen), repeats), np.nan)
     for row, i in enumerate(chosen):
         columns = groups[i]
@@ -374,7 +420,7 @@ def _drops_for(
                 continue
             for k in range(len(batch)):
                 part = outputs[k * n : (k + 1) * n]
-                value = compute_metrics([metric], y, part, part, classes)[metric]
+                value = score(part)
                 if value is not None:
                     out[row, first + k] = sign * (base - value)
         if raw:
@@ -432,7 +478,7 @@ def measure(
         outputs = predictions.finish(predictions.raw_base)
     else:
         outputs = _outputs(estimator, matrix, task, binary, metric)
-    base = compute_metrics([metric], y, outputs, outputs, classes)[metric]
+    base = scorer(metric, y, classes)(outputs)
     if base is None:
         return None
     kwargs: dict[str, Any] = {

@@ -54,14 +54,32 @@ def _out_of_fold(codes: Any, targets: Any, folds: list[tuple[Any, Any]]) -> Any:
     return out
 
 
+def _folds(rows: int) -> list[tuple[Any, Any]]:
+    """sklearn's KFold(PROXY_FOLDS, shuffle=True, random_state=0) split of ``rows`` rows (the
+    same rows in each fold), without importing scikit-learn: init runs this on its sample."""
+    import numpy as np
+
+    order = np.arange(rows)
+    np.random.RandomState(0).shuffle(order)
+    sizes = np.full(PROXY_FOLDS, rows // PROXY_FOLDS)
+    sizes[: rows % PROXY_FOLDS] += 1
+    out, start = [], 0
+    for size in sizes:
+        valid = np.zeros(rows, dtype=bool)
+        valid[order[start : start + size]] = True
+        out.append((np.flatnonzero(~valid), np.flatnonzero(valid)))
+        start += size
+    return out
+
+
 def proxy_strength(series: Any, y: Any, task: str, *, numeric: bool) -> tuple[float, str] | None:
     """How well one feature predicts the target on its own, on rows its model did not see:
     the per-value (or per-bin) target mean, cross-validated; for numeric features also the
     rank (ROC AUC) or linear (R^2) fit. None when there is too little to judge."""
     import numpy as np
     import pandas as pd
-    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
-    from sklearn.model_selection import KFold
+
+    from mlready.training.metrics import roc_auc
 
     series = series.reset_index(drop=True)
     rows = len(series)
@@ -69,7 +87,7 @@ def proxy_strength(series: Any, y: Any, task: str, *, numeric: bool) -> tuple[fl
         return None
     y = np.asarray(y)
     codes = _groups(series, numeric)
-    folds = list(KFold(PROXY_FOLDS, shuffle=True, random_state=0).split(codes))
+    folds = _folds(rows)
     present = series.notna().to_numpy()
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float) if numeric else None
     if task == "regression":
@@ -77,7 +95,8 @@ def proxy_strength(series: Any, y: Any, task: str, *, numeric: bool) -> tuple[fl
         if np.ptp(target) == 0:
             return None
         predicted = _out_of_fold(codes, target[:, None], folds)[:, 0]
-        strength = float(r2_score(target, predicted))
+        total = float(((target - target.mean()) ** 2).sum())
+        strength = 1 - float(((target - predicted) ** 2).sum()) / total
         if values is not None and present.sum() >= 10 and np.ptp(values[present]) > 0:
             linear = float(np.corrcoef(values[present], target[present])[0, 1]) ** 2
             strength = max(strength, linear)
@@ -87,21 +106,21 @@ def proxy_strength(series: Any, y: Any, task: str, *, numeric: bool) -> tuple[fl
         return None
     if len(classes) == 2:
         predicted = _out_of_fold(codes, labels[:, None].astype(float), folds)[:, 0]
-        strength = float(roc_auc_score(labels, predicted))
+        strength = roc_auc(labels == 1, predicted)
         if (
             values is not None
             and present.sum() >= 10
             and np.ptp(values[present]) > 0
             and len(np.unique(labels[present])) == 2
         ):
-            auc = float(roc_auc_score(labels[present], values[present]))
+            auc = roc_auc(labels[present] == 1, values[present])
             strength = max(strength, auc, 1 - auc)
         return strength, "cross-validated ROC AUC on its own"
     if float(np.bincount(labels).max() / rows) >= PROXY_BAR:
         return None  # one class is almost every row: accuracy says nothing
     onehot = np.eye(len(classes))[labels]
     predicted = _out_of_fold(codes, onehot, folds).argmax(axis=1)
-    return float(accuracy_score(labels, predicted)), "cross-validated accuracy on its own"
+    return float(np.mean(labels == predicted)), "cross-validated accuracy on its own"
 
 
 def find_proxies(

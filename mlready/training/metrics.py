@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from mlready.spec.models import METRICS
@@ -83,6 +84,67 @@ def compute_metrics(
             value = math.nan
         out[name] = None if math.isnan(value) or math.isinf(value) else value
     return out
+
+
+def scorer(name: str, y: Any, classes: list[str]) -> Callable[[Any], float | None]:
+    """``compute_metrics`` of one metric on the rows ``y``, for many predictions of those rows:
+    the error metrics, accuracy and ROC AUC by numpy (sklearn's formulas without its input
+    checks, which cost more than the arithmetic on a few thousand rows: the same values up to
+    the last bits of a float sum), every other metric and every case a formula cannot settle
+    (one class only, a constant target) by sklearn.metrics."""
+    import numpy as np
+
+    def slow(outputs: Any) -> float | None:
+        return compute_metrics([name], y, outputs, outputs, classes)[name]
+
+    truth = np.asarray(y)
+    if len(truth) < 2:
+        return slow
+    if name in ("rmse", "mae", "r2") and truth.dtype.kind in "iuf":
+        truth = truth.astype(np.float64)
+        if name == "rmse":
+            return lambda p: float(np.sqrt(np.average((truth - p) ** 2)))
+        if name == "mae":
+            return lambda p: float(np.average(np.abs(p - truth)))
+        spread = float(((truth - np.average(truth)) ** 2).sum())
+        if spread == 0:
+            return slow
+        return lambda p: float(1 - ((truth - p) ** 2).sum() / spread)
+    if name == "accuracy":
+
+        def accuracy(labels: Any) -> float | None:
+            labels = np.asarray(labels)
+            if labels.dtype.kind != truth.dtype.kind or labels.shape != truth.shape:
+                return slow(labels)
+            return float(np.average(labels == truth))
+
+        return accuracy
+    if name == "roc_auc" and len(classes) == 2 and truth.dtype.kind in "iub":
+        positive = truth == 1
+        if positive.all() or not positive.any():
+            return slow
+        return lambda scores: roc_auc(positive, scores)
+    if name == "roc_auc" and len(classes) > 2:
+        columns = [truth == c for c in classes]
+        if any(c.all() or not c.any() for c in columns):
+            return slow
+        return lambda scores: float(
+            np.mean([roc_auc(c, scores[:, k]) for k, c in enumerate(columns)])
+        )
+    return slow
+
+
+def roc_auc(positive: Any, scores: Any) -> float:
+    """ROC AUC as the Mann-Whitney statistic: the share of (positive, negative) pairs the scores
+    order rightly, ties counting half (what sklearn's area under the curve equals); numpy only."""
+    import numpy as np
+
+    positive = np.asarray(positive, dtype=bool)
+    _, where, counts = np.unique(np.asarray(scores), return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[where.reshape(-1)]  # ties: their mean rank
+    hits = int(positive.sum())
+    misses = len(positive) - hits
+    return float((ranks[positive].sum() - hits * (hits + 1) / 2) / (hits * misses))
 
 
 def summarize(folds: list[dict[str, float | None]], names: list[str]) -> dict[str, dict[str, Any]]:

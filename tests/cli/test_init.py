@@ -429,3 +429,24 @@ def test_init_never_overwrites_data_it_did_not_write(tmp_path: Path, run_cli) ->
     assert "data/example.csv exists already" in result.stderr
     assert mine.read_text() == "id,value\n1,2\n"
     assert not (folder / "mlready.yaml").exists()
+
+
+def test_init_with_data_imports_neither_sklearn_nor_gx(tmp_path: Path) -> None:
+    """init --data measures target proxies as train would, without scikit-learn."""
+    import subprocess
+    import sys
+
+    from mlready.scaffold import write_example_data
+
+    write_example_data(tmp_path / "example.csv", batch=tmp_path / "batch.csv")
+    code = (
+        "import sys\n"
+        "from mlready.cli.app import main\n"
+        f"try:\n    main(['init', {str(tmp_path / 'p')!r}, '--data', "
+        f"{str(tmp_path / 'example.csv')!r}, '--target', 'churned'])\n"
+        "except SystemExit as exit:\n    code = exit.code\n"
+        "heavy = ['sklearn', 'great_expectations', 'scipy', 'matplotlib', 'sqlalchemy']\n"
+        "print(f'EXIT={code} LOADED=' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "EXIT=0 LOADED=", out.stdout + out.stderr
