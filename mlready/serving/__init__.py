@@ -1180,7 +1180,8 @@ def _serve_local(
         if out.rows == 0:
             out.write(_empty_output(info, scorer, run_id))
             out.rows = 0
-        profile_text = json_text(profile)  # one text for both copies (it keeps sample values)
+        # one text for both copies (it keeps sample values)
+        profile_text = json_text(profile, compact=True)
         atomic_write_text(run_dir / "batch_profile.json", profile_text)
         rejects_tmp = rejects.close()
         out_tmp = out.close()

@@ -198,9 +198,17 @@ class Contract:
             accepted &= ~mask
             for position in np.flatnonzero(mask):
                 reasons[int(position)].append(check_id)
-        X = chunk.loc[accepted, self.features].reset_index(drop=True)
-        for column in self.numeric:
-            X[column] = numbers[column][accepted]
+        # the model's input built in one go: the numbers already converted, the other columns
+        # as read (no copy of a chunk whose rows all passed)
+        everyone = bool(accepted.all())
+        inputs: dict[str, Any] = {}
+        for column in self.features:
+            if column in numbers and column in self.numeric:
+                inputs[column] = numbers[column] if everyone else numbers[column][accepted]
+            else:
+                values = chunk[column].array
+                inputs[column] = values if everyone else values[accepted]
+        X = pd.DataFrame(inputs, columns=self.features)
         for column in self.numeric_categories:
             X[column] = to_number(X[column])[0]
         categories = {c: category_counts(X[c]) for c in self.categorical}
@@ -236,8 +244,10 @@ class Contract:
         import numpy as np
         import pandas as pd
 
-        present = series.notna().to_numpy()
         kind = check.kind
+        if kind == "type" and _typed_as_wanted(check.params["type"], series):
+            return None  # nothing to judge per row (most chunks of most columns)
+        present = series.notna().to_numpy()
         if kind == "not_null":
             missing = ~present
             self.nulls[check.column or ""] += int(missing.sum())
@@ -379,6 +389,18 @@ def to_number(series: Any) -> tuple[Any, Any]:
             dtype="float64", na_value=np.nan
         )
     return values, present & ~ok
+
+
+def _typed_as_wanted(wanted: str, series: Any) -> bool:
+    """Whether a type check has nothing to judge per row: numbers are judged while converting
+    them, and a text column is text (both as :func:`_type_failures` decides)."""
+    import pandas as pd
+
+    if wanted in ("float", "number"):
+        return True
+    if wanted == "string":
+        return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
+    return False
 
 
 def _type_failures(wanted: str, series: Any, number: Any, present: Any) -> Any:
