@@ -558,7 +558,7 @@ def score_cases(
         flush=True,
     )
     batch = make_batch(rows)
-    outs = WORK / "out"
+    outs = WORK / f"out_{rows}"  # per size: two sizes may run at once
     outs.mkdir(parents=True, exist_ok=True)
     floor_script = WORK / "floor.py"
     floor_script.write_text(FLOOR.replace("POSITIVE", "'Yes'"))
@@ -948,6 +948,9 @@ def main() -> None:
         "--skip-cache", action="store_true", help="no cache cases (only the interleaved rounds)"
     )
     parser.add_argument(
+        "--stem", help="name of the results files in benchmarks/results (default: serve)"
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=300.0,
@@ -966,7 +969,8 @@ def main() -> None:
         pipelines=options.pipelines,
     )
     RESULTS.mkdir(exist_ok=True)
-    stem = "serve_quick" if options.quick else "serve"  # a smoke run keeps the full results
+    # a smoke run keeps the full results
+    stem = options.stem or ("serve_quick" if options.quick else "serve")
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     text = tables(results)
     (RESULTS / f"{stem}.md").write_text(text)

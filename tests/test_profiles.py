@@ -90,3 +90,34 @@ def test_file_digests_are_remembered_until_the_file_changes(tmp_path) -> None:
     data.write_text("a,b\n1,3\n")  # same size; put the old modification time back
     os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert file_digests([data], memo) == [hashlib.sha256(b"a,b\n1,3\n").hexdigest()]
+
+
+def test_category_counts_of_arrow_text_equal_pandas_counts() -> None:
+    from mlready.profiles import category_counts
+
+    plan = _frame(3000, 5)["plan"]
+    arrow = plan.astype("str")  # pandas' text held by Arrow: counted by pyarrow
+    assert arrow.dtype.storage == "pyarrow"
+    by_arrow = category_counts(arrow)
+    by_pandas = category_counts(plan.astype(object))
+    assert by_arrow == by_pandas
+    assert list(by_arrow[0]) == list(plan.value_counts().index)  # most common first
+    assert by_arrow[1] == int(plan.isna().sum()) > 0
+
+
+def test_bins_counted_in_numpy_fold_into_the_state_when_it_is_read() -> None:
+    reference = profile_frame(_frame(2000, 6), ["x"], [], bins=10, keep_values=10)
+    batch = _frame(5000, 7)
+    whole = ProfileBuilder(reference, keep_values=10)
+    whole.add(batch)
+    stepwise = ProfileBuilder(reference, keep_values=10)
+    stepwise.add(batch.iloc[:2000])
+    state = stepwise.to_state()["columns"]["x"]
+    assert sum(state["fine_counts"]) == state["count"] == batch["x"].iloc[:2000].notna().sum()
+    assert all(type(v) is int for v in state["counts"])  # plain JSON numbers
+    stepwise.add(batch.iloc[2000:])
+    a, b = whole.result()["columns"]["x"], stepwise.result()["columns"]["x"]
+    assert a["counts"] == b["counts"]
+    assert a["fine_counts"] == b["fine_counts"]
+    assert b["fine_sums"] == pytest.approx(a["fine_sums"], rel=1e-12)
+    assert all(type(v) is float for v in b["fine_sums"])

@@ -32,6 +32,8 @@ from mlready.spec.models import ServingSection
 __all__ = ["ServeResult", "serve_batch"]
 
 REASON_COLUMN = "_mlready_reasons"
+#: The GIL switch interval while chunks are scored (Python's default: 0.005 s).
+SWITCH_INTERVAL = 0.0002
 #: Progress callback: (rows done, rows in the batch or None when unknown).
 Progress = Callable[[int, "int | None"], None]
 
@@ -1130,8 +1132,13 @@ def _serve_local(
             finish_chunk(*pending.popleft())
 
     success = False
+    switch = sys.getswitchinterval()
     try:
         with threadpool_limits(limits=1 if threads > 1 else None):
+            # a scoring thread takes the GIL back after each step of the model (a tree of a
+            # boosted ensemble: hundreds per chunk) while the main thread checks in Python;
+            # with the default 5 ms switch interval it waits up to that long each time
+            sys.setswitchinterval(SWITCH_INTERVAL)
             offset = 0
             chunk = first
             while chunk is not None:
@@ -1204,6 +1211,7 @@ def _serve_local(
             result.files["rejects"] = str(batch.rejects)
         success = True
     finally:
+        sys.setswitchinterval(switch)
         pool.shutdown(wait=True, cancel_futures=True)
         if not success:
             out.discard()
