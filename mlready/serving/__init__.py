@@ -1302,7 +1302,8 @@ def output_table(ids: Any, raw: dict[str, Any], scorer: Scorer, run_id: str) -> 
 def profile_chunk(builder: Any, prepared: Any, info: ModelInfo) -> None:
     """Count one prepared chunk's features into a batch profile."""
     for column in info.numeric:
-        builder.add_column(column, prepared.X[column])
+        values = prepared.numbers.get(column)
+        builder.add_column(column, prepared.X[column] if values is None else values)
     for column, (counts, missing) in prepared.categories.items():
         builder.add_counts(column, counts, len(prepared.X), missing)
     builder.rows += len(prepared.X)
