@@ -1,5 +1,5 @@
-"""serve-batch against the floor (pandas + predict_proba + Parquet) and `mlflow models predict`,
-at 1M and 5M rows x 25 columns, with a linear and a gradient-boosting pipeline.
+"""serve-batch against a streaming floor and `mlflow models predict`, at 1M and 5M rows x 25
+columns, with a linear and a gradient-boosting pipeline.
 
 The model: a 50,000-row training file, a generated project (types-only expectations, 2 folds, no
 search, no baselines, a serving section with quarantine and the cache on), `mlready train
@@ -8,34 +8,41 @@ project, so a fresh cache). Pipelines: LogisticRegression (max_iter 200) and
 HistGradientBoostingClassifier (max_iter 200, no early stopping).
 
 The batch to score: an id, 20 numeric columns n0..n19 and 5 categorical columns c0..c4 (5-50
-categories), no target. Cases, each in its own process; wall time and peak memory (max RSS of the
-largest process) are measured from outside:
+categories), no target. Cases, each in its own process; wall time, CPU seconds (user + sys) and
+peak memory (max RSS of the largest process) are measured from outside (measuring.py):
 
-1. mlready serve-batch, cold: `--no-cache`.
-2. mlready serve-batch, first run with the cache on (an empty cache: it fills it).
-3. mlready serve-batch, the same batch again (cache on): the batch-level cache.
-4. mlready serve-batch, the same rows in another file (the CSV with its rows shuffled): the
-   batch-level cache does not apply, the row-level cache does.
-5. The floor: a plain script that reads the CSV with pandas (engine="pyarrow"), loads the same
-   model.skops (skops.io.load with the trusted types its metadata.json lists), calls its
-   predict_proba once on the feature columns, and writes the id and the probability to Parquet.
-6. `mlflow models predict --env-manager local -t csv` on the same model, saved once with
+1. mlready serve-batch, cold: `--no-cache` (every check and the batch profile still on).
+2. The streaming floor: a plain script (FLOOR below) that reads the CSV with pyarrow in 8 MB
+   blocks (numbers as float64, text as text), loads the same model.skops (skops.io.load with the
+   trusted types its metadata.json lists), scores the blocks with predict_proba in 2 threads of
+   one BLAS/OpenMP thread each (at most 4 blocks in flight) and appends the id and the
+   probability to a ParquetWriter in order.
+3. `mlflow models predict --env-manager local -t csv` on the same model, saved once with
    mlflow.sklearn.save_model(pyfunc_predict_fn="predict_proba"). MLflow lives in its own venv,
    built by this script at benchmarks/data/mlflow-venv (mlflow-skinny pinned, the same
    scikit-learn, numpy, pandas, pyarrow and skops as this venv, and mlready installed editable
    without its dependencies: the pipeline refers to functions in mlready.training.pipeline).
+4. mlready serve-batch, first run with the cache on (an empty cache: it fills it).
+5. mlready serve-batch, the same batch again (cache on): the batch-level cache.
+6. mlready serve-batch, the same rows in another file (the CSV with its rows shuffled): the
+   batch-level cache does not apply, the row-level cache does.
 
-Throughput is rows / process wall time (start-up, imports, reading and writing included). Ratios:
-mlready cold / floor throughput (target >= 0.9), mlready cold / MLflow throughput at 1M (targets
-3x linear, 1.3x gradient boosting), mlready's cold peak memory 5M / 1M (target <= 1.3, under
-2 GB), the cache speed-up, cold / same batch again (target >= 10x).
+Cases 1-3 run interleaved in rounds (--rounds; each round in another order), so that they see the
+same machine; ratios pair the rounds and give min / median / max over the rounds in which no run
+was disturbed (other processes kept over 0.2 cores busy), else over all rounds, marked. The cache
+cases follow (--skip-cache leaves them out). Targets: floor time / mlready time >= 1.0 (wall; CPU
+seconds beside it), mlready / MLflow throughput at 1M (3x linear, 1.3x gradient boosting),
+mlready's cold peak memory 5M / 1M <= 1.1 and under 2 GB, the cache speed-up (cold / same batch
+again) >= 10x. The floor's and mlready's probabilities must agree exactly (checked at the
+smallest size).
 
 Data, projects, the MLflow venv and outputs go to benchmarks/data/ (git-ignored); the results to
-benchmarks/results/serve.json and serve.md (git-ignored). As in bench_train.py, each case first
-waits (--quiet-wait seconds) for other processes to go quiet, and a run they disturbed is run again
-(up to twice the repeats); the median undisturbed run is reported.
-Usage: python benchmarks/bench_serve.py [--sizes 1000000 5000000] [--quick] [--repeats 1]
-       [--skip-mlflow] [--skip-mlready] [--quiet-wait 300]
+benchmarks/results/serve.json and serve.md (git-ignored; --stem names them otherwise). Each case
+may first wait (--quiet-wait seconds) for other processes to go quiet; every run records the load
+average and whether it was disturbed.
+Usage: python benchmarks/bench_serve.py [--sizes 1000000 5000000] [--quick] [--rounds 3]
+       [--pipelines linear gbm] [--skip-mlflow] [--skip-mlready] [--skip-cache]
+       [--retry-disturbed 0] [--quiet-wait 300] [--stem serve]
 """
 
 from __future__ import annotations
