@@ -1,5 +1,5 @@
-"""serve-batch against the floor (pandas + predict_proba + Parquet) and `mlflow models predict`,
-at 1M and 5M rows x 25 columns, with a linear and a gradient-boosting pipeline.
+"""serve-batch against a streaming floor and `mlflow models predict`, at 1M and 5M rows x 25
+columns, with a linear and a gradient-boosting pipeline.
 
 The model: a 50,000-row training file, a generated project (types-only expectations, 2 folds, no
 search, no baselines, a serving section with quarantine and the cache on), `mlready train
@@ -8,34 +8,41 @@ project, so a fresh cache). Pipelines: LogisticRegression (max_iter 200) and
 HistGradientBoostingClassifier (max_iter 200, no early stopping).
 
 The batch to score: an id, 20 numeric columns n0..n19 and 5 categorical columns c0..c4 (5-50
-categories), no target. Cases, each in its own process; wall time and peak memory (max RSS of the
-largest process) are measured from outside:
+categories), no target. Cases, each in its own process; wall time, CPU seconds (user + sys) and
+peak memory (max RSS of the largest process) are measured from outside (measuring.py):
 
-1. mlready serve-batch, cold: `--no-cache`.
-2. mlready serve-batch, first run with the cache on (an empty cache: it fills it).
-3. mlready serve-batch, the same batch again (cache on): the batch-level cache.
-4. mlready serve-batch, the same rows in another file (the CSV with its rows shuffled): the
-   batch-level cache does not apply, the row-level cache does.
-5. The floor: a plain script that reads the CSV with pandas (engine="pyarrow"), loads the same
-   model.skops (skops.io.load with the trusted types its metadata.json lists), calls its
-   predict_proba once on the feature columns, and writes the id and the probability to Parquet.
-6. `mlflow models predict --env-manager local -t csv` on the same model, saved once with
+1. mlready serve-batch, cold: `--no-cache` (every check and the batch profile still on).
+2. The streaming floor: a plain script (FLOOR below) that reads the CSV with pyarrow in 8 MB
+   blocks (numbers as float64, text as text), loads the same model.skops (skops.io.load with the
+   trusted types its metadata.json lists), scores the blocks with predict_proba in 2 threads of
+   one BLAS/OpenMP thread each (at most 4 blocks in flight) and appends the id and the
+   probability to a ParquetWriter in order.
+3. `mlflow models predict --env-manager local -t csv` on the same model, saved once with
    mlflow.sklearn.save_model(pyfunc_predict_fn="predict_proba"). MLflow lives in its own venv,
    built by this script at benchmarks/data/mlflow-venv (mlflow-skinny pinned, the same
    scikit-learn, numpy, pandas, pyarrow and skops as this venv, and mlready installed editable
    without its dependencies: the pipeline refers to functions in mlready.training.pipeline).
+4. mlready serve-batch, first run with the cache on (an empty cache: it fills it).
+5. mlready serve-batch, the same batch again (cache on): the batch-level cache.
+6. mlready serve-batch, the same rows in another file (the CSV with its rows shuffled): the
+   batch-level cache does not apply, the row-level cache does.
 
-Throughput is rows / process wall time (start-up, imports, reading and writing included). Ratios:
-mlready cold / floor throughput (target >= 0.9), mlready cold / MLflow throughput at 1M (targets
-3x linear, 1.3x gradient boosting), mlready's cold peak memory 5M / 1M (target <= 1.3, under
-2 GB), the cache speed-up, cold / same batch again (target >= 10x).
+Cases 1-3 run interleaved in rounds (--rounds; each round in another order), so that they see the
+same machine; ratios pair the rounds and give min / median / max over the rounds in which no run
+was disturbed (other processes kept over 0.2 cores busy), else over all rounds, marked. The cache
+cases follow (--skip-cache leaves them out). Targets: floor time / mlready time >= 1.0 (wall; CPU
+seconds beside it), mlready / MLflow throughput at 1M (3x linear, 1.3x gradient boosting),
+mlready's cold peak memory 5M / 1M <= 1.1 and under 2 GB, the cache speed-up (cold / same batch
+again) >= 10x. The floor's and mlready's probabilities must agree exactly (checked at the
+smallest size).
 
 Data, projects, the MLflow venv and outputs go to benchmarks/data/ (git-ignored); the results to
-benchmarks/results/serve.json and serve.md (git-ignored). As in bench_train.py, each case first
-waits (--quiet-wait seconds) for other processes to go quiet, and a run they disturbed is run again
-(up to twice the repeats); the median undisturbed run is reported.
-Usage: python benchmarks/bench_serve.py [--sizes 1000000 5000000] [--quick] [--repeats 1]
-       [--skip-mlflow] [--skip-mlready] [--quiet-wait 300]
+benchmarks/results/serve.json and serve.md (git-ignored; --stem names them otherwise). Each case
+may first wait (--quiet-wait seconds) for other processes to go quiet; every run records the load
+average and whether it was disturbed.
+Usage: python benchmarks/bench_serve.py [--sizes 1000000 5000000] [--quick] [--rounds 3]
+       [--pipelines linear gbm] [--skip-mlflow] [--skip-mlready] [--skip-cache]
+       [--retry-disturbed 0] [--quiet-wait 300] [--stem serve]
 """
 
 from __future__ import annotations
@@ -49,13 +56,23 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measuring import QUIET_WAIT, measure, paired, pick, repeated, report
+from measuring import (
+    QUIET_WAIT,
+    fmt_ratio,
+    interleaved,
+    measure,
+    pick,
+    ratios,
+    repeated,
+    report,
+    summarize,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -84,43 +101,90 @@ PIPELINES: dict[str, tuple[str, dict[str, Any]]] = {
         {"max_iter": 200, "early_stopping": False},
     ),
 }
-FLOOR_BAR = 0.9
+FLOOR_BAR = 1.0
 MLFLOW_BARS = {"linear": 3.0, "gbm": 1.3}
 MLFLOW_BAR_ROWS = 1_000_000
-MEMORY_GROWTH_BAR = 1.3
+MEMORY_GROWTH_BAR = 1.1
 MEMORY_GB_BAR = 2.0
 CACHE_BAR = 10.0
+#: The streaming floor's CSV block: 8 MB, as serve-batch reads (about 40,000 rows here).
+FLOOR_BLOCK_BYTES = 8 << 20
 
 FLOOR = textwrap.dedent(
     """\
-    # The floor: what scoring costs with nothing around it. Read, predict_proba once, write.
+    # The streaming floor: what scoring costs with nothing around it. pyarrow reads the CSV in
+    # blocks (numbers as float64, text as text); two threads, each with one BLAS/OpenMP thread,
+    # call predict_proba on a block each; a ParquetWriter appends the id and the probability in
+    # the batch's order. At most 4 blocks are in flight: memory does not grow with the rows.
     import json, sys, time
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
     start = time.perf_counter()
-    import pandas as pd
+    import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
     import skops.io
+    from threadpoolctl import threadpool_limits
 
-    FEATURES = FEATURE_LIST
+    NUMERIC, CATEGORICAL, BLOCK_BYTES = NUMERIC_LIST, CATEGORICAL_LIST, BLOCK_SIZE
+    FEATURES = NUMERIC + CATEGORICAL
     model_path, data_path, out_path = sys.argv[1:4]
-    timings = {}
+    timings = {"read": 0.0, "predict_wait": 0.0, "write": 0.0}
     t = time.perf_counter()
     meta = json.loads((Path(model_path).parent / "metadata.json").read_text())
     model = skops.io.load(model_path, trusted=meta["artifact"]["trusted_types"])
+    positive = meta["classes"].index(POSITIVE)  # the model's classes are 0, 1 in this order
     timings["load_model"] = time.perf_counter() - t
-    t = time.perf_counter()
-    frame = pd.read_csv(data_path, engine="pyarrow")
-    timings["read"] = time.perf_counter() - t
-    t = time.perf_counter()
-    positive = list(model.classes_).index(POSITIVE) if POSITIVE in list(model.classes_) else 1
-    probability = model.predict_proba(frame[FEATURES])[:, positive]
-    timings["predict"] = time.perf_counter() - t
-    t = time.perf_counter()
-    pd.DataFrame({"id": frame["id"], "probability": probability}).to_parquet(out_path, index=False)
-    timings["write"] = time.perf_counter() - t
+    types = {c: pa.float64() for c in NUMERIC} | {c: pa.string() for c in ["id", *CATEGORICAL]}
+    reader = pacsv.open_csv(
+        data_path,
+        read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+        convert_options=pacsv.ConvertOptions(column_types=types, include_columns=["id", *FEATURES]),
+    )
+
+    def one_thread():
+        threadpool_limits(limits=1)  # per thread: OpenMP's thread count is per calling thread
+
+    def predict(block):
+        return model.predict_proba(block.select(FEATURES).to_pandas())[:, positive]
+
+    schema = pa.schema([("id", pa.string()), ("probability", pa.float64())])
+    rows = 0
+    with threadpool_limits(limits=1), ThreadPoolExecutor(2, initializer=one_thread) as pool, \
+            pq.ParquetWriter(out_path, schema) as writer:
+        pending = deque()
+
+        def write_one():
+            block, future = pending.popleft()
+            t = time.perf_counter()
+            probability = future.result()
+            timings["predict_wait"] += time.perf_counter() - t
+            t = time.perf_counter()
+            writer.write_table(pa.table([block.column("id"), pa.array(probability)], schema=schema))
+            timings["write"] += time.perf_counter() - t
+
+        while True:
+            t = time.perf_counter()
+            try:
+                block = pa.Table.from_batches([reader.read_next_batch()])
+            except StopIteration:
+                break
+            finally:
+                timings["read"] += time.perf_counter() - t
+            rows += block.num_rows
+            pending.append((block, pool.submit(predict, block)))
+            if len(pending) > 3:
+                write_one()
+        while pending:
+            write_one()
     timings["total"] = time.perf_counter() - start
-    print(json.dumps({"rows": len(frame), "timings": timings}))
+    print(json.dumps({"rows": rows, "timings": timings}))
     """
-).replace("FEATURE_LIST", repr(FEATURES))
+)
+FLOOR = (
+    FLOOR.replace("NUMERIC_LIST", repr(NUMERIC))
+    .replace("CATEGORICAL_LIST", repr(CATEGORICAL))
+    .replace("BLOCK_SIZE", str(FLOOR_BLOCK_BYTES))
+)
 
 MLFLOW_SAVE = textwrap.dedent(
     """\
@@ -487,8 +551,11 @@ def score_cases(
     mlready: bool,
     venv: dict[str, Any] | None,
     check_outputs: bool,
+    cache_cases: bool = True,
+    retry_disturbed: int = 0,
 ) -> dict[str, Any]:
-    """Every case for one size and pipeline, in a fresh project."""
+    """Every case for one size and pipeline, in a fresh project: the floor, serve-batch
+    --no-cache and MLflow interleaved in ``repeats`` rounds, then the cache cases."""
     folder = WORK / f"project_{pipeline}_{rows}"
     start = time.perf_counter()
     project = train_and_register(folder, pipeline)
@@ -498,7 +565,7 @@ def score_cases(
         flush=True,
     )
     batch = make_batch(rows)
-    outs = WORK / "out"
+    outs = WORK / f"out_{rows}"  # per size: two sizes may run at once
     outs.mkdir(parents=True, exist_ok=True)
     floor_script = WORK / "floor.py"
     floor_script.write_text(FLOOR.replace("POSITIVE", "'Yes'"))
@@ -513,73 +580,85 @@ def score_cases(
     cases = result["cases"]
     floor_out = outs / "floor.parquet"
     ours_out = outs / "mlready.parquet"
-
-    def floor() -> dict[str, Any]:
-        return _floor(floor_script, project["model"], batch, floor_out)
-
+    mlflow_out = outs / "mlflow.json"
+    todo: dict[str, Callable[[int], dict[str, Any]]] = {
+        "floor": lambda _: _floor(floor_script, project["model"], batch, floor_out)
+    }
     if mlready:
-        # the floor and mlready cold in turns, so both see the same machine
-        cases["floor"], cases["mlready_cold"] = paired(
-            floor,
-            lambda: _serve(project["spec"], batch, ours_out, cache=False),
-            repeats,
-            ("floor (pandas + predict_proba)", "mlready serve-batch --no-cache"),
-        )
-        if check_outputs:
-            result["agreement_mlready_floor"] = _agreement(floor_out, ours_out)
-        # once only: a second run would find the batch in the cache
-        first = _serve(project["spec"], batch, ours_out, cache=True)
-        report("mlready serve-batch, empty cache (fills it)", first)
-        cases["mlready_first_cached"] = pick([first])
-        cases["mlready_same_batch"] = repeated(
-            lambda _: _serve(project["spec"], batch, ours_out, cache=True),
-            repeats,
-            "mlready serve-batch, same batch again",
-        )
-        cases["mlready_same_rows"] = repeated(
-            lambda i: _serve(project["spec"], make_shuffled(rows, i), ours_out, cache=True),
-            repeats,
-            "mlready serve-batch, same rows, another file",
-        )
-    else:
-        cases["floor"] = repeated(lambda _: floor(), repeats, "floor (pandas + predict_proba)")
+        todo["mlready_cold"] = lambda _: _serve(project["spec"], batch, ours_out, cache=False)
     if venv is not None:
         start = time.perf_counter()
         model = mlflow_model(venv, project["model"], folder)
         result["mlflow_save_s"] = time.perf_counter() - start
-        mlflow_out = outs / "mlflow.json"
-        cases["mlflow"] = repeated(
-            lambda _: _mlflow(venv, model, batch, mlflow_out),
-            repeats,
-            "mlflow models predict --env-manager local",
-        )
-        if check_outputs:
+        todo["mlflow"] = lambda _: _mlflow(venv, model, batch, mlflow_out)
+    # the compared cases in rounds, so that all see the same machine; ratios pair the rounds
+    rounds = interleaved(todo, repeats, retry_disturbed=retry_disturbed, labels=CASE_NAMES)
+    for name, runs in rounds.items():
+        cases[name] = summarize(runs)
+    if check_outputs:
+        if mlready:
+            result["agreement_mlready_floor"] = _agreement(floor_out, ours_out)
+        if venv is not None:
             result["agreement_mlflow_floor"] = _mlflow_agreement(floor_out, mlflow_out)
-        mlflow_out.unlink(missing_ok=True)
+    mlflow_out.unlink(missing_ok=True)
+    if mlready and cache_cases:
+        # once only: a second run would find the batch in the cache
+        first = _serve(project["spec"], batch, ours_out, cache=True)
+        report(CASE_NAMES["mlready_first_cached"], first)
+        cases["mlready_first_cached"] = pick([first])
+        cases["mlready_same_batch"] = repeated(
+            lambda _: _serve(project["spec"], batch, ours_out, cache=True),
+            repeats,
+            CASE_NAMES["mlready_same_batch"],
+        )
+        cases["mlready_same_rows"] = repeated(
+            lambda i: _serve(project["spec"], make_shuffled(rows, i), ours_out, cache=True),
+            repeats,
+            CASE_NAMES["mlready_same_rows"],
+        )
     for path in outs.iterdir():  # outputs and what serve-batch writes beside them
         path.unlink()
     for case in cases.values():
         case["rows_per_s"] = rows / case["wall_s"]
-    result["ratios"] = ratios(result)
+    result["ratios"] = case_ratios(result)
     return result
 
 
-def ratios(result: dict[str, Any]) -> dict[str, float | None]:
-    """Throughput ratios (the same rows, so wall time ratios) and the cache speed-ups."""
+def case_ratios(result: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Throughput ratios (the same rows, so time ratios): the interleaved cases' paired by round
+    (min / median / max over the rounds), in wall time and in CPU seconds; the cache cases'
+    (run after the rounds) from their median runs."""
     cases = result["cases"]
 
-    def ratio(slow: str, fast: str) -> float | None:
+    def paired_ratio(slow: str, fast: str, key: str = "wall_s") -> dict[str, Any] | None:
         if slow in cases and fast in cases:
-            return cases[slow]["wall_s"] / cases[fast]["wall_s"]
+            return ratios(cases[slow]["rounds"], cases[fast]["rounds"], key)
+        return None
+
+    def single(slow: str, fast: str) -> dict[str, Any] | None:
+        if slow in cases and fast in cases:
+            value = cases[slow]["wall_s"] / cases[fast]["wall_s"]
+            disturbed = bool(cases[slow]["disturbed"] or cases[fast]["disturbed"])
+            return {
+                "min": value,
+                "median": value,
+                "max": value,
+                "rounds": 1,
+                "disturbed_rounds": int(disturbed),
+                "all_disturbed": disturbed,
+                "each": [round(value, 4)],
+            }
         return None
 
     return {
-        "mlready_vs_floor": ratio("floor", "mlready_cold"),
-        "mlready_first_cached_vs_floor": ratio("floor", "mlready_first_cached"),
-        "mlready_vs_mlflow": ratio("mlflow", "mlready_cold"),
-        "floor_vs_mlflow": ratio("mlflow", "floor"),
-        "cache_speedup": ratio("mlready_cold", "mlready_same_batch"),
-        "row_cache_speedup": ratio("mlready_cold", "mlready_same_rows"),
+        "mlready_vs_floor": paired_ratio("floor", "mlready_cold"),
+        "mlready_vs_floor_cpu": paired_ratio("floor", "mlready_cold", "cpu_s"),
+        "mlready_first_cached_vs_floor": single("floor", "mlready_first_cached"),
+        "mlready_vs_mlflow": paired_ratio("mlflow", "mlready_cold"),
+        "mlready_vs_mlflow_cpu": paired_ratio("mlflow", "mlready_cold", "cpu_s"),
+        "floor_vs_mlflow": paired_ratio("mlflow", "floor"),
+        "cache_speedup": single("mlready_cold", "mlready_same_batch"),
+        "row_cache_speedup": single("mlready_cold", "mlready_same_rows"),
     }
 
 
@@ -590,8 +669,11 @@ def run(
     mlflow: bool = True,
     mlready: bool = True,
     quiet_wait: float = 300.0,
+    cache_cases: bool = True,
+    retry_disturbed: int = 0,
+    pipelines: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Every case at every size, for both pipelines."""
+    """Every case at every size, for both pipelines (or those named)."""
     QUIET_WAIT["seconds"] = quiet_wait
     QUIET_WAIT["cwd"] = WORK
     WORK.mkdir(parents=True, exist_ok=True)
@@ -608,6 +690,7 @@ def run(
             "sklearn": metadata.version("scikit-learn"),
             "pandas": metadata.version("pandas"),
             "pyarrow": metadata.version("pyarrow"),
+            "load_at_start": os.getloadavg(),
             "train_rows": TRAIN_ROWS,
             "chunk_rows": CHUNK_ROWS,
             "pipelines": {k: {"estimator": e, "params": p} for k, (e, p) in PIPELINES.items()},
@@ -621,7 +704,7 @@ def run(
     for rows in sizes:
         start = time.perf_counter()
         make_batch(rows)
-        if mlready:
+        if mlready and cache_cases:
             for k in range(repeats):  # the row-cache runs' files (a rerun makes another)
                 make_shuffled(rows, k)
         print(f"data {rows:,} rows ready ({time.perf_counter() - start:.0f} s)", flush=True)
@@ -633,8 +716,10 @@ def run(
                 mlready=mlready,
                 venv=venv,
                 check_outputs=rows == smallest,
+                cache_cases=cache_cases,
+                retry_disturbed=retry_disturbed,
             )
-            for pipeline in PIPELINES
+            for pipeline in pipelines or PIPELINES
         }
     results["summary"] = summary(results)
     return results
@@ -644,30 +729,29 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
     """The targets: throughput against the floor and MLflow, memory growth, cache speed-up."""
     sizes = results["sizes"]
     out: dict[str, Any] = {}
-    for pipeline in PIPELINES:
+    pipelines = dict.fromkeys(p for by_pipeline in sizes.values() for p in by_pipeline)
+    for pipeline in pipelines:
         row: dict[str, Any] = {}
-        by_size = {int(k): v[pipeline] for k, v in sizes.items()}
-        row["mlready_vs_floor"] = {
-            str(k): v["ratios"]["mlready_vs_floor"] for k, v in sorted(by_size.items())
-        }
+        by_size = {int(k): v[pipeline] for k, v in sizes.items() if pipeline in v}
+        for name in ("mlready_vs_floor", "mlready_vs_floor_cpu", "cache_speedup"):
+            row[name] = {str(k): v["ratios"][name] for k, v in sorted(by_size.items())}
         at = MLFLOW_BAR_ROWS if MLFLOW_BAR_ROWS in by_size else min(by_size)
         row["mlready_vs_mlflow"] = {"rows": at, "ratio": by_size[at]["ratios"]["mlready_vs_mlflow"]}
-        row["cache_speedup"] = {
-            str(k): v["ratios"]["cache_speedup"] for k, v in sorted(by_size.items())
-        }
-        peaks = {
-            k: v["cases"]["mlready_cold"]["peak_gb"]
-            for k, v in sorted(by_size.items())
-            if "mlready_cold" in v["cases"]
-        }
-        row["mlready_peak_gb"] = {str(k): v for k, v in peaks.items()}
-        if len(peaks) >= 2:
-            small, large = min(peaks), max(peaks)
-            row["mlready_peak_growth"] = {
-                "from_rows": small,
-                "to_rows": large,
-                "ratio": peaks[large] / peaks[small],
+        for case in ("mlready_cold", "floor"):
+            peaks = {
+                k: v["cases"][case]["peak_gb"]
+                for k, v in sorted(by_size.items())
+                if case in v["cases"]
             }
+            key = "mlready" if case == "mlready_cold" else "floor"
+            row[f"{key}_peak_gb"] = {str(k): v for k, v in peaks.items()}
+            if len(peaks) >= 2:
+                small, large = min(peaks), max(peaks)
+                row[f"{key}_peak_growth"] = {
+                    "from_rows": small,
+                    "to_rows": large,
+                    "ratio": peaks[large] / peaks[small],
+                }
         out[pipeline] = row
     return out
 
@@ -681,7 +765,7 @@ CASE_NAMES = {
     "mlready_first_cached": "mlready serve-batch, empty cache (fills it)",
     "mlready_same_batch": "mlready serve-batch, same batch again",
     "mlready_same_rows": "mlready serve-batch, same rows in another file",
-    "floor": "floor: pandas (pyarrow) + predict_proba + Parquet",
+    "floor": "streaming floor: pyarrow blocks, 2 threads, ParquetWriter",
     "mlflow": "mlflow models predict --env-manager local",
 }
 
@@ -694,6 +778,10 @@ def _verdict(value: float | None, ok: bool) -> str:
 
 def _fmt(value: float | None, digits: int = 2, suffix: str = "x") -> str:
     return "n/a" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def _median(r: dict[str, Any] | None) -> float | None:
+    return None if r is None else float(r["median"])
 
 
 def tables(results: dict[str, Any]) -> str:
@@ -709,14 +797,16 @@ def tables(results: dict[str, Any]) -> str:
         out.append(f"MLflow venv: {', '.join(mlflow['pins'])}.")
     out += [
         "",
-        "### Scoring a batch of 25 features (wall time and peak memory measured from outside)",
+        "### Scoring a batch of 25 features (measured from outside the process)",
         "",
-        "Rows/s: rows over the process's wall time (start-up, reading and writing included). "
-        "Others' cores: CPU other processes used meanwhile (over 0.2: disturbed); the median "
-        "undisturbed run is shown.",
+        "The floor, serve-batch --no-cache and MLflow ran interleaved in rounds; the cache cases "
+        "after them. Wall s, CPU s (user + sys) and peak GB: the median undisturbed run, with "
+        "min-max over the rounds. Load: the 1-minute load average at the start of each run. "
+        "Disturbed: runs during which other processes kept over 0.2 cores busy.",
         "",
-        "| rows | pipeline | case | wall s | rows/s | peak GB | cache hits | others' cores |",
-        "|---:|---|---|---:|---:|---:|---:|---:|",
+        "| rows | pipeline | case | wall s | cpu s | peak GB | rows/s | cache hits | load "
+        "| disturbed |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---|---:|",
     ]
     for key, pipelines in results["sizes"].items():
         for pipeline, r in pipelines.items():
@@ -730,61 +820,81 @@ def tables(results: dict[str, Any]) -> str:
                     hits = f"{cache.get('hits', 0):,}" + (
                         " (batch)" if cache.get("batch_hit") else ""
                     )
+                stats = c.get("stats") or {}
+
+                def cell(k: str, value: float, stats: dict[str, Any] = stats) -> str:
+                    s = stats.get(k)
+                    if not s or s["min"] == s["max"]:
+                        return f"{value:.2f}"
+                    return f"{value:.2f} ({s['min']:.2f}-{s['max']:.2f})"
+
                 out.append(
-                    f"| {int(key):,} | {pipeline} | {name} | {c['wall_s']:.2f} | "
-                    f"{c['rows_per_s']:,.0f} | {c['peak_gb']:.2f} | {hits} | "
-                    f"{c['others_cores']:.2f} |"
+                    f"| {int(key):,} | {pipeline} | {name} | {cell('wall_s', c['wall_s'])} | "
+                    f"{cell('cpu_s', c['cpu_s'])} | {cell('peak_gb', c['peak_gb'])} | "
+                    f"{c['rows_per_s']:,.0f} | {hits} | "
+                    f"{', '.join(f'{v:.1f}' for v in c.get('loads', []))} | "
+                    f"{c['runs'] - c['undisturbed_runs']} of {c['runs']} |"
                 )
     out += [
         "",
         "### Ratios",
         "",
-        "Throughput ratios are wall-time ratios on the same rows; mlready: serve-batch --no-cache.",
+        "Paired by round: median (min-max) over the rounds in which neither run was disturbed, "
+        "or over all rounds ('disturbed') if each was. Over 1: mlready is faster. mlready: "
+        "serve-batch --no-cache; the cache speed-ups are from median runs.",
         "",
-        "| rows | pipeline | mlready / floor | first cached run / floor | mlready / MLflow "
-        "| floor / MLflow | cache speed-up | row-cache speed-up |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| rows | pipeline | floor / mlready wall | floor / mlready cpu | MLflow / mlready wall "
+        "| MLflow / mlready cpu | MLflow / floor wall | cache speed-up | row-cache speed-up |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, pipelines in results["sizes"].items():
         for pipeline, r in pipelines.items():
             q = r["ratios"]
             out.append(
-                f"| {int(key):,} | {pipeline} | {_fmt(q['mlready_vs_floor'])} | "
-                f"{_fmt(q['mlready_first_cached_vs_floor'])} | {_fmt(q['mlready_vs_mlflow'])} | "
-                f"{_fmt(q['floor_vs_mlflow'])} | {_fmt(q['cache_speedup'], 1)} | "
-                f"{_fmt(q['row_cache_speedup'], 1)} |"
+                f"| {int(key):,} | {pipeline} | {fmt_ratio(q['mlready_vs_floor'])} | "
+                f"{fmt_ratio(q['mlready_vs_floor_cpu'])} | {fmt_ratio(q['mlready_vs_mlflow'])} | "
+                f"{fmt_ratio(q['mlready_vs_mlflow_cpu'])} | {fmt_ratio(q['floor_vs_mlflow'])} | "
+                f"{_fmt(_median(q['cache_speedup']), 1)} | "
+                f"{_fmt(_median(q['row_cache_speedup']), 1)} |"
             )
     out += [
         "",
         "### Targets",
         "",
-        "| pipeline | target | measured | verdict |",
+        "| pipeline | target | measured (median) | verdict |",
         "|---|---|---|---|",
     ]
     for pipeline, s in results["summary"].items():
-        for rows, value in s["mlready_vs_floor"].items():
+        for rows, r in s["mlready_vs_floor"].items():
+            value = _median(r)
             out.append(
-                f"| {pipeline} | mlready / floor throughput >= {FLOOR_BAR} at {int(rows):,} | "
-                f"{_fmt(value)} | {_verdict(value, value is not None and value >= FLOOR_BAR)} |"
+                f"| {pipeline} | floor time / mlready time >= {FLOOR_BAR} at {int(rows):,} | "
+                f"{fmt_ratio(r)} | {_verdict(value, value is not None and value >= FLOOR_BAR)} |"
             )
         bar = MLFLOW_BARS[pipeline]
-        value = s["mlready_vs_mlflow"]["ratio"]
+        r = s["mlready_vs_mlflow"]["ratio"]
+        value = _median(r)
         at = s["mlready_vs_mlflow"]["rows"]
         note = "" if at == MLFLOW_BAR_ROWS else " (target is at 1,000,000)"
         out.append(
             f"| {pipeline} | mlready / MLflow throughput >= {bar}x at {at:,}{note} | "
-            f"{_fmt(value)} | {_verdict(value, value is not None and value >= bar)} |"
+            f"{fmt_ratio(r)} | {_verdict(value, value is not None and value >= bar)} |"
         )
         growth = s.get("mlready_peak_growth")
         if growth:
             peak = s["mlready_peak_gb"][str(growth["to_rows"])]
             ok = growth["ratio"] <= MEMORY_GROWTH_BAR and peak < MEMORY_GB_BAR
+            floor_growth = s.get("floor_peak_growth")
+            floor_note = (
+                f"; the floor {floor_growth['ratio']:.2f}" if floor_growth is not None else ""
+            )
             out.append(
                 f"| {pipeline} | mlready peak {growth['to_rows']:,} / {growth['from_rows']:,} "
                 f"<= {MEMORY_GROWTH_BAR} and < {MEMORY_GB_BAR} GB | {growth['ratio']:.2f} "
-                f"({peak:.2f} GB) | {_verdict(growth['ratio'], ok)} |"
+                f"({peak:.2f} GB{floor_note}) | {_verdict(growth['ratio'], ok)} |"
             )
-        for rows, value in s["cache_speedup"].items():
+        for rows, r in s["cache_speedup"].items():
+            value = _median(r)
             out.append(
                 f"| {pipeline} | cache speed-up (cold / same batch) >= {CACHE_BAR:.0f}x at "
                 f"{int(rows):,} | {_fmt(value, 1)} | "
@@ -794,10 +904,11 @@ def tables(results: dict[str, Any]) -> str:
     for key, pipelines in results["sizes"].items():
         for pipeline, r in pipelines.items():
             for name in ("agreement_mlready_floor", "agreement_mlflow_floor"):
-                if r.get(name) is not None:
+                if name in r:
+                    value = r[name]
                     checks.append(
                         f"{pipeline} at {int(key):,}: {name.split('_')[1]} and the floor differ "
-                        f"by at most {r[name]:.2e}"
+                        + ("(not compared)" if value is None else f"by at most {value:.2e}")
                     )
     if checks:
         out += ["", "Same predictions: " + "; ".join(checks) + "."]
@@ -819,15 +930,32 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--quick", action="store_true", help="a smoke run on 100,000 rows")
     parser.add_argument(
+        "--rounds",
         "--repeats",
+        dest="rounds",
         type=int,
-        default=1,
-        help="undisturbed runs per case (the median is reported); a run other processes "
-        "disturbed is run again, up to twice the repeats in all",
+        default=3,
+        help="rounds of the interleaved cases (floor, serve-batch --no-cache, MLflow); ratios are "
+        "paired by round (min / median / max); the cache cases run as many times",
+    )
+    parser.add_argument(
+        "--retry-disturbed",
+        type=int,
+        default=0,
+        help="extra rounds allowed, run when a round was disturbed by other processes",
+    )
+    parser.add_argument(
+        "--pipelines", nargs="+", choices=list(PIPELINES), help="only these pipelines"
     )
     parser.add_argument("--skip-mlflow", action="store_true", help="no MLflow venv, no MLflow")
     parser.add_argument(
         "--skip-mlready", action="store_true", help="only the floor and MLflow (no serve-batch)"
+    )
+    parser.add_argument(
+        "--skip-cache", action="store_true", help="no cache cases (only the interleaved rounds)"
+    )
+    parser.add_argument(
+        "--stem", help="name of the results files in benchmarks/results (default: serve)"
     )
     parser.add_argument(
         "--quiet-wait",
@@ -839,13 +967,17 @@ def main() -> None:
     sizes = [100_000] if options.quick else sorted(options.sizes)
     results = run(
         sizes,
-        repeats=options.repeats,
+        repeats=options.rounds,
         mlflow=not options.skip_mlflow,
         mlready=not options.skip_mlready,
         quiet_wait=options.quiet_wait,
+        cache_cases=not options.skip_cache,
+        retry_disturbed=options.retry_disturbed,
+        pipelines=options.pipelines,
     )
     RESULTS.mkdir(exist_ok=True)
-    stem = "serve_quick" if options.quick else "serve"  # a smoke run keeps the full results
+    # a smoke run keeps the full results
+    stem = options.stem or ("serve_quick" if options.quick else "serve")
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     text = tables(results)
     (RESULTS / f"{stem}.md").write_text(text)

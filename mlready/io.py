@@ -503,8 +503,15 @@ def _finish_commit(journal: Path) -> None:
         return  # (a read-only folder now): a later run tries again
 
 
-def json_text(payload: Any) -> str:
-    """``payload`` as the indented, key-sorted JSON text artifacts are written in."""
+def json_text(payload: Any, *, compact: bool = False) -> str:
+    """``payload`` as the indented, key-sorted JSON text artifacts are written in; ``compact``:
+    on one line (large machine-read artifacts such as batch profiles: the C encoder writes them
+    about ten times faster than the indenting one)."""
+    if compact:
+        return (
+            json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str, allow_nan=False)
+            + "\n"
+        )
     return json.dumps(payload, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
 
 

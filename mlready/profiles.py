@@ -85,6 +85,16 @@ def _sorted_finite(array: Any) -> Any:
     return ordered
 
 
+def _bin_edges(ordered: Any, cuts: Any) -> tuple[Any, Any]:
+    """(where each bin of sorted values starts and ends, counts per bin) as numpy arrays, for
+    the bins of :func:`bin_counts`."""
+    import numpy as np
+
+    below = np.searchsorted(ordered, cuts, side="left")
+    edges = np.concatenate(([0], below, [len(ordered)]))
+    return edges, np.diff(edges)
+
+
 def sorted_bin_counts(ordered: Any, cuts: list[float]) -> list[int]:
     """:func:`bin_counts` of values already sorted: two bisections per cut, not one per value."""
     import numpy as np
@@ -109,13 +119,40 @@ def bin_sums(ordered: Any, cuts: list[float]) -> list[float]:
 
 def category_counts(series: Any) -> tuple[dict[str, int], int]:
     """(count of each value as text, missing count) of one categorical column; whole numbers
-    read without '.0', as the model's encoder reads them."""
+    read without '.0', as the model's encoder reads them. Most common first."""
+    arrow = _arrow_text(series)
+    if arrow is not None:  # text held by Arrow: counted by pyarrow, no Python object per row
+        import pyarrow.compute as pc
+
+        found = pc.value_counts(arrow)
+        keys, numbers = found.field(0).to_pylist(), found.field(1).to_pylist()
+        pairs = sorted(
+            ((k, n) for k, n in zip(keys, numbers, strict=True) if k is not None),
+            key=lambda kv: -kv[1],
+        )
+        return dict(pairs), int(arrow.null_count)
     counts = series.value_counts(dropna=True)
     out: dict[str, int] = {}
     for key, count in counts.items():
         text = str(int(key)) if isinstance(key, float) and key.is_integer() else str(key)
         out[text] = out.get(text, 0) + int(count)
     return out, int(series.isna().sum())
+
+
+def _arrow_text(series: Any) -> Any:
+    """The Arrow array behind a pandas text column held by Arrow (pandas' default ``str``), with
+    no copy; None for any other column."""
+    import pandas as pd
+
+    dtype = series.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa
+
+    try:
+        return pa.array(series.array)
+    except (TypeError, ValueError, pa.ArrowException):
+        return None
 
 
 def numeric_profile(values: Any, *, bins: int, keep_values: int) -> dict[str, Any]:
@@ -221,6 +258,7 @@ class ProfileBuilder:
         self.keep_values = keep_values
         self.rows = 0
         self.columns: dict[str, dict[str, Any]] = {}
+        self._acc: dict[str, dict[str, Any]] = {}  # numeric columns' bins, not yet folded
         for name, ref in (reference.get("columns") or {}).items():
             self.columns[name] = self._empty(ref)
 
@@ -278,12 +316,22 @@ class ProfileBuilder:
         low, high = float(finite[0]), float(finite[-1])
         state["min"] = low if state["min"] is None else min(state["min"], low)
         state["max"] = high if state["max"] is None else max(state["max"], high)
-        # added as arrays (the lists hold Python ints and floats, as before)
-        for key, cut_key in (("counts", "cuts"), ("fine_counts", "fine_cuts")):
-            added = np.asarray(sorted_bin_counts(finite, state[cut_key]), dtype=np.int64)
-            state[key] = (np.asarray(state[key], dtype=np.int64) + added).tolist()
-        sums = np.asarray(bin_sums(finite, state["fine_cuts"]), dtype=float)
-        state["fine_sums"] = (np.asarray(state["fine_sums"], dtype=float) + sums).tolist()
+        # counts and sums per bin add up in numpy arrays, folded into the state's lists when
+        # it is read (_fold): no Python number per bin per chunk
+        acc = self._acc.get(name)
+        if acc is None:
+            acc = self._acc[name] = {
+                "counts": np.zeros(len(state["cuts"]) + 1, dtype=np.int64),
+                "fine_counts": np.zeros(len(state["fine_cuts"]) + 1, dtype=np.int64),
+                "fine_sums": np.zeros(len(state["fine_cuts"]) + 1, dtype=float),
+                "cuts": np.asarray(state["cuts"], dtype=float),
+                "fine_cuts": np.asarray(state["fine_cuts"], dtype=float),
+            }
+        acc["counts"] += _bin_edges(finite, acc["cuts"])[1]
+        edges, fine_counts = _bin_edges(finite, acc["fine_cuts"])
+        acc["fine_counts"] += fine_counts
+        running = np.concatenate(([0.0], np.cumsum(finite, dtype=float)))
+        acc["fine_sums"] += running[edges[1:]] - running[edges[:-1]]
         if state.get("value_counts") is not None:
             seen, seen_counts = np.unique(finite, return_counts=True)
             table = state["value_counts"]
@@ -317,8 +365,22 @@ class ProfileBuilder:
             if name in frame.columns:
                 self.add_column(name, frame[name])
 
+    def _fold(self) -> None:
+        """Add the bins counted in numpy since the last fold to the state's lists."""
+        for name, acc in self._acc.items():
+            state = self.columns[name]
+            coarse = zip(state["counts"], acc["counts"], strict=True)
+            state["counts"] = [int(a + b) for a, b in coarse]
+            fine = zip(state["fine_counts"], acc["fine_counts"], strict=True)
+            state["fine_counts"] = [int(a + b) for a, b in fine]
+            sums = zip(state["fine_sums"], acc["fine_sums"], strict=True)
+            state["fine_sums"] = [float(a + b) for a, b in sums]
+        self._acc = {}
+
     def merge(self, other: ProfileBuilder) -> None:
         """Add another builder's counts (same reference)."""
+        self._fold()
+        other._fold()
         self.rows += other.rows
         for name, theirs in other.columns.items():
             mine = self.columns[name]
@@ -362,6 +424,7 @@ class ProfileBuilder:
 
     def result(self) -> dict[str, Any]:
         """The profile, in the format of :func:`profile_frame`."""
+        self._fold()
         columns: dict[str, Any] = {}
         for name, state in self.columns.items():
             columns[name] = self._finish(state)
@@ -395,11 +458,20 @@ class ProfileBuilder:
         if n == 0:
             out["values"] = []
             return out
-        mean_centred = state["sum"] / n
-        variance = (state["sumsq"] - n * mean_centred**2) / (n - 1) if n > 1 else 0.0
+        import numpy as np
+
+        # in numpy floats, as numeric_profile: values near the float limit overflow to inf
+        # (Python floats would raise OverflowError on the square)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean_centred = np.float64(state["sum"]) / n
+            variance = (
+                (np.float64(state["sumsq"]) - n * mean_centred**2) / (n - 1) if n > 1 else 0.0
+            )
+            mean = float(state["shift"] + mean_centred)
+        variance = float(variance)
         out.update(
-            mean=state["shift"] + mean_centred,
-            std=max(variance, 0.0) ** 0.5,
+            mean=mean,
+            std=(max(variance, 0.0) ** 0.5) if not np.isnan(variance) else float("inf"),
             min=state["min"],
             max=state["max"],
             values=sorted(state["values"]) if state["values"] is not None else None,
@@ -408,6 +480,7 @@ class ProfileBuilder:
 
     def to_state(self) -> dict[str, Any]:
         """The builder as plain data (to send between processes)."""
+        self._fold()
         return {"rows": self.rows, "keep_values": self.keep_values, "columns": self.columns}
 
     @classmethod

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlready.profiles import ProfileBuilder, bin_counts, profile_frame, sorted_bin_counts
+from mlready.profiles import (
+    ProfileBuilder,
+    bin_counts,
+    numeric_profile,
+    profile_frame,
+    sorted_bin_counts,
+)
 from mlready.serving.cache import row_keys
 
 
@@ -172,3 +178,50 @@ def test_sorted_quantiles_are_numpy_s_quantiles() -> None:
         for qs in (np.linspace(0, 1, 1001)[1:-1], [0.0, 0.01, 0.5, 0.99, 1.0]):
             # equal as numbers (numpy's partition may leave -0.0 where the sort has 0.0)
             assert np.array_equal(sorted_quantiles(ordered, qs), np.quantile(ordered, qs))
+
+
+def test_category_counts_of_arrow_text_equal_pandas_counts() -> None:
+    from mlready.profiles import category_counts
+
+    plan = _frame(3000, 5)["plan"]
+    arrow = plan.astype("str")  # pandas' text held by Arrow: counted by pyarrow
+    assert arrow.dtype.storage == "pyarrow"
+    by_arrow = category_counts(arrow)
+    by_pandas = category_counts(plan.astype(object))
+    assert by_arrow == by_pandas
+    assert list(by_arrow[0]) == list(plan.value_counts().index)  # most common first
+    assert by_arrow[1] == int(plan.isna().sum()) > 0
+
+
+def test_bins_counted_in_numpy_fold_into_the_state_when_it_is_read() -> None:
+    reference = profile_frame(_frame(2000, 6), ["x"], [], bins=10, keep_values=10)
+    batch = _frame(5000, 7)
+    whole = ProfileBuilder(reference, keep_values=10)
+    whole.add(batch)
+    stepwise = ProfileBuilder(reference, keep_values=10)
+    stepwise.add(batch.iloc[:2000])
+    state = stepwise.to_state()["columns"]["x"]
+    assert sum(state["fine_counts"]) == state["count"] == batch["x"].iloc[:2000].notna().sum()
+    assert all(type(v) is int for v in state["counts"])  # plain JSON numbers
+    stepwise.add(batch.iloc[2000:])
+    a, b = whole.result()["columns"]["x"], stepwise.result()["columns"]["x"]
+    assert a["counts"] == b["counts"]
+    assert a["fine_counts"] == b["fine_counts"]
+    assert b["fine_sums"] == pytest.approx(a["fine_sums"], rel=1e-12)
+    assert all(type(v) is float for v in b["fine_sums"])
+
+
+def test_values_near_the_float_limit_give_an_infinite_spread_not_an_error() -> None:
+    """A chunked profile of values whose square overflows (2.68e154 found by the CSV fuzz test)
+    ends with std inf, as the whole-table profile does, not with an OverflowError."""
+    import warnings
+
+    values = np.array([2.68e154, 1.0, 3.0, -1.34e154])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        whole = numeric_profile(values, bins=4, keep_values=0)
+        builder = ProfileBuilder({"format": 1, "rows": 4, "columns": {"x": whole}}, keep_values=0)
+        builder.add(pd.DataFrame({"x": values}))
+        chunked = builder.result()["columns"]["x"]
+    assert whole["std"] == chunked["std"] == float("inf")
+    assert chunked["mean"] == pytest.approx(whole["mean"])

@@ -995,3 +995,66 @@ def test_the_canary_predicts_on_one_thread() -> None:
         assert serving.canary(serving.Scorer(Model(), info))["passed"]
     assert seen
     assert set(seen) == {1}
+
+
+def test_csv_chunks_end_where_the_reader_s_blocks_end(tmp_path: Path, monkeypatch) -> None:
+    """Chunks are pyarrow's CSV blocks split at chunk_rows, never joined: every row once, in
+    order, also when the careful reader takes over from a block with text in a number column."""
+    import pyarrow.csv as pacsv
+
+    from mlready.serving import reader
+
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 4096)
+    batch = make_batch(1500)
+    path = tmp_path / "b.csv"
+    batch.to_csv(path, index=False)
+    columns = ["customer_id", "tenure", "plan"]
+    numeric = frozenset({"tenure"})
+    options = reader._options(path, columns, {})
+    blocks = [b.num_rows for b in pacsv.open_csv(path, read_options=options["read_options"])]
+    assert len(blocks) > 3  # several blocks of a small file
+    chunks = list(reader.iter_batch(str(path), None, columns, 40, numeric=numeric))
+    expected = [min(40, n - start) for n in blocks for start in range(0, n, 40)]
+    assert [len(c) for c in chunks] == expected
+    assert pd.concat(chunks)["customer_id"].tolist() == batch["customer_id"].tolist()
+    assert chunks[0]["tenure"].dtype == "float64"
+
+    batch["tenure"] = batch["tenure"].astype(object)
+    batch.loc[1200, "tenure"] = "twelve"  # in a late block: the fast path stops there
+    batch.to_csv(path, index=False)
+    chunks = list(reader.iter_batch(str(path), None, columns, 10_000, numeric=numeric))
+    joined = pd.concat(chunks, ignore_index=True)
+    assert joined["customer_id"].tolist() == batch["customer_id"].tolist()
+    assert joined["tenure"].astype(str).tolist()[1200] == "twelve"
+
+
+def test_answers_equal_a_block_by_block_scorer_s_bit_for_bit(
+    run_cli: Run, project: Path, monkeypatch
+) -> None:
+    """The streaming floor's way (pyarrow blocks, predict_proba per block) gives the same
+    probabilities, to the last bit; the batch profile is one line of JSON."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from mlready.serving import reader
+
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 8192)
+    make_batch(3000, seed=5).to_csv(project / "b.csv", index=False)
+    result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "o.parquet")
+    assert result.exit_code == 0, result.stderr
+    model = _model(project)
+    text_columns = ["customer_id", "month", "plan", "region"]
+    types = {c: pa.float64() for c in ("tenure", "monthly_charges")}
+    types |= {c: pa.string() for c in text_columns}
+    blocks = pacsv.open_csv(
+        project / "b.csv",
+        read_options=pacsv.ReadOptions(block_size=8192),
+        convert_options=pacsv.ConvertOptions(column_types=types),
+    )
+    expected = np.concatenate([model.predict_proba(b.to_pandas())[:, 1] for b in blocks])
+    scored = pd.read_parquet(project / "o.parquet")
+    assert len(scored) == out["rows_scored"] == 3000
+    assert np.array_equal(scored["probability"].to_numpy(), expected)
+    text = (project / "o.profile.json").read_text()
+    assert text.count("\n") == 1
+    assert json.loads(text)["batch"]["rows_scored"] == 3000

@@ -93,7 +93,9 @@ def serve_batch(
     chunk_rows: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Rows per chunk. \\[default: serving.chunk_rows]", show_default=False
+            min=1,
+            help="Rows per chunk, at most. \\[default: serving.chunk_rows]",
+            show_default=False,
         ),
     ] = None,
     cache: Annotated[

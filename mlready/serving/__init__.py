@@ -32,6 +32,8 @@ from mlready.spec.models import ServingSection
 __all__ = ["ServeResult", "serve_batch"]
 
 REASON_COLUMN = "_mlready_reasons"
+#: The GIL switch interval while chunks are scored (Python's default: 0.005 s).
+SWITCH_INTERVAL = 0.0002
 #: Progress callback: (rows done, rows in the batch or None when unknown).
 Progress = Callable[[int, "int | None"], None]
 
@@ -1130,8 +1132,13 @@ def _serve_local(
             finish_chunk(*pending.popleft())
 
     success = False
+    switch = sys.getswitchinterval()
     try:
         with threadpool_limits(limits=1 if threads > 1 else None):
+            # a scoring thread takes the GIL back after each step of the model (a tree of a
+            # boosted ensemble: hundreds per chunk) while the main thread checks in Python;
+            # with the default 5 ms switch interval it waits up to that long each time
+            sys.setswitchinterval(SWITCH_INTERVAL)
             offset = 0
             chunk = first
             while chunk is not None:
@@ -1180,7 +1187,8 @@ def _serve_local(
         if out.rows == 0:
             out.write(_empty_output(info, scorer, run_id))
             out.rows = 0
-        profile_text = json_text(profile)  # one text for both copies (it keeps sample values)
+        # one text for both copies (it keeps sample values)
+        profile_text = json_text(profile, compact=True)
         atomic_write_text(run_dir / "batch_profile.json", profile_text)
         rejects_tmp = rejects.close()
         out_tmp = out.close()
@@ -1203,6 +1211,7 @@ def _serve_local(
             result.files["rejects"] = str(batch.rejects)
         success = True
     finally:
+        sys.setswitchinterval(switch)
         pool.shutdown(wait=True, cancel_futures=True)
         if not success:
             out.discard()
@@ -1293,7 +1302,8 @@ def output_table(ids: Any, raw: dict[str, Any], scorer: Scorer, run_id: str) -> 
 def profile_chunk(builder: Any, prepared: Any, info: ModelInfo) -> None:
     """Count one prepared chunk's features into a batch profile."""
     for column in info.numeric:
-        builder.add_column(column, prepared.X[column])
+        values = prepared.numbers.get(column)
+        builder.add_column(column, prepared.X[column] if values is None else values)
     for column, (counts, missing) in prepared.categories.items():
         builder.add_counts(column, counts, len(prepared.X), missing)
     builder.rows += len(prepared.X)

@@ -297,7 +297,7 @@ def serve_with_dask(
         profile = batch_profile(features, predictions, info, scorer, batch.label, result, run_id)
         atomic_write_json(run_dir / "batch_profile.json", profile)
         with staged(batch.profile) as profile_tmp:
-            profile_tmp.write_text(json_text(profile), encoding="utf-8")
+            profile_tmp.write_text(json_text(profile, compact=True), encoding="utf-8")
         committed = True  # the commit owns the temporary folders now
         _commit(
             loaded,

@@ -76,6 +76,8 @@ class Prepared:
     accepted: Any  # boolean numpy array over the chunk's rows
     reasons: dict[int, list[str]]  # chunk row position -> ids of failed error checks
     categories: dict[str, tuple[dict[str, int], int]]  # categorical feature -> (counts, missing)
+    #: the numeric features of the accepted rows as float64 arrays (the columns of X)
+    numbers: dict[str, Any] = field(default_factory=dict)
 
 
 class Contract:
@@ -147,6 +149,13 @@ class Contract:
         self.rows += rows
         bad: dict[str, Any] = {}  # check id -> boolean mask of rows that fail it (error only)
         numbers: dict[str, Any] = {}
+        present_columns = set(chunk.columns)
+        columns: dict[str, Any] = {}  # each column taken out of the chunk once
+
+        def column_of(name: str) -> Any:
+            if name not in columns:
+                columns[name] = chunk[name]
+            return columns[name]
 
         def fail(check_id: str, severity: str, description: str, mask: Any, values: Any) -> None:
             if not mask.any():
@@ -157,9 +166,9 @@ class Contract:
                 bad[check_id] = mask | bad[check_id] if check_id in bad else mask
 
         for column in self.numeric_columns():
-            if column not in chunk.columns:
+            if column not in present_columns:
                 continue
-            series = chunk[column]
+            series = column_of(column)
             values, unparsable = to_number(series)
             numbers[column] = values
             if unparsable.any():
@@ -173,9 +182,9 @@ class Contract:
 
         for check in self.row_checks:
             column = check.column or ""
-            if column not in chunk.columns:
+            if column not in present_columns:
                 continue
-            series = chunk[column]
+            series = column_of(column)
             mask = self._evaluate(check, series, numbers.get(column))
             if mask is None:
                 continue
@@ -184,10 +193,10 @@ class Contract:
 
         for check in self.table_checks:
             column = check.column or ""
-            if check.kind == "freshness" and column in chunk.columns:
+            if check.kind == "freshness" and column in present_columns:
                 from mlready.validation.engine import naive_utc
 
-                newest = naive_utc(chunk[column]).max()
+                newest = naive_utc(column_of(column)).max()
                 if pd.notna(newest):
                     old = self.newest.get(column)
                     self.newest[column] = newest if old is None else max(old, newest)
@@ -198,14 +207,30 @@ class Contract:
             accepted &= ~mask
             for position in np.flatnonzero(mask):
                 reasons[int(position)].append(check_id)
-        X = chunk.loc[accepted, self.features].reset_index(drop=True)
-        for column in self.numeric:
-            X[column] = numbers[column][accepted]
+        # the model's input built in one go: the numbers already converted, the other columns
+        # as read (no copy of a chunk whose rows all passed)
+        everyone = bool(accepted.all())
+        inputs: dict[str, Any] = {}
+        for column in self.features:
+            if column in numbers and column in self.numeric:
+                inputs[column] = numbers[column] if everyone else numbers[column][accepted]
+            else:
+                values = column_of(column).array
+                inputs[column] = values if everyone else values[accepted]
+        X = pd.DataFrame(inputs, columns=self.features)
         for column in self.numeric_categories:
-            X[column] = to_number(X[column])[0]
-        categories = {c: category_counts(X[c]) for c in self.categorical}
+            X[column] = inputs[column] = to_number(X[column])[0]
+        categories = {
+            c: category_counts(pd.Series(inputs[c], copy=False)) for c in self.categorical
+        }
         self._count_unseen(categories)
-        return Prepared(X=X, accepted=accepted, reasons=dict(reasons), categories=categories)
+        return Prepared(
+            X=X,
+            accepted=accepted,
+            reasons=dict(reasons),
+            categories=categories,
+            numbers={c: inputs[c] for c in self.numeric},
+        )
 
     def _count_unseen(self, categories: dict[str, tuple[dict[str, int], int]]) -> None:
         """Categories of accepted rows that training never saw (the model takes them as unknown)."""
@@ -236,8 +261,10 @@ class Contract:
         import numpy as np
         import pandas as pd
 
-        present = series.notna().to_numpy()
         kind = check.kind
+        if kind == "type" and _typed_as_wanted(check.params["type"], series):
+            return None  # nothing to judge per row (most chunks of most columns)
+        present = series.notna().to_numpy()
         if kind == "not_null":
             missing = ~present
             self.nulls[check.column or ""] += int(missing.sum())
@@ -379,6 +406,18 @@ def to_number(series: Any) -> tuple[Any, Any]:
             dtype="float64", na_value=np.nan
         )
     return values, present & ~ok
+
+
+def _typed_as_wanted(wanted: str, series: Any) -> bool:
+    """Whether a type check has nothing to judge per row: numbers are judged while converting
+    them, and a text column is text (both as :func:`_type_failures` decides)."""
+    import pandas as pd
+
+    if wanted in ("float", "number"):
+        return True
+    if wanted == "string":
+        return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
+    return False
 
 
 def _type_failures(wanted: str, series: Any, number: Any, present: Any) -> Any:

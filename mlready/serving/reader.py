@@ -147,28 +147,20 @@ def _parquet(file: Path, columns: list[str], chunk_rows: int) -> Iterator[Any]:
         raise DataError(f"cannot read {file} as Parquet: {str(exc).splitlines()[0]}") from None
 
 
-def _rechunk(frames: Iterator[Any], chunk_rows: int) -> Iterator[Any]:
-    """Frames of any size as frames of exactly ``chunk_rows`` rows (the last one fewer)."""
-    import pandas as pd
-
-    pending: list[Any] = []
-    held = 0
-    for frame in frames:
-        start = 0
-        while start < len(frame):
-            take = min(chunk_rows - held, len(frame) - start)
-            pending.append(frame.iloc[start : start + take])
-            held += take
-            start += take
-            if held == chunk_rows:
-                yield pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
-                pending, held = [], 0
-    if held:
-        yield pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+def _rechunk(batches: Iterator[Any], chunk_rows: int) -> Iterator[Any]:
+    """Arrow record batches (pyarrow's CSV blocks) as DataFrames of at most ``chunk_rows`` rows:
+    a block larger than that is split, smaller ones are not joined. Chunks end where the
+    reader's blocks end, so each row is copied once (by ``to_pandas``) and the model sees the
+    rows in the blocks any streaming reader of the file sees (its answers do not depend on
+    how rows were grouped: a BLAS or SIMD kernel may round the last rows of a call otherwise)."""
+    for batch in batches:
+        for start in range(0, batch.num_rows, chunk_rows):
+            yield batch.slice(start, chunk_rows).to_pandas()
 
 
 def _csv(file: Path, columns: list[str], numeric: frozenset[str]) -> Iterator[Any]:
-    """pyarrow's parallel reader; from the first block it cannot parse, text and the slow path."""
+    """pyarrow's parallel reader; from the first block it cannot parse, text and the slow path.
+    Record batches, for :func:`_rechunk`."""
     import pyarrow as pa
 
     if file.stat().st_size == 0:
@@ -176,9 +168,8 @@ def _csv(file: Path, columns: list[str], numeric: frozenset[str]) -> Iterator[An
     emitted = 0
     try:
         for batch in _arrow_csv(file, columns, numeric):
-            frame = batch.to_pandas()
-            emitted += len(frame)
-            yield frame
+            emitted += batch.num_rows
+            yield batch
         return
     except (pa.ArrowInvalid, UnicodeDecodeError):
         pass  # text in a numeric column, a quoted line break, a bad byte: the careful reader
@@ -217,8 +208,7 @@ def _arrow_csv_text(file: Path, columns: list[str]) -> Iterator[Any]:
     options = _options(file, columns, {c: pa.string() for c in columns})
     options["parse_options"] = pcsv.ParseOptions(newlines_in_values=True)
     try:
-        for batch in pcsv.open_csv(file, **options):
-            yield batch.to_pandas()
+        yield from pcsv.open_csv(file, **options)
     except pa.ArrowInvalid as exc:
         message = str(exc).splitlines()[0]
         if "UTF8" in message or "utf8" in message.lower():
@@ -230,13 +220,13 @@ def _arrow_csv_text(file: Path, columns: list[str]) -> Iterator[Any]:
         raise DataError(f"cannot read {file} as CSV: {message}") from None
 
 
-def _skip(frames: Iterator[Any], rows: int) -> Iterator[Any]:
+def _skip(batches: Iterator[Any], rows: int) -> Iterator[Any]:
     """Leave out the first ``rows`` rows (those the fast path already gave)."""
-    for frame in frames:
-        if rows >= len(frame):
-            rows -= len(frame)
+    for batch in batches:
+        if rows >= batch.num_rows:
+            rows -= batch.num_rows
             continue
-        yield frame.iloc[rows:].reset_index(drop=True) if rows else frame
+        yield batch.slice(rows) if rows else batch
         rows = 0
 
 

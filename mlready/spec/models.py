@@ -878,7 +878,13 @@ class ServingSection(Section):
 
     input: DataSource | None = Field(None, description="Default batch to score: path/glob or SQL.")
     output: str | None = Field(None, description="Predictions file (.parquet or .csv).")
-    chunk_rows: int = Field(100_000, ge=1, le=MAX_ROWS, description="Rows scored per chunk.")
+    chunk_rows: int = Field(
+        100_000,
+        ge=1,
+        le=MAX_ROWS,
+        description="Rows scored per chunk, at most (a CSV is scored in the reader's blocks, "
+        "each split at this many rows).",
+    )
     on_invalid: Literal["stop", "quarantine"] = Field(
         "stop", description="stop: exit 1 on invalid rows; quarantine: set them aside, go on."
     )
