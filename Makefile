@@ -33,11 +33,12 @@ demo: $(VENV)/.installed
 	@echo "Readiness report: $$(ls -d $(SAMPLE)/.mlready/runs/checklist-report/*/checklist.html | tail -n 1)"
 
 # The suite runs on one worker per core (pytest-xdist; `make test TEST_WORKERS=0` runs it in one
-# process). `--dist loadgroup`: tests that share a module's fixture run on one worker
-# (tests/conftest.py groups them). pytest's exit code is make's: 5, no test ran, fails too.
+# process), each test file on one worker (its module-scoped fixtures are made once), the files
+# with slow tests first (tests/conftest.py orders them). pytest's exit code is make's: 5, no
+# test ran, fails too.
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -314,32 +314,13 @@ def dask_scheduler() -> Iterator[str]:
 # ------------------------------------------------------------------ parallel runs
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (what `make test` runs): the tests that
-    share a module-scoped fixture run on one worker, in their file's order, so it is made once
-    (a trained project, a Dask cluster, a kill-point server) and a test that counts on the ones
-    before it finds what they left; the tests that read the session's notebook example run on
-    one worker too (it holds Python objects). Every other test goes to whichever worker is free.
-
-    On a worker, the groups and tests marked ``slow`` come first (in their order), so that no
-    worker starts a minute-long test when the others are done; each worker sorts alike, as
-    xdist requires (make test passes ``--no-loadscope-reorder``, which keeps this order)."""
-    if not config.pluginmanager.hasplugin("xdist"):
+    """On a pytest-xdist worker: the files with a test marked ``slow`` first, each in its own
+    order, so that no worker starts a minute-long test when the others are done. `make test`
+    runs ``--dist loadfile --no-loadscope-reorder``: each file on one worker (its module-scoped
+    fixtures are made once, and a test that counts on the ones before it finds what they left),
+    the files in this order; every worker sorts alike, as xdist requires."""
+    if not hasattr(config, "workerinput"):
         return
-    groups = {}
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        group = None
-        if info is not None and "notebook" in info.names_closure:
-            group = "notebook"
-        elif info is not None:
-            used = [defs[-1] for defs in info.name2fixturedefs.values() if defs]
-            if any(d.scope in ("module", "class", "package") for d in used):
-                group = item.nodeid.split("::")[0]
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-        groups[item] = group or item.nodeid
-    if hasattr(config, "workerinput"):
-        slow = {groups[i] for i in items if i.get_closest_marker("slow") is not None}
-        items.sort(key=lambda item: groups[item] not in slow)  # stable: file order within
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each file's order is kept
