@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with Python >= 3.10 and make:
 #   make demo   - create .venv, install mlready, run it on sample_project/
-#   make test   - create .venv, install the dev extras, run the whole test suite
+#   make test   - create .venv, install the dev extras, run the whole test suite (on every core)
 # Both install the versions pinned in constraints.txt (`make constraints` re-pins them).
 PYTHON ?= python3
 VENV   := .venv
