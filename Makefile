@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with Python >= 3.10 and make:
 #   make demo   - create .venv, install mlready, run it on sample_project/
-#   make test   - create .venv, install the dev extras, run the whole test suite
+#   make test   - create .venv, install the dev extras, run the whole test suite (on every core)
 # Both install the versions pinned in constraints.txt (`make constraints` re-pins them).
 PYTHON ?= python3
 VENV   := .venv
@@ -32,8 +32,13 @@ demo: $(VENV)/.installed
 	@echo "with the August batch, its outcomes and drift."
 	@echo "Readiness report: $$(ls -d $(SAMPLE)/.mlready/runs/checklist-report/*/checklist.html | tail -n 1)"
 
+# The suite runs on one worker per core (pytest-xdist; `make test TEST_WORKERS=0` runs it in one
+# process), each test file on one worker (its module-scoped fixtures are made once), the files
+# with slow tests first (tests/conftest.py orders them). pytest's exit code is make's: 5, no
+# test ran, fails too.
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -233,16 +233,10 @@ def mlready_subprocess(project: Path, *args: str) -> subprocess.CompletedProcess
     )
 
 
-@pytest.fixture(scope="session")
-def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample project after the pipeline (as in `make demo`) and one checklist-report,
-    once per test session: the July batch validated, trained, registered, the July and
-    August batches scored, drift checked with the August outcomes. Tests that change it work
-    on a copy (:func:`copy_project`)."""
-    project = tmp_path_factory.mktemp("demo") / "sample_project"
-    shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".mlready", "predictions"))
+#: The pipeline that makes the demo project, as `make demo` and the tutorial run it.
+def _demo_steps(project: Path) -> list[tuple[str, ...]]:
     data = project / "data"
-    steps = [
+    return [
         ("validate-data",),
         ("validate-data", "--data", str(data / "batch_2026_07.csv")),
         ("train",),
@@ -260,10 +254,40 @@ def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("check-drift",),
         ("checklist-report",),
     ]
-    for args in steps:
+
+
+def _build_demo(folder: Path) -> Path:
+    project = folder / "sample_project"
+    shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".mlready", "predictions"))
+    for args in _demo_steps(project):
         done = mlready_subprocess(project, *args)
         assert done.returncode == 0, (args, done.stdout, done.stderr)
     return project
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample project after the pipeline (as in `make demo`) and one checklist-report,
+    once per test run: the July batch validated, trained, registered, the July and August
+    batches scored, drift checked with the August outcomes. Tests that change it work on a
+    copy (:func:`copy_project`).
+
+    Under pytest-xdist the workers share one: the first to need it builds it in the run's
+    shared temporary folder, under a file lock, and the others wait for it and read it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_demo(tmp_path_factory.mktemp("demo"))
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's
+    folder, done = shared / "demo", shared / "demo.done"
+    with FileLock(shared / "demo.lock"):
+        if not done.exists():
+            # built where it stays (its run log and registry hold absolute paths); what a
+            # worker that failed half-way left is built again
+            shutil.rmtree(folder, ignore_errors=True)
+            _build_demo(folder)
+            done.touch()
+    return folder / "sample_project"
 
 
 def copy_project(source: Path, target: Path) -> Path:
@@ -285,3 +309,18 @@ def dask_scheduler() -> Iterator[str]:
         processes=True,
     ) as cluster:
         yield cluster.scheduler_address
+
+
+# ------------------------------------------------------------------ parallel runs
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker: the files with a test marked ``slow`` first, each in its own
+    order, so that no worker starts a minute-long test when the others are done. `make test`
+    runs ``--dist loadfile --no-loadscope-reorder``: each file on one worker (its module-scoped
+    fixtures are made once, and a test that counts on the ones before it finds what they left),
+    the files in this order; every worker sorts alike, as xdist requires."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each file's order is kept

@@ -140,6 +140,7 @@ def _register_worker(url: str, store: str, run: str, barrier: object) -> None:
     Registry(url, Path(store)).register("churn", recorded(Path(run)), actor=f"p{os.getpid()}")
 
 
+@pytest.mark.slow
 def test_eight_processes_get_eight_consecutive_versions(registry_url: str, tmp_path: Path) -> None:
     runs = [fake_run(tmp_path / f"r{i}", {"m": i}) for i in range(8)]
     Registry(registry_url, tmp_path / "store")  # the schema exists before the race

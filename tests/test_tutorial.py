@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, SAMPLE, cli_commands
 
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -45,6 +47,7 @@ def test_the_tutorial_uses_every_command() -> None:
     assert not missing, f"docs/tutorial.md has no example of: {missing}"
 
 
+@pytest.mark.slow
 def test_the_tutorial_runs(tmp_path: Path) -> None:
     shutil.copytree(
         SAMPLE,

@@ -22,6 +22,9 @@ def _mlready(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return mlready_subprocess(project, *args)
 
 
+pytestmark = pytest.mark.slow  # the demo project: the whole pipeline
+
+
 @pytest.fixture(scope="module")
 def demo(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample project after the pipeline (as in `make demo`) and one checklist-report:

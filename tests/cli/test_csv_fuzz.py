@@ -69,6 +69,9 @@ def csv_files(draw: st.DrawFn) -> bytes:
     return data
 
 
+pytestmark = pytest.mark.slow  # it trains, then fuzzes three commands
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The toy project (its contract sets invalid rows aside), its model in production, and

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from mlready.spec import load_spec
 
@@ -192,6 +193,7 @@ def test_init_ci_gitlab_and_refusals(tmp_path: Path, run_cli) -> None:
     assert "use one of github, gitlab" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_the_github_workflow_steps_run_here(tmp_path: Path, run_cli) -> None:
     """The workflow's own shell steps, run in order on the starter project, as CI would."""
     import os

@@ -21,6 +21,9 @@ from tests.serving_data import make_batch, trained_project
 ROOT = Path(__file__).resolve().parents[2]
 
 
+pytestmark = pytest.mark.slow  # servers in processes of their own
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return trained_project(tmp_path_factory.mktemp("serve-http"))

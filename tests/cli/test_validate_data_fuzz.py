@@ -67,6 +67,7 @@ def fuzz_project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 @settings(
     max_examples=80,
     deadline=None,
