@@ -40,18 +40,11 @@ class AnswerCache:
         found: list[tuple[Any, ...]] = []
         hit = np.zeros(len(k1), dtype=bool)
         with self._lock:
-            entries = self._entries
             for i, key in enumerate(zip(k1.tolist(), k2.tolist(), strict=True)):
-                full = (sha256, *key)
-                entry = entries.get(full)
-                if entry is None:
-                    continue
-                if entry[0] < now:
-                    del entries[full]
-                    continue
-                entries.move_to_end(full)
-                hit[i] = True
-                found.append(entry[1])
+                answer = self._take((sha256, *key), now)
+                if answer is not None:
+                    hit[i] = True
+                    found.append(answer)
         empty = scorer.empty()
         answers = {
             name: np.asarray([row[j] for row in found], dtype=empty[name].dtype)
@@ -80,18 +73,23 @@ class AnswerCache:
         now = time.monotonic()
         found: dict[int, tuple[Any, ...]] = {}
         with self._lock:
-            entries = self._entries
             for i, key in enumerate(keys):
-                full = (sha256, "row", key)
-                entry = entries.get(full)
-                if entry is None:
-                    continue
-                if entry[0] < now:
-                    del entries[full]
-                    continue
-                entries.move_to_end(full)
-                found[i] = entry[1]
+                answer = self._take((sha256, "row", key), now)
+                if answer is not None:
+                    found[i] = answer
         return found
+
+    def _take(self, full: tuple[Any, ...], now: float) -> tuple[Any, ...] | None:
+        """The answer kept under ``full`` if it has not expired (an expired one is dropped),
+        marked as just used; the caller holds the lock."""
+        entry = self._entries.get(full)
+        if entry is None:
+            return None
+        if entry[0] < now:
+            del self._entries[full]
+            return None
+        self._entries.move_to_end(full)
+        return entry[1]
 
     def put_rows(self, sha256: str, keys: list[Any], answers: list[tuple[Any, ...]]) -> None:
         """Keep the answers of rows keyed by their values."""
