@@ -93,7 +93,10 @@ def iter_batch(
             yield from _parquet(file, columns, chunk_rows)
         else:
             frames = _csv(file, columns, numeric)
-            yield from _rechunk(frames, chunk_rows) if exact_chunks else frames
+            if exact_chunks:
+                yield from _rechunk(frames, chunk_rows)
+            else:
+                yield from (batch.to_pandas() for batch in frames)
 
 
 def prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
