@@ -403,11 +403,11 @@ def test_the_pool_gives_sklearns_numbers_and_names_each_phase(
     labels = list(dict.fromkeys(label for label, _, _ in calls))
     assert labels == [
         "Reading and validating the training data",
-        # the contract and the leakage checks run in this process while the pool fits
+        # the contract, the leakage and skew checks run in this process while the pool fits
         "Validating the training data while the model fits",
         "Checking for leakage",
-        "Cross-validating, fitting the model and the baselines",
         "Checking training rows through serving's reader",
+        "Cross-validating, fitting the model and the baselines",
         "Writing the model, its profile and the report",
     ]
     assert all(0 <= done <= total for _, done, total in calls)

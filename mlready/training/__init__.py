@@ -350,8 +350,8 @@ def _train_validated(
 
     def meanwhile() -> bool:
         """The work that needs no fitted model, done in this process while the pool fits:
-        the contract (False stops the fits when the data breaks it), the leakage checks, and
-        the imports writing the artifacts needs."""
+        the contract (False stops the fits when the data breaks it), the leakage checks, the
+        training rows through serving's reader, and the imports writing the artifacts needs."""
         if not gate.started:
             progress("Validating the training data while the model fits", 0, 1)
             gate.run()
@@ -366,6 +366,11 @@ def _train_validated(
         warnings.extend(leakage.warnings_for(found["shared"], found["order"]))
         timings["leakage"] = time.perf_counter() - start
         progress("Checking for leakage", 1, 1)
+        progress("Checking training rows through serving's reader", 0, 1)
+        start = time.perf_counter()
+        found["skew"] = _skew(spec, frame, data, log)
+        timings["skew"] = time.perf_counter() - start
+        progress("Checking training rows through serving's reader", 1, 1)
         from mlready.training import artifacts
 
         artifacts.warm_imports(spec)
@@ -582,10 +587,7 @@ def _train_validated(
                 f"{reproducibility['max_abs_prediction_diff']:.3g}): fix every random_state"
             )
 
-    progress("Checking training rows through serving's reader", 0, 1)
-    start = time.perf_counter()
-    skew = _skew(spec, frame, data, log)
-    timings["skew"] = time.perf_counter() - start
+    skew = found["skew"]
     if not skew.passed:
         warnings.append(skew.message())
 
