@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -477,6 +478,29 @@ def test_fits_run_while_the_caller_works_and_stop_when_it_says_so(
     # the pool is usable again afterwards
     again = ev.run_fits(tasks, data, n_jobs=n_jobs)
     np.testing.assert_array_equal(again[0].scores, plain[0].scores)
+
+
+def test_workers_started_early_are_the_pool_the_fits_use(tmp_path: Path) -> None:
+    from joblib import Parallel, delayed
+
+    assert ev.start_workers(1)() is None  # one job: no pool, nothing to wait for
+    wait = ev.start_workers(2)
+    wait()
+    wait()  # waiting again (the error path does) is harmless
+    early = set(Parallel(n_jobs=2)(delayed(_pid_after)(0.3) for _ in range(4)))
+    assert len(early) == 2
+    assert os.getpid() not in early
+    tasks, data = _toy_tasks(tmp_path)
+    assert len(ev.run_fits(tasks, data, n_jobs=2)) == len(tasks)
+    # the fits ran in those same processes: they are not started again
+    assert set(Parallel(n_jobs=2)(delayed(_pid_after)(0.3) for _ in range(4))) == early
+
+
+def _pid_after(pause: float) -> int:
+    import time
+
+    time.sleep(pause)
+    return os.getpid()
 
 
 def test_data_breaking_the_contract_fails_train_before_anything_is_written(

@@ -310,6 +310,50 @@ def _train_validated(
     timings: dict[str, float],
     clock: float,
 ) -> TrainResult:
+    from mlready.training import evaluate as ev
+    from mlready.training.pipeline import small_data
+    from mlready.training.workers import thread_budget
+
+    spec = loaded.spec
+    # on small data the fits run in parallel processes: they start (and import what a fit
+    # needs) while this process prepares the data, the pipeline and the folds
+    ready = ev.start_workers(
+        min(thread_budget(), spec.validation.cv.folds + 1) if small_data(len(frame)) else 1
+    )
+    try:
+        return _prepared_and_fitted(
+            loaded,
+            frame,
+            gate,
+            run_dir,
+            ready,
+            run_id=run_id,
+            check_reproducible=check_reproducible,
+            importance=importance,
+            progress=progress,
+            log=log,
+            timings=timings,
+            clock=clock,
+        )
+    finally:
+        ready()
+
+
+def _prepared_and_fitted(
+    loaded: LoadedSpec,
+    frame: Any,
+    gate: _Gate,
+    run_dir: Path,
+    ready: Callable[[], None],
+    *,
+    run_id: str,
+    check_reproducible: bool,
+    importance: bool,
+    progress: Progress,
+    log: logging.Logger,
+    timings: dict[str, float],
+    clock: float,
+) -> TrainResult:
     import numpy as np
 
     from mlready.training import evaluate as ev
@@ -377,6 +421,7 @@ def _train_validated(
         progress(label, 0, 100)
         return True
 
+    ready()  # the pool's processes have started: the same pool fits from here on
     search_result = None
     if spec.model.search is not None:
         start = time.perf_counter()

@@ -225,6 +225,33 @@ def _run_task(
     return index, model if task.keep else None, scores, labels, seconds, measured
 
 
+def _ready() -> None:
+    """A worker's first task: the imports every fit needs."""
+    import pandas  # noqa: F401
+    import sklearn.compose
+    import sklearn.pipeline
+    import sklearn.preprocessing  # noqa: F401
+
+
+def start_workers(n_jobs: int) -> Callable[[], None]:
+    """Start ``n_jobs`` pool processes now, so that they start and import while this process
+    prepares the fits (joblib's next pool of the same size reuses them); the function returned
+    waits for them (call it before the fits and before leaving, even on an error)."""
+    if n_jobs <= 1:
+        return lambda: None
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_ready)() for _ in range(n_jobs)
+    )
+
+    def wait() -> None:
+        for _ in results:
+            pass
+
+    return wait
+
+
 class Stopped(Exception):
     """run_fits stopped before its tasks were done: ``meanwhile`` said so."""
 
