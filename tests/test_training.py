@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -403,9 +404,11 @@ def test_the_pool_gives_sklearns_numbers_and_names_each_phase(
     labels = list(dict.fromkeys(label for label, _, _ in calls))
     assert labels == [
         "Reading and validating the training data",
+        # the contract, the leakage and skew checks run in this process while the pool fits
+        "Validating the training data while the model fits",
         "Checking for leakage",
-        "Cross-validating, fitting the model and the baselines",
         "Checking training rows through serving's reader",
+        "Cross-validating, fitting the model and the baselines",
         "Writing the model, its profile and the report",
     ]
     assert all(0 <= done <= total for _, done, total in calls)
@@ -438,6 +441,116 @@ def test_the_pool_gives_sklearns_numbers_and_names_each_phase(
     # slices are read from the same out-of-fold predictions the folds' metrics come from
     plan = meta["validation"]["slices"]["cv"][0]["groups"]
     assert sum(g["rows"] for g in plan) == len(data.frame)
+
+
+def _toy_tasks(tmp_path: Path) -> tuple[list[ev.FitTask], object]:
+    write_project(tmp_path, validation="  cv: {strategy: stratified_kfold, folds: 3}\n")
+    spec = load_spec(tmp_path).spec
+    data = load_training_data(spec, pd.read_csv(tmp_path / "data" / "train.csv"))
+    pipeline = build_pipeline(spec, data.task, data.numeric, data.categorical)
+    return ev.fold_tasks("model", pipeline, ev.folds(spec, data)), data
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_fits_run_while_the_caller_works_and_stop_when_it_says_so(
+    tmp_path: Path, n_jobs: int
+) -> None:
+    tasks, data = _toy_tasks(tmp_path)
+    plain = ev.run_fits(tasks, data, n_jobs=n_jobs)
+    done: list[float] = []
+    calls: list[int] = []
+
+    def meanwhile() -> bool:
+        calls.append(len(done))  # no result has been read back yet
+        return True
+
+    both = ev.run_fits(tasks, data, n_jobs=n_jobs, meanwhile=meanwhile, on_done=done.append)
+    assert calls == [0]
+    assert len(done) == len(tasks)
+    for a, b in zip(plain, both, strict=True):
+        assert a.task.fold == b.task.fold
+        np.testing.assert_array_equal(a.scores, b.scores)
+
+    stopped: list[float] = []
+    with pytest.raises(ev.Stopped):
+        ev.run_fits(tasks, data, n_jobs=n_jobs, meanwhile=lambda: False, on_done=stopped.append)
+    assert stopped == []  # nothing was read back, nothing reported done
+    # the pool is usable again afterwards
+    again = ev.run_fits(tasks, data, n_jobs=n_jobs)
+    np.testing.assert_array_equal(again[0].scores, plain[0].scores)
+
+
+def test_workers_started_early_are_the_pool_the_fits_use(tmp_path: Path) -> None:
+    from joblib import Parallel, delayed
+
+    assert ev.start_workers(1)() is None  # one job: no pool, nothing to wait for
+    wait = ev.start_workers(2)
+    wait()
+    wait()  # waiting again (the error path does) is harmless
+    early = set(Parallel(n_jobs=2)(delayed(_pid_after)(0.3) for _ in range(4)))
+    assert len(early) == 2
+    assert os.getpid() not in early
+    tasks, data = _toy_tasks(tmp_path)
+    assert len(ev.run_fits(tasks, data, n_jobs=2)) == len(tasks)
+    # the fits ran in those same processes: they are not started again
+    assert set(Parallel(n_jobs=2)(delayed(_pid_after)(0.3) for _ in range(4))) == early
+
+
+def _pid_after(pause: float) -> int:
+    import time
+
+    time.sleep(pause)
+    return os.getpid()
+
+
+def test_data_breaking_the_contract_fails_train_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """Validation runs while the folds fit; when it fails, the fits stop, nothing is written and
+    the failures are the contract's, as when it ran first."""
+    from mlready.training import train
+
+    write_project(
+        tmp_path,
+        validation="  cv: {strategy: stratified_kfold, folds: 3}\n  metrics: [roc_auc]\n",
+        extra="expectations:\n  columns:\n    tenure: {min: 0, max: 10}\n",
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    result = train(load_spec(tmp_path), run)
+    assert not result.passed
+    assert result.validation_failed
+    assert result.metadata == {}
+    assert len(result.failures) == 1
+    assert result.failures[0].startswith("tenure")
+    assert list(run.iterdir()) == []
+
+
+def test_the_contracts_failure_comes_before_a_data_error_of_the_model(tmp_path: Path) -> None:
+    """Rows the model cannot use (a target missing in most of them) that also break the
+    contract: train reports the contract's failures, not the data error preparing them hit."""
+    from mlready.training import train
+
+    frame = toy_frame()
+    frame.loc[frame.index[:400], "churn"] = None
+    write_project(
+        tmp_path,
+        frame=frame,
+        validation="  cv: {strategy: stratified_kfold, folds: 3}\n  metrics: [roc_auc]\n",
+        extra="expectations:\n  columns:\n    churn: {max_null_fraction: 0}\n",
+    )
+    result = train(load_spec(tmp_path), tmp_path / "run")
+    assert not result.passed
+    assert result.validation_failed
+    assert any("churn" in f for f in result.failures)
+
+    # the same data under a contract it meets: the data error itself
+    spec_file = tmp_path / "mlready.yaml"
+    spec_file.write_text(
+        spec_file.read_text().replace("max_null_fraction: 0", "max_null_fraction: 1")
+    )
+    with pytest.raises(DataError, match="no value of 'churn'"):
+        train(load_spec(tmp_path), tmp_path / "run2")
 
 
 def test_importance_samples_only_rows_some_fold_validates(tmp_path: Path) -> None:

@@ -70,7 +70,6 @@ def train(
     (``revalidate`` checks again anyway).
     """
     from mlready.columns import ColumnTypes
-    from mlready.validation import validate_data
 
     log = logger or logging.getLogger("mlready.train")
     progress = on_progress or _noop
@@ -87,15 +86,94 @@ def train(
     from mlready.training.data import check_roles
 
     check_roles(spec, frame)
-    start = time.perf_counter()
     reused = None if revalidate or sql is not None else _reusable_validation(loaded, len(frame))
+    gate = _Gate(loaded, frame, sql, reused, log, timings)
     if reused is not None:
-        validation = None
-        summary = reused
         log.info("training data already validated by run %s: not validated again", reused["run_id"])
-    else:
-        validation = validate_data(loaded, sql=sql, environment="training", frame=frame)
-        summary = {
+    elif spec.model.search is not None:
+        # a search fits many candidates in its own pool: the contract is checked before it
+        gate.run()
+        if not gate.passed:
+            return gate.failure()
+    progress("Reading and validating the training data", 1, 1)
+    from threadpoolctl import threadpool_limits
+
+    from mlready.training.pipeline import small_data
+    from mlready.training.workers import bound_workers
+
+    # on small data a model's own threads only add overhead: one thread in this process
+    limit = 1 if small_data(len(frame)) else None
+    try:
+        with (
+            threadpool_limits(limits=limit, user_api="openmp"),
+            _quiet_warnings(log),
+            bound_workers(),
+        ):
+            result = _fit_guarded(
+                loaded,
+                frame,
+                gate,
+                run_dir,
+                run_id=run_id,
+                check_reproducible=check_reproducible,
+                importance=importance,
+                progress=progress,
+                log=log,
+                timings=timings,
+                clock=clock,
+            )
+    except Exception:
+        # the data's contract comes first: a table that breaks it gets its validation failures,
+        # not whatever preparing it for the model stumbled on
+        if gate.started:
+            raise
+        gate.run()
+        if not gate.passed:
+            return gate.failure()
+        raise
+    result.validation = gate.validation
+    return result
+
+
+class _Gate:
+    """The training data's validation against the contract, run once: before a search, or in
+    this process while the first fits run in the pool (a failure stops them). Nothing trained
+    is kept or written unless it passed."""
+
+    def __init__(
+        self,
+        loaded: LoadedSpec,
+        frame: Any,
+        sql: tuple[str, str] | None,
+        reused: dict[str, Any] | None,
+        log: logging.Logger,
+        timings: dict[str, float],
+    ) -> None:
+        self.loaded, self.frame, self.sql, self.log, self.timings = loaded, frame, sql, log, timings
+        self.validation: Any = None  # the ValidationResult, when it ran here
+        self.summary: dict[str, Any] | None = reused  # what metadata.json records of it
+        self.started = reused is not None
+        if reused is not None:
+            timings["validate"] = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.validation is None or bool(self.validation.passed)
+
+    def run(self) -> None:
+        """Validate (once); the result is in ``passed`` and ``failure()``."""
+        if self.started:
+            return
+        self.started = True
+        from mlready.validation import validate_data
+
+        start = time.perf_counter()
+        validation = validate_data(
+            self.loaded, sql=self.sql, environment="training", frame=self.frame
+        )
+        self.timings["validate"] = time.perf_counter() - start
+        self.validation = validation
+        self.summary = {
             "source": validation.source,
             "rows": validation.rows,
             "fingerprint": validation.fingerprint,
@@ -105,45 +183,17 @@ def train(
             "warnings": len(validation.warnings),
             "run_id": None,
         }
-        log.info(
+        self.log.info(
             "training data: %s rows, validation %s (%s checks, %s failed)",
             validation.rows,
             "passed" if validation.passed else "FAILED",
             len(validation.results),
             len(validation.failed_errors),
         )
-        if not validation.passed:
-            failures = [_validation_failure(r) for r in validation.failed_errors]
-            return TrainResult(False, failures, [], {}, validation=validation)
-    timings["validate"] = time.perf_counter() - start
-    progress("Reading and validating the training data", 1, 1)
-    from threadpoolctl import threadpool_limits
 
-    from mlready.training.pipeline import small_data
-    from mlready.training.workers import bound_workers
-
-    # on small data a model's own threads only add overhead: one thread in this process
-    limit = 1 if small_data(len(frame)) else None
-    with (
-        threadpool_limits(limits=limit, user_api="openmp"),
-        _quiet_warnings(log),
-        bound_workers(),
-    ):
-        result = _fit_guarded(
-            loaded,
-            frame,
-            summary,
-            run_dir,
-            run_id=run_id,
-            check_reproducible=check_reproducible,
-            importance=importance,
-            progress=progress,
-            log=log,
-            timings=timings,
-            clock=clock,
-        )
-    result.validation = validation
-    return result
+    def failure(self) -> TrainResult:
+        failures = [_validation_failure(r) for r in self.validation.failed_errors]
+        return TrainResult(False, failures, [], {}, validation=self.validation)
 
 
 @contextlib.contextmanager
@@ -249,8 +299,52 @@ def _validation_failure(result: Any) -> str:
 def _train_validated(
     loaded: LoadedSpec,
     frame: Any,
-    validation: Any,
+    gate: _Gate,
     run_dir: Path,
+    *,
+    run_id: str,
+    check_reproducible: bool,
+    importance: bool,
+    progress: Progress,
+    log: logging.Logger,
+    timings: dict[str, float],
+    clock: float,
+) -> TrainResult:
+    from mlready.training import evaluate as ev
+    from mlready.training.pipeline import small_data
+    from mlready.training.workers import thread_budget
+
+    spec = loaded.spec
+    # on small data the fits run in parallel processes: they start (and import what a fit
+    # needs) while this process prepares the data, the pipeline and the folds
+    ready = ev.start_workers(
+        min(thread_budget(), spec.validation.cv.folds + 1) if small_data(len(frame)) else 1
+    )
+    try:
+        return _prepared_and_fitted(
+            loaded,
+            frame,
+            gate,
+            run_dir,
+            ready,
+            run_id=run_id,
+            check_reproducible=check_reproducible,
+            importance=importance,
+            progress=progress,
+            log=log,
+            timings=timings,
+            clock=clock,
+        )
+    finally:
+        ready()
+
+
+def _prepared_and_fitted(
+    loaded: LoadedSpec,
+    frame: Any,
+    gate: _Gate,
+    run_dir: Path,
+    ready: Callable[[], None],
     *,
     run_id: str,
     check_reproducible: bool,
@@ -296,15 +390,38 @@ def _train_validated(
     )
 
     warnings: list[str] = list(data.warnings)
-    progress("Checking for leakage", 0, 1)
-    start = time.perf_counter()
-    proxies = leakage.target_proxies(data)
-    shared = leakage.shared_rows(data, splits)
-    order = leakage.time_order(data, splits)
-    warnings.extend(leakage.warnings_for(shared, order))
-    timings["leakage"] = time.perf_counter() - start
-    progress("Checking for leakage", 1, 1)
+    found: dict[str, Any] = {}
 
+    def meanwhile() -> bool:
+        """The work that needs no fitted model, done in this process while the pool fits:
+        the contract (False stops the fits when the data breaks it), the leakage checks, the
+        training rows through serving's reader, and the imports writing the artifacts needs."""
+        if not gate.started:
+            progress("Validating the training data while the model fits", 0, 1)
+            gate.run()
+            progress("Validating the training data while the model fits", 1, 1)
+            if not gate.passed:
+                return False
+        progress("Checking for leakage", 0, 1)
+        start = time.perf_counter()
+        found["proxies"] = leakage.target_proxies(data)
+        found["shared"] = leakage.shared_rows(data, splits)
+        found["order"] = leakage.time_order(data, splits)
+        warnings.extend(leakage.warnings_for(found["shared"], found["order"]))
+        timings["leakage"] = time.perf_counter() - start
+        progress("Checking for leakage", 1, 1)
+        progress("Checking training rows through serving's reader", 0, 1)
+        start = time.perf_counter()
+        found["skew"] = _skew(spec, frame, data, log)
+        timings["skew"] = time.perf_counter() - start
+        progress("Checking training rows through serving's reader", 1, 1)
+        from mlready.training import artifacts
+
+        artifacts.warm_imports(spec)
+        progress(label, 0, 100)
+        return True
+
+    ready()  # the pool's processes have started: the same pool fits from here on
     search_result = None
     if spec.model.search is not None:
         start = time.perf_counter()
@@ -363,15 +480,19 @@ def _train_validated(
     label = "Cross-validating, fitting the model" + (
         " and the baselines" if spec.validation.baselines else ""
     )
-    progress(label, 0, 100)
     start = time.perf_counter()
-    outcomes = ev.run_fits(
-        tasks,
-        data,
-        n_jobs=pool,
-        importance=request,
-        on_done=lambda done: progress(label, round(100 * done / total), 100),
-    )
+    try:
+        outcomes = ev.run_fits(
+            tasks,
+            data,
+            n_jobs=pool,
+            importance=request,
+            on_done=lambda done: progress(label, round(100 * done / total), 100),
+            meanwhile=meanwhile,
+        )
+    except ev.Stopped:
+        return gate.failure()
+    proxies, shared, order = found["proxies"], found["shared"], found["order"]
     timings["fits"] = time.perf_counter() - start
     final = next(o for o in outcomes if o.task.name == "model" and o.task.fold is None)
     model = final.model
@@ -511,10 +632,7 @@ def _train_validated(
                 f"{reproducibility['max_abs_prediction_diff']:.3g}): fix every random_state"
             )
 
-    progress("Checking training rows through serving's reader", 0, 1)
-    start = time.perf_counter()
-    skew = _skew(spec, frame, data, log)
-    timings["skew"] = time.perf_counter() - start
+    skew = found["skew"]
     if not skew.passed:
         warnings.append(skew.message())
 
@@ -536,7 +654,7 @@ def _train_validated(
         loaded,
         data=data,
         run_id=run_id,
-        validation=validation,
+        validation=gate.summary,
         model=model,
         pipeline_params=pipeline,
         metrics=metrics,

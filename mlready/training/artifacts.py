@@ -305,6 +305,18 @@ def metadata(loaded: LoadedSpec, **facts: Any) -> dict[str, Any]:
     )
 
 
+def warm_imports(spec: ProjectSpec | None = None) -> None:
+    """Import what write_all needs (skops for a model.skops, matplotlib for the report's
+    charts), so that a caller can do it while its processes fit; write_all imports them anyway."""
+    from mlready.model_format import ModelPolicy, _skops_io
+
+    policy = ModelPolicy() if spec is None else ModelPolicy.of(spec)
+    if policy.write_format == "skops":
+        _skops_io()
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+
+
 def write_all(
     run_dir: Path,
     model: Any,

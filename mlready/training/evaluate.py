@@ -190,10 +190,15 @@ def _run_task(
     binary: bool,
     classes: list[str],
     request: ImportanceRequest | None,
+    stop: str | None = None,
 ) -> tuple[int, Any, Any, Any, float, Measured | None]:
+    import os
+
     import numpy as np
     from sklearn.base import clone
 
+    if stop is not None and os.path.exists(stop):  # the caller no longer wants the result
+        return index, None, None, None, 0.0, None
     model = clone(task.pipeline)
     start = time.perf_counter()
     model.fit(X.iloc[task.train], y[task.train])
@@ -220,6 +225,37 @@ def _run_task(
     return index, model if task.keep else None, scores, labels, seconds, measured
 
 
+def _ready() -> None:
+    """A worker's first task: the imports every fit needs."""
+    import pandas  # noqa: F401
+    import sklearn.compose
+    import sklearn.pipeline
+    import sklearn.preprocessing  # noqa: F401
+
+
+def start_workers(n_jobs: int) -> Callable[[], None]:
+    """Start ``n_jobs`` pool processes now, so that they start and import while this process
+    prepares the fits (joblib's next pool of the same size reuses them); the function returned
+    waits for them (call it before the fits and before leaving, even on an error)."""
+    if n_jobs <= 1:
+        return lambda: None
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_ready)() for _ in range(n_jobs)
+    )
+
+    def wait() -> None:
+        for _ in results:
+            pass
+
+    return wait
+
+
+class Stopped(Exception):
+    """run_fits stopped before its tasks were done: ``meanwhile`` said so."""
+
+
 def run_fits(
     tasks: list[FitTask],
     data: TrainingData,
@@ -227,27 +263,57 @@ def run_fits(
     n_jobs: int = 1,
     importance: ImportanceRequest | None = None,
     on_done: Callable[[float], None] | None = None,
+    meanwhile: Callable[[], bool] | None = None,
 ) -> list[FitOutcome]:
     """Every task in one pool, ``n_jobs`` at a time, the heaviest first: folds, the final fit
     and the baselines overlap, so no core idles between phases. ``on_done`` gets the summed
-    weight of the tasks done so far."""
+    weight of the tasks done so far. ``meanwhile`` runs in this process once the pool has its
+    first tasks (with one job: before any task); when it returns False the tasks not done are
+    cancelled and Stopped is raised (a task already running finishes first)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from joblib import Parallel, delayed
 
+    folder = Path(tempfile.mkdtemp(prefix="mlready-fits-")) if meanwhile is not None else None
+    # a task that finds this file skips its work: joblib's own abort kills the workers, and
+    # loky's manager thread can trip over the tasks it loses (a traceback on the terminal)
+    stop = None if folder is None else folder / "stop"
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
     jobs = (
         delayed(_run_task)(
-            i, tasks[i], data.X, data.y, data.task, data.binary, data.classes, importance
+            i,
+            tasks[i],
+            data.X,
+            data.y,
+            data.task,
+            data.binary,
+            data.classes,
+            importance,
+            None if stop is None else str(stop),
         )
         for i in order
     )
     outcomes: list[FitOutcome | None] = [None] * len(tasks)
     done = 0.0
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    for i, model, scores, labels, seconds, measured in parallel(jobs):
-        outcomes[i] = FitOutcome(tasks[i], model, scores, labels, seconds, measured)
-        done += tasks[i].weight
-        if on_done is not None:
-            on_done(done)
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        results = parallel(jobs)  # the pool starts on the first tasks now
+        if meanwhile is not None and not meanwhile():
+            assert stop is not None
+            stop.touch()
+            for _ in results:  # the tasks not started return at once
+                pass
+            raise Stopped
+        for i, model, scores, labels, seconds, measured in results:
+            outcomes[i] = FitOutcome(tasks[i], model, scores, labels, seconds, measured)
+            done += tasks[i].weight
+            if on_done is not None:
+                on_done(done)
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     return [o for o in outcomes if o is not None]
 
 
