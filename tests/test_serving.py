@@ -1018,6 +1018,10 @@ def test_csv_chunks_end_where_the_reader_s_blocks_end(tmp_path: Path, monkeypatc
     assert [len(c) for c in chunks] == expected
     assert pd.concat(chunks)["customer_id"].tolist() == batch["customer_id"].tolist()
     assert chunks[0]["tenure"].dtype == "float64"
+    # a column per block: the numbers are not copied into one 2-D block on the way
+    both = frozenset({"tenure", "monthly_charges"})
+    two = list(reader.iter_batch(str(path), None, list(both), 40, numeric=both))
+    assert len(two[0]._mgr.blocks) == 2
 
     batch["tenure"] = batch["tenure"].astype(object)
     batch.loc[1200, "tenure"] = "twelve"  # in a late block: the fast path stops there
