@@ -279,7 +279,8 @@ def test_the_grid_finds_the_bins_bisection_finds(draw) -> None:
 def test_the_grid_is_not_used_for_cut_points_it_cannot_spread() -> None:
     from mlready.profiles import GRID_DEPTH, Binner
 
-    assert Binner([]).usable and Binner([1.0]).usable
+    assert Binner([]).usable
+    assert Binner([1.0]).usable
     assert not Binner([-1e308, 1e308]).usable  # the span overflows
     crowded = [0.0, *np.linspace(1.0, 1.0 + 1e-9, GRID_DEPTH + 1), 1e9]
     assert not Binner(crowded).usable
