@@ -96,7 +96,7 @@ def iter_batch(
             if exact_chunks:
                 yield from _rechunk(frames, chunk_rows)
             else:
-                yield from (batch.to_pandas() for batch in frames)
+                yield from (batch.to_pandas(split_blocks=True) for batch in frames)
 
 
 def prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
