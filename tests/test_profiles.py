@@ -225,3 +225,63 @@ def test_values_near_the_float_limit_give_an_infinite_spread_not_an_error() -> N
         chunked = builder.result()["columns"]["x"]
     assert whole["std"] == chunked["std"] == float("inf")
     assert chunked["mean"] == pytest.approx(whole["mean"])
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng, n: rng.normal(size=n),
+        lambda rng, n: rng.lognormal(3, 1, n) + 1e6,
+        lambda rng, n: rng.integers(0, 50, n).astype(float),  # ties: cut points are values
+        lambda rng, n: rng.normal(size=n) * 1e-300,
+        lambda rng, n: rng.normal(size=n) * 1e300,
+        lambda rng, n: rng.pareto(1.0, n),  # crowded cut points: not usable, values sorted
+        lambda rng, n: np.concatenate([rng.normal(size=n // 2), rng.normal(1e6, 1, n - n // 2)]),
+    ],
+)
+def test_the_grid_finds_the_bins_bisection_finds(draw) -> None:
+    from mlready.profiles import FINE_BINS, Binner, _cuts
+
+    rng = np.random.default_rng(8)
+    ordered = np.sort(draw(rng, 20_000))
+    for bins in (10, FINE_BINS):
+        cuts = _cuts(ordered, bins, ordered=True)
+        binner = Binner(cuts)
+        edges = np.asarray(cuts)
+        values = np.concatenate(
+            [
+                draw(rng, 5000),
+                edges,  # on a cut point, and either side of it by one float
+                np.nextafter(edges, -np.inf),
+                np.nextafter(edges, np.inf),
+                [-1e308, 1e308, 0.0, -0.0, 5e-324],
+            ]
+        )
+        if binner.usable:
+            assert np.array_equal(binner.bins(values), np.searchsorted(edges, values, "right"))
+        # the batch profile is the same either way: counts exact, sums up to rounding
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e308 squared: std inf
+            reference = {"columns": {"x": numeric_profile(ordered, bins=bins, keep_values=0)}}
+            builder = ProfileBuilder(reference, keep_values=0)
+            for start in range(0, len(values), 4000):
+                builder.add_column("x", values[start : start + 4000])
+            got = builder.result()["columns"]["x"]
+        assert got["counts"] == bin_counts(values, got["cuts"])
+        assert got["fine_counts"] == bin_counts(values, got["fine_cuts"])
+        index = np.searchsorted(np.asarray(got["fine_cuts"]), values, "right")
+        exact = [
+            float(np.sum(np.sort(values[index == i]))) for i in range(len(got["fine_cuts"]) + 1)
+        ]
+        assert got["fine_sums"] == pytest.approx(exact, rel=1e-12, abs=1e-300)
+        assert (got["min"], got["max"]) == (values.min(), values.max())
+
+
+def test_the_grid_is_not_used_for_cut_points_it_cannot_spread() -> None:
+    from mlready.profiles import GRID_DEPTH, Binner
+
+    assert Binner([]).usable
+    assert Binner([1.0]).usable
+    assert not Binner([-1e308, 1e308]).usable  # the span overflows
+    crowded = [0.0, *np.linspace(1.0, 1.0 + 1e-9, GRID_DEPTH + 1), 1e9]
+    assert not Binner(crowded).usable
+    assert Binner(crowded).depth > GRID_DEPTH

@@ -1018,6 +1018,10 @@ def test_csv_chunks_end_where_the_reader_s_blocks_end(tmp_path: Path, monkeypatc
     assert [len(c) for c in chunks] == expected
     assert pd.concat(chunks)["customer_id"].tolist() == batch["customer_id"].tolist()
     assert chunks[0]["tenure"].dtype == "float64"
+    # a column per block: the numbers are not copied into one 2-D block on the way
+    both = frozenset({"tenure", "monthly_charges"})
+    two = list(reader.iter_batch(str(path), None, list(both), 40, numeric=both))
+    assert len(two[0]._mgr.blocks) == 2
 
     batch["tenure"] = batch["tenure"].astype(object)
     batch.loc[1200, "tenure"] = "twelve"  # in a late block: the fast path stops there
@@ -1058,3 +1062,24 @@ def test_answers_equal_a_block_by_block_scorer_s_bit_for_bit(
     text = (project / "o.profile.json").read_text()
     assert text.count("\n") == 1
     assert json.loads(text)["batch"]["rows_scored"] == 3000
+
+
+def test_arrow_buffers_come_from_jemalloc_while_a_batch_is_scored(monkeypatch) -> None:
+    import pyarrow as pa
+
+    from mlready.serving import arrow_memory_pool
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow is built without jemalloc")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    before = pa.default_memory_pool().backend_name
+    with arrow_memory_pool():
+        assert pa.default_memory_pool().backend_name == "jemalloc"
+        assert pa.array([1.0, 2.0]).sum().as_py() == 3.0
+    assert pa.default_memory_pool().backend_name == before
+    # a pool the user chose is kept
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    with arrow_memory_pool():
+        assert pa.default_memory_pool().backend_name == before
