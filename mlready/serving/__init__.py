@@ -707,22 +707,23 @@ def _serve(
             log,
         )
         return _finish(result, serving, clock, timings, log, batch, run_dir)
-    _serve_local(
-        loaded,
-        info,
-        batch,
-        checks,
-        on_invalid,
-        rows_per_chunk,
-        result,
-        run_dir,
-        run_id,
-        timings,
-        log,
-        on_progress,
-        cache_root if cache_on else None,
-        ttl,
-    )
+    with arrow_memory_pool():  # Arrow's buffers from jemalloc while the batch is scored
+        _serve_chunks(
+            loaded,
+            info,
+            batch,
+            checks,
+            on_invalid,
+            rows_per_chunk,
+            result,
+            run_dir,
+            run_id,
+            timings,
+            log,
+            on_progress,
+            cache_root if cache_on else None,
+            ttl,
+        )
     result = _finish(result, serving, clock, timings, log, batch, run_dir)
     if key is not None and result.passed:
         from mlready.serving.cache import BatchCache
@@ -999,43 +1000,6 @@ def _threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def _serve_local(
-    loaded: LoadedSpec,
-    info: ModelInfo,
-    batch: _Batch,
-    checks: list[Any],
-    on_invalid: str,
-    chunk_rows: int,
-    result: ServeResult,
-    run_dir: Path,
-    run_id: str,
-    timings: dict[str, float],
-    log: logging.Logger,
-    on_progress: Progress | None,
-    cache_root: Path | None,
-    ttl: float,
-) -> None:
-    """Score the batch on this machine, chunk by chunk (:func:`_serve_chunks`), with Arrow's
-    buffers from :func:`arrow_memory_pool`."""
-    with arrow_memory_pool():
-        _serve_chunks(
-            loaded,
-            info,
-            batch,
-            checks,
-            on_invalid,
-            chunk_rows,
-            result,
-            run_dir,
-            run_id,
-            timings,
-            log,
-            on_progress,
-            cache_root,
-            ttl,
-        )
-
-
 def _serve_chunks(
     loaded: LoadedSpec,
     info: ModelInfo,
@@ -1052,6 +1016,7 @@ def _serve_chunks(
     cache_root: Path | None,
     ttl: float,
 ) -> None:
+    """Score the batch on this machine, chunk by chunk (the caller picks Arrow's memory pool)."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
