@@ -1083,3 +1083,21 @@ def test_arrow_buffers_come_from_jemalloc_while_a_batch_is_scored(monkeypatch) -
     monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
     with arrow_memory_pool():
         assert pa.default_memory_pool().backend_name == before
+
+
+def test_a_pyarrow_without_jemalloc_keeps_its_own_pool(monkeypatch) -> None:
+    """The NotImplementedError of a pyarrow built without jemalloc (Windows wheels) is a real
+    fallback: serve-batch scores with the default pool, unchanged, and no error."""
+    import pyarrow as pa
+
+    from mlready.serving import arrow_memory_pool
+
+    def missing() -> None:
+        raise NotImplementedError("jemalloc support is not built")
+
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)
+    before = pa.default_memory_pool().backend_name
+    with arrow_memory_pool():
+        assert pa.default_memory_pool().backend_name == before
+    assert pa.default_memory_pool().backend_name == before
