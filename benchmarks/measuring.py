@@ -85,7 +85,7 @@ print(json.dumps({'wall_s': wall, 'cpu_s': cpu, 'user_s': usage.ru_utime,
                   'exit': done.returncode, 'load_before': load,
                   'load_after': os.getloadavg()[0], 'cpu_cores': cpu / wall,
                   'others_cores': max(machine - cpu / wall, 0.0),
-                  'stdout': done.stdout[-100000:], 'stderr': done.stderr[-3000:]}))
+                  'stdout': done.stdout, 'stderr': done.stderr[-3000:]}))
 """
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -451,9 +453,30 @@ def _toy_tasks(tmp_path: Path) -> tuple[list[ev.FitTask], object]:
     return ev.fold_tasks("model", pipeline, ev.folds(spec, data)), data
 
 
+@pytest.fixture(params=["forked", "loky"])
+def pool_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Fits in workers forked from this process (Linux, OpenMP held to one thread, as train
+    holds it on small data), or in joblib's loky pool."""
+    from threadpoolctl import threadpool_limits
+
+    if request.param == "loky":
+        monkeypatch.setitem(ev._FORK, "allowed", False)
+        assert not ev.can_fork()
+        yield "loky"
+        return
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are forked on Linux only")
+    import sklearn.utils._openmp_helpers  # noqa: F401  (loads the OpenMP runtime to limit)
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert ev.can_fork()
+        yield "forked"
+    assert not ev._SHARED  # nothing of the table is kept for later forks
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_fits_run_while_the_caller_works_and_stop_when_it_says_so(
-    tmp_path: Path, n_jobs: int
+    tmp_path: Path, n_jobs: int, pool_kind: str
 ) -> None:
     tasks, data = _toy_tasks(tmp_path)
     plain = ev.run_fits(tasks, data, n_jobs=n_jobs)
@@ -478,6 +501,58 @@ def test_fits_run_while_the_caller_works_and_stop_when_it_says_so(
     # the pool is usable again afterwards
     again = ev.run_fits(tasks, data, n_jobs=n_jobs)
     np.testing.assert_array_equal(again[0].scores, plain[0].scores)
+
+
+def test_forked_and_loky_workers_fit_the_same_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forked workers read the table from memory they share with this process; the loky
+    ones receive it pickled: the same fits, the same predictions and importance, bit for bit."""
+    from threadpoolctl import threadpool_limits
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are forked on Linux only")
+    import sklearn.utils._openmp_helpers  # noqa: F401
+
+    tasks, data = _toy_tasks(tmp_path)
+    tasks[0].keep = True
+    for task in tasks:
+        task.measure_importance = True
+    request = ev.ImportanceRequest(
+        rows=np.arange(len(data.frame)), metric="roc_auc", repeats=2, seed=3
+    )
+    with threadpool_limits(limits=1, user_api="openmp"):
+        forked = ev.run_fits(tasks, data, n_jobs=2, importance=request)
+        monkeypatch.setitem(ev._FORK, "allowed", False)
+        loky = ev.run_fits(tasks, data, n_jobs=2, importance=request)
+    assert len(forked) == len(loky) == len(tasks)
+    for a, b in zip(forked, loky, strict=True):
+        assert a.task.fold == b.task.fold
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(a.labels, b.labels)
+        assert a.importance is not None
+        assert b.importance is not None
+        np.testing.assert_array_equal(a.importance.drops, b.importance.drops)
+    probe = data.X.iloc[:50]
+    np.testing.assert_array_equal(
+        forked[0].model.predict_proba(probe), loky[0].model.predict_proba(probe)
+    )
+
+
+def test_a_fit_that_fails_in_a_forked_worker_raises_here(tmp_path: Path) -> None:
+    from threadpoolctl import threadpool_limits
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are forked on Linux only")
+    import sklearn.utils._openmp_helpers  # noqa: F401
+
+    tasks, data = _toy_tasks(tmp_path)
+    tasks[1].pipeline = tasks[1].pipeline.set_params(model__max_iter=-3)
+    with (
+        threadpool_limits(limits=1, user_api="openmp"),
+        pytest.raises(ValueError, match="max_iter"),
+    ):
+        ev.run_fits(tasks, data, n_jobs=2)
 
 
 def test_workers_started_early_are_the_pool_the_fits_use(tmp_path: Path) -> None:

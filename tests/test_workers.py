@@ -42,21 +42,40 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_sigkill_of_train_leaves_no_worker_behind(sample_copy: Path) -> None:
+#: `mlready train` with fits in loky's workers instead of forked ones.
+LOKY_TRAIN = (
+    "import sys; import mlready.training.evaluate as ev; ev._FORK['allowed'] = False; "
+    "from mlready.cli.app import main; sys.argv[0] = 'mlready'; main()"
+)
+
+
+@pytest.mark.parametrize("pool", ["forked", "loky"])
+def test_sigkill_of_train_leaves_no_worker_behind(sample_copy: Path, pool: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "mlready", "--quiet", "--spec", str(sample_copy), "train"]
+    start = ["-m", "mlready"] if pool == "forked" else ["-c", LOKY_TRAIN]
+    command = [sys.executable, *start, "--quiet", "--spec", str(sample_copy), "train"]
     train = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     workers: dict[int, str] = {}
+
+    def fold_workers() -> dict[int, str]:
+        found = _children(train.pid)
+        if pool == "loky":
+            return {p: c for p, c in found.items() if "loky" in c}
+        # forked workers carry train's own command line
+        return {p: c for p, c in found.items() if c.split()[1:3] == ["-m", "mlready"]}
+
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and train.poll() is None:
-            workers = {p: c for p, c in _children(train.pid).items() if "loky" in c}
+            workers = fold_workers()
+            if pool == "forked" and len(workers) >= 2:
+                break
             if any("popen_loky_posix" in c for c in workers.values()):
                 break
             time.sleep(0.2)
         if train.poll() is not None:
             pytest.skip("train ended before it started fold workers (one core?)")
-        assert workers, "no loky worker seen"
+        assert workers, f"no {pool} worker seen"
         time.sleep(1)  # the workers are fitting folds now
         train.send_signal(signal.SIGKILL)
         train.wait()
@@ -69,5 +88,42 @@ def test_sigkill_of_train_leaves_no_worker_behind(sample_copy: Path) -> None:
         if train.poll() is None:
             train.kill()
         for pid in workers:  # only the processes this test started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_ctrl_c_of_train_stops_its_forked_workers_at_once(sample_copy: Path) -> None:
+    """Ctrl-C reaches the whole process group: the forked workers leave it to train, which kills
+    them (no waiting for the fits under way) and exits 130 with one line, no traceback."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "mlready", "--quiet", "--spec", str(sample_copy), "train"]
+    train = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    workers: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and train.poll() is None and len(workers) < 2:
+            workers = {
+                p: c for p, c in _children(train.pid).items() if c.split()[1:3] == ["-m", "mlready"]
+            }
+            time.sleep(0.1)
+        if train.poll() is not None:
+            pytest.skip("train ended before it started fold workers (one core?)")
+        for pid in [train.pid, *workers]:  # what a terminal's Ctrl-C does
+            os.kill(pid, signal.SIGINT)
+        started = time.monotonic()
+        _, stderr = train.communicate(timeout=60)
+        assert time.monotonic() - started < 5
+        assert train.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.1)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        if train.poll() is None:
+            train.kill()
+        for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)

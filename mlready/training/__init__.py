@@ -96,13 +96,16 @@ def train(
         if not gate.passed:
             return gate.failure()
     progress("Reading and validating the training data", 1, 1)
+    # loaded now, so that the limit below reaches scikit-learn's OpenMP runtime (a limit only
+    # applies to the runtimes already loaded)
+    import sklearn.utils._openmp_helpers  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     from mlready.training.pipeline import small_data
     from mlready.training.workers import bound_workers
 
     # on small data a model's own threads only add overhead: one thread in this process
-    limit = 1 if small_data(len(frame)) else None
+    limit = 1 if small_data(*frame.shape) else None
     try:
         with (
             threadpool_limits(limits=limit, user_api="openmp"),
@@ -318,7 +321,7 @@ def _train_validated(
     # on small data the fits run in parallel processes: they start (and import what a fit
     # needs) while this process prepares the data, the pipeline and the folds
     ready = ev.start_workers(
-        min(thread_budget(), spec.validation.cv.folds + 1) if small_data(len(frame)) else 1
+        min(thread_budget(), spec.validation.cv.folds + 1) if small_data(*frame.shape) else 1
     )
     try:
         return _prepared_and_fitted(
@@ -379,7 +382,7 @@ def _prepared_and_fitted(
     pipeline = build_pipeline(spec, data.task, data.numeric, data.categorical)
     ev.check_can_score(pipeline, data, metrics)
     splits = ev.folds(spec, data)
-    jobs = fold_jobs(pipeline, len(splits), len(data.train_index))
+    jobs = fold_jobs(pipeline, len(splits), len(data.train_index), data.X.shape[1])
     log.info(
         "%s: %s rows for CV, %s held out, %s folds, %s at a time",
         data.task,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,8 +236,9 @@ def _ready() -> None:
 def start_workers(n_jobs: int) -> Callable[[], None]:
     """Start ``n_jobs`` pool processes now, so that they start and import while this process
     prepares the fits (joblib's next pool of the same size reuses them); the function returned
-    waits for them (call it before the fits and before leaving, even on an error)."""
-    if n_jobs <= 1:
+    waits for them (call it before the fits and before leaving, even on an error). Nothing to
+    start when the fits will run in forked workers (``forked_pool``): those import nothing."""
+    if n_jobs <= 1 or can_fork():
         return lambda: None
     from joblib import Parallel, delayed
 
@@ -250,6 +251,97 @@ def start_workers(n_jobs: int) -> Callable[[], None]:
             pass
 
     return wait
+
+
+def can_fork() -> bool:
+    """Whether the fits may run in workers forked from this process, which start at once with
+    everything this process has imported and read (a fresh worker spends 1.5 CPU-s importing
+    pandas and scikit-learn, then gets the table pickled): on Linux, with joblib's default
+    backend (a backend the caller chose is used as chosen), and only while every OpenMP runtime
+    in this process is held to one thread, so that no OpenMP thread pool exists that a forked
+    child could inherit broken (GNU OpenMP hangs on that)."""
+    import sys
+
+    if not sys.platform.startswith("linux") or not _FORK["allowed"]:
+        return False
+    from joblib.parallel import get_active_backend
+    from threadpoolctl import threadpool_info
+
+    backend, _ = get_active_backend()
+    if type(backend).__name__ != "LokyBackend":
+        return False
+    return all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "openmp")
+
+
+#: Benchmarks and tests switch forked workers off to compare with loky's.
+_FORK = {"allowed": True}
+#: What forked workers read instead of receiving it pickled: set just before they fork.
+_SHARED: dict[str, Any] = {}
+
+
+def _forked_worker(parent: int) -> None:
+    """A forked worker's start: killed with its parent; Ctrl-C is the parent's to handle."""
+    import signal
+
+    from mlready.training.workers import die_with_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent)
+
+
+def _run_shared(index: int, task: FitTask) -> tuple[int, Any, Any, Any, float, Measured | None]:
+    s = _SHARED
+    return _run_task(
+        index, task, s["X"], s["y"], s["task"], s["binary"], s["classes"], s["importance"]
+    )
+
+
+def _run_forked(
+    tasks: list[FitTask],
+    order: list[int],
+    data: TrainingData,
+    n_jobs: int,
+    importance: ImportanceRequest | None,
+    meanwhile: Callable[[], bool] | None,
+) -> Iterator[tuple[int, Any, Any, Any, float, Measured | None]]:
+    """The tasks in ``n_jobs`` workers forked from this process (see ``can_fork``)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    _SHARED.update(
+        X=data.X,
+        y=data.y,
+        task=data.task,
+        binary=data.binary,
+        classes=data.classes,
+        importance=importance,
+    )
+    pool = ProcessPoolExecutor(
+        n_jobs,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_forked_worker,
+        initargs=(os.getpid(),),
+    )
+    try:
+        # the workers fork on the first submit, with the table in their memory
+        pending = {pool.submit(_run_shared, i, tasks[i]) for i in order}
+        _SHARED.clear()
+        if meanwhile is not None and not meanwhile():
+            raise Stopped
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+    except BaseException:
+        # stopped, a fit failed, Ctrl-C: the fits still running are of no use, and the pool's
+        # shutdown would wait for them
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        raise
+    finally:
+        _SHARED.clear()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Stopped(Exception):
@@ -270,6 +362,29 @@ def run_fits(
     weight of the tasks done so far. ``meanwhile`` runs in this process once the pool has its
     first tasks (with one job: before any task); when it returns False the tasks not done are
     cancelled and Stopped is raised (a task already running finishes first)."""
+    order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
+    outcomes: list[FitOutcome | None] = [None] * len(tasks)
+    done = 0.0
+    run = _run_forked if n_jobs > 1 and can_fork() else _run_loky
+    for i, model, scores, labels, seconds, measured in run(
+        tasks, order, data, n_jobs, importance, meanwhile
+    ):
+        outcomes[i] = FitOutcome(tasks[i], model, scores, labels, seconds, measured)
+        done += tasks[i].weight
+        if on_done is not None:
+            on_done(done)
+    return [o for o in outcomes if o is not None]
+
+
+def _run_loky(
+    tasks: list[FitTask],
+    order: list[int],
+    data: TrainingData,
+    n_jobs: int,
+    importance: ImportanceRequest | None,
+    meanwhile: Callable[[], bool] | None,
+) -> Iterator[tuple[int, Any, Any, Any, float, Measured | None]]:
+    """The tasks in joblib's pool (loky's fresh processes, or the backend the caller chose)."""
     import shutil
     import tempfile
     from pathlib import Path
@@ -280,7 +395,6 @@ def run_fits(
     # a task that finds this file skips its work: joblib's own abort kills the workers, and
     # loky's manager thread can trip over the tasks it loses (a traceback on the terminal)
     stop = None if folder is None else folder / "stop"
-    order = sorted(range(len(tasks)), key=lambda i: -tasks[i].weight)
     jobs = (
         delayed(_run_task)(
             i,
@@ -295,8 +409,6 @@ def run_fits(
         )
         for i in order
     )
-    outcomes: list[FitOutcome | None] = [None] * len(tasks)
-    done = 0.0
     try:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         results = parallel(jobs)  # the pool starts on the first tasks now
@@ -306,15 +418,10 @@ def run_fits(
             for _ in results:  # the tasks not started return at once
                 pass
             raise Stopped
-        for i, model, scores, labels, seconds, measured in results:
-            outcomes[i] = FitOutcome(tasks[i], model, scores, labels, seconds, measured)
-            done += tasks[i].weight
-            if on_done is not None:
-                on_done(done)
+        yield from results
     finally:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-    return [o for o in outcomes if o is not None]
 
 
 def _period(timestamps: Any, rows: Any) -> tuple[str, str] | None:
