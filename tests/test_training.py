@@ -16,7 +16,7 @@ from mlready.errors import DataError, SpecError
 from mlready.spec import load_spec
 from mlready.training import business as bz
 from mlready.training import evaluate as ev
-from mlready.training import leakage
+from mlready.training import leakage, workers
 from mlready.training.data import load_training_data
 from mlready.training.metrics import compute_metrics
 from mlready.training.pipeline import build_pipeline, to_text
@@ -460,7 +460,7 @@ def pool_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     from threadpoolctl import threadpool_limits
 
     if request.param == "loky":
-        monkeypatch.setitem(ev._FORK, "allowed", False)
+        monkeypatch.setitem(workers.FORK, "allowed", False)
         assert not ev.can_fork()
         yield "loky"
         return
@@ -523,7 +523,7 @@ def test_forked_and_loky_workers_fit_the_same_models(
     )
     with threadpool_limits(limits=1, user_api="openmp"):
         forked = ev.run_fits(tasks, data, n_jobs=2, importance=request)
-        monkeypatch.setitem(ev._FORK, "allowed", False)
+        monkeypatch.setitem(workers.FORK, "allowed", False)
         loky = ev.run_fits(tasks, data, n_jobs=2, importance=request)
     assert len(forked) == len(loky) == len(tasks)
     for a, b in zip(forked, loky, strict=True):
@@ -578,8 +578,39 @@ def _pid_after(pause: float) -> int:
     return os.getpid()
 
 
+@pytest.fixture(params=["forked", "here"])
+def validated_where(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[object]]:
+    """The training data validated in a process forked right after the read (Linux, OpenMP
+    held to one thread), or in this process: the calls forked are listed."""
+    from threadpoolctl import threadpool_limits
+
+    forked: list[object] = []
+    original = workers.ForkedCall
+
+    class Spy(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object) -> None:
+            forked.append(args)
+            super().__init__(*args)
+
+    monkeypatch.setattr(workers, "ForkedCall", Spy)
+    if request.param == "here":
+        monkeypatch.setitem(workers.FORK, "allowed", False)
+        yield forked
+        assert forked == []
+        return
+    if not sys.platform.startswith("linux"):
+        pytest.skip("validation is forked on Linux only")
+    import sklearn.utils._openmp_helpers  # noqa: F401
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield forked
+    assert len(forked) == 1
+
+
 def test_data_breaking_the_contract_fails_train_before_anything_is_written(
-    tmp_path: Path,
+    tmp_path: Path, validated_where: list[object]
 ) -> None:
     """Validation runs while the folds fit; when it fails, the fits stop, nothing is written and
     the failures are the contract's, as when it ran first."""
@@ -601,7 +632,9 @@ def test_data_breaking_the_contract_fails_train_before_anything_is_written(
     assert list(run.iterdir()) == []
 
 
-def test_the_contracts_failure_comes_before_a_data_error_of_the_model(tmp_path: Path) -> None:
+def test_the_contracts_failure_comes_before_a_data_error_of_the_model(
+    tmp_path: Path, validated_where: list[object]
+) -> None:
     """Rows the model cannot use (a target missing in most of them) that also break the
     contract: train reports the contract's failures, not the data error preparing them hit."""
     from mlready.training import train
@@ -624,6 +657,7 @@ def test_the_contracts_failure_comes_before_a_data_error_of_the_model(tmp_path: 
     spec_file.write_text(
         spec_file.read_text().replace("max_null_fraction: 0", "max_null_fraction: 1")
     )
+    validated_where.clear()
     with pytest.raises(DataError, match="no value of 'churn'"):
         train(load_spec(tmp_path), tmp_path / "run2")
 

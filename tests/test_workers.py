@@ -44,7 +44,7 @@ def _alive(pid: int) -> bool:
 
 #: `mlready train` with fits in loky's workers instead of forked ones.
 LOKY_TRAIN = (
-    "import sys; import mlready.training.evaluate as ev; ev._FORK['allowed'] = False; "
+    "import sys; import mlready.training.workers as w; w.FORK['allowed'] = False; "
     "from mlready.cli.app import main; sys.argv[0] = 'mlready'; main()"
 )
 
@@ -127,3 +127,37 @@ def test_ctrl_c_of_train_stops_its_forked_workers_at_once(sample_copy: Path) -> 
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _twice(x: int) -> int:
+    return 2 * x
+
+
+def _refuse(message: str) -> None:
+    from mlready.errors import DataError
+
+    raise DataError(message, hint="fix the data")
+
+
+def test_a_forked_call_returns_or_raises_what_its_function_did() -> None:
+    from mlready.errors import DataError
+    from mlready.training.workers import ForkedCall
+
+    assert ForkedCall(_twice, 21).result() == 42
+    with pytest.raises(DataError, match="bad rows") as caught:
+        ForkedCall(_refuse, "bad rows").result()
+    assert caught.value.hint == "fix the data"  # the error arrives whole
+    # one that dies without a word is said, not waited for
+    with pytest.raises(RuntimeError, match="without a result"):
+        ForkedCall(os._exit, 3).result()
+
+
+def test_closing_a_forked_call_stops_it() -> None:
+    from mlready.training.workers import ForkedCall
+
+    call = ForkedCall(time.sleep, 60)
+    process = call._process
+    started = time.monotonic()
+    call.close()
+    assert time.monotonic() - started < 5
+    assert not process.is_alive()

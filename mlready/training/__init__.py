@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import time
@@ -88,54 +89,62 @@ def train(
     check_roles(spec, frame)
     reused = None if revalidate or sql is not None else _reusable_validation(loaded, len(frame))
     gate = _Gate(loaded, frame, sql, reused, log, timings)
-    if reused is not None:
-        log.info("training data already validated by run %s: not validated again", reused["run_id"])
-    elif spec.model.search is not None:
-        # a search fits many candidates in its own pool: the contract is checked before it
-        gate.run()
-        if not gate.passed:
-            return gate.failure()
-    progress("Reading and validating the training data", 1, 1)
-    # loaded now, so that the limit below reaches scikit-learn's OpenMP runtime (a limit only
-    # applies to the runtimes already loaded)
-    import sklearn.utils._openmp_helpers  # noqa: F401
-    from threadpoolctl import threadpool_limits
-
-    from mlready.training.pipeline import small_data
-    from mlready.training.workers import bound_workers
-
-    # on small data a model's own threads only add overhead: one thread in this process
-    limit = 1 if small_data(*frame.shape) else None
     try:
-        with (
-            threadpool_limits(limits=limit, user_api="openmp"),
-            _quiet_warnings(log),
-            bound_workers(),
-        ):
-            result = _fit_guarded(
-                loaded,
-                frame,
-                gate,
-                run_dir,
-                run_id=run_id,
-                check_reproducible=check_reproducible,
-                importance=importance,
-                progress=progress,
-                log=log,
-                timings=timings,
-                clock=clock,
+        if reused is not None:
+            log.info(
+                "training data already validated by run %s: not validated again",
+                reused["run_id"],
             )
-    except Exception:
-        # the data's contract comes first: a table that breaks it gets its validation failures,
-        # not whatever preparing it for the model stumbled on
-        if gate.started:
+        else:
+            gate.begin()
+            if spec.model.search is not None:
+                # a search fits many candidates in its own pool: the contract is checked first
+                gate.run()
+                if not gate.passed:
+                    return gate.failure()
+        progress("Reading and validating the training data", 1, 1)
+        # loaded now, so that the limit below reaches scikit-learn's OpenMP runtime (a limit
+        # only applies to the runtimes already loaded)
+        import sklearn.utils._openmp_helpers  # noqa: F401
+        from threadpoolctl import threadpool_limits
+
+        from mlready.training.pipeline import small_data
+        from mlready.training.workers import bound_workers
+
+        # on small data a model's own threads only add overhead: one thread in this process
+        limit = 1 if small_data(*frame.shape) else None
+        try:
+            with (
+                threadpool_limits(limits=limit, user_api="openmp"),
+                _quiet_warnings(log),
+                bound_workers(),
+            ):
+                result = _fit_guarded(
+                    loaded,
+                    frame,
+                    gate,
+                    run_dir,
+                    run_id=run_id,
+                    check_reproducible=check_reproducible,
+                    importance=importance,
+                    progress=progress,
+                    log=log,
+                    timings=timings,
+                    clock=clock,
+                )
+        except Exception:
+            # the data's contract comes first: a table that breaks it gets its validation
+            # failures, not whatever preparing it for the model stumbled on
+            if gate.started:
+                raise
+            gate.run()
+            if not gate.passed:
+                return gate.failure()
             raise
-        gate.run()
-        if not gate.passed:
-            return gate.failure()
-        raise
-    result.validation = gate.validation
-    return result
+        result.validation = gate.validation
+        return result
+    finally:
+        gate.close()
 
 
 class _Gate:
@@ -156,8 +165,34 @@ class _Gate:
         self.validation: Any = None  # the ValidationResult, when it ran here
         self.summary: dict[str, Any] | None = reused  # what metadata.json records of it
         self.started = reused is not None
+        self._forked: Any = None  # the validation under way in a forked process
+        self._begun = 0.0
         if reused is not None:
             timings["validate"] = 0.0
+
+    def begin(self) -> None:
+        """Start validating in a process forked now, where it can: Great Expectations' import
+        and checks (2-3 CPU-s) then run on a core that would otherwise idle while this process
+        imports scikit-learn and prepares the fits; ``run`` collects the result. Elsewhere
+        ``run`` validates in this process."""
+        from mlready.training.workers import ForkedCall, fork_safe
+
+        if self.started or self._forked is not None or not fork_safe():
+            return
+        from mlready.validation import validate_data
+
+        self._begun = time.perf_counter()
+        self._forked = ForkedCall(
+            functools.partial(
+                validate_data, self.loaded, sql=self.sql, environment="training", frame=self.frame
+            )
+        )
+
+    def close(self) -> None:
+        """Stop a forked validation nobody collected (training failed before it was needed)."""
+        if self._forked is not None:
+            self._forked.close()
+            self._forked = None
 
     @property
     def passed(self) -> bool:
@@ -170,11 +205,19 @@ class _Gate:
         self.started = True
         from mlready.validation import validate_data
 
-        start = time.perf_counter()
-        validation = validate_data(
-            self.loaded, sql=self.sql, environment="training", frame=self.frame
-        )
-        self.timings["validate"] = time.perf_counter() - start
+        if self._forked is not None:
+            forked, self._forked = self._forked, None
+            try:
+                validation = forked.result()
+            finally:
+                forked.close()
+            self.timings["validate"] = time.perf_counter() - self._begun
+        else:
+            start = time.perf_counter()
+            validation = validate_data(
+                self.loaded, sql=self.sql, environment="training", frame=self.frame
+            )
+            self.timings["validate"] = time.perf_counter() - start
         self.validation = validation
         self.summary = {
             "source": validation.source,

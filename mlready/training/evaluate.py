@@ -254,39 +254,20 @@ def start_workers(n_jobs: int) -> Callable[[], None]:
 
 
 def can_fork() -> bool:
-    """Whether the fits may run in workers forked from this process, which start at once with
-    everything this process has imported and read (a fresh worker spends 1.5 CPU-s importing
-    pandas and scikit-learn, then gets the table pickled): on Linux, with joblib's default
-    backend (a backend the caller chose is used as chosen), and only while every OpenMP runtime
-    in this process is held to one thread, so that no OpenMP thread pool exists that a forked
-    child could inherit broken (GNU OpenMP hangs on that)."""
-    import sys
-
-    if not sys.platform.startswith("linux") or not _FORK["allowed"]:
-        return False
+    """Whether the fits may run in workers forked from this process (``workers.fork_safe``),
+    which start at once with everything this process has imported and read (a fresh worker
+    spends 1.5 CPU-s importing pandas and scikit-learn, then gets the table pickled): not with
+    a joblib backend the caller chose (it is used as chosen)."""
     from joblib.parallel import get_active_backend
-    from threadpoolctl import threadpool_info
+
+    from mlready.training.workers import fork_safe
 
     backend, _ = get_active_backend()
-    if type(backend).__name__ != "LokyBackend":
-        return False
-    return all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "openmp")
+    return type(backend).__name__ == "LokyBackend" and fork_safe()
 
 
-#: Benchmarks and tests switch forked workers off to compare with loky's.
-_FORK = {"allowed": True}
 #: What forked workers read instead of receiving it pickled: set just before they fork.
 _SHARED: dict[str, Any] = {}
-
-
-def _forked_worker(parent: int) -> None:
-    """A forked worker's start: killed with its parent; Ctrl-C is the parent's to handle."""
-    import signal
-
-    from mlready.training.workers import die_with_parent
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent(parent)
 
 
 def _run_shared(index: int, task: FitTask) -> tuple[int, Any, Any, Any, float, Measured | None]:
@@ -309,6 +290,8 @@ def _run_forked(
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from mlready.training.workers import forked_init
+
     _SHARED.update(
         X=data.X,
         y=data.y,
@@ -320,7 +303,7 @@ def _run_forked(
     pool = ProcessPoolExecutor(
         n_jobs,
         mp_context=multiprocessing.get_context("fork"),
-        initializer=_forked_worker,
+        initializer=forked_init,
         initargs=(os.getpid(),),
     )
     try:

@@ -12,9 +12,17 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-__all__ = ["bound_workers", "die_with_parent", "thread_budget"]
+__all__ = [
+    "ForkedCall",
+    "bound_workers",
+    "die_with_parent",
+    "fork_safe",
+    "forked_init",
+    "thread_budget",
+]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -52,3 +60,78 @@ def bound_workers() -> Iterator[None]:
         return
     with parallel_config(backend="loky", initializer=die_with_parent, initargs=(os.getpid(),)):
         yield
+
+
+#: Benchmarks and tests switch forked processes off (fits then run in loky's pool, validation in
+#: this process).
+FORK = {"allowed": True}
+
+
+def fork_safe() -> bool:
+    """Whether work may run in a process forked from this one, which starts at once with what
+    this process has imported and read: on Linux, and only while every OpenMP runtime loaded
+    is held to one thread, so that no OpenMP thread pool exists that a forked child could
+    inherit broken (GNU OpenMP hangs on that)."""
+    if not sys.platform.startswith("linux") or not FORK["allowed"]:
+        return False
+    from threadpoolctl import threadpool_info
+
+    return all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "openmp")
+
+
+def forked_init(parent: int) -> None:
+    """A forked process's start: killed with its parent; Ctrl-C is the parent's to handle; its
+    output goes to the streams themselves, not to a progress display's proxy of them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    die_with_parent(parent)
+
+
+def _forked_call(send: Any, parent: int, function: Callable[..., Any], args: tuple) -> None:
+    forked_init(parent)
+    try:
+        outcome: tuple[bool, Any] = (True, function(*args))
+    except BaseException as exc:  # raised again in the parent
+        outcome = (False, exc)
+    try:
+        send.send(outcome)
+    except Exception as exc:  # an outcome that does not pickle
+        send.send((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+class ForkedCall:
+    """``function(*args)`` computed in a process forked now (see ``fork_safe``): it shares this
+    process's memory as it is, so nothing is pickled on the way in. ``result()`` waits for it
+    and returns what it returned or raises what it raised; ``close()`` stops it if it runs."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_forked_call, args=(send, os.getpid(), function, args), daemon=True
+        )
+        self._process.start()
+        send.close()
+
+    def result(self) -> Any:
+        try:
+            ok, value = self._receive.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(
+                f"the forked process ended without a result (exit {self._process.exitcode})"
+            ) from None
+        finally:
+            self._receive.close()
+        self._process.join()
+        if ok:
+            return value
+        raise value
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._receive.close()
