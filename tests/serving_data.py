@@ -47,6 +47,25 @@ def dirty_batch(frame: pd.DataFrame, duplicate_of: int = 400) -> pd.DataFrame:
     return frame
 
 
+#: The serving.realtime settings of the HTTP tests: quick reloads, a small cache and limits.
+REALTIME = "  realtime: {reload_seconds: 0.2, cache_rows: 1000, max_rows: 2000, max_body_mb: 1}\n"
+
+
+def realtime_project(folder: Path) -> Path:
+    """``trained_project`` with the HTTP tests' serving.realtime settings."""
+    folder = trained_project(folder)
+    spec = folder / "mlready.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + REALTIME, encoding="utf-8")
+    return folder
+
+
+def project_copy(trained: Path, tmp_path: Path) -> Path:
+    """A copy of a trained project for one test to change."""
+    import shutil
+
+    return Path(shutil.copytree(trained, tmp_path / "project"))
+
+
 def trained_project(folder: Path, frame: pd.DataFrame | None = None) -> Path:
     """A toy project with the serving contract, trained and registered as production."""
     import pytest

@@ -14,26 +14,17 @@ import pandas as pd
 import pytest
 
 from tests.http_server import Running, get, post_json, request
-from tests.serving_data import dirty_batch, make_batch, trained_project
-
-REALTIME = """\
-  realtime: {reload_seconds: 0.2, cache_rows: 1000, max_rows: 2000, max_body_mb: 1}
-"""
+from tests.serving_data import dirty_batch, make_batch, project_copy, realtime_project
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = trained_project(tmp_path_factory.mktemp("http"))
-    spec = folder / "mlready.yaml"
-    spec.write_text(spec.read_text(encoding="utf-8") + REALTIME, encoding="utf-8")
-    return folder
+    return realtime_project(tmp_path_factory.mktemp("http"))
 
 
 @pytest.fixture
 def project(trained: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "project"
-    shutil.copytree(trained, target)
-    return target
+    return project_copy(trained, tmp_path)
 
 
 @pytest.fixture
