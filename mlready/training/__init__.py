@@ -265,19 +265,29 @@ def _quiet_warnings(log: logging.Logger) -> Iterator[None]:
             log.warning("library warning: %s", text)
 
 
-def _fit_guarded(*args: Any, **kwargs: Any) -> TrainResult:
-    """A model that cannot be fitted on this data (sklearn's ValueError) is a one-line data
-    error, not a crash."""
+def _fit_guarded(
+    loaded: LoadedSpec, frame: Any, gate: _Gate, run_dir: Path, **options: Any
+) -> TrainResult:
+    """``_prepared_and_fitted`` (``options``: its keyword arguments), with the pool's processes
+    started first where they import (see ``evaluate.start_workers``); a model that cannot be
+    fitted on this data (sklearn's ValueError) is a one-line data error, not a crash."""
     from mlready.errors import DataError
+    from mlready.training import evaluate as ev
+    from mlready.training.pipeline import small_data
+    from mlready.training.workers import thread_budget
 
+    folds = loaded.spec.validation.cv.folds
+    ready = ev.start_workers(min(thread_budget(), folds + 1) if small_data(*frame.shape) else 1)
     try:
-        return _train_validated(*args, **kwargs)
+        return _prepared_and_fitted(loaded, frame, gate, run_dir, ready, **options)
     except ValueError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(
             f"the model could not be trained on this data: {first}",
             hint="check model.params against the data's size and values",
         ) from exc
+    finally:
+        ready()
 
 
 #: A validate-data run older than this is not reused (freshness checks depend on the date).
@@ -340,49 +350,6 @@ def _validation_failure(result: Any) -> str:
     elif result.observed:
         text += f"; observed {result.observed}"
     return text
-
-
-def _train_validated(
-    loaded: LoadedSpec,
-    frame: Any,
-    gate: _Gate,
-    run_dir: Path,
-    *,
-    run_id: str,
-    check_reproducible: bool,
-    importance: bool,
-    progress: Progress,
-    log: logging.Logger,
-    timings: dict[str, float],
-    clock: float,
-) -> TrainResult:
-    from mlready.training import evaluate as ev
-    from mlready.training.pipeline import small_data
-    from mlready.training.workers import thread_budget
-
-    spec = loaded.spec
-    # on small data the fits run in parallel processes: they start (and import what a fit
-    # needs) while this process prepares the data, the pipeline and the folds
-    ready = ev.start_workers(
-        min(thread_budget(), spec.validation.cv.folds + 1) if small_data(*frame.shape) else 1
-    )
-    try:
-        return _prepared_and_fitted(
-            loaded,
-            frame,
-            gate,
-            run_dir,
-            ready,
-            run_id=run_id,
-            check_reproducible=check_reproducible,
-            importance=importance,
-            progress=progress,
-            log=log,
-            timings=timings,
-            clock=clock,
-        )
-    finally:
-        ready()
 
 
 def _prepared_and_fitted(
