@@ -581,3 +581,36 @@ def test_predictions_binned_by_another_model_are_not_compared_and_say_why() -> N
         {"prediction": {"score": newer}}, {"prediction": {"score": newer}}, DriftSpec(), []
     )
     assert [c.column for c in same] == ["prediction.score"]
+
+
+def test_a_batch_is_compared_with_the_version_that_scored_it(run_cli: Run, project: Path) -> None:
+    """`--batch RUN_ID` without --model: the version that scored the batch is the reference,
+    not whatever production is by the time drift is checked."""
+    make_batch(800, seed=31).to_csv(project / "b.csv", index=False)
+    served = run_cli(
+        "--spec",
+        str(project),
+        "--json",
+        "serve-batch",
+        "-i",
+        str(project / "b.csv"),
+        "-o",
+        str(project / "p.parquet"),
+    )
+    assert served.exit_code in (0, 1), served.stderr
+    run_id = json.loads(served.stdout)["run_id"]
+    # a second version on other rows becomes production
+    toy_frame(1500, seed=99).to_csv(project / "data" / "train.csv", index=False)
+    promote = ("register", "--promote", "production", "--force", "--reason", "a test")
+    for args in (("train", "--no-importance"), promote):
+        assert run_cli("--quiet", "--spec", str(project), *args).exit_code == 0
+
+    result, out = _drift(run_cli, project, "--batch", run_id)
+    assert result.exit_code in (0, 1), result.stderr
+    assert out["reference"]["source"].endswith(":1")  # training data of churn:1
+    assert out["reference"]["rows"] == 3000
+    # naming production compares with the new version (its bins: the batch counted again)
+    result, out = _drift(run_cli, project, "--batch", run_id, "--model", "@production")
+    assert result.exit_code in (0, 1), result.stderr
+    assert out["reference"]["source"].endswith(":2")
+    assert out["reference"]["rows"] == 1500

@@ -47,7 +47,10 @@ def check_drift(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="NAME@ALIAS or NAME:VERSION. \\[default: the production alias]"
+            "--model",
+            "-m",
+            help="NAME@ALIAS or NAME:VERSION. \\[default: with --batch, the version that scored "
+            "that batch; else the production alias]",
         ),
     ] = None,
     reference: Annotated[

@@ -371,12 +371,27 @@ def check_drift(
     artifacts = Path(spec.project.artifacts_dir)
     drift = spec.monitoring.drift
     registry = open_registry(loaded)
+    named: tuple[dict[str, Any], dict[str, Any]] | None = None
+    scored_by: dict[str, Any] = {}
+    if batch is not None:
+        named = _batch_profile(artifacts, batch, None)
+        if model is None and reference is None:
+            # the version that scored the batch, not whatever production is now
+            scored_by = (named[0].get("batch") or {}).get("model") or {}
+            if scored_by.get("name") and scored_by.get("version"):
+                model = f"{scored_by['name']}:{scored_by['version']}"
     try:
         version = registry.resolve(parse_ref(model or "", spec.model_name))
     except NotFoundError:
         if reference is None or current is None or model is not None:
             raise
         version = None  # two files: no model needed (no age, environment or predictions)
+    if version is not None and scored_by.get("sha256") not in (None, version.sha256):
+        raise DataError(
+            f"serve-batch run {batch} was scored by {model} (sha256 "
+            f"{str(scored_by['sha256'])[:12]}), but the registry's {model} is another model "
+            f"(sha256 {version.sha256[:12]}): name the version to compare with --model"
+        )
     if reference is not None:
         ref_profile = reference_from_file(loaded, reference)
         ref_label = reference
@@ -395,7 +410,7 @@ def check_drift(
         cur_profile = profile_file(current, ref_profile, drift.small_sample_rows)
         cur_label, source_run = current, None
     else:
-        cur_profile, summary = _batch_profile(
+        cur_profile, summary = named or _batch_profile(
             artifacts, batch, version.sha256 if version is not None else None
         )
         source_run = cur_profile.get("batch", {}).get("run_id")
