@@ -41,6 +41,15 @@ _SpecLoader.add_implicit_resolver(
 )
 
 
+class _ParsingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The spec's loader with libyaml's scanner and parser where PyYAML has them (the same
+    tokens and nodes, about 4x faster than the pure-Python ones: every command loads the spec);
+    values are still constructed by _SpecLoader."""
+
+
+_ParsingLoader.yaml_implicit_resolvers = _SpecLoader.yaml_implicit_resolvers
+
+
 @dataclass(frozen=True)
 class LoadedSpec:
     """A validated spec with where it came from and a hash per section (for caching steps)."""
@@ -184,7 +193,7 @@ def _check_depth(text: str, path: Path) -> None:
     closing = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
     depth = 0
     try:
-        for token in yaml.scan(text, Loader=_SpecLoader):
+        for token in yaml.scan(text, Loader=_ParsingLoader):
             if isinstance(token, opening):
                 depth += 1
                 if depth > MAX_SPEC_DEPTH:
@@ -202,7 +211,7 @@ def _check_depth(text: str, path: Path) -> None:
 def _compose(text: str, path: Path) -> yaml.Node:
     _check_depth(text, path)
     try:
-        node = yaml.compose(text, Loader=_SpecLoader)
+        node = yaml.compose(text, Loader=_ParsingLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None
     if node is None:
