@@ -98,7 +98,13 @@ def test_ctrl_c_of_train_stops_its_forked_workers_at_once(sample_copy: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "mlready", "--quiet", "--spec", str(sample_copy), "train"]
     train = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as on a terminal: a job started in the background of a script inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     workers: dict[int, str] = {}
     try:
