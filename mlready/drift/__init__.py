@@ -373,10 +373,13 @@ def check_drift(
     registry = open_registry(loaded)
     named: tuple[dict[str, Any], dict[str, Any]] | None = None
     scored_by: dict[str, Any] = {}
-    if batch is not None:
-        named = _batch_profile(artifacts, batch, None)
-        if model is None and reference is None:
-            # the version that scored the batch, not whatever production is now
+    if batch is not None and model is None and reference is None:
+        # the version that scored the batch, not whatever production is now
+        try:
+            named = _batch_profile(artifacts, batch, None)
+        except DataError:
+            named = None  # no such batch: said below, after a missing model (as before)
+        else:
             scored_by = (named[0].get("batch") or {}).get("model") or {}
             if scored_by.get("name") and scored_by.get("version"):
                 model = f"{scored_by['name']}:{scored_by['version']}"
