@@ -222,6 +222,21 @@ def notebook(tmp_path_factory: pytest.TempPathFactory, _not_in_ci: None) -> Note
 # ------------------------------------------------------------------ the demo project
 
 
+def python_code(code: str, *args: str) -> str:
+    """The stdout of ``python -c CODE ARGS`` in a fresh process that imports this checkout (a
+    non-zero exit fails the test, with its stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def mlready_subprocess(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``mlready --quiet --spec PROJECT ARGS`` in a process of its own, as a person runs it."""
     return subprocess.run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -30,7 +29,7 @@ from mlready.model_format import (
 )
 from mlready.spec import ProjectSpec
 from mlready.training.pipeline import build_pipeline
-from tests.conftest import ROOT
+from tests.conftest import ROOT, python_code
 
 NUMERIC = ["tenure", "charges"]
 CATEGORICAL = ["plan"]
@@ -186,12 +185,7 @@ def test_the_same_model_is_the_same_bytes_whichever_process_writes_it(tmp_path: 
     # skops names objects by their memory address and stamps the time: the same training must
     # still give the same sha256 (reproducibility is judged by it, infra-1)
     for name in ("first", "second"):
-        subprocess.run(
-            [sys.executable, "-c", _DUMP, str(tmp_path / f"{name}.skops"), "soft voting"],
-            check=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
+        python_code(_DUMP, str(tmp_path / f"{name}.skops"), "soft voting")
     first, second = (
         (tmp_path / "first.skops").read_bytes(),
         (tmp_path / "second.skops").read_bytes(),
@@ -217,15 +211,7 @@ print(",".join(loaded))
 @pytest.mark.parametrize(("case", "loaded"), [("alone", ""), ("dask first", "dask,jinja2")])
 def test_skops_is_imported_without_dask_unless_dask_is_there(case: str, loaded: str) -> None:
     pytest.importorskip("dask")
-    done = subprocess.run(
-        [sys.executable, "-c", _IMPORTS, case],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert done.stdout.strip() == loaded, done.stderr
+    assert python_code(_IMPORTS, case).strip() == loaded
 
 
 def test_the_trusted_types_exist_and_are_all_needed() -> None:
@@ -483,30 +469,14 @@ def test_skops_trusts_the_same_estimators_without_importing_all_of_sklearn() -> 
 
     # in a fresh process: all_estimators() also lists the experimental estimators once a test
     # in this process has enabled them (as train's halving search does)
-    fresh = subprocess.run(
-        [sys.executable, "-c", _CURRENT],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    version, listed = json.loads(fresh.stdout)
+    version, listed = json.loads(python_code(_CURRENT))
     real = tuple((name, module) for name, module in listed)
     assert version == sklearn.__version__
     if sklearn.__version__ == sklearn_estimators.SKLEARN_VERSION:
         assert real == sklearn_estimators.ESTIMATORS
     else:
         assert sklearn_estimators.listed() is None  # another release: skops lists them itself
-    done = subprocess.run(
-        [sys.executable, "-c", _TRUSTED],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    got = json.loads(done.stdout)
+    got = json.loads(python_code(_TRUSTED))
     expected = sorted(f"{m}.{n}" for n, m in real if m.startswith("sklearn."))
     assert got["names"] == expected
     if sklearn.__version__ == sklearn_estimators.SKLEARN_VERSION:

@@ -23,7 +23,7 @@ import pytest
 from mlready.errors import DataError, NotFoundError, UsageError
 from mlready.model_format import ModelPolicy
 from mlready.registry import ModelRef, Registry, TrainedRun, parse_ref
-from tests.conftest import ROOT, CliResult
+from tests.conftest import ROOT, CliResult, python_code
 from tests.training_data import write_project
 
 Run = Callable[..., CliResult]
@@ -731,15 +731,7 @@ def test_reading_one_version_of_a_sqlite_registry_needs_no_sqlalchemy(tmp_path: 
     failing = fake_run(tmp_path / "r1", {"m": 1}, passed=False)
     registry.register("churn", failing, actor="t", allow_failing_reason="a test")
     registry.register("churn", fake_run(tmp_path / "r2", {"m": 2}), actor="t")
-    done = subprocess.run(
-        [sys.executable, "-c", _READ_ONLY, url, str(tmp_path / "store"), "candidate"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    got = json.loads(done.stdout)
+    got = json.loads(python_code(_READ_ONLY, url, str(tmp_path / "store"), "candidate"))
     expected = registry.resolve(ModelRef("churn", alias="candidate"))
     assert got["sqlalchemy"] is False
     assert got["version"] == json.loads(json.dumps(expected.summary()))

@@ -555,6 +555,32 @@ def test_a_fit_that_fails_in_a_forked_worker_raises_here(tmp_path: Path) -> None
         ev.run_fits(tasks, data, n_jobs=2)
 
 
+def _die(*args: object) -> None:
+    os._exit(9)
+
+
+def test_a_forked_worker_that_dies_is_a_data_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-fit (the OOM killer, say) is said in one line with exit 4, not as
+    an internal error."""
+    from threadpoolctl import threadpool_limits
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are forked on Linux only")
+    import sklearn.utils._openmp_helpers  # noqa: F401
+
+    tasks, data = _toy_tasks(tmp_path)
+    monkeypatch.setattr(ev, "_run_task", _die)  # the forked workers inherit it
+    with (
+        threadpool_limits(limits=1, user_api="openmp"),
+        pytest.raises(DataError, match="died before it finished") as caught,
+    ):
+        ev.run_fits(tasks, data, n_jobs=2)
+    assert caught.value.exit_code == 4
+    assert not ev._SHARED
+
+
 def test_workers_started_early_are_the_pool_the_fits_use(tmp_path: Path) -> None:
     from joblib import Parallel, delayed
 

@@ -139,6 +139,10 @@ def _twice(x: int) -> int:
     return 2 * x
 
 
+def _killed() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # the forked process's own id: it kills itself
+
+
 def _refuse(message: str) -> None:
     from mlready.errors import DataError
 
@@ -149,19 +153,21 @@ def test_a_forked_call_returns_or_raises_what_its_function_did() -> None:
     from mlready.errors import DataError
     from mlready.training.workers import ForkedCall
 
-    assert ForkedCall(_twice, 21).result() == 42
+    assert ForkedCall("doubling", _twice, 21).result() == 42
     with pytest.raises(DataError, match="bad rows") as caught:
-        ForkedCall(_refuse, "bad rows").result()
+        ForkedCall("refusing", _refuse, "bad rows").result()
     assert caught.value.hint == "fix the data"  # the error arrives whole
-    # one that dies without a word is said, not waited for
-    with pytest.raises(RuntimeError, match="without a result"):
-        ForkedCall(os._exit, 3).result()
+    # one that dies without a word is said, as a data error (exit 4), not waited for
+    with pytest.raises(DataError, match=r"the test's process ended without a result \(exit 3\)"):
+        ForkedCall("the test's process", os._exit, 3).result()
+    with pytest.raises(DataError, match="killed, most often for lack of memory"):
+        ForkedCall("the test's process", _killed).result()
 
 
 def test_closing_a_forked_call_stops_it() -> None:
     from mlready.training.workers import ForkedCall
 
-    call = ForkedCall(time.sleep, 60)
+    call = ForkedCall("sleeping", time.sleep, 60)
     process = call._process
     started = time.monotonic()
     call.close()

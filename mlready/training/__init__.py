@@ -183,9 +183,10 @@ class _Gate:
 
         self._begun = time.perf_counter()
         self._forked = ForkedCall(
+            "the process validating the training data",
             functools.partial(
                 validate_data, self.loaded, sql=self.sql, environment="training", frame=self.frame
-            )
+            ),
         )
 
     def close(self) -> None:

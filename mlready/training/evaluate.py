@@ -181,6 +181,11 @@ class FitOutcome:
     importance: Measured | None = None
 
 
+#: What a fit task sends back: its index, the model (when kept), scores, labels, fit seconds
+#: and feature contribution.
+TaskResult = tuple[int, Any, Any, Any, float, Measured | None]
+
+
 def _run_task(
     index: int,
     task: FitTask,
@@ -191,7 +196,7 @@ def _run_task(
     classes: list[str],
     request: ImportanceRequest | None,
     stop: str | None = None,
-) -> tuple[int, Any, Any, Any, float, Measured | None]:
+) -> TaskResult:
     import os
 
     import numpy as np
@@ -270,7 +275,7 @@ def can_fork() -> bool:
 _SHARED: dict[str, Any] = {}
 
 
-def _run_shared(index: int, task: FitTask) -> tuple[int, Any, Any, Any, float, Measured | None]:
+def _run_shared(index: int, task: FitTask) -> TaskResult:
     s = _SHARED
     return _run_task(
         index, task, s["X"], s["y"], s["task"], s["binary"], s["classes"], s["importance"]
@@ -284,11 +289,12 @@ def _run_forked(
     n_jobs: int,
     importance: ImportanceRequest | None,
     meanwhile: Callable[[], bool] | None,
-) -> Iterator[tuple[int, Any, Any, Any, float, Measured | None]]:
+) -> Iterator[TaskResult]:
     """The tasks in ``n_jobs`` workers forked from this process (see ``can_fork``)."""
     import multiprocessing
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     from mlready.training.workers import forked_init
 
@@ -315,7 +321,15 @@ def _run_forked(
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                yield future.result()
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    raise DataError(
+                        "a process fitting the model died before it finished (killed, most "
+                        "often for lack of memory)",
+                        hint="free memory or train on fewer rows or features, and run again",
+                    ) from None
+                yield result
     except BaseException:
         # stopped, a fit failed, Ctrl-C: the fits still running are of no use, and the pool's
         # shutdown would wait for them
@@ -366,7 +380,7 @@ def _run_loky(
     n_jobs: int,
     importance: ImportanceRequest | None,
     meanwhile: Callable[[], bool] | None,
-) -> Iterator[tuple[int, Any, Any, Any, float, Measured | None]]:
+) -> Iterator[TaskResult]:
     """The tasks in joblib's pool (loky's fresh processes, or the backend the caller chose)."""
     import shutil
     import tempfile

@@ -104,8 +104,10 @@ class ForkedCall:
     process's memory as it is, so nothing is pickled on the way in. ``result()`` waits for it
     and returns what it returned or raises what it raised; ``close()`` stops it if it runs."""
 
-    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+    def __init__(self, what: str, function: Callable[..., Any], *args: Any) -> None:
         import multiprocessing
+
+        self.what = what  # for a message: "the process validating the training data"
 
         context = multiprocessing.get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
@@ -119,9 +121,14 @@ class ForkedCall:
         try:
             ok, value = self._receive.recv()
         except EOFError:
+            from mlready.errors import DataError
+
             self._process.join()
-            raise RuntimeError(
-                f"the forked process ended without a result (exit {self._process.exitcode})"
+            code = self._process.exitcode
+            killed = " (killed, most often for lack of memory)" if code == -signal.SIGKILL else ""
+            raise DataError(
+                f"{self.what} ended without a result (exit {code}){killed}",
+                hint="free memory and run again",
             ) from None
         finally:
             self._receive.close()
