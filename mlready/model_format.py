@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,24 +94,33 @@ class ModelPolicy:
         return frozenset(TRUSTED_TYPES) | frozenset(self.trusted)
 
 
-def _skops_io() -> Any:
-    """``skops.io``, imported without Dask. To list scikit-learn's estimators as trusted, skops
-    imports every scikit-learn package, and one of them (its array API support for Dask arrays)
-    imports Dask, and Dask Jinja2: a third of skops' import time, and two libraries serving
-    does not use. Dask is kept out only while skops is imported, and only when nothing has
-    imported it yet (the Dask engine has, and keeps it). The estimators themselves come from
-    :mod:`mlready.sklearn_estimators` when it was taken from the installed scikit-learn release:
-    the same names, without importing every scikit-learn package."""
+def _skops_io(names_hook: Callable[[Any], Any] | None = None) -> Any:
+    """``skops.io``, imported without Dask and without skops' slow searches. To list
+    scikit-learn's estimators as trusted, skops imports every scikit-learn package, and one of
+    them (its array API support for Dask arrays) imports Dask, and Dask Jinja2: a third of skops'
+    import time, and two libraries serving does not use. Dask is kept out only while skops is
+    imported, and only when nothing has imported it yet (the Dask engine has, and keeps it). The
+    estimators themselves, and the names of numpy's and scipy's ufuncs (which skops finds by
+    searching every loaded module for each), come from :mod:`mlready.sklearn_estimators` when
+    they were taken from the installed releases: the same names, found without the search.
+    ``names_hook`` (for regenerating those names) wraps skops' ``get_public_type_names``."""
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
     import sklearn.utils
 
-    from mlready.sklearn_estimators import listed
+    from mlready.sklearn_estimators import listed, type_key, type_names
 
     known = listed()
     finder = sklearn.utils.all_estimators
     if known is not None:
         sklearn.utils.all_estimators = lambda type_filter=None: known  # type: ignore[assignment]
+    if names_hook is None:
+        recorded = type_names()
+        if recorded is not None:
+            names_hook = _recorded_names(recorded, type_key)
+    hook = _UtilsHook(names_hook) if names_hook is not None else None
+    if hook is not None:
+        sys.meta_path.insert(0, hook)
     blocked = "dask" not in sys.modules
     if blocked:
         sys.modules["dask"] = None  # type: ignore[assignment]  # so that import dask fails
@@ -118,9 +128,59 @@ def _skops_io() -> Any:
         import skops.io
     finally:
         sklearn.utils.all_estimators = finder
+        if hook is not None and hook in sys.meta_path:
+            sys.meta_path.remove(hook)
         if blocked and "dask" in sys.modules and sys.modules["dask"] is None:
             del sys.modules["dask"]
     return skops.io
+
+
+def _recorded_names(
+    recorded: dict[str, tuple[str, ...]], key: Callable[[Any, type], str]
+) -> Callable[[Any], Any]:
+    """A hook answering skops' ``get_public_type_names`` from ``recorded`` (skops' own answer
+    for the calls not recorded)."""
+
+    def hook(real: Any) -> Any:
+        def get_public_type_names(module: Any, oftype: type) -> list[str]:
+            names = recorded.get(key(module, oftype))
+            return list(names) if names is not None else real(module=module, oftype=oftype)
+
+        return get_public_type_names
+
+    return hook
+
+
+class _UtilsHook:
+    """An import hook that, once ``skops.io._utils`` has run, replaces its
+    ``get_public_type_names`` with ``wrap(the original)`` (skops' trusted types take it from
+    there while they are computed, on the same import)."""
+
+    NAME = "skops.io._utils"
+
+    def __init__(self, wrap: Callable[[Any], Any]) -> None:
+        self.wrap = wrap
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != self.NAME:
+            return None
+        from importlib.machinery import PathFinder
+
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # once, and not for the lookup below
+        spec = PathFinder.find_spec(name, path)
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if spec is None or run is None:
+            return spec
+        wrap = self.wrap
+
+        def exec_module(module: Any) -> None:
+            run(module)
+            module.get_public_type_names = wrap(module.get_public_type_names)
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]
+        return spec
 
 
 def format_of(name: str | Path) -> str:

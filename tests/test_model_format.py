@@ -494,6 +494,69 @@ def test_skops_trusts_the_same_estimators_without_importing_all_of_sklearn() -> 
         assert got["modules"] < int(every.stdout)
 
 
+_UFUNCS = """
+import json, sys
+import sklearn.base
+{how}
+from skops.io import _trusted_types as t
+print(json.dumps({{"numpy": t.NUMPY_UFUNC_TYPE_NAMES, "scipy": t.SCIPY_UFUNC_TYPE_NAMES,
+                  "hooks": [type(h).__name__ for h in sys.meta_path]}}))
+"""
+
+
+def test_skops_trusts_the_same_ufuncs_without_searching_every_module() -> None:
+    """The ufunc names mlready hands skops while it imports are the ones skops finds itself (a
+    plain import of skops in a fresh process), under the releases they were taken from; under
+    others skops finds them itself. The import hook is gone afterwards."""
+    from mlready import sklearn_estimators
+
+    plain = json.loads(python_code(_UFUNCS.format(how="import skops.io")))
+    ours = json.loads(
+        python_code(_UFUNCS.format(how="from mlready.model_format import _skops_io; _skops_io()"))
+    )
+    assert ours["numpy"] == plain["numpy"]
+    assert ours["scipy"] == plain["scipy"]
+    assert len(plain["numpy"]) > 50
+    assert len(plain["scipy"]) > 100
+    assert "_UtilsHook" not in ours["hooks"]
+    recorded = sklearn_estimators.type_names()
+    if sklearn_estimators.releases() == sklearn_estimators.TYPE_NAME_RELEASES:
+        assert recorded is not None
+        assert list(recorded["numpy:numpy.ufunc"]) == plain["numpy"]
+        assert list(recorded["scipy.special:numpy.ufunc"]) == plain["scipy"]
+    else:
+        assert recorded is None  # other releases: skops searches itself
+
+
+def test_recorded_ufunc_names_are_used_only_under_their_releases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlready import sklearn_estimators
+
+    monkeypatch.setattr(sklearn_estimators, "TYPE_NAME_RELEASES", {"skops": "0.0.1"})
+    assert sklearn_estimators.type_names() is None
+    monkeypatch.setattr(sklearn_estimators, "TYPE_NAME_RELEASES", sklearn_estimators.releases())
+    assert sklearn_estimators.type_names() is sklearn_estimators.PUBLIC_TYPE_NAMES
+
+
+def test_the_names_hook_answers_recorded_calls_and_asks_skops_for_the_rest() -> None:
+    import numpy as np
+
+    from mlready.model_format import _recorded_names
+    from mlready.sklearn_estimators import type_key
+
+    asked: list[str] = []
+
+    def real(module: object, oftype: type) -> list[str]:
+        asked.append(type_key(module, oftype))
+        return ["computed"]
+
+    get = _recorded_names({"numpy:numpy.ufunc": ("numpy.add",)}, type_key)(real)
+    assert get(module=np, oftype=np.ufunc) == ["numpy.add"]
+    assert get(module=np, oftype=np.dtype) == ["computed"]
+    assert asked == ["numpy:numpy.dtype"]
+
+
 def test_another_sklearn_release_gets_no_list(monkeypatch: pytest.MonkeyPatch) -> None:
     import sklearn
 
