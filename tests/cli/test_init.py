@@ -452,3 +452,20 @@ def test_init_with_data_imports_neither_sklearn_nor_gx(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "EXIT=0 LOADED=", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("token", ["2437053942845310", "0000000000000001", "1e10000000000000"])
+def test_a_project_id_of_digits_stays_a_string(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    # token_hex(8) gives only decimal digits about once in 2,000 projects: YAML must still read
+    # the id as text (an unquoted one read as an integer, and init failed its own check)
+    import mlready.scaffold
+
+    monkeypatch.setattr(mlready.scaffold.secrets, "token_hex", lambda n: token)
+    folder = tmp_path / "12345"  # a folder name of digits, too
+    result = run_cli("init", str(folder))
+    assert result.exit_code == 0, result.stderr
+    spec = load_spec(folder).spec
+    assert spec.project.id == token
+    assert spec.project.name == "12345"
