@@ -77,10 +77,26 @@ def quiet_gx() -> Iterator[None]:
         logger.propagate = previous[1]
 
 
+#: Modules GX imports at its own import that no check of mlready's uses (see mlready.deferred):
+#: the KL-divergence expectation's charts and statistics load on first use, if ever; SQL data
+#: sources are GX's optional extra, and mlready hands GX only pandas frames.
+GX_LAZY = ("altair", "scipy.stats")
+GX_ABSENT = ("sqlalchemy",)
+
+
+def import_gx() -> Any:
+    """``great_expectations``, imported (the first time) without what mlready never uses."""
+    from mlready.deferred import deferred_imports
+
+    with quiet_gx(), deferred_imports(lazy=GX_LAZY, absent=GX_ABSENT):
+        import great_expectations as gx
+    return gx
+
+
 @lru_cache(maxsize=1)
 def _context() -> Any:
+    gx = import_gx()
     with quiet_gx():
-        import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig,
             InMemoryStoreBackendDefaults,
@@ -280,12 +296,11 @@ def _text(value: Any) -> str:
 
 def run_checks(checks: list[Check], frame: Any, *, want_rows: bool = False) -> list[CheckResult]:
     """Run the checks on a DataFrame with GX; ``want_rows`` also returns failing row positions."""
-    import great_expectations as gx
-
     if not checks:
         return []
     frame = frame.reset_index(drop=True)
     context = _context()
+    gx = import_gx()
     with quiet_gx():
         prepared, planned = _plan(checks, frame)
         name = f"mlready-{uuid.uuid4().hex[:12]}"
