@@ -13,7 +13,9 @@ mode), and parity at 100k and 1M rows x 25 columns with native categories agains
    per shape and the load. Then one more `mlready train` per
    shape measures feature contribution on every held-out row, and the sampled verdicts (adds
    nothing or not) are compared with it: they must agree on every feature the full run judges
-   clearly (a drop of 4 spreads or more, or none). --plain-threads 1 runs the plain side on one
+   clearly (a drop of 4 spreads or more, or none). A last full run under another random_state
+   (other folds, model and shuffles) gives the noise floor: how many verdicts two full runs
+   themselves disagree on. --plain-threads 1 runs the plain side on one
    OpenMP thread (on a busy machine the booster's threads spin against the other processes).
    Results: benchmarks/results/train_issue.json and train_issue.md.
 --mode parity:
@@ -46,6 +48,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -663,10 +666,18 @@ def _issue_project(shape: Any) -> Path:
     return spec
 
 
-def _full_spec(spec: Path, rows: int) -> Path:
-    """The spec with feature contribution measured on every held-out row (no sample)."""
-    full = spec.with_name("mlready.full.yaml")
+def _full_spec(spec: Path, rows: int, reseed: bool = False) -> Path:
+    """The spec with feature contribution measured on every held-out row (no sample); with
+    ``reseed``, under another random_state (other folds, model and shuffles): how much two full
+    runs disagree is the noise the sampled run is judged against."""
+    full = spec.with_name("mlready.full-reseeded.yaml" if reseed else "mlready.full.yaml")
     text = spec.read_text()
+    if reseed:
+        text, count = re.subn(
+            r"^(\s*random_state:\s*)(\d+)", lambda m: f"{m[1]}{int(m[2]) + 1}", text, flags=re.M
+        )
+        if count != 1:
+            raise RuntimeError(f"{spec}: expected one model.random_state to change, saw {count}")
     full.write_text(text.rstrip() + f"\ntraining:\n  importance: {{max_rows: {max(rows, 100)}}}\n")
     return full
 
@@ -802,6 +813,17 @@ def run_issue(
                 f"({len(v['differ_clear'])} of them clear in the full run)",
                 flush=True,
             )
+            # the noise floor: the same full run under another seed
+            again = _issue_train(_full_spec(spec, shape.rows, reseed=True))
+            entry["verdicts_reseeded"] = compare_verdicts(
+                again["contribution"], full["contribution"]
+            )
+            v = entry["verdicts_reseeded"]
+            print(
+                f"  two full runs, another seed: {len(v['differ'])} differ "
+                f"({len(v['differ_clear'])} of them clear in the first)",
+                flush=True,
+            )
         for run_ in ours:
             run_.pop("contribution", None)
         results["shapes"][shape.name] = entry
@@ -826,8 +848,8 @@ def issue_tables(results: dict[str, Any]) -> str:
         "",
         "| shape | rows x features | mlready s (median) | plain s (median) | ratio min | "
         "ratio median | ratio max | importance rows x repeats (work s) | verdicts differ "
-        "(clear) | load | others' cores |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|---|---:|",
+        "(clear) | two full runs differ (clear) | load | others' cores |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---|---|---:|",
     ]
     for name, e in results["shapes"].items():
         ours = sorted(r["wall_s"] for r in e["mlready"])
@@ -837,6 +859,8 @@ def issue_tables(results: dict[str, Any]) -> str:
         verdict = (
             f"{len(v['differ'])} of {v['features']} ({len(v['differ_clear'])})" if v else "not run"
         )
+        w = e.get("verdicts_reseeded")
+        noise = f"{len(w['differ'])} ({len(w['differ_clear'])})" if w else "not run"
         r = e["ratio"]
         flag = "" if r["max"] <= 1.5 else " (over 1.5)"  # marks the max, not the median
         load = f"{min(e['load']):.1f}-{max(e['load']):.1f}"
@@ -844,7 +868,7 @@ def issue_tables(results: dict[str, Any]) -> str:
             f"| {name} | {e['rows']:,} x {e['features']} | {ours[len(ours) // 2]:.1f} | "
             f"{plain[len(plain) // 2]:.1f} | {r['min']:.2f}x | **{r['median']:.2f}x** | "
             f"{r['max']:.2f}x{flag} | {im.get('rows', 0):,} x {im.get('repeats', 0)} "
-            f"({im.get('seconds', 0.0):.1f}) | {verdict} | "
+            f"({im.get('seconds', 0.0):.1f}) | {verdict} | {noise} | "
             f"{load} | {e['others_cores']:.2f} |"
         )
     phases = ["read", "validate", "leakage", "fits", "analysis", "importance", "skew", "profile"]
@@ -879,6 +903,13 @@ def issue_tables(results: dict[str, Any]) -> str:
                 f"full run judges clearly: {differ_clear} ({v['borderline_full']} features are "
                 "borderline in the full run)."
             )
+            w = results["shapes"][name].get("verdicts_reseeded")
+            if w:
+                out.append(
+                    f"  The full run again under another seed (other folds, model and shuffles) "
+                    f"differs from the first on {', '.join(w['differ']) or 'none'} "
+                    f"({len(w['differ_clear'])} of them clear in the first)."
+                )
     return "\n".join(out) + "\n"
 
 
@@ -896,7 +927,8 @@ def main() -> None:
         type=int,
         default=1,
         help="undisturbed parity runs per size (the median is reported); a run other processes "
-        "disturbed is run again, up to twice the repeats in all",
+        "disturbed is run again, up to twice the repeats in all; issue mode: pairs per shape, "
+        "at least 3 (a min / median / max needs three)",
     )
     parser.add_argument("--compare-rows", type=int, help="native against one-hot at this size")
     parser.add_argument("--no-importance", action="store_true", help="skip the importance run")
