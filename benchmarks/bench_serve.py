@@ -12,11 +12,12 @@ categories), no target. Cases, each in its own process; wall time, CPU seconds (
 peak memory (max RSS of the largest process) are measured from outside (measuring.py):
 
 1. mlready serve-batch, cold: `--no-cache` (every check and the batch profile still on).
-2. The streaming floor: a plain script (FLOOR below) that reads the CSV with pyarrow in 8 MB
-   blocks (numbers as float64, text as text), loads the same model.skops (skops.io.load with the
-   trusted types its metadata.json lists), scores the blocks with predict_proba in 2 threads of
-   one BLAS/OpenMP thread each (at most 4 blocks in flight) and appends the id and the
-   probability to a ParquetWriter in order.
+2. The streaming floor: a plain script (FLOOR below) that reads the CSV with pyarrow in 1 MB
+   blocks (numbers as float64, text as text) gathered into chunks of 100,000 rows, loads the
+   same model.skops (skops.io.load with the trusted types its metadata.json lists), scores the
+   chunks with predict_proba (32,768 rows a call, as serve-batch) in 2 threads of one
+   BLAS/OpenMP thread each (at most 4 chunks in flight) and appends the id and the probability
+   to a ParquetWriter in order.
 3. `mlflow models predict --env-manager local -t csv` on the same model, saved once with
    mlflow.sklearn.save_model(pyfunc_predict_fn="predict_proba"). MLflow lives in its own venv,
    built by this script at benchmarks/data/mlflow-venv (mlflow-skinny pinned, the same
@@ -107,25 +108,32 @@ MLFLOW_BAR_ROWS = 1_000_000
 MEMORY_GROWTH_BAR = 1.1
 MEMORY_GB_BAR = 2.0
 CACHE_BAR = 10.0
-#: The streaming floor's CSV block: 8 MB, as serve-batch reads (about 40,000 rows here).
-FLOOR_BLOCK_BYTES = 8 << 20
+#: The streaming floor's CSV block: 1 MB, as serve-batch reads (pyarrow's streaming reader
+#: keeps about 32 blocks read ahead: 8 MB blocks hold some 300 MB of Arrow memory in flight).
+FLOOR_BLOCK_BYTES = 1 << 20
+#: The floor calls predict_proba on at most this many rows, as serve-batch does (SCORE_ROWS).
+FLOOR_SCORE_ROWS = 32_768
 
 FLOOR = textwrap.dedent(
     """\
     # The streaming floor: what scoring costs with nothing around it. pyarrow reads the CSV in
-    # blocks (numbers as float64, text as text); two threads, each with one BLAS/OpenMP thread,
-    # call predict_proba on a block each; a ParquetWriter appends the id and the probability in
-    # the batch's order. At most 4 blocks are in flight: memory does not grow with the rows.
+    # 1 MB blocks (numbers as float64, text as text), gathered into chunks of CHUNK_ROWS rows;
+    # two threads, each with one BLAS/OpenMP thread, call predict_proba on a chunk each, in
+    # slices of SCORE_ROWS rows (the rows grouped as serve-batch groups them, so the answers
+    # agree to the last bit); a ParquetWriter appends the id and the probability in the batch's
+    # order. At most 4 chunks are in flight: memory does not grow with the rows.
     import json, sys, time
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
     start = time.perf_counter()
+    import numpy as np
     import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.parquet as pq
     import skops.io
     from threadpoolctl import threadpool_limits
 
     NUMERIC, CATEGORICAL, BLOCK_BYTES = NUMERIC_LIST, CATEGORICAL_LIST, BLOCK_SIZE
+    CHUNK, SLICE = CHUNK_SIZE, SLICE_SIZE
     FEATURES = NUMERIC + CATEGORICAL
     model_path, data_path, out_path = sys.argv[1:4]
     timings = {"read": 0.0, "predict_wait": 0.0, "write": 0.0}
@@ -141,11 +149,30 @@ FLOOR = textwrap.dedent(
         convert_options=pacsv.ConvertOptions(column_types=types, include_columns=["id", *FEATURES]),
     )
 
+    def chunks():
+        parts, have = [], 0
+        for batch in reader:
+            at = 0
+            while at < batch.num_rows:
+                take = min(CHUNK - have, batch.num_rows - at)
+                parts.append(batch.slice(at, take))
+                have += take
+                at += take
+                if have == CHUNK:
+                    yield pa.Table.from_batches(parts)
+                    parts, have = [], 0
+        if parts:
+            yield pa.Table.from_batches(parts)
+
     def one_thread():
         threadpool_limits(limits=1)  # per thread: OpenMP's thread count is per calling thread
 
     def predict(block):
-        return model.predict_proba(block.select(FEATURES).to_pandas())[:, positive]
+        X = block.select(FEATURES).to_pandas()
+        return np.concatenate([
+            model.predict_proba(X.iloc[i : i + SLICE])[:, positive]
+            for i in range(0, len(X), SLICE)
+        ])
 
     schema = pa.schema([("id", pa.string()), ("probability", pa.float64())])
     rows = 0
@@ -162,10 +189,11 @@ FLOOR = textwrap.dedent(
             writer.write_table(pa.table([block.column("id"), pa.array(probability)], schema=schema))
             timings["write"] += time.perf_counter() - t
 
+        source = chunks()
         while True:
             t = time.perf_counter()
             try:
-                block = pa.Table.from_batches([reader.read_next_batch()])
+                block = next(source)
             except StopIteration:
                 break
             finally:
@@ -184,6 +212,8 @@ FLOOR = (
     FLOOR.replace("NUMERIC_LIST", repr(NUMERIC))
     .replace("CATEGORICAL_LIST", repr(CATEGORICAL))
     .replace("BLOCK_SIZE", str(FLOOR_BLOCK_BYTES))
+    .replace("CHUNK_SIZE", str(CHUNK_ROWS))
+    .replace("SLICE_SIZE", str(FLOOR_SCORE_ROWS))
 )
 
 MLFLOW_SAVE = textwrap.dedent(

@@ -997,9 +997,12 @@ def test_the_canary_predicts_on_one_thread() -> None:
     assert set(seen) == {1}
 
 
-def test_csv_chunks_end_where_the_reader_s_blocks_end(tmp_path: Path, monkeypatch) -> None:
-    """Chunks are pyarrow's CSV blocks split at chunk_rows, never joined: every row once, in
-    order, also when the careful reader takes over from a block with text in a number column."""
+def test_csv_chunks_hold_exactly_chunk_rows_whatever_the_blocks(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Chunks are chunk_rows rows (the last fewer), cut from and joined across pyarrow's CSV
+    blocks: every row once, in order, the same chunks from CSV and Parquet; also when the
+    careful reader takes over from a block with text in a number column."""
     import pyarrow.csv as pacsv
 
     from mlready.serving import reader
@@ -1013,14 +1016,19 @@ def test_csv_chunks_end_where_the_reader_s_blocks_end(tmp_path: Path, monkeypatc
     options = reader._options(path, columns, {})
     blocks = [b.num_rows for b in pacsv.open_csv(path, read_options=options["read_options"])]
     assert len(blocks) > 3  # several blocks of a small file
-    chunks = list(reader.iter_batch(str(path), None, columns, 40, numeric=numeric))
-    expected = [min(40, n - start) for n in blocks for start in range(0, n, 40)]
-    assert [len(c) for c in chunks] == expected
-    assert pd.concat(chunks)["customer_id"].tolist() == batch["customer_id"].tolist()
-    assert chunks[0]["tenure"].dtype == "float64"
+    assert max(blocks) < 400  # none of a chunk's size: chunks join blocks
+    for size in (40, 400, 5000):
+        chunks = list(reader.iter_batch(str(path), None, columns, size, numeric=numeric))
+        expected = [min(size, 1500 - start) for start in range(0, 1500, size)]
+        assert [len(c) for c in chunks] == expected
+        assert pd.concat(chunks)["customer_id"].tolist() == batch["customer_id"].tolist()
+        assert chunks[0]["tenure"].dtype == "float64"
+    batch.to_parquet(tmp_path / "b.parquet", index=False)
+    parquet = list(reader.iter_batch(str(tmp_path / "b.parquet"), None, columns, 400))
+    assert [len(c) for c in parquet] == [400, 400, 400, 300]
     # a column per block: the numbers are not copied into one 2-D block on the way
     both = frozenset({"tenure", "monthly_charges"})
-    two = list(reader.iter_batch(str(path), None, list(both), 40, numeric=both))
+    two = list(reader.iter_batch(str(path), None, list(both), 400, numeric=both))
     assert len(two[0]._mgr.blocks) == 2
 
     batch["tenure"] = batch["tenure"].astype(object)
@@ -1035,27 +1043,36 @@ def test_csv_chunks_end_where_the_reader_s_blocks_end(tmp_path: Path, monkeypatc
 def test_answers_equal_a_block_by_block_scorer_s_bit_for_bit(
     run_cli: Run, project: Path, monkeypatch
 ) -> None:
-    """The streaming floor's way (pyarrow blocks, predict_proba per block) gives the same
-    probabilities, to the last bit; the batch profile is one line of JSON."""
+    """The streaming floor's way (chunks of chunk_rows, predict_proba SCORE_ROWS rows a call)
+    gives the same probabilities, to the last bit; the batch profile is one line of JSON."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from mlready import serving
     from mlready.serving import reader
 
     monkeypatch.setattr(reader, "BLOCK_BYTES", 8192)
+    monkeypatch.setattr(serving, "SCORE_ROWS", 256)  # several model calls per chunk
     make_batch(3000, seed=5).to_csv(project / "b.csv", index=False)
-    result, out = _serve(run_cli, project, "-i", str(project / "b.csv"), "-o", "o.parquet")
+    result, out = _serve(
+        run_cli, project, "-i", str(project / "b.csv"), "-o", "o.parquet", "--chunk-rows", "1000"
+    )
     assert result.exit_code == 0, result.stderr
     model = _model(project)
     text_columns = ["customer_id", "month", "plan", "region"]
     types = {c: pa.float64() for c in ("tenure", "monthly_charges")}
     types |= {c: pa.string() for c in text_columns}
-    blocks = pacsv.open_csv(
-        project / "b.csv",
-        read_options=pacsv.ReadOptions(block_size=8192),
-        convert_options=pacsv.ConvertOptions(column_types=types),
+    table = pacsv.read_csv(
+        project / "b.csv", convert_options=pacsv.ConvertOptions(column_types=types)
+    ).to_pandas()
+    # the floor's grouping: chunks of 1,000 rows, each scored 256 rows a call
+    expected = np.concatenate(
+        [
+            model.predict_proba(table.iloc[start : min(start + 256, chunk + 1000)])[:, 1]
+            for chunk in range(0, 3000, 1000)
+            for start in range(chunk, min(chunk + 1000, 3000), 256)
+        ]
     )
-    expected = np.concatenate([model.predict_proba(b.to_pandas())[:, 1] for b in blocks])
     scored = pd.read_parquet(project / "o.parquet")
     assert len(scored) == out["rows_scored"] == 3000
     assert np.array_equal(scored["probability"].to_numpy(), expected)

@@ -159,8 +159,8 @@ def profile_file(
     numeric = frozenset(c for c in wanted if columns[c]["kind"] == "numeric")
     builder = ProfileBuilder({"columns": {c: columns[c] for c in wanted}}, keep_values=keep_values)
     rows = 0
-    # counts add up whatever the chunks' sizes: pyarrow's blocks as parsed, never joined
-    for chunk in iter_batch(path, None, wanted, chunk_rows, numeric=numeric, exact_chunks=False):
+    # counts add up whatever the chunks' sizes
+    for chunk in iter_batch(path, None, wanted, chunk_rows, numeric=numeric):
         rows += len(chunk)
         for column in wanted:
             if column in numeric:

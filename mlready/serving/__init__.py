@@ -296,6 +296,10 @@ def known_categories(info: ModelInfo) -> dict[str, set[str]]:
 
 #: A model scores at least this many rows at once (see Scorer.raw).
 MIN_ROWS = 8
+#: ... and at most this many: a chunk is scored in slices of this many rows (a multiple of 64,
+#: so BLAS takes every row of a full slice with the same kernel), which bounds the model's own
+#: working memory (a dense one-hot matrix, the stacked features) whatever the chunk's size.
+SCORE_ROWS = 32_768
 
 
 class Scorer:
@@ -318,8 +322,21 @@ class Scorer:
         Fewer than MIN_ROWS rows are scored repeated up to MIN_ROWS: BLAS computes a product of
         one to three rows with other kernels than a longer one, whose sums may differ in the
         last bit; so a row's answer does not depend on how many rows came with it (a request of
-        one row, a chunk's one cache miss, a batch's last short chunk)."""
+        one row, a chunk's one cache miss, a batch's last short chunk). More than SCORE_ROWS
+        rows are scored SCORE_ROWS at a time, in order."""
         rows = len(X)
+        if rows > SCORE_ROWS:
+            import numpy as np
+
+            parts = [
+                self.raw(
+                    X.iloc[start : start + SCORE_ROWS]
+                    if hasattr(X, "iloc")
+                    else X[start : start + SCORE_ROWS]
+                )
+                for start in range(0, rows, SCORE_ROWS)
+            ]
+            return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
         if 0 < rows < MIN_ROWS:
             import numpy as np
 

@@ -2,8 +2,12 @@
 
 Every column is read as text or in its stored type and converted by :mod:`mlready.serving.prepare`,
 so a value that does not fit its column becomes a rejected row, not a failed run. CSV is first
-read with the numeric features typed as float64 (the fast path, parsed on all cores); a file where
-such a column holds text is read again as text from the row where the fast path stopped.
+read with the numeric features typed as float64 (the fast path); a file where such a column holds
+text is read again as text from the row where the fast path stopped. pyarrow's streaming reader
+parses 1 MB blocks (it keeps about 32 read ahead, so the block size is the memory in flight:
+8 MB blocks held some 300 MB); the blocks are cut and joined into chunks of exactly
+``chunk_rows`` rows, so a row's chunk (and so how the model groups it) depends on its position
+in its file, not on the file's bytes or format.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ NULL_VALUES = [
     "null",
 ]
 #: Bytes per pyarrow CSV block (it parses blocks in parallel).
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 1 << 20
 
 
 def _is_parquet(path: Path) -> bool:
@@ -73,10 +77,9 @@ def iter_batch(
     chunk_rows: int,
     *,
     numeric: frozenset[str] = frozenset(),
-    exact_chunks: bool = True,
 ) -> Iterator[Any]:
-    """The named columns of the batch as pandas DataFrames of at most ``chunk_rows`` rows
-    (``exact_chunks=False``: CSV in the blocks pyarrow parsed, of any size, not cut or joined)."""
+    """The named columns of the batch as pandas DataFrames of ``chunk_rows`` rows (the last
+    fewer; SQL: as the query's cursor gives them, at most ``chunk_rows``)."""
     from mlready.io import resolve_files
 
     if sql is not None:
@@ -90,13 +93,9 @@ def iter_batch(
         return
     for file in resolve_files(path or ""):
         if _is_parquet(file):
-            yield from _parquet(file, columns, chunk_rows)
+            yield from _rechunk(_parquet(file, columns, chunk_rows), chunk_rows)
         else:
-            frames = _csv(file, columns, numeric)
-            if exact_chunks:
-                yield from _rechunk(frames, chunk_rows)
-            else:
-                yield from (batch.to_pandas(split_blocks=True) for batch in frames)
+            yield from _rechunk(_csv(file, columns, numeric), chunk_rows)
 
 
 def prefetch(chunks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
@@ -142,8 +141,7 @@ def _parquet(file: Path, columns: list[str], chunk_rows: int) -> Iterator[Any]:
     try:
         reader = pq.ParquetFile(file)
         batches = reader.iter_batches(batch_size=chunk_rows, columns=columns)
-        for batch in batches:
-            yield batch.to_pandas(split_blocks=True)
+        yield from batches  # record batches, for _rechunk
     except DataError:
         raise
     except Exception as exc:
@@ -151,16 +149,37 @@ def _parquet(file: Path, columns: list[str], chunk_rows: int) -> Iterator[Any]:
 
 
 def _rechunk(batches: Iterator[Any], chunk_rows: int) -> Iterator[Any]:
-    """Arrow record batches (pyarrow's CSV blocks) as DataFrames of at most ``chunk_rows`` rows:
-    a block larger than that is split, smaller ones are not joined. Chunks end where the
-    reader's blocks end, so each row is copied once (by ``to_pandas``) and the model sees the
-    rows in the blocks any streaming reader of the file sees (its answers do not depend on
-    how rows were grouped: a BLAS or SIMD kernel may round the last rows of a call otherwise)."""
+    """Arrow record batches (pyarrow's CSV blocks) as DataFrames of exactly ``chunk_rows`` rows
+    (the last one fewer): blocks are cut and joined, so a row's chunk is its position divided
+    by ``chunk_rows``, whatever the file's bytes, block size or format. Joined blocks are copied
+    once, by ``to_pandas``; a column per block (no 2-D copy of the numbers)."""
+    parts: list[Any] = []
+    have = 0
     for batch in batches:
-        for start in range(0, batch.num_rows, chunk_rows):
-            # a column per block: no copy of the numbers into one 2-D block (a fifth of a
-            # second per million rows), which the checks would take apart again
-            yield batch.slice(start, chunk_rows).to_pandas(split_blocks=True)
+        if parts and batch.schema != parts[0].schema:
+            # the careful reader took over (text in a number column): its columns are text
+            yield _frame(parts)
+            parts, have = [], 0
+        start = 0
+        while start < batch.num_rows:
+            take = min(chunk_rows - have, batch.num_rows - start)
+            parts.append(batch.slice(start, take))
+            have += take
+            start += take
+            if have == chunk_rows:
+                yield _frame(parts)
+                parts, have = [], 0
+    if parts:
+        yield _frame(parts)
+
+
+def _frame(parts: list[Any]) -> Any:
+    """Record batches of one schema as one DataFrame, a column per block."""
+    if len(parts) == 1:
+        return parts[0].to_pandas(split_blocks=True)
+    import pyarrow as pa
+
+    return pa.Table.from_batches(parts).to_pandas(split_blocks=True)
 
 
 def _csv(file: Path, columns: list[str], numeric: frozenset[str]) -> Iterator[Any]:
