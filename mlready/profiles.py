@@ -137,6 +137,42 @@ class Binner:
         return index
 
 
+class CoarseFromFine:
+    """Counts in coarse bins from values' fine bins (both the bins of :func:`bin_counts`), with
+    no second pass over every value: a fine bin that no coarse cut point falls strictly inside
+    lies in one coarse bin, so its count moves there whole; only the values of the few fine
+    bins a coarse cut point splits are compared with the cut points. Exact (tested against
+    :func:`bin_counts`)."""
+
+    def __init__(self, coarse: Any, fine: Any) -> None:
+        import numpy as np
+
+        self.cuts = np.asarray(coarse, dtype=float)
+        fine = np.asarray(fine, dtype=float)
+        lower = np.concatenate(([-np.inf], fine))  # fine bin i holds [lower[i], upper[i])
+        upper = np.concatenate((fine, [np.inf]))
+        # coarse cut points at or below a fine bin's lower edge are at or below all its values
+        self.base = np.searchsorted(self.cuts, lower, side="right")
+        # ... and one strictly inside the bin splits it: its values are compared one by one
+        self.split = np.searchsorted(self.cuts, upper, side="left") != self.base
+        self.whole = ~self.split
+        self.size = len(self.cuts) + 1
+
+    def counts(self, index: Any, fine_counts: Any, values: Any) -> Any:
+        """Coarse counts of ``values`` whose fine bins are ``index`` (counted: ``fine_counts``)."""
+        import numpy as np
+
+        out = np.bincount(
+            self.base[self.whole], weights=fine_counts[self.whole], minlength=self.size
+        ).astype(np.int64)
+        if self.split.any():
+            mask = self.split[index]
+            if mask.any():
+                bins = np.searchsorted(self.cuts, values[mask], side="right")
+                out += np.bincount(bins, minlength=self.size)
+        return out
+
+
 def _sorted_finite(array: Any) -> Any:
     """The finite values, sorted, with one copy: NaN sorts last and infinities to the ends."""
     import numpy as np
@@ -373,15 +409,17 @@ class ProfileBuilder:
         if acc is None:
             # counts and sums per bin add up in numpy arrays, folded into the state's lists
             # when it is read (_fold): no Python number per bin per chunk
-            coarse, fine = Binner(state["cuts"]), Binner(state["fine_cuts"])
+            fine = Binner(state["fine_cuts"])
+            coarse = np.asarray(state["cuts"], dtype=float)
             acc = self._acc[name] = {
                 "counts": np.zeros(len(state["cuts"]) + 1, dtype=np.int64),
                 "fine_counts": np.zeros(len(state["fine_cuts"]) + 1, dtype=np.int64),
                 "fine_sums": np.zeros(len(state["fine_cuts"]) + 1, dtype=float),
-                "cuts": coarse.cuts,
+                "cuts": coarse,
                 "fine_cuts": fine.cuts,
-                # bins looked up in a grid, unsorted; else the values are sorted first
-                "binners": (coarse, fine) if coarse.usable and fine.usable else None,
+                # fine bins looked up in a grid, unsorted, and the coarse counts taken from
+                # them; else the values are sorted first
+                "binners": (CoarseFromFine(coarse, fine.cuts), fine) if fine.usable else None,
             }
         if acc["binners"] is None:
             finite = _sorted_finite(array)
@@ -414,9 +452,10 @@ class ProfileBuilder:
         else:
             coarse, fine = acc["binners"]
             size = len(acc["fine_counts"])
-            acc["counts"] += np.bincount(coarse.bins(finite), minlength=len(acc["counts"]))
             index = fine.bins(finite)
-            acc["fine_counts"] += np.bincount(index, minlength=size)
+            fine_counts = np.bincount(index, minlength=size)
+            acc["fine_counts"] += fine_counts
+            acc["counts"] += coarse.counts(index, fine_counts, finite)
             acc["fine_sums"] += np.bincount(index, weights=finite, minlength=size)
         if state.get("value_counts") is not None:
             seen, seen_counts = np.unique(finite, return_counts=True)

@@ -276,6 +276,37 @@ def test_the_grid_finds_the_bins_bisection_finds(draw) -> None:
         assert (got["min"], got["max"]) == (values.min(), values.max())
 
 
+@pytest.mark.parametrize(
+    ("coarse", "fine"),
+    [
+        ([1.0, 5.0, 9.0], [0.0, 1.0, 2.0, 5.0, 7.0, 9.0, 10.0]),  # coarse cut points are fine ones
+        ([1.5, 4.0, 8.25], [0.0, 1.0, 2.0, 5.0, 7.0, 9.0, 10.0]),  # inside fine bins
+        ([-5.0, 0.0, 20.0], [0.0, 1.0, 2.0]),  # outside the fine cut points' span
+        ([3.0], []),  # no fine cut points: one fine bin, split
+        ([], [0.0, 1.0]),  # no coarse cut points: one coarse bin
+        ([2.0, 2.0, 3.0], [1.0, 2.0, 2.0, 4.0]),  # repeated cut points
+    ],
+)
+def test_coarse_counts_from_fine_bins_are_bisection_s(coarse, fine) -> None:
+    from mlready.profiles import CoarseFromFine
+
+    rng = np.random.default_rng(3)
+    edges = np.asarray(coarse + fine, dtype=float)
+    values = np.concatenate(
+        [
+            rng.uniform(-8, 24, 3000),
+            rng.integers(-2, 12, 500).astype(float),  # ties with cut points
+            edges,
+            np.nextafter(edges, -np.inf),
+            np.nextafter(edges, np.inf),
+        ]
+    )
+    index = np.searchsorted(np.asarray(fine, dtype=float), values, side="right")
+    fine_counts = np.bincount(index, minlength=len(fine) + 1)
+    got = CoarseFromFine(coarse, fine).counts(index, fine_counts, values)
+    assert got.tolist() == bin_counts(values, coarse)
+
+
 def test_the_grid_is_not_used_for_cut_points_it_cannot_spread() -> None:
     from mlready.profiles import GRID_DEPTH, Binner
 
