@@ -882,8 +882,8 @@ class ServingSection(Section):
         100_000,
         ge=1,
         le=MAX_ROWS,
-        description="Rows scored per chunk, at most (a CSV is scored in the reader's blocks, "
-        "each split at this many rows).",
+        description="Rows checked and scored per chunk (the last chunk of a file fewer); the "
+        "model is called on at most 32,768 rows at a time.",
     )
     on_invalid: Literal["stop", "quarantine"] = Field(
         "stop", description="stop: exit 1 on invalid rows; quarantine: set them aside, go on."
