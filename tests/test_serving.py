@@ -538,8 +538,13 @@ def test_dask_engine_gives_the_local_engine_s_answers(
     assert not (project / "d.rejected").exists()
 
 
-def test_dask_engine_says_when_the_scheduler_is_unreachable(run_cli: Run, project: Path) -> None:
+def test_dask_engine_says_when_the_scheduler_is_unreachable(
+    run_cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("distributed")
+    from mlready.serving import distributed
+
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", "1s")  # refused at once, retried till then
     make_batch(50).to_csv(project / "b.csv", index=False)
     result = run_cli(
         "--spec",

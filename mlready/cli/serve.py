@@ -94,7 +94,7 @@ def serve_batch(
         int | None,
         typer.Option(
             min=1,
-            help="Rows per chunk, at most. \\[default: serving.chunk_rows]",
+            help="Rows per chunk (the last chunk of a file fewer). \\[default: serving.chunk_rows]",
             show_default=False,
         ),
     ] = None,

@@ -25,6 +25,8 @@ from mlready.errors import CheckFailed, DataError, UsageError
 
 #: Bytes of CSV per partition.
 BLOCK_BYTES = 64 << 20
+#: How long to keep trying a scheduler address before saying it cannot be reached.
+CONNECT_TIMEOUT = "10s"
 
 
 @contextlib.contextmanager
@@ -53,7 +55,7 @@ def client_for(scheduler: str) -> Iterator[Any]:
             yield client
         return
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise DataError(
             f"cannot reach the Dask scheduler at {scheduler} ({exc}): start it (`dask "
