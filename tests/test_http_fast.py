@@ -256,8 +256,8 @@ def test_the_cache_answers_small_requests_with_the_same_bits(project: Path) -> N
     ],
 )
 def test_mlready_pipelines_compile_to_the_same_bits(estimator: str) -> None:
-    from mlready.http.compiled import arrays, compile_pipeline, typed
     from mlready.serving import ModelInfo, Scorer
+    from mlready.serving.compiled import arrays, compile_pipeline, typed
     from mlready.training.pipeline import _member_pipeline
 
     generator = np.random.default_rng(4)
@@ -309,6 +309,19 @@ def test_mlready_pipelines_compile_to_the_same_bits(estimator: str) -> None:
     alone = [Scorer(pipeline, info).raw(X.iloc[[i]]) for i in range(len(X))]
     for name, values in want.items():
         assert np.array_equal(values, np.concatenate([a[name] for a in alone])), name
+    # serve-batch's path: whole frames, categories looked up by pyarrow, Arrow or object text
+    for frame_ in (X, X.astype({"c": object, "d": object})):
+        batch = compiled.raw_frame(frame_, 1000)
+        assert batch is not None
+        for name, values in want.items():
+            assert np.array_equal(values, batch[name]), name
+    sliced = compiled.raw_frame(X, 16)  # the same rows in calls of 16, as the Pipeline's
+    by_16 = [Scorer(pipeline, info).raw(X.iloc[i : i + 16]) for i in range(0, len(X), 16)]
+    for name in want:
+        assert np.array_equal(np.concatenate([b[name] for b in by_16]), sliced[name]), name
+    # categories that are not text (the Pipeline's to_text rewrites them): not this path
+    assert compiled.raw_frame(X.assign(c=np.arange(len(X)) % 3), 1000) is None
+    assert compiled.raw_frame(X.assign(a=X["a"].astype("float32")), 1000) is None
 
 
 def _shape(numeric: list[str], categorical: list[str]):
@@ -325,7 +338,7 @@ def test_a_pipeline_of_another_shape_is_not_compiled() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures
 
-    from mlready.http.compiled import compile_pipeline
+    from mlready.serving.compiled import compile_pipeline
 
     model = make_pipeline(PolynomialFeatures(), PolynomialFeatures())
     assert compile_pipeline(model, None) is None

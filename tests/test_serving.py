@@ -388,26 +388,50 @@ def test_sql_input(run_cli: Run, project: Path) -> None:
     assert not out["cache"]["batch_hit"]
 
 
+@pytest.mark.parametrize("path", ["pipeline", "compiled"])
 def test_nan_predictions_and_a_failing_canary_stop_the_run(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     from mlready import serving
     from mlready.errors import CheckFailed
+    from mlready.serving import compiled
     from mlready.spec import load_spec
 
     make_batch(120).to_csv(project / "b.csv", index=False)
     loaded = load_spec(project)
-    real = serving.Scorer.raw
-    calls = {"n": 0}
+    if path == "pipeline":
+        monkeypatch.setattr(compiled, "compile_pipeline", lambda *a, **k: None)
+        real = serving.Scorer.raw
+        calls = {"n": 0}
 
-    def nan_after_canary(self, X):
-        calls["n"] += 1
-        raw = real(self, X)
-        if calls["n"] > 1:
-            raw["probability"][:3] = np.nan
-        return raw
+        def nan_after_canary(self, X):
+            calls["n"] += 1
+            raw = real(self, X)
+            if calls["n"] > 1:
+                raw["probability"][:3] = np.nan
+            return raw
 
-    monkeypatch.setattr(serving.Scorer, "raw", nan_after_canary)
+        monkeypatch.setattr(serving.Scorer, "raw", nan_after_canary)
+    else:
+        real_load = serving._load_and_compile
+        compiled_runs: list[bool] = []
+
+        def load(info):
+            model, fast = real_load(info)
+            compiled_runs.append(fast is not None)
+            if fast is None:
+                return model, fast
+            real_frame = fast.raw_frame
+
+            def nan_in_batch(X, rows_per_call):
+                raw = real_frame(X, rows_per_call)
+                raw["probability"][:3] = np.nan
+                return raw
+
+            fast.raw_frame = nan_in_batch
+            return model, fast
+
+        monkeypatch.setattr(serving, "_load_and_compile", load)
     run_dir = project / "run"
     run_dir.mkdir()
     with pytest.raises(CheckFailed, match="3 predictions are NaN or infinite"):
@@ -420,6 +444,8 @@ def test_nan_predictions_and_a_failing_canary_stop_the_run(
             use_cache=False,
         )
     assert not (project / "n.parquet").exists()
+    if path == "compiled":
+        assert compiled_runs == [True]  # the toy pipeline compiles: its NaN came that way
 
     def broken(self, X):
         raise ValueError("columns are missing: {'plan'}")
@@ -1080,6 +1106,7 @@ def test_answers_equal_a_block_by_block_scorer_s_bit_for_bit(
     )
     scored = pd.read_parquet(project / "o.parquet")
     assert len(scored) == out["rows_scored"] == 3000
+    assert out["fast_path"] == "compiled"  # the pipeline's steps as arrays: the same bits
     assert np.array_equal(scored["probability"].to_numpy(), expected)
     text = (project / "o.profile.json").read_text()
     assert text.count("\n") == 1

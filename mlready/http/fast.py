@@ -4,7 +4,7 @@ serve-batch's contract (mlready.serving.prepare.Contract) checks a chunk column 
 pandas: about 5 ms for one row, mostly building Series. Here the same checks run on the request's
 Python values, in the same order, with the same ids, descriptions and samples, producing the same
 rejects (row, ids, reasons, messages) and the same contract state for the online profile. The
-accepted rows go to the compiled pipeline (mlready.http.compiled), or to the fitted Pipeline on a
+accepted rows go to the compiled pipeline (mlready.serving.compiled), or to the fitted Pipeline on a
 minimal frame when it is not compiled, and the answers are built as the output rows serve-batch
 writes.
 
@@ -62,7 +62,7 @@ class FastPath:
     """Scores small JSON requests for one served model."""
 
     def __init__(self, loaded: LoadedSpec, served: Any) -> None:
-        from mlready.http.compiled import compile_pipeline
+        from mlready.serving.compiled import compile_pipeline
 
         self.loaded = loaded
         self.served = served

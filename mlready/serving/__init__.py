@@ -62,6 +62,9 @@ class ServeResult:
     peak_memory_mb: float = 0.0
     wall_s: float = 0.0
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    #: how the rows were scored: "compiled" (mlready's own pipeline replayed as array steps,
+    #: verified to the bit at load), "pipeline" (the fitted Pipeline), or "mixed"
+    fast_path: str = "pipeline"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -1052,7 +1055,7 @@ def _serve_chunks(
     # skops, building the pipeline: a second or more) loads in a thread while the first rows
     # are read and checked
     loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlready-load")
-    model_future = loading.submit(info.registry.load, info.handle)
+    model_future = loading.submit(_load_and_compile, info)
     loading.shutdown(wait=False)
     duplicates = find_duplicates(batch.path, batch.sql, checks, chunk_rows)
     contract = Contract(
@@ -1078,7 +1081,7 @@ def _serve_chunks(
         probe = Contract(checks, info.numeric, info.categorical, {}, duplicates, info.dtypes)
         _stop_if_invalid(probe, probe.prepare(first), batch, 0)
 
-    model = model_future.result()  # sha256-verified
+    model, compiled = model_future.result()  # sha256-verified
     scorer = Scorer(model, info)
     t = lap("load", t)
     result.canary = canary(scorer)
@@ -1109,8 +1112,18 @@ def _serve_chunks(
     done = 0
     nan_rows = 0
 
+    paths: set[str] = set()
+
     def predict(X: Any) -> dict[str, Any]:
-        return scorer.raw(X) if len(X) else scorer.empty()
+        if not len(X):
+            return scorer.empty()
+        if compiled is not None:
+            answers = compiled.raw_frame(X, SCORE_ROWS)
+            if answers is not None:
+                paths.add("compiled")
+                return answers
+        paths.add("pipeline")
+        return scorer.raw(X)
 
     def finish_chunk(job: dict[str, Any], future: Future[Any]) -> None:
         nonlocal done, nan_rows
@@ -1195,6 +1208,7 @@ def _serve_chunks(
             while pending:
                 finish_chunk(*pending.popleft())
         result.rows_scored = out.rows
+        result.fast_path = "mixed" if len(paths) > 1 else next(iter(paths), "pipeline")
         result.nan_predictions = nan_rows
         result.findings = [f.to_dict() for f in contract.findings.values()]
         result.unseen = [f.to_dict() for f in contract.unseen.values()]
@@ -1262,6 +1276,16 @@ def _serve_chunks(
             rejects.discard()
             if cache is not None:
                 cache.discard()
+
+
+def _load_and_compile(info: ModelInfo) -> tuple[Any, Any]:
+    """The registered model (sha256-verified) and, for mlready's own pipeline shapes, its
+    preprocessing as array steps (None unless they give the Pipeline's answers to the bit on a
+    verification table; see :mod:`mlready.serving.compiled`)."""
+    from mlready.serving.compiled import compile_pipeline
+
+    model = info.registry.load(info.handle)
+    return model, compile_pipeline(model, info, singles=False)
 
 
 def _kind(column: str, info: ModelInfo) -> dict[str, Any]:

@@ -14,6 +14,11 @@ every category, an unknown and a missing category, edge and missing numbers) thr
 returns None unless the matrices and the answers are equal to the last bit. A pipeline of
 another shape (an ensemble, a custom transformer) is not compiled and small requests call the
 fitted Pipeline instead.
+
+serve-batch uses the same steps on whole chunks (:meth:`CompiledModel.raw_frame`): categories are
+looked up in a table of the encoder's blocks by pyarrow (``index_in``), not one Python object at
+a time, and each slice of rows gets the matrix the Pipeline would give it, scored by the final
+estimator on the same rows in the same calls.
 """
 
 from __future__ import annotations
@@ -37,6 +42,34 @@ class _Encoded:
     blocks: dict[str, Any]
     unknown: Any
     missing: Any
+
+    def __post_init__(self) -> None:
+        import numpy as np
+
+        # row k of the table: the block of the k-th known category; then unknown, then missing
+        known = list(self.blocks)
+        self.known = known
+        rows = [self.blocks[k] for k in known] + [self.unknown, self.missing]
+        self.table = np.vstack(rows).reshape(len(rows), self.width)
+        self._value_sets: dict[Any, Any] = {}
+
+    def codes(self, values: Any) -> Any:
+        """Each value's row of :attr:`table` (an Arrow text array; None: not text)."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return None
+        value_set = self._value_sets.get(values.type)
+        if value_set is None:
+            value_set = self._value_sets[values.type] = pa.array(self.known, type=values.type)
+        found = pc.index_in(values, value_set=value_set)
+        codes = np.asarray(found.fill_null(len(self.known)).to_numpy(zero_copy_only=False))
+        codes = codes.astype(np.intp, copy=True)
+        if values.null_count:
+            codes[np.asarray(values.is_null().to_numpy(zero_copy_only=False))] = len(self.known) + 1
+        return codes
 
 
 @dataclass
@@ -71,6 +104,13 @@ class CompiledModel:
                     if block is None:
                         block = part.unknown
                 out[i, part.start : end] = block
+        self._numbers(numbers, out)
+        return out
+
+    def _numbers(self, numbers: Any, out: Any) -> None:
+        """The numeric block of ``out`` from ``numbers`` (imputed, indicated, scaled)."""
+        import numpy as np
+
         if self.numeric:
             X = np.array(numbers, dtype=np.float64)  # a copy: the caller's values stay
             missing = np.isnan(X)
@@ -83,11 +123,66 @@ class CompiledModel:
             if self.scale is not None:
                 X /= self.scale
             out[:, self.numeric_start : self.numeric_start + X.shape[1]] = X
-        return out
 
     def raw(self, numbers: Any, categories: list[list[str | None]]) -> dict[str, Any]:
         """The estimator's answers, as Scorer.raw gives them for the same rows."""
         return dict(self.scorer.raw(self.transform(numbers, categories)))
+
+    def frame_inputs(self, X: Any) -> tuple[Any, list[Any]] | None:
+        """(numbers, category codes per categorical feature) of a DataFrame of the model's
+        features, or None when a column is not what the Pipeline's own steps would read the
+        same way: numbers must be float64, categories text (``to_text`` keeps text as it is;
+        other types it rewrites, so the Pipeline reads those)."""
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+
+        columns = []
+        for column in self.numeric:
+            series = X[column]
+            if series.dtype != np.float64:
+                return None
+            columns.append(series.to_numpy())
+        numbers = np.column_stack(columns) if columns else np.zeros((len(X), 0))
+        codes = []
+        for part in self.encoded:
+            series = X[part.column]
+            if isinstance(series.dtype, pd.StringDtype):
+                values = pa.array(series.array)
+            elif series.dtype == object:
+                try:
+                    values = pa.array(series, from_pandas=True)
+                except (pa.ArrowException, TypeError, ValueError):
+                    return None
+            else:
+                return None
+            if isinstance(values, pa.ChunkedArray):
+                values = values.combine_chunks()
+            found = part.codes(values)
+            if found is None:
+                return None
+            codes.append(found)
+        return numbers, codes
+
+    def raw_frame(self, X: Any, rows_per_call: int) -> dict[str, Any] | None:
+        """The estimator's answers for a DataFrame of the model's features, as Scorer.raw gives
+        them: the same rows in the same calls (``rows_per_call`` at a time), each call's
+        matrix built as the Pipeline builds it. None when :meth:`frame_inputs` is."""
+        import numpy as np
+
+        inputs = self.frame_inputs(X)
+        if inputs is None:
+            return None
+        numbers, codes = inputs
+        parts = []
+        for start in range(0, max(len(X), 1), rows_per_call):
+            end = min(start + rows_per_call, len(X))
+            out = np.zeros((end - start, self.width), dtype=np.float64)
+            for part, found in zip(self.encoded, codes, strict=True):
+                out[:, part.start : part.start + part.width] = part.table[found[start:end]]
+            self._numbers(numbers[start:end], out)
+            parts.append(self.scorer.raw(out))
+        return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
 def _function(step: Any) -> str | None:
@@ -187,12 +282,14 @@ def _numeric(transformer: Any, columns: list[str]) -> dict[str, Any] | None:
     return out
 
 
-def compile_pipeline(model: Any, info: Any) -> CompiledModel | None:
+def compile_pipeline(model: Any, info: Any, *, singles: bool = True) -> CompiledModel | None:
     """The fitted Pipeline as a CompiledModel, or None when it is not one of mlready's shapes or
-    the compiled steps differ from it in any bit on the verification table."""
+    the compiled steps differ from it in any bit on the verification table (``singles``: also
+    each of its rows scored alone, as real-time requests are; serve-batch, which scores whole
+    chunks, checks the table's batch path instead)."""
     try:
         compiled = _compile(model, info)
-        if compiled is None or not _verified(model, info, compiled):
+        if compiled is None or not _verified(model, info, compiled, singles=singles):
             return None
         return compiled
     except Exception:  # any surprise in a fitted object: the Pipeline itself serves
@@ -321,7 +418,7 @@ def arrays(frame: Any, compiled: CompiledModel) -> tuple[Any, list[list[str | No
     return numbers, categories
 
 
-def _verified(model: Any, info: Any, compiled: CompiledModel) -> bool:
+def _verified(model: Any, info: Any, compiled: CompiledModel, *, singles: bool = True) -> bool:
     import numpy as np
 
     from mlready.serving import Scorer
@@ -337,6 +434,13 @@ def _verified(model: Any, info: Any, compiled: CompiledModel) -> bool:
     full = Scorer(model, info)
     want = full.raw(frame)
     answers = compiled.scorer.raw(got)
+    if not singles:
+        # the batch path on the same table: its lookups, in calls of a few rows
+        batch = compiled.raw_frame(frame, 7)
+        return batch is not None and all(
+            _same(values, answers[name]) and _same(values, batch[name])
+            for name, values in want.items()
+        )
     # row by row too: a row alone (Scorer.raw pads it) gets the bits it gets among others
     singles = [
         compiled.raw(numbers[i : i + 1], [c[i : i + 1] for c in categories])
