@@ -442,14 +442,14 @@ def _verified(model: Any, info: Any, compiled: CompiledModel, *, singles: bool =
             for name, values in want.items()
         )
     # row by row too: a row alone (Scorer.raw pads it) gets the bits it gets among others
-    singles = [
+    alone = [
         compiled.raw(numbers[i : i + 1], [c[i : i + 1] for c in categories])
         for i in range(len(frame))
     ]
     for name, values in want.items():
         if not _same(values, answers[name]):
             return False
-        one = np.concatenate([s[name] for s in singles])
+        one = np.concatenate([s[name] for s in alone])
         if not _same(values, one):
             return False
     return True
