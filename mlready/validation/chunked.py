@@ -18,7 +18,6 @@ from typing import Any
 
 from mlready.columns import ColumnTypes
 from mlready.errors import DataError
-from mlready.memory import release_freed_memory
 from mlready.spec import ProjectSpec
 from mlready.validation.checks import Check, CheckResult, build_checks
 from mlready.validation.engine import SAMPLE_SIZE, naive_utc, run_checks
@@ -212,8 +211,6 @@ def _validate_in_chunks(
                 if pd.notna(stamp) and (column not in newest or stamp > newest[column]):
                     newest[column] = stamp
         rows += len(chunk)
-        del chunk
-        release_freed_memory()  # else resident memory creeps up chunk after chunk
         if on_chunk is not None:
             on_chunk(rows)
     if columns is None:
