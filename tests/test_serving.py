@@ -858,6 +858,8 @@ def test_serving_types_categories_as_the_model_was_trained(run_cli: Run, tmp_pat
     )
     assert result.exit_code == 0, result.stderr
     assert out["unseen"] == []
+    # a category served as a number is the fitted Pipeline's to read (to_text rewrites it)
+    assert out["fast_path"] == "pipeline"
 
 
 def test_table_level_rules_give_one_verdict_in_every_command(
@@ -1108,6 +1110,13 @@ def test_answers_equal_a_block_by_block_scorer_s_bit_for_bit(
     assert len(scored) == out["rows_scored"] == 3000
     assert out["fast_path"] == "compiled"  # the pipeline's steps as arrays: the same bits
     assert np.array_equal(scored["probability"].to_numpy(), expected)
+    # the same batch again: answered whole from the cache, no row reaches a model
+    again, cached = _serve(
+        run_cli, project, "-i", str(project / "b.csv"), "-o", "o2.parquet", "--chunk-rows", "1000"
+    )
+    assert again.exit_code == 0, again.stderr
+    assert cached["cache"]["batch_hit"]
+    assert cached["fast_path"] == "none"
     text = (project / "o.profile.json").read_text()
     assert text.count("\n") == 1
     assert json.loads(text)["batch"]["rows_scored"] == 3000
@@ -1118,9 +1127,7 @@ def test_arrow_buffers_come_from_jemalloc_while_a_batch_is_scored(monkeypatch) -
 
     from mlready.serving import arrow_memory_pool
 
-    try:
-        pa.jemalloc_memory_pool()
-    except NotImplementedError:
+    if "jemalloc" not in pa.supported_memory_backends():
         pytest.skip("this pyarrow is built without jemalloc")
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
     before = pa.default_memory_pool().backend_name
@@ -1135,8 +1142,8 @@ def test_arrow_buffers_come_from_jemalloc_while_a_batch_is_scored(monkeypatch) -
 
 
 def test_a_pyarrow_without_jemalloc_keeps_its_own_pool(monkeypatch) -> None:
-    """The NotImplementedError of a pyarrow built without jemalloc (Windows wheels) is a real
-    fallback: serve-batch scores with the default pool, unchanged, and no error."""
+    """A pyarrow built without jemalloc (Windows wheels) says so in its supported backends:
+    serve-batch scores with the default pool, unchanged, and never asks for jemalloc."""
     import pyarrow as pa
 
     from mlready.serving import arrow_memory_pool
@@ -1145,6 +1152,7 @@ def test_a_pyarrow_without_jemalloc_keeps_its_own_pool(monkeypatch) -> None:
         raise NotImplementedError("jemalloc support is not built")
 
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setattr(pa, "supported_memory_backends", lambda: ["mimalloc", "system"])
     monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)
     before = pa.default_memory_pool().backend_name
     with arrow_memory_pool():

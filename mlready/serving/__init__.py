@@ -63,8 +63,9 @@ class ServeResult:
     wall_s: float = 0.0
     alerts: list[dict[str, Any]] = field(default_factory=list)
     #: how the rows were scored: "compiled" (mlready's own pipeline replayed as array steps,
-    #: verified to the bit at load), "pipeline" (the fitted Pipeline), or "mixed"
-    fast_path: str = "pipeline"
+    #: verified to the bit at load), "pipeline" (the fitted Pipeline), "mixed", or "none" (no
+    #: row reached the model: every answer came from the cache)
+    fast_path: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -989,17 +990,14 @@ def arrow_memory_pool() -> Iterator[None]:
     (buffers remember their pool, so switching back is safe)."""
     import pyarrow as pa
 
-    before = pa.default_memory_pool()
-    pool = None
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        try:
-            pool = pa.jemalloc_memory_pool()
-        except (NotImplementedError, pa.ArrowException):
-            pool = None  # a pyarrow built without jemalloc (Windows wheels)
-    if pool is None:
+    # a pyarrow built without jemalloc (Windows wheels), or a pool the user named: kept as is
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or (
+        "jemalloc" not in pa.supported_memory_backends()
+    ):
         yield
         return
-    pa.set_memory_pool(pool)
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.jemalloc_memory_pool())
     try:
         yield
     finally:
@@ -1208,7 +1206,7 @@ def _serve_chunks(
             while pending:
                 finish_chunk(*pending.popleft())
         result.rows_scored = out.rows
-        result.fast_path = "mixed" if len(paths) > 1 else next(iter(paths), "pipeline")
+        result.fast_path = "mixed" if len(paths) > 1 else next(iter(paths), "none")
         result.nan_predictions = nan_rows
         result.findings = [f.to_dict() for f in contract.findings.values()]
         result.unseen = [f.to_dict() for f in contract.unseen.values()]

@@ -277,6 +277,8 @@ def serve_with_dask(
             result.nan_predictions += outcome["nan"]
         if result.rows_in == 0:
             raise DataError(f"{batch.label} holds no rows: nothing to score (check the export)")
+        if result.rows_scored:
+            result.fast_path = "pipeline"  # the workers score with the fitted Pipeline
         result.findings = [f.to_dict() for f in contract.findings.values()]
         result.unseen = [f.to_dict() for f in contract.unseen.values()]
         table = contract.table_findings()

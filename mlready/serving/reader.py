@@ -40,7 +40,8 @@ NULL_VALUES = [
     "nan",
     "null",
 ]
-#: Bytes per pyarrow CSV block (it parses blocks in parallel).
+#: Bytes per pyarrow CSV block: the streaming reader keeps about 32 blocks read ahead, so this
+#: sets the memory in flight (8 MB blocks held some 300 MB).
 BLOCK_BYTES = 1 << 20
 
 
@@ -93,7 +94,7 @@ def iter_batch(
         return
     for file in resolve_files(path or ""):
         if _is_parquet(file):
-            yield from _rechunk(_parquet(file, columns, chunk_rows), chunk_rows)
+            yield from _parquet(file, columns, chunk_rows)
         else:
             yield from _rechunk(_csv(file, columns, numeric), chunk_rows)
 
@@ -140,8 +141,9 @@ def _parquet(file: Path, columns: list[str], chunk_rows: int) -> Iterator[Any]:
 
     try:
         reader = pq.ParquetFile(file)
-        batches = reader.iter_batches(batch_size=chunk_rows, columns=columns)
-        yield from batches  # record batches, for _rechunk
+        # row groups end batches early: joined into chunks of exactly chunk_rows rows, and
+        # converted inside this try (a column pandas cannot hold is an error about this file)
+        yield from _rechunk(reader.iter_batches(batch_size=chunk_rows, columns=columns), chunk_rows)
     except DataError:
         raise
     except Exception as exc:
